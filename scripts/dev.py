@@ -47,7 +47,7 @@ def _uv() -> str:
 def _sync(uv: str, *, dev: bool) -> None:
     args = [uv, "sync", "--frozen", "--quiet", "--python", sys.executable]
     if not dev:
-        args.append("--no-dev")
+        args += ["--no-dev", "--inexact"]  # keep test tools a previous `test` installed
     subprocess.run(args, cwd=ROOT, check=True, env=_env())
 
 

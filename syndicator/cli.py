@@ -1,0 +1,233 @@
+"""The `syndicator` command: a thin layer over the library. Each command is a few lines.
+
+Exit codes (cron relies on them): 0 all went well; 1 a source or subscriber failed (what
+was stored or published is kept); 2 the config is invalid.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import tomlkit
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .config import DEFAULT_CONFIG_PATH, Config, display_path, load_config
+from .errors import ConfigErrors, SyndicatorError
+from .models import RunReport, SourceReport
+from .pipeline import current_state, run_once
+from .store import Store
+
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG = 0, 1, 2
+
+
+class _Context:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+
+    def config(self) -> Config:
+        """Load the config or exit 2 with every problem listed on stderr."""
+        try:
+            return load_config(self.config_path)
+        except ConfigErrors as exc:
+            for error in exc.errors:
+                _err(f"error: {error}")
+            sys.exit(EXIT_CONFIG)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_CONFIG_PATH,
+    show_default=True,
+    help="Main config file; subscribers are read from subscribers/ beside it.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="syndicator")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
+    """Republish a news outlet's articles to subscribing ministry websites."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = _Context(config_path)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Poll every source now, even if not due yet.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems (for cron mail).")
+@click.pass_obj
+def run(obj: _Context, force: bool, quiet: bool) -> None:
+    """Run one cycle: poll due sources and store new and changed articles."""
+    config = obj.config()
+    report = _run(config, force=force, only=None)
+    _print_report(config, report, quiet=quiet)
+    sys.exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("source_ids", nargs=-1)
+@click.pass_obj
+def fetch(obj: _Context, source_ids: tuple[str, ...]) -> None:
+    """Poll SOURCE_IDS (default: all) now, due or not, even if disabled; store the result."""
+    config = obj.config()
+    unknown = sorted(set(source_ids) - {s.id for s in config.sources})
+    if unknown:
+        known = ", ".join(s.id for s in config.sources)
+        raise click.BadParameter(f"unknown source {', '.join(unknown)}; configured: {known}")
+    report = _run(config, force=True, only=set(source_ids) or None)
+    _print_report(config, report, quiet=False)
+    sys.exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+
+
+@cli.command()
+@click.option("--print-config", is_flag=True, help="Print the effective config as TOML.")
+@click.pass_obj
+def check(obj: _Context, print_config: bool) -> None:
+    """Validate the config and every subscriber file; exit 2 on any error."""
+    config = obj.config()
+    if print_config:
+        click.echo(tomlkit.dumps(config.as_dict()))
+    for problem in config.problems:
+        _err(f"error: {problem}")
+    counts = f"{len(config.sources)} source(s), {len(config.subscribers)} valid subscriber(s)"
+    if config.problems:
+        _err(f"{display_path(config.path)}: {len(config.problems)} problem(s); {counts}")
+        sys.exit(EXIT_CONFIG)
+    click.echo(f"{display_path(config.path)}: OK; {counts}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_obj
+def status(obj: _Context, as_json: bool) -> None:
+    """Show each source: last success, last error, stored articles, next poll."""
+    config = obj.config()
+    rows = source_status(config)
+    if as_json:
+        click.echo(json.dumps({"sources": rows}, indent=2))
+        return
+    table = Table(title=f"Sources ({display_path(config.database_path)})")
+    for column in ("source", "state", "last success", "last error", "articles", "next due"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            *(
+                Text(str(row[key] if row[key] is not None else "—"))
+                for key in ("id", "state", "last_success", "last_error", "articles", "next_due")
+            )
+        )
+    Console().print(table)
+
+
+def source_status(config: Config) -> list[dict[str, Any]]:
+    """One row per configured source, from the store (the data behind `status`)."""
+    with Store(config.database_path) as store:
+        states = store.source_states()
+        counts = store.article_counts()
+    rows = []
+    for source in config.sources:
+        stored = states.get(source.id)
+        state = current_state(stored, source)
+        if state.disabled:
+            label = "disabled"
+        elif stored is None or state is not stored:
+            label = "never polled"
+        elif state.consecutive_failures:
+            label = f"failing ({state.consecutive_failures}×)"
+        else:
+            label = "ok"
+        rows.append(
+            {
+                "id": source.id,
+                "url": state.url,
+                "configured_url": source.url,
+                "state": label,
+                "last_success": _when(state.last_success),
+                "last_error": state.last_error,
+                "consecutive_failures": state.consecutive_failures,
+                "articles": counts.get(source.id, 0),
+                "next_due": _when(state.next_due) if stored is state else "now",
+            }
+        )
+    return rows
+
+
+def _run(config: Config, *, force: bool, only: set[str] | None) -> RunReport:
+    try:
+        return run_once(config, datetime.now(UTC), force=force, only=only)
+    except SyndicatorError as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_PARTIAL)
+
+
+def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
+    for problem in report.config_errors:
+        _err(f"error: {problem} (subscriber skipped)")
+    for source in report.sources:
+        for line, is_problem in _source_lines(source):
+            if is_problem:
+                _err(line)
+            elif not quiet:
+                click.echo(line)
+    if not quiet:
+        polled = [s for s in report.sources if s.outcome in {"updated", "not_modified"}]
+        new = sum(len(s.changes.new) for s in report.sources)
+        changed = sum(len(s.changes.changed) for s in report.sources)
+        failed = sum(s.failed for s in report.sources)
+        click.echo(
+            f"run: {len(polled)} of {len(report.sources)} source(s) polled, {new} new, "
+            f"{changed} changed, {failed} failed; state in {display_path(config.database_path)}"
+        )
+
+
+def _source_lines(report: SourceReport) -> Iterable[tuple[str, bool]]:
+    sid = report.source_id
+    if report.outcome == "updated":
+        c = report.changes
+        yield (
+            f"{sid}: {len(c.new)} new, {len(c.changed)} changed, {len(c.unchanged)} unchanged, "
+            f"{len(c.removed)} removed, {len(c.aged_out)} aged out",
+            False,
+        )
+    elif report.outcome == "not_modified":
+        yield f"{sid}: not modified", False
+    elif report.outcome == "skipped":
+        yield f"{sid}: not due until {_when(report.next_due)}", False
+    elif report.outcome == "disabled":
+        yield (
+            f"{sid}: DISABLED: {report.error} "
+            f"(fix the URL in the config, or retry with `syndicator fetch {sid}`)",
+            True,
+        )
+    else:
+        yield (
+            f"{sid}: FAILED: {report.error} ({report.url}); next try {_when(report.next_due)}",
+            True,
+        )
+    if report.moved_to:
+        yield f"{sid}: moved permanently to {report.moved_to}; stored URL updated", False
+    for warning in report.warnings:
+        yield f"{sid}: warning: {warning}", False
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else None
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def main() -> None:
+    cli(prog_name="syndicator")

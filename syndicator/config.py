@@ -1,0 +1,375 @@
+"""Load and validate the TOML config once, into frozen typed models.
+
+`config/syndicator.toml` holds `[site]`, `[fetch]` and `[[sources]]`; subscribers live one
+per file in `config/subscribers/<id>.toml`. Every problem becomes a `ConfigError` naming
+the file, the key, what was wrong and what is allowed. A broken main file stops
+everything (`ConfigErrors`); a broken subscriber file is recorded in `Config.problems` and
+skipped, so the other subscribers still run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar, Union
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .errors import ConfigError, ConfigErrors
+
+DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
+SUBSCRIBERS_DIR = "subscribers"
+
+# Lower-case letters, digits and inner hyphens: safe as a folder name and in a URL.
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG_RULE = "lower-case letters, digits and inner hyphens, at most 64 characters"
+
+N = TypeVar("N", int, float)
+
+
+def _bounded(lo: N, hi: N) -> Callable[[N], N]:
+    def check(value: N) -> N:
+        if not lo <= value <= hi:
+            raise PydanticCustomError(
+                "range", "must be {lo}–{hi}, got {got}", {"lo": lo, "hi": hi, "got": value}
+            )
+        return value
+
+    return check
+
+
+def InRange(lo: N, hi: N) -> AfterValidator:
+    """Field metadata: the value must lie in [lo, hi] ("must be 1–100, got 0")."""
+    return AfterValidator(_bounded(lo, hi))
+
+
+def _slug(value: str) -> str:
+    if not SLUG_RE.fullmatch(value):
+        raise PydanticCustomError(
+            "slug",
+            "{value} is not a valid id: use {rule}",
+            {"value": repr(value), "rule": SLUG_RULE},
+        )
+    return value
+
+
+Slug = Annotated[str, Strict(), AfterValidator(_slug)]
+
+
+def _web_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise PydanticCustomError(
+            "web_url", "must be an absolute http(s) URL, got {value}", {"value": repr(value)}
+        )
+    return value
+
+
+WebUrl = Annotated[str, Strict(), AfterValidator(_web_url)]
+Text = Annotated[str, Strict(), Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SiteConfig(_Model):
+    """`[site]`: where outputs are written and served, and who we are."""
+
+    name: Text
+    base_url: WebUrl  # the public URL of output_dir; always ends with "/"
+    output_dir: Path = Field(default=Path("output"), validate_default=True)
+    state_dir: Path = Field(default=Path("state"), validate_default=True)
+    contact_url: WebUrl | None = None  # goes into our User-Agent, so publishers can reach us
+
+    @field_validator("base_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("output_dir", "state_dir")
+    @classmethod
+    def _resolve_dir(cls, value: Path, info: ValidationInfo) -> Path:
+        return _config_dir(info) / value.expanduser()
+
+
+class FetchSettings(_Model):
+    """`[fetch]`: polling and HTTP limits for all sources (a source may set its own interval)."""
+
+    interval_minutes: Annotated[int, Strict(), InRange(1, 24 * 60)] = 30
+    connect_timeout: Annotated[float, InRange(0.1, 120)] = 10.0
+    read_timeout: Annotated[float, InRange(0.1, 300)] = 30.0
+    deadline_seconds: Annotated[float, InRange(0.5, 600)] = 60.0  # whole fetch, redirects included
+    max_bytes: Annotated[int, Strict(), InRange(1024, 1024**3)] = (
+        10 * 1024**2
+    )  # after decompression
+    max_redirects: Annotated[int, Strict(), InRange(0, 20)] = 5
+    max_backoff_hours: Annotated[int, Strict(), InRange(1, 24 * 7)] = 24
+
+
+class SourceConfig(_Model):
+    """`[[sources]]`: one upstream feed."""
+
+    id: Slug
+    url: Annotated[str, Strict()]
+    interval_minutes: Annotated[int, Strict(), InRange(1, 24 * 60)] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _feed_url(cls, value: str, info: ValidationInfo) -> str:
+        parts = urlsplit(value)
+        if parts.scheme == "file":
+            path = Path(parts.path)
+            if not parts.path or parts.netloc not in {"", "localhost"}:
+                raise PydanticCustomError(
+                    "file_url",
+                    "file URL must be file:///absolute/path or file:relative/path, got {value}",
+                    {"value": repr(value)},
+                )
+            return (_config_dir(info) / path).resolve().as_uri()
+        return _web_url(value)
+
+
+class SubscriberConfig(_Model):
+    """One `subscribers/<id>.toml` file: a church or ministry and what it receives."""
+
+    id: Slug  # the file name; not written in the file
+    name: Text
+    site_url: WebUrl
+    categories: tuple[Text, ...] = ()  # empty: every category
+    limit: Annotated[int, Strict(), InRange(1, 100)] = 10
+    content: Literal["full", "excerpt", "title"] = "excerpt"
+
+
+class _MainFile(_Model):
+    site: SiteConfig
+    fetch: FetchSettings = FetchSettings()
+    sources: tuple[SourceConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_source_ids(self) -> _MainFile:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.id in seen:
+                raise PydanticCustomError(
+                    "duplicate", "source id {id} is used twice", {"id": repr(source.id)}
+                )
+            seen.add(source.id)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole validated configuration, paths resolved against the config folder."""
+
+    path: Path
+    site: SiteConfig
+    fetch: FetchSettings
+    sources: tuple[SourceConfig, ...]
+    subscribers: tuple[SubscriberConfig, ...]
+    problems: tuple[ConfigError, ...] = ()  # subscriber files that were skipped
+
+    @property
+    def subscribers_dir(self) -> Path:
+        return self.path.parent / SUBSCRIBERS_DIR
+
+    @property
+    def database_path(self) -> Path:
+        return self.site.state_dir / "syndicator.sqlite3"
+
+    def source(self, source_id: str) -> SourceConfig:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise KeyError(source_id)
+
+    def interval_minutes(self, source: SourceConfig) -> int:
+        return source.interval_minutes or self.fetch.interval_minutes
+
+    def as_dict(self) -> dict[str, Any]:
+        """The effective config (defaults filled, paths resolved), for `--print-config`."""
+        return {
+            "site": self.site.model_dump(mode="json", exclude_none=True),
+            "fetch": self.fetch.model_dump(mode="json"),
+            "sources": [s.model_dump(mode="json", exclude_none=True) for s in self.sources],
+            "subscribers": [s.model_dump(mode="json") for s in self.subscribers],
+        }
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
+    """Read and validate the main file and every subscriber file.
+
+    Raises `ConfigErrors` when the main file is missing or invalid. Invalid subscriber files
+    do not raise: they are left out and listed in `Config.problems`.
+    """
+    path = Path(path).absolute()
+    shown = display_path(path)
+    data = _read_toml(path, shown)
+    try:
+        main = _MainFile.model_validate(data, context={"config_dir": path.parent})
+    except ValidationError as exc:
+        raise ConfigErrors(_explain(shown, exc, _MainFile)) from None
+
+    subscribers: list[SubscriberConfig] = []
+    problems: list[ConfigError] = []
+    folder = path.parent / SUBSCRIBERS_DIR
+    for file in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+        try:
+            subscribers.append(load_subscriber(file))
+        except ConfigErrors as exc:
+            problems.extend(exc.errors)
+    return Config(
+        path=path,
+        site=main.site,
+        fetch=main.fetch,
+        sources=main.sources,
+        subscribers=tuple(subscribers),
+        problems=tuple(problems),
+    )
+
+
+def load_subscriber(file: Path) -> SubscriberConfig:
+    """Validate one subscriber file; its id is its file name without `.toml`."""
+    shown = display_path(file)
+    subscriber_id = file.stem
+    if not SLUG_RE.fullmatch(subscriber_id):
+        suggestion = re.sub(r"[^a-z0-9]+", "-", subscriber_id.lower()).strip("-") or "church"
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    shown,
+                    None,
+                    f"file name {file.name!r} is not a valid subscriber id ({SLUG_RULE}); "
+                    f"rename it, e.g. to {suggestion}.toml",
+                )
+            ]
+        )
+    data = _read_toml(file, shown)
+    if "id" in data:
+        raise ConfigErrors(
+            [ConfigError(shown, "id", "remove this key: a subscriber's id is its file name")]
+        )
+    try:
+        return SubscriberConfig.model_validate({"id": subscriber_id, **data})
+    except ValidationError as exc:
+        raise ConfigErrors(_explain(shown, exc, SubscriberConfig)) from None
+
+
+def validate_subscriber_id(subscriber_id: str) -> str:
+    """Return the id if it is a safe slug, else raise `ConfigError` (guards path traversal)."""
+    if not SLUG_RE.fullmatch(subscriber_id):
+        raise ConfigError("subscriber id", None, f"{subscriber_id!r} is not valid: use {SLUG_RULE}")
+    return subscriber_id
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _config_dir(info: ValidationInfo) -> Path:
+    context = info.context or {}
+    return Path(context.get("config_dir", "."))
+
+
+def _read_toml(path: Path, shown: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigErrors([ConfigError(shown, None, "file not found")]) from None
+    except OSError as exc:
+        raise ConfigErrors([ConfigError(shown, None, f"cannot read: {exc.strerror}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigErrors([ConfigError(shown, None, f"invalid TOML: {exc}")]) from None
+
+
+def _explain(shown: str, exc: ValidationError, root: type[BaseModel]) -> list[ConfigError]:
+    return [
+        ConfigError(shown, _key_path(err["loc"]) or None, _message(err, root))
+        for err in exc.errors()
+    ]
+
+
+def _key_path(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _message(err: Mapping[str, Any], root: type[BaseModel]) -> str:
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    loc = tuple(err["loc"])
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(root, loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        fix = f"did you mean {hint[0]!r}? " if hint else ""
+        return f"unknown key; {fix}allowed keys: {', '.join(allowed)}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}, got {value!r}"
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return f"must be a whole number, got {value!r}"
+    if kind in {"float_type", "float_parsing"}:
+        return f"must be a number, got {value!r}"
+    if kind == "string_type":
+        return f"must be a text in quotes, got {value!r}"
+    if kind in {"tuple_type", "list_type"}:
+        return f'must be a list like ["a", "b"], got {value!r}'
+    if kind in {"model_type", "dict_type"}:
+        return f"must be a table of keys, got {value!r}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        return "must not be empty"
+    message = str(err["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None or isinstance(part, int):
+            continue
+        field = current.model_fields.get(part)
+        current = _model_in(field.annotation) if field else None
+    if current is None:
+        return []
+    return [
+        name for name in current.model_fields if not (current is SubscriberConfig and name == "id")
+    ]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType, tuple, list) or origin is not None:
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

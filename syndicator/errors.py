@@ -1,0 +1,69 @@
+"""The one exception root and its few meaningful subclasses.
+
+Every error carries what failed (file and key, source id, ...) so that a message can name
+it, and third-party errors are wrapped where they enter (`raise FetchError(...) from exc`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class SyndicatorError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigError(SyndicatorError):
+    """One problem in one config file: `file: key: what was wrong and what is allowed`."""
+
+    def __init__(self, file: str, key: str | None, message: str) -> None:
+        self.file = file
+        self.key = key
+        self.message = message
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {message}")
+
+
+class ConfigErrors(SyndicatorError):
+    """Several config problems found at once (a config is checked as a whole)."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class FetchError(SyndicatorError):
+    """A source could not be fetched. `retry_after` is set when the server asked us to wait."""
+
+    def __init__(
+        self,
+        source_id: str,
+        url: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: datetime | None = None,
+    ) -> None:
+        self.source_id = source_id
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(f"{source_id}: {reason} ({url})")
+
+
+class SourceGone(FetchError):
+    """The server says the feed is gone for good (HTTP 410): the source is disabled."""
+
+
+class ParseError(SyndicatorError):
+    """A fetched document is not a usable feed. Nothing stored is touched."""
+
+    def __init__(self, source_id: str, reason: str) -> None:
+        self.source_id = source_id
+        self.reason = reason
+        super().__init__(f"{source_id}: {reason}")
+
+
+class StoreError(SyndicatorError):
+    """The state database cannot be opened or is from an unknown (newer) version."""

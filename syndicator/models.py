@@ -1,0 +1,166 @@
+"""The frozen dataclasses that pipeline stages hand to each other.
+
+Config models live in `config.py` (validated by pydantic); everything that flows from
+fetch onwards is defined here, so a stage's signature tells the whole contract.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Literal
+
+
+def _frozen_mapping(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What a successful fetch returned: a body, or "not modified" (`body is None`)."""
+
+    source_id: str
+    url: str  # the URL we asked for
+    final_url: str  # where redirects led
+    status: int  # HTTP status; 200 for a local file
+    body: bytes | None
+    headers: Mapping[str, str] = field(default_factory=_frozen_mapping)  # lower-case names
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None  # set when only permanent redirects (301/308) led elsewhere
+
+    @property
+    def not_modified(self) -> bool:
+        return self.body is None
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image attached to an entry (enclosure, media:content or media:thumbnail)."""
+
+    url: str
+    mime_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    alt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, normalised but not cleaned: `content_html` is still hostile."""
+
+    source_id: str
+    id: str
+    title: str
+    link: str | None
+    author: str | None
+    published: datetime | None  # timezone-aware UTC
+    updated: datetime | None  # timezone-aware UTC
+    categories: tuple[str, ...]
+    content_html: str
+    summary_html: str
+    base_url: str | None  # xml:base of the content, else the link: for relative URLs
+    images: tuple[Image, ...] = ()
+
+    def content_hash(self) -> str:
+        """A digest of everything upstream can correct; equal hashes mean nothing changed."""
+        data = asdict(self)
+        for key in ("published", "updated"):
+            value = data[key]
+            data[key] = value.isoformat() if value else None
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """The entries of one fetched document plus what was odd about it."""
+
+    source_id: str
+    title: str | None
+    link: str | None
+    entries: tuple[Entry, ...]
+    warnings: tuple[str, ...] = ()
+
+
+Presence = Literal["present", "removed", "aged_out"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An entry as the store keeps it, with its history."""
+
+    entry: Entry
+    content_hash: str
+    revision: int  # 1 on first sight, +1 on every upstream correction
+    first_seen: datetime
+    last_seen: datetime
+    changed_at: datetime  # when this revision was stored
+    presence: Presence
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChanges:
+    """The pure verdict of comparing a fetched feed with what is stored (ids only)."""
+
+    new: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()  # gone from the feed while older items remain
+    aged_out: tuple[str, ...] = ()  # gone from the feed because it is older than all that remain
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """The poll state of one source, as stored between runs."""
+
+    source_id: str
+    config_url: str  # the URL as configured; a change resets the state
+    url: str  # the URL we poll: differs from config_url after a permanent redirect
+    etag: str | None = None
+    last_modified: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    next_due: datetime | None = None  # None: due now
+    disabled: str | None = None  # why polling stopped (410 Gone); None while active
+
+
+SourceOutcome = Literal["updated", "not_modified", "failed", "skipped", "disabled"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What one run did with one source."""
+
+    source_id: str
+    outcome: SourceOutcome
+    url: str
+    changes: EntryChanges = field(default_factory=EntryChanges)
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+    moved_to: str | None = None
+    next_due: datetime | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Failed this time, or disabled until an admin acts: either way cron should hear."""
+        return self.outcome in {"failed", "disabled"}
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What `pipeline.run_once` did; the CLI turns it into lines and an exit code."""
+
+    started: datetime
+    sources: tuple[SourceReport, ...]
+    config_errors: tuple[str, ...] = ()  # subscriber files that were skipped
+
+    @property
+    def ok(self) -> bool:
+        return not self.config_errors and not any(s.failed for s in self.sources)

@@ -1,0 +1,338 @@
+"""The SQLite store: articles with their content hash, and each source's poll state.
+
+One file under `state_dir`, WAL mode, schema versioned by `PRAGMA user_version` with
+numbered migrations. Writes for one source happen in one transaction, so a failed poll
+leaves every stored article exactly as it was. `compare_entries` is the pure decision of
+what a fetched feed changes; the `Store` methods only carry it out.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError
+from .models import Entry, EntryChanges, Image, ParsedFeed, Presence, SourceState, StoredArticle
+
+# Each migration brings the schema from version N (its index) to N + 1. Append only.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE sources (
+        id                   TEXT PRIMARY KEY,
+        config_url           TEXT NOT NULL,
+        url                  TEXT NOT NULL,
+        etag                 TEXT,
+        last_modified        TEXT,
+        last_attempt         TEXT,
+        last_success         TEXT,
+        last_error           TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_due             TEXT,
+        disabled             TEXT
+    );
+    CREATE TABLE articles (
+        source_id    TEXT NOT NULL,
+        id           TEXT NOT NULL,
+        title        TEXT NOT NULL,
+        link         TEXT,
+        author       TEXT,
+        published    TEXT,
+        updated      TEXT,
+        categories   TEXT NOT NULL,
+        content_html TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        base_url     TEXT,
+        images       TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        revision     INTEGER NOT NULL,
+        first_seen   TEXT NOT NULL,
+        last_seen    TEXT NOT NULL,
+        changed_at   TEXT NOT NULL,
+        presence     TEXT NOT NULL CHECK (presence IN ('present', 'removed', 'aged_out')),
+        PRIMARY KEY (source_id, id)
+    );
+    CREATE INDEX articles_by_date ON articles (presence, published DESC);
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """What `compare_entries` needs to know of a stored article."""
+
+    content_hash: str
+    published: datetime | None
+    presence: Presence
+
+
+def compare_entries(stored: Mapping[str, StoredKey], entries: Sequence[Entry]) -> EntryChanges:
+    """Decide what a freshly fetched feed means for the stored articles of its source.
+
+    An entry not stored is new; one whose hash differs (a correction), or that comes back
+    after leaving the feed, is changed. A present article missing from the feed has *aged
+    out* when it is older than everything still in the feed (the feed only shows the latest
+    items), and was *removed* upstream otherwise.
+    """
+    new, changed, unchanged = [], [], []
+    for entry in entries:
+        key = stored.get(entry.id)
+        if key is None:
+            new.append(entry.id)
+        elif key.content_hash != entry.content_hash() or key.presence != "present":
+            changed.append(entry.id)
+        else:
+            unchanged.append(entry.id)
+    in_feed = {entry.id for entry in entries}
+    dates = [entry.published for entry in entries if entry.published is not None]
+    oldest = min(dates) if dates else None
+    removed, aged_out = [], []
+    for article_id, key in stored.items():
+        if article_id in in_feed or key.presence != "present":
+            continue
+        if oldest is not None and key.published is not None and key.published < oldest:
+            aged_out.append(article_id)
+        else:
+            removed.append(article_id)
+    return EntryChanges(
+        tuple(new),
+        tuple(changed),
+        tuple(unchanged),
+        tuple(sorted(removed)),
+        tuple(sorted(aged_out)),
+    )
+
+
+class Store:
+    """A connection to the state database. Use as a context manager, or `close()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this Syndicator "
+                f"understands ({len(MIGRATIONS)}); upgrade Syndicator"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self.transaction():
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all. Nested use joins the outer one."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- sources ---------------------------------------------------------------------
+
+    def source_state(self, source_id: str) -> SourceState | None:
+        row = self._db.execute("SELECT * FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return _state_from_row(row) if row else None
+
+    def source_states(self) -> dict[str, SourceState]:
+        rows = self._db.execute("SELECT * FROM sources ORDER BY id").fetchall()
+        return {row["id"]: _state_from_row(row) for row in rows}
+
+    def save_source_state(self, state: SourceState) -> None:
+        values = {k: _to_db(v) for k, v in asdict(state).items()}
+        values["id"] = values.pop("source_id")
+        columns = ", ".join(values)
+        placeholders = ", ".join(f":{name}" for name in values)
+        self._db.execute(
+            f"INSERT OR REPLACE INTO sources ({columns}) VALUES ({placeholders})",  # noqa: S608
+            values,
+        )
+
+    # -- articles --------------------------------------------------------------------
+
+    def stored_keys(self, source_id: str) -> dict[str, StoredKey]:
+        rows = self._db.execute(
+            "SELECT id, content_hash, published, presence FROM articles WHERE source_id = ?",
+            (source_id,),
+        )
+        return {
+            row["id"]: StoredKey(row["content_hash"], _from_db(row["published"]), row["presence"])
+            for row in rows
+        }
+
+    def apply_feed(self, feed: ParsedFeed, now: datetime) -> EntryChanges:
+        """Store a parsed feed: insert new entries, revise changed ones, mark missing ones."""
+        with self.transaction():
+            changes = compare_entries(self.stored_keys(feed.source_id), feed.entries)
+            by_id = {entry.id: entry for entry in feed.entries}
+            stamp = _to_db(now)
+            for article_id in changes.new:
+                self._insert(by_id[article_id], stamp)
+            for article_id in changes.changed:
+                self._revise(by_id[article_id], stamp)
+            for presence in ("removed", "aged_out"):
+                ids = getattr(changes, presence)
+                self._db.executemany(
+                    "UPDATE articles SET presence = ?, changed_at = ? "
+                    "WHERE source_id = ? AND id = ?",
+                    [(presence, stamp, feed.source_id, article_id) for article_id in ids],
+                )
+            self._db.executemany(
+                "UPDATE articles SET last_seen = ? WHERE source_id = ? AND id = ?",
+                [(stamp, feed.source_id, article_id) for article_id in changes.unchanged],
+            )
+        return changes
+
+    def touch_present(self, source_id: str, now: datetime) -> None:
+        """A not-modified poll: everything present was seen again."""
+        self._db.execute(
+            "UPDATE articles SET last_seen = ? WHERE source_id = ? AND presence = 'present'",
+            (_to_db(now), source_id),
+        )
+
+    def _insert(self, entry: Entry, stamp: str) -> None:
+        row = _entry_row(entry)
+        row.update(revision=1, first_seen=stamp, last_seen=stamp, changed_at=stamp)
+        row["presence"] = "present"
+        columns = ", ".join(row)
+        placeholders = ", ".join(f":{name}" for name in row)
+        self._db.execute(
+            f"INSERT INTO articles ({columns}) VALUES ({placeholders})",  # noqa: S608
+            row,
+        )
+
+    def _revise(self, entry: Entry, stamp: str) -> None:
+        row = _entry_row(entry)
+        assignments = ", ".join(
+            f"{name} = :{name}" for name in row if name not in {"source_id", "id"}
+        )
+        row.update(stamp=stamp)
+        self._db.execute(
+            f"UPDATE articles SET {assignments}, revision = revision + 1, "  # noqa: S608
+            "last_seen = :stamp, changed_at = :stamp, presence = 'present' "
+            "WHERE source_id = :source_id AND id = :id",
+            row,
+        )
+
+    def articles(self, source_id: str | None = None) -> list[StoredArticle]:
+        """Stored articles, newest first (by published date, then first seen)."""
+        query = "SELECT * FROM articles"
+        params: tuple[str, ...] = ()
+        if source_id is not None:
+            query += " WHERE source_id = ?"
+            params = (source_id,)
+        query += " ORDER BY coalesce(published, first_seen) DESC, id"
+        return [_article_from_row(row) for row in self._db.execute(query, params)]
+
+    def article_counts(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id")
+        return {source_id: count for source_id, count in rows}
+
+
+def _entry_row(entry: Entry) -> dict[str, Any]:
+    return {
+        "source_id": entry.source_id,
+        "id": entry.id,
+        "title": entry.title,
+        "link": entry.link,
+        "author": entry.author,
+        "published": _to_db(entry.published),
+        "updated": _to_db(entry.updated),
+        "categories": json.dumps(list(entry.categories), ensure_ascii=False),
+        "content_html": entry.content_html,
+        "summary_html": entry.summary_html,
+        "base_url": entry.base_url,
+        "images": json.dumps([asdict(image) for image in entry.images], ensure_ascii=False),
+        "content_hash": entry.content_hash(),
+    }
+
+
+def _article_from_row(row: sqlite3.Row) -> StoredArticle:
+    entry = Entry(
+        source_id=row["source_id"],
+        id=row["id"],
+        title=row["title"],
+        link=row["link"],
+        author=row["author"],
+        published=_from_db(row["published"]),
+        updated=_from_db(row["updated"]),
+        categories=tuple(json.loads(row["categories"])),
+        content_html=row["content_html"],
+        summary_html=row["summary_html"],
+        base_url=row["base_url"],
+        images=tuple(Image(**image) for image in json.loads(row["images"])),
+    )
+    return StoredArticle(
+        entry=entry,
+        content_hash=row["content_hash"],
+        revision=row["revision"],
+        first_seen=_required(row["first_seen"]),
+        last_seen=_required(row["last_seen"]),
+        changed_at=_required(row["changed_at"]),
+        presence=row["presence"],
+    )
+
+
+def _state_from_row(row: sqlite3.Row) -> SourceState:
+    return SourceState(
+        source_id=row["id"],
+        config_url=row["config_url"],
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_attempt=_from_db(row["last_attempt"]),
+        last_success=_from_db(row["last_success"]),
+        last_error=row["last_error"],
+        consecutive_failures=row["consecutive_failures"],
+        next_due=_from_db(row["next_due"]),
+        disabled=row["disabled"],
+    )
+
+
+def _to_db(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _from_db(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _required(value: str) -> datetime:
+    return datetime.fromisoformat(value)

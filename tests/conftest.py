@@ -1,0 +1,197 @@
+"""Shared test fixtures: a real HTTP server on 127.0.0.1, real config files, a pinned clock."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+
+from syndicator.config import Config, load_config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FEEDS = FIXTURES / "feeds"
+REPO = Path(__file__).parent.parent
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class Seen:
+    """One request the test server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class FeedServer:
+    """A threaded HTTP server whose routes the test sets; it records every request."""
+
+    base: str
+    routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[Seen] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def route(self, path: str, handler: Handler) -> str:
+        self.routes[path] = handler
+        return self.url(path)
+
+    def serve(
+        self, path: str, status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> str:
+        """Route `path` to a fixed response."""
+        return self.route(path, respond(status, body, headers))
+
+
+def respond(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Handler:
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(status)
+        sent = {k.lower() for k in headers or {}}
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        if "content-type" not in sent:
+            request.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+        if "content-length" not in sent:
+            request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hanging up mid-request is what several tests do on purpose
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server_state: dict[str, FeedServer] = {}
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            state = server_state["server"]
+            state.requests.append(Seen("GET", self.path, dict(self.headers.items())))
+            handler = state.routes.get(self.path.split("?")[0])
+            if handler is None:
+                respond(404, b"not found", {"Content-Type": "text/plain"})(self)
+                return
+            # The client hanging up is what the deadline and size tests do on purpose.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                handler(self)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = _QuietServer(("127.0.0.1", 0), RequestHandler)
+    server_state["server"] = FeedServer(base=f"http://127.0.0.1:{httpd.server_address[1]}")
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server_state["server"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def rss(*items: dict[str, Any], title: str = "Test Feed") -> bytes:
+    """A small RSS 2.0 document in the upstream (WordPress) shape."""
+    parts = []
+    for item in items:
+        cats = "".join(f"<category><![CDATA[{c}]]></category>" for c in item.get("categories", []))
+        pub = item.get("published", NOW)
+        parts.append(
+            f"""<item>
+  <title>{escape(item["title"])}</title>
+  <link>{escape(item.get("link", "https://www.worthynews.com/" + item["guid"]))}</link>
+  <dc:creator><![CDATA[{item.get("author", "Jane Doe")}]]></dc:creator>
+  <pubDate>{format_datetime(pub)}</pubDate>
+  {cats}
+  <guid isPermaLink="false">https://www.worthynews.com/?p={item["guid"]}</guid>
+  <description><![CDATA[{item.get("summary", "An excerpt [&#8230;]")}]]></description>
+  <content:encoded><![CDATA[{item.get("body", "<p>Body.</p>")}]]></content:encoded>
+</item>"""
+        )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel>
+  <title>{escape(title)}</title>
+  <link>https://www.worthynews.com</link>
+  <description>Synthetic test feed</description>
+  {"".join(parts)}
+</channel>
+</rss>""".encode()
+
+
+def item(guid: str, day: int = 20, **extra: Any) -> dict[str, Any]:
+    """One synthetic item published on 2026-11-`day`."""
+    return {
+        "guid": guid,
+        "title": extra.pop("title", f"Story {guid}"),
+        "published": datetime(2026, 11, day, 9, 0, tzinfo=UTC),
+        "categories": extra.pop("categories", ["World News"]),
+        **extra,
+    }
+
+
+def write_config(
+    folder: Path,
+    url: str,
+    *,
+    fetch: dict[str, Any] | None = None,
+    subscribers: dict[str, str] | None = None,
+) -> Path:
+    """Write a real config folder with one source and return the main file's path."""
+    fetch_lines = "".join(f"{key} = {value!r}\n" for key, value in (fetch or {}).items())
+    main = folder / "syndicator.toml"
+    main.write_text(
+        f"""[site]
+name = "Test site"
+base_url = "http://127.0.0.1:9/"
+contact_url = "https://example.org/contact"
+
+[fetch]
+{fetch_lines}
+[[sources]]
+id = "worthynews"
+url = "{url}"
+""",
+        encoding="utf-8",
+    )
+    (folder / "subscribers").mkdir(exist_ok=True)
+    for name, text in (subscribers or {}).items():
+        (folder / "subscribers" / f"{name}.toml").write_text(text, encoding="utf-8")
+    return main
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    def make(url: str, **kwargs: Any) -> Config:
+        return load_config(write_config(tmp_path, url, **kwargs))
+
+    return make
+
+
+def articles_snapshot(config: Config) -> list[tuple[Any, ...]]:
+    """Every stored article row, read straight from the SQLite file."""
+    with sqlite3.connect(config.database_path) as db:
+        return db.execute("SELECT * FROM articles ORDER BY source_id, id").fetchall()

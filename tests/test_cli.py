@@ -1,0 +1,121 @@
+"""The `syndicator` command, run as a real subprocess: output and cron exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, FeedServer, item, rss, write_config
+
+
+def syndicator(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "syndicator", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def bundled(tmp_path: Path) -> Path:
+    """A copy of the bundled default config (so the test writes into tmp, not the repo)."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    return tmp_path / "config" / "syndicator.toml"
+
+
+def test_run_on_the_bundled_default_config(bundled: Path) -> None:
+    first = syndicator("--config", str(bundled), "run")
+    assert first.returncode == 0, first.stderr
+    assert "worthynews: 15 new, 0 changed" in first.stdout
+    assert (bundled.parent.parent / "state" / "syndicator.sqlite3").is_file()
+
+    again = syndicator("--config", str(bundled), "run")
+    assert again.returncode == 0 and "worthynews: not due until" in again.stdout
+
+    forced = syndicator("--config", str(bundled), "run", "--force")
+    assert forced.returncode == 0 and "worthynews: not modified" in forced.stdout
+
+    status = syndicator("--config", str(bundled), "status", "--json")
+    (row,) = json.loads(status.stdout)["sources"]
+    assert row["id"] == "worthynews" and row["articles"] == 15 and row["state"] == "ok"
+    table = syndicator("--config", str(bundled), "status")
+    assert "worthynews" in table.stdout and "15" in table.stdout
+
+
+def test_quiet_run_prints_nothing_when_all_is_well(bundled: Path) -> None:
+    quiet = syndicator("--config", str(bundled), "run", "--quiet")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_failed_source_exits_1_and_names_source_and_reason(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    main = write_config(tmp_path, feed_server.serve("/feed", body=rss(item("1"))))
+    assert syndicator("--config", str(main), "run").returncode == 0
+    feed_server.serve("/feed", 500)
+    result = syndicator("--config", str(main), "run", "--force", "--quiet")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "worthynews: FAILED: HTTP 500" in result.stderr
+    status = json.loads(syndicator("--config", str(main), "status", "--json").stdout)
+    assert status["sources"][0]["articles"] == 1  # nothing stored was lost
+    assert status["sources"][0]["last_error"].startswith("HTTP 500")
+
+
+def test_invalid_main_config_exits_2_with_file_and_key(tmp_path: Path) -> None:
+    main = tmp_path / "syndicator.toml"
+    main.write_text('[site]\nname = "S"\nbase_url = "https://s.example/"\nbogus = 1\n')
+    for command in ("run", "check", "status"):
+        result = syndicator("--config", str(main), command)
+        assert result.returncode == 2, command
+        assert f"{main}: site.bogus: unknown key" in result.stderr
+
+
+def test_broken_subscriber_run_exits_1_check_exits_2(tmp_path: Path) -> None:
+    main = write_config(
+        tmp_path,
+        (tmp_path / "feed.xml").as_uri(),
+        subscribers={"grace": 'name = "G"\nsite_url = "https://g.example/"\nlimit = 0\n'},
+    )
+    (tmp_path / "feed.xml").write_bytes(rss(item("1")))
+    check = syndicator("--config", str(main), "check")
+    assert check.returncode == 2
+    assert "subscribers/grace.toml: limit: must be 1–100, got 0" in check.stderr
+    run = syndicator("--config", str(main), "run")
+    assert run.returncode == 1  # the rest ran; cron hears about the skipped file
+    assert "worthynews: 1 new" in run.stdout
+    assert "grace.toml: limit" in run.stderr
+
+
+def test_check_ok_and_print_config(bundled: Path) -> None:
+    result = syndicator("--config", str(bundled), "check", "--print-config")
+    assert result.returncode == 0, result.stderr
+    assert "OK; 1 source(s), 3 valid subscriber(s)" in result.stdout
+    assert 'id = "worthynews"' in result.stdout and "max_redirects = 5" in result.stdout
+
+
+def test_fetch_rejects_unknown_source(bundled: Path) -> None:
+    result = syndicator("--config", str(bundled), "fetch", "nope")
+    assert result.returncode == 2 and "unknown source nope; configured: worthynews" in result.stderr
+
+
+def test_default_config_path_is_config_syndicator_toml(bundled: Path) -> None:
+    result = syndicator("check", cwd=bundled.parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("config/syndicator.toml: OK")
+
+
+def test_every_command_has_help() -> None:
+    top = syndicator("--help")
+    assert top.returncode == 0
+    for command in ("run", "fetch", "check", "status"):
+        assert command in top.stdout
+        result = syndicator(command, "--help")
+        assert result.returncode == 0 and "Usage:" in result.stdout

@@ -1,0 +1,186 @@
+"""Config loading: typed models, messages that name file, key, problem and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from syndicator.config import (
+    ConfigError,
+    load_config,
+    load_subscriber,
+    validate_subscriber_id,
+)
+from syndicator.errors import ConfigErrors
+
+from .conftest import REPO, write_config
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(path)
+    return [str(e) for e in caught.value.errors]
+
+
+def subscriber_error(tmp_path: Path, text: str, name: str = "grace") -> list[str]:
+    file = tmp_path / f"{name}.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigErrors) as caught:
+        load_subscriber(file)
+    return [str(e) for e in caught.value.errors]
+
+
+def test_bundled_default_config_is_valid() -> None:
+    config = load_config(REPO / "config" / "syndicator.toml")
+    assert not config.problems
+    assert [s.id for s in config.sources] == ["worthynews"]
+    source = config.sources[0]
+    assert source.url == (REPO / "config" / "samples" / "worthynews-feed.xml").resolve().as_uri()
+    assert Path(source.url.removeprefix("file://")).exists()
+    assert len(config.subscribers) == 3
+    assert config.site.base_url.endswith("/")
+    assert config.site.state_dir == (REPO / "config" / ".." / "state")
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "file:feeds/a.xml"))
+    assert config.sources[0].url == (tmp_path / "feeds" / "a.xml").as_uri()
+    assert config.site.output_dir == tmp_path / "output"
+    assert config.database_path.parent == tmp_path / "state"
+
+
+def test_defaults_fill_in(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "https://example.org/feed"))
+    assert config.fetch.max_bytes == 10 * 1024 * 1024
+    assert config.fetch.max_redirects == 5
+    assert config.interval_minutes(config.sources[0]) == 30
+
+
+def test_subscriber_range_message_names_file_key_and_allowed(tmp_path: Path) -> None:
+    messages = subscriber_error(
+        tmp_path, 'name = "Grace"\nsite_url = "https://g.example/"\nlimit = 0\n'
+    )
+    assert messages == [f"{tmp_path / 'grace.toml'}: limit: must be 1–100, got 0"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'name = "G"\nsite_url = "https://g.example/"\nlimt = 5\n',
+            "limt: unknown key; did you mean 'limit'? allowed keys: name, site_url,",
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example/"\ncontent = "ful"\n',
+            "content: must be one of 'full', 'excerpt' or 'title', got 'ful'",
+        ),
+        (
+            'name = "G"\nsite_url = "ftp://g.example/"\n',
+            "site_url: must be an absolute http(s) URL, got 'ftp://g.example/'",
+        ),
+        ('site_url = "https://g.example/"\n', "name: required key is missing"),
+        (
+            'name = "G"\nsite_url = "https://g.example/"\nlimit = "5"\n',
+            "limit: must be a whole number, got '5'",
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example/"\ncategories = "Israel"\n',
+            'categories: must be a list like ["a", "b"]',
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example/"\nid = "other"\n',
+            "id: remove this key: a subscriber's id is its file name",
+        ),
+        ('name = "G\nsite_url = 1\n', "invalid TOML: "),
+    ],
+    ids=["unknown-key", "literal", "url", "missing", "type", "list", "id", "syntax"],
+)
+def test_subscriber_messages(tmp_path: Path, text: str, expected: str) -> None:
+    (message,) = subscriber_error(tmp_path, text)
+    assert message.startswith(str(tmp_path / "grace.toml") + ": ")
+    assert expected in message
+
+
+@pytest.mark.parametrize("name", ["Grace Church", ".hidden", "x_y", "-a", "UPPER", "a."])
+def test_subscriber_file_names_must_be_slugs(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / "subscribers"
+    folder.mkdir()
+    file = folder / f"{name}.toml"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text('name = "G"\nsite_url = "https://g.example/"\n')
+    with pytest.raises(ConfigErrors, match="not a valid subscriber id"):
+        load_subscriber(file)
+
+
+@pytest.mark.parametrize("bad", ["../etc", "a/b", "", "a" * 65, ".hidden", "A"])
+def test_validate_subscriber_id_blocks_traversal(bad: str) -> None:
+    with pytest.raises(ConfigError):
+        validate_subscriber_id(bad)
+    assert validate_subscriber_id("grace-church-2") == "grace-church-2"
+
+
+def test_one_broken_subscriber_is_skipped_and_reported(tmp_path: Path) -> None:
+    main = write_config(
+        tmp_path,
+        "https://example.org/feed",
+        subscribers={
+            "good": 'name = "Good"\nsite_url = "https://good.example/"\n',
+            "bad": 'name = "Bad"\nsite_url = "https://bad.example/"\nlimit = 500\n',
+        },
+    )
+    config = load_config(main)
+    assert [s.id for s in config.subscribers] == ["good"]
+    (problem,) = config.problems
+    assert problem.file.endswith("subscribers/bad.toml") and problem.key == "limit"
+
+
+def test_main_file_problems_are_all_reported(tmp_path: Path) -> None:
+    main = tmp_path / "syndicator.toml"
+    main.write_text(
+        """[site]
+name = ""
+base_url = "not a url"
+colour = "red"
+
+[fetch]
+max_bytes = 10
+
+[[sources]]
+id = "Bad Id"
+url = "gopher://x"
+
+[[sources]]
+id = "ok"
+url = "https://example.org/feed"
+interval_minutes = 0
+"""
+    )
+    messages = errors_of(main)
+    assert any("site.name: must not be empty" in m for m in messages)
+    assert any("site.base_url: must be an absolute http(s) URL" in m for m in messages)
+    assert any("site.colour: unknown key; allowed keys: name, base_url," in m for m in messages)
+    assert any("fetch.max_bytes: must be 1024–1073741824, got 10" in m for m in messages)
+    assert any("sources[0].id: 'Bad Id' is not a valid id" in m for m in messages)
+    assert any("sources[0].url: must be an absolute http(s) URL" in m for m in messages)
+    assert any("sources[1].interval_minutes: must be 1–1440, got 0" in m for m in messages)
+    assert all(m.startswith(f"{main}: ") for m in messages)
+
+
+def test_duplicate_source_ids_and_missing_sources(tmp_path: Path) -> None:
+    main = tmp_path / "syndicator.toml"
+    base = '[site]\nname = "S"\nbase_url = "https://s.example/"\n'
+    main.write_text(base)
+    assert any("sources: required key is missing" in m for m in errors_of(main))
+    main.write_text(base + '[[sources]]\nid = "a"\nurl = "https://x/"\n' * 2)
+    assert any("source id 'a' is used twice" in m for m in errors_of(main))
+
+
+def test_missing_main_file(tmp_path: Path) -> None:
+    assert errors_of(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: file not found"]
+
+
+def test_models_are_frozen(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "https://example.org/feed"))
+    with pytest.raises(Exception, match="frozen"):
+        config.site.name = "x"  # type: ignore[misc]

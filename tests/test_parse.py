@@ -1,0 +1,206 @@
+"""The parse stage: feed formats, encodings, hostile documents, normalised entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from syndicator.config import FetchSettings
+from syndicator.errors import ParseError
+from syndicator.fetch import Fetcher
+from syndicator.parse import declares_entities, parse_bytes
+
+from .conftest import FEEDS, NOW, REPO, FeedServer, item, rss
+
+XML = {"content-type": "application/xml"}
+
+
+def parse_fixture(name: str, headers: dict[str, str] | None = None) -> object:
+    return parse_bytes("t", (FEEDS / name).read_bytes(), headers or XML, "https://feed.example/")
+
+
+CAFE = "Café “Open Doors” Night – Volunteers’ Stories"
+FETE = "Fête de la communauté : « Nous sommes reconnaissants »"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "title"),
+    [
+        ("cp1252-declared.xml", "application/rss+xml", CAFE),
+        ("cp1252-undeclared.xml", "application/rss+xml; charset=windows-1252", CAFE),
+        ("latin1-declared.xml", "application/rss+xml", FETE),
+        ("latin1-undeclared.xml", "text/xml; charset=ISO-8859-1", FETE),
+    ],
+)
+def test_legacy_encodings_over_http(
+    feed_server: FeedServer, name: str, content_type: str, title: str
+) -> None:
+    url = feed_server.serve(
+        "/feed", body=(FEEDS / name).read_bytes(), headers={"Content-Type": content_type}
+    )
+    with Fetcher(FetchSettings(), contact_url="https://example.org/") as fetcher:
+        fetched = fetcher.fetch("t", url, now=NOW)
+    parsed = parse_bytes("t", fetched.body or b"", fetched.headers, url)
+    assert title in [e.title for e in parsed.entries]
+    assert not parsed.warnings
+
+
+@pytest.mark.parametrize(
+    ("name", "title"), [("cp1252-undeclared.xml", CAFE), ("latin1-undeclared.xml", FETE)]
+)
+def test_undeclared_legacy_encoding_without_a_charset_still_decodes_with_a_warning(
+    name: str, title: str
+) -> None:
+    parsed = parse_fixture(name, {"content-type": "application/xml"})
+    assert title in [e.title for e in parsed.entries]  # type: ignore[attr-defined]
+    assert parsed.warnings  # type: ignore[attr-defined]
+
+
+def test_rss_091() -> None:
+    parsed = parse_fixture("rss091.xml")
+    entries = parsed.entries  # type: ignore[attr-defined]
+    assert [e.title for e in entries] == [
+        "Choir Rehearsal Moves to Thursday",
+        "Coat Drive Collects 212 Coats",
+        "Advent Candle Volunteers Needed",
+    ]
+    # No guids: the link is the stable id.
+    assert [e.id for e in entries] == [e.link for e in entries]
+    assert entries[2].published is None
+
+
+def test_rss_10_rdf() -> None:
+    entries = parse_fixture("rss10.xml").entries  # type: ignore[attr-defined]
+    assert len(entries) >= 3
+    assert all(e.id.startswith("http") for e in entries)
+    assert all(e.published and e.published.tzinfo == UTC for e in entries)
+    assert all(e.author for e in entries)
+    assert all(e.categories for e in entries)
+    assert any("<" in e.content_html for e in entries)  # content:encoded kept as HTML
+
+
+def test_rss_20_ids_fall_back_from_guid_to_link_to_a_hash() -> None:
+    entries = parse_fixture("rss20.xml").entries  # type: ignore[attr-defined]
+    first, second, third = entries
+    assert first.id == "https://rss20.example.org/?p=501"
+    assert second.id == second.link == "https://rss20.example.org/2026/11/lake-baptism/"
+    assert third.link is None and third.id.startswith("sha256:")
+    again = parse_fixture("rss20.xml").entries[2]  # type: ignore[attr-defined]
+    assert again.id == third.id  # stable across parses
+    assert first.author and first.categories and first.published
+
+
+def test_atom_10_with_xml_base() -> None:
+    entries = parse_fixture("atom10.xml").entries  # type: ignore[attr-defined]
+    assert len(entries) == 3
+    first = entries[0]
+    assert first.id == "tag:atom.example.org,2026:blog/advent-wreath-workshop"
+    assert first.link == "https://atom.example.org/blog/2026/11/advent-wreath-workshop"
+    assert first.published == datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+    assert first.updated == datetime(2026, 11, 21, 9, 0, tzinfo=UTC)  # +01:00 made UTC
+    assert first.categories == ("Events", "Advent")
+    assert first.author == "Lydia Brenner"
+    assert first.base_url and first.base_url.startswith("https://atom.example.org/blog/")
+    assert "<script>" in first.content_html  # raw: the sanitizer is the clean stage's job
+    assert "<" in entries[1].content_html  # xhtml content kept as markup
+    assert entries[2].published == entries[2].updated  # no <published>: falls back
+
+
+def test_wordpress_sample_feed_entries() -> None:
+    body = (REPO / "config" / "samples" / "worthynews-feed.xml").read_bytes()
+    parsed = parse_bytes("worthynews", body, XML)
+    assert len(parsed.entries) == 15
+    assert not parsed.warnings
+    for entry in parsed.entries:
+        assert entry.id.startswith("https://www.worthynews.com/?p=")
+        assert entry.link and entry.link.startswith("https://www.worthynews.com/")
+        assert entry.author and entry.categories and entry.published
+        assert entry.published.tzinfo == UTC
+        assert "appeared first on" in entry.content_html  # raw upstream footer, not yet cleaned
+    assert any(entry.images for entry in parsed.entries)
+    assert len({c for e in parsed.entries for c in e.categories}) >= 6
+
+
+def test_content_encoded_wins_over_description() -> None:
+    body = rss(item("1", body="<p>Full body</p>", summary="Short [&#8230;]"))
+    (entry,) = parse_bytes("t", body, XML).entries
+    assert entry.content_html == "<p>Full body</p>"
+    assert entry.summary_html.startswith("Short")
+
+
+def test_enclosure_and_media_images_are_absolute_http() -> None:
+    body = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
+<link>https://site.example/</link><description>d</description>
+<item><title>A</title><link>https://site.example/a</link><guid>a</guid>
+<enclosure url="/img/a.jpg" type="image/jpeg" length="10"/>
+<enclosure url="https://site.example/a.mp3" type="audio/mpeg" length="10"/>
+<media:content url="https://cdn.example/b.png" medium="image" width="640" height="480"/>
+<media:thumbnail url="javascript:alert(1)"/>
+</item></channel></rss>"""
+    (entry,) = parse_bytes("t", body, XML).entries
+    assert [(i.url, i.width) for i in entry.images] == [
+        ("https://site.example/img/a.jpg", None),
+        ("https://cdn.example/b.png", 640),
+    ]
+
+
+def test_dates_with_offsets_become_utc() -> None:
+    body = rss(item("1")).replace(b"+0000", b"-0500")
+    (entry,) = parse_bytes("t", body, XML).entries
+    assert entry.published == datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+
+
+def test_duplicate_ids_keep_the_first() -> None:
+    body = rss(item("1", title="First"), item("1", title="Second"))
+    (entry,) = parse_bytes("t", body, XML).entries
+    assert entry.title == "First"
+
+
+@pytest.mark.parametrize("name", ["entity-expansion.xml", "external-entity.xml"])
+def test_documents_declaring_entities_are_refused_before_parsing(name: str) -> None:
+    with pytest.raises(ParseError, match="declares entities"):
+        parse_fixture(name)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<?xml version="1.0"?><!-- x --><!DOCTYPE r [<!ENTITY a "b">]><r/>',
+        b'<!-- <notroot> --><!DOCTYPE r [ <!entity a "b"> ]><r/>',
+        '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE r [<!ENTITY a "b">]><r/>'.encode(
+            "utf-16"
+        ),
+    ],
+    ids=["after-comment", "comment-hides-root", "utf-16"],
+)
+def test_entity_declarations_are_found_wherever_the_prolog_hides_them(document: bytes) -> None:
+    assert declares_entities(document)
+
+
+def test_entity_like_text_in_the_body_is_not_refused() -> None:
+    body = rss(
+        item("1", body="<p>Write &lt;!ENTITY x&gt; in XML.</p><pre><![CDATA[<!ENTITY>]]></pre>")
+    )
+    assert not declares_entities(body)
+    body_with_plain_doctype = body.replace(
+        b"<rss",
+        b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "x.dtd">\n<rss',
+        1,
+    )
+    assert len(parse_bytes("t", body_with_plain_doctype, XML).entries) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("empty.xml", "no usable items"), ("not-a-feed.html", "not a")],
+)
+def test_documents_without_entries_are_parse_failures(name: str, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_fixture(name, {"content-type": "text/html"})
+
+
+def test_garbage_is_a_parse_failure_naming_the_content_type() -> None:
+    with pytest.raises(ParseError, match="content-type text/plain"):
+        parse_bytes("t", b"\x00\x01garbage<<<", {"content-type": "text/plain"})

@@ -1,0 +1,176 @@
+"""The store on a real SQLite file, and the pure `compare_entries` decision."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from syndicator.errors import StoreError
+from syndicator.models import Entry, Image, ParsedFeed, SourceState
+from syndicator.store import MIGRATIONS, Store, StoredKey, compare_entries
+
+from .conftest import NOW
+
+
+def entry(guid: str, day: int, body: str = "<p>Body.</p>") -> Entry:
+    return Entry(
+        source_id="wn",
+        id=f"https://www.worthynews.com/?p={guid}",
+        title=f"Story {guid}",
+        link=f"https://www.worthynews.com/{guid}-story",
+        author="Jane Doe",
+        published=datetime(2026, 11, day, 9, tzinfo=UTC),
+        updated=None,
+        categories=("World News", "Israel"),
+        content_html=body,
+        summary_html="Excerpt [&#8230;]",
+        base_url=f"https://www.worthynews.com/{guid}-story",
+        images=(Image("https://www.worthynews.com/a.jpg", "image/jpeg", 800, 600),),
+    )
+
+
+def feed(*entries: Entry) -> ParsedFeed:
+    return ParsedFeed("wn", "Worthy", "https://www.worthynews.com", tuple(entries))
+
+
+def key(e: Entry, presence: str = "present") -> StoredKey:
+    return StoredKey(e.content_hash(), e.published, presence)  # type: ignore[arg-type]
+
+
+class TestCompareEntries:
+    def test_new_changed_unchanged(self) -> None:
+        a, b, c = entry("1", 20), entry("2", 21), entry("3", 22)
+        corrected = replace(b, content_html="<p>Body, corrected.</p>")
+        changes = compare_entries({a.id: key(a), b.id: key(b)}, [a, corrected, c])
+        assert changes.new == (c.id,)
+        assert changes.changed == (b.id,)
+        assert changes.unchanged == (a.id,)
+        assert changes.removed == changes.aged_out == ()
+
+    def test_missing_older_than_the_feed_aged_out_missing_within_was_removed(self) -> None:
+        old, mid, new = entry("1", 10), entry("2", 15), entry("3", 20)
+        newest = entry("4", 21)
+        stored = {e.id: key(e) for e in (old, mid, new)}
+        changes = compare_entries(stored, [newest, new])  # the feed now starts at day 20
+        assert changes.aged_out == tuple(sorted([old.id, mid.id]))
+        assert changes.removed == ()
+        changes = compare_entries(stored, [newest, new, old])  # day 15 vanished from within
+        assert changes.removed == (mid.id,)
+
+    def test_an_article_that_comes_back_counts_as_changed(self) -> None:
+        a = entry("1", 20)
+        assert compare_entries({a.id: key(a, "removed")}, [a]).changed == (a.id,)
+
+    def test_already_missing_articles_are_not_reported_again(self) -> None:
+        a, b = entry("1", 20), entry("2", 21)
+        assert compare_entries({a.id: key(a, "removed")}, [b]).removed == ()
+
+    def test_hash_covers_every_field_upstream_can_correct(self) -> None:
+        a = entry("1", 20)
+        for change in (
+            {"title": "New title"},
+            {"content_html": "<p>x</p>"},
+            {"categories": ("US News",)},
+            {"author": "John"},
+            {"published": a.published + timedelta(hours=1)},  # type: ignore[operator]
+            {"images": ()},
+        ):
+            assert replace(a, **change).content_hash() != a.content_hash(), change  # type: ignore[arg-type]
+        assert replace(a).content_hash() == a.content_hash()
+
+
+def test_schema_is_migrated_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "db.sqlite3"
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"articles", "sources"} <= tables
+    with Store(path) as store:  # reopening does not migrate twice
+        assert store.schema_version == len(MIGRATIONS)
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreError, match="newer than this Syndicator"):
+        Store(path)
+
+
+def test_articles_round_trip_through_the_file(tmp_path: Path) -> None:
+    a, b = entry("1", 20), entry("2", 21)
+    with Store(tmp_path / "db.sqlite3") as store:
+        changes = store.apply_feed(feed(b, a), NOW)
+    assert set(changes.new) == {a.id, b.id}
+    with Store(tmp_path / "db.sqlite3") as store:
+        stored = store.articles("wn")
+    assert [s.entry for s in stored] == [b, a]  # newest first, every field intact
+    assert all(s.revision == 1 and s.presence == "present" for s in stored)
+    assert stored[0].first_seen == stored[0].last_seen == NOW
+
+
+def test_correction_bumps_revision_and_keeps_first_seen(tmp_path: Path) -> None:
+    a = entry("1", 20)
+    later = NOW + timedelta(hours=2)
+    with Store(tmp_path / "db.sqlite3") as store:
+        store.apply_feed(feed(a), NOW)
+        unchanged = store.apply_feed(feed(a), NOW + timedelta(hours=1))
+        changes = store.apply_feed(feed(replace(a, content_html="<p>Fixed.</p>")), later)
+        (stored,) = store.articles()
+    assert unchanged.unchanged == (a.id,)
+    assert changes.changed == (a.id,)
+    assert stored.entry.content_html == "<p>Fixed.</p>"
+    assert stored.revision == 2
+    assert stored.first_seen == NOW and stored.changed_at == stored.last_seen == later
+
+
+def test_removed_item_is_kept_with_its_last_seen(tmp_path: Path) -> None:
+    a, b, c = entry("1", 20), entry("2", 21), entry("3", 22)
+    later = NOW + timedelta(hours=1)
+    with Store(tmp_path / "db.sqlite3") as store:
+        store.apply_feed(feed(c, b, a), NOW)
+        changes = store.apply_feed(feed(c, a), later)
+        by_id = {s.entry.id: s for s in store.articles()}
+    assert changes.removed == (b.id,)
+    assert by_id[b.id].presence == "removed"
+    assert by_id[b.id].last_seen == NOW  # when it was last in the feed
+    assert by_id[b.id].entry == b  # its content is kept
+    assert by_id[a.id].last_seen == later
+
+
+def test_a_failed_write_rolls_back_everything(tmp_path: Path) -> None:
+    a, b = entry("1", 20), entry("2", 21)
+    with Store(tmp_path / "db.sqlite3") as store:
+        store.apply_feed(feed(a), NOW)
+        before = store.articles()
+        with pytest.raises(RuntimeError), store.transaction():
+            store.apply_feed(feed(b, replace(a, title="Changed")), NOW)
+            raise RuntimeError("crash mid-store")
+        assert store.articles() == before
+
+
+def test_source_state_round_trip(tmp_path: Path) -> None:
+    state = SourceState(
+        source_id="wn",
+        config_url="https://a.example/feed",
+        url="https://b.example/feed",
+        etag='"x"',
+        last_modified="Mon, 23 Nov 2026 10:00:00 GMT",
+        last_attempt=NOW,
+        last_success=NOW - timedelta(hours=1),
+        last_error="HTTP 500",
+        consecutive_failures=3,
+        next_due=NOW + timedelta(minutes=5),
+        disabled=None,
+    )
+    with Store(tmp_path / "db.sqlite3") as store:
+        store.save_source_state(state)
+    with Store(tmp_path / "db.sqlite3") as store:
+        assert store.source_state("wn") == state
+        assert store.source_state("other") is None
