@@ -10,6 +10,7 @@ skipped, so the other subscribers still run.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 import types
@@ -108,7 +109,7 @@ class SiteConfig(_Model):
     @field_validator("output_dir", "state_dir")
     @classmethod
     def _resolve_dir(cls, value: Path, info: ValidationInfo) -> Path:
-        return _config_dir(info) / value.expanduser()
+        return Path(os.path.normpath(_config_dir(info) / value.expanduser()))
 
 
 class FetchSettings(_Model):

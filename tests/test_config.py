@@ -40,7 +40,7 @@ def test_bundled_default_config_is_valid() -> None:
     assert Path(source.url.removeprefix("file://")).exists()
     assert len(config.subscribers) == 3
     assert config.site.base_url.endswith("/")
-    assert config.site.state_dir == (REPO / "config" / ".." / "state")
+    assert config.site.state_dir == REPO / "state"
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
