@@ -180,14 +180,20 @@ def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
                 _err(line)
             elif not quiet:
                 click.echo(line)
+    for cleaning in report.cleaning:
+        for error in cleaning.errors:
+            _err(f"{cleaning.source_id}: {error}")
     if not quiet:
         polled = [s for s in report.sources if s.outcome in {"updated", "not_modified"}]
         new = sum(len(s.changes.new) for s in report.sources)
         changed = sum(len(s.changes.changed) for s in report.sources)
         failed = sum(s.failed for s in report.sources)
+        cleaned = sum(c.cleaned for c in report.cleaning)
+        kept = sum(c.up_to_date for c in report.cleaning)
         click.echo(
             f"run: {len(polled)} of {len(report.sources)} source(s) polled, {new} new, "
-            f"{changed} changed, {failed} failed; state in {display_path(config.database_path)}"
+            f"{changed} changed, {failed} failed; {cleaned} cleaned, {kept} already clean; "
+            f"state in {display_path(config.database_path)}"
         )
 
 

@@ -34,6 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .clean.sanitize import DEFAULT_VIDEO_HOSTS
 from .errors import ConfigError, ConfigErrors
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
@@ -126,12 +127,61 @@ class FetchSettings(_Model):
     max_backoff_hours: Annotated[int, Strict(), InRange(1, 24 * 7)] = 24
 
 
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise PydanticCustomError(
+            "regex",
+            "not a valid regular expression ({error}): {value}",
+            {"error": str(exc), "value": repr(value)},
+        ) from None
+    return value
+
+
+Regex = Annotated[str, Strict(), AfterValidator(_regex)]
+
+# The outlet's own promo paragraph and WordPress's "The post … appeared first on …" footer:
+# subscribers get their own attribution and footer instead.
+DEFAULT_REMOVE_PARAGRAPHS = (
+    r"^If you are interested in articles produced by Worthy News\b",
+    r"^The post .+ appeared first on .+",
+)
+DEFAULT_REMOVE_CLASSES = (
+    "sharedaddy", "sd-sharing", "sd-social", "sd-block", "addtoany", "a2a_",
+    "share-buttons", "social-share", "sharethis", "heateor", "jp-relatedposts",
+    "wp-block-social-links", "yarpp-related",
+)  # fmt: skip
+DEFAULT_TRACKER_HOSTS = (
+    "pixel.wp.com", "stats.wp.com", "www.facebook.com", "facebook.com",
+    "www.google-analytics.com", "google-analytics.com", "ssl.google-analytics.com",
+    "www.googletagmanager.com", "stats.g.doubleclick.net", "ad.doubleclick.net",
+    "bat.bing.com", "sb.scorecardresearch.com", "pixel.quantserve.com", "feeds.feedburner.com",
+)  # fmt: skip
+
+
+class CleanSettings(_Model):
+    """`[sources.clean]`: how this source's articles are normalised (defaults fit Worthy News)."""
+
+    outlet_name: Text = "Worthy News"
+    remove_paragraphs: tuple[Regex, ...] = DEFAULT_REMOVE_PARAGRAPHS  # matched on the text
+    remove_classes: tuple[Text, ...] = DEFAULT_REMOVE_CLASSES  # class prefixes of blocks to drop
+    tracker_hosts: tuple[Text, ...] = DEFAULT_TRACKER_HOSTS  # images from these are dropped
+    section_heads: Literal["h3", "h4", "keep"] = "h3"  # ALL-CAPS paragraphs become this
+    keep_byline: bool = False  # the attribution shows the author anyway
+    keep_dateline: bool = True
+    video_hosts: tuple[Text, ...] = DEFAULT_VIDEO_HOSTS
+    external_links: Literal["same_tab", "new_tab"] = "same_tab"
+    excerpt_words: Annotated[int, Strict(), InRange(10, 500)] = 55
+
+
 class SourceConfig(_Model):
     """`[[sources]]`: one upstream feed."""
 
     id: Slug
     url: Annotated[str, Strict()]
     interval_minutes: Annotated[int, Strict(), InRange(1, 24 * 60)] | None = None
+    clean: CleanSettings = CleanSettings()
 
     @field_validator("url")
     @classmethod

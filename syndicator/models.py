@@ -76,6 +76,36 @@ class Entry:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+class SafeHtml(str):
+    """HTML that has passed `clean.sanitize`. Only that function may create one; templates
+    mark nothing else as safe."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An entry cleaned once: safe body HTML plus what was learnt from it."""
+
+    source_id: str
+    id: str
+    title: str  # plain text
+    link: str | None
+    author: str | None  # the byline's name, else the feed's author
+    author_role: str | None  # "Chief International Correspondent"
+    dateline: str | None  # "KYIV/MOSCOW"; "" for a bare "(Worthy News) –"; None if absent
+    published: datetime | None
+    updated: datetime | None
+    categories: tuple[str, ...]
+    body_html: SafeHtml
+    text: str  # the body as plain text, paragraphs separated by blank lines
+    excerpt: str  # plain text, ends at a sentence boundary or with "…"
+    word_count: int
+    reading_minutes: int
+    lead_image: Image | None
+    content_hash: str  # of the entry it was cleaned from
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     """The entries of one fetched document plus what was odd about it."""
@@ -154,13 +184,28 @@ class SourceReport:
 
 
 @dataclass(frozen=True, slots=True)
+class CleanReport:
+    """What the clean step did for one source."""
+
+    source_id: str
+    cleaned: int = 0  # new, corrected, or cleaned again after a settings change
+    up_to_date: int = 0  # already cleaned from the same content and settings: skipped
+    errors: tuple[str, ...] = ()  # one line per article that could not be cleaned
+
+
+@dataclass(frozen=True, slots=True)
 class RunReport:
     """What `pipeline.run_once` did; the CLI turns it into lines and an exit code."""
 
     started: datetime
     sources: tuple[SourceReport, ...]
+    cleaning: tuple[CleanReport, ...] = ()
     config_errors: tuple[str, ...] = ()  # subscriber files that were skipped
 
     @property
     def ok(self) -> bool:
-        return not self.config_errors and not any(s.failed for s in self.sources)
+        return (
+            not self.config_errors
+            and not any(s.failed for s in self.sources)
+            and not any(c.errors for c in self.cleaning)
+        )

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 import httpx2
 
-from . import schedule
+from . import clean, schedule
 from .config import Config, SourceConfig
 from .errors import FetchError, ParseError, SourceGone
 from .fetch import Fetcher
-from .models import EntryChanges, RunReport, SourceReport, SourceState
+from .models import CleanReport, EntryChanges, RunReport, SourceReport, SourceState
 from .parse import parse_feed
 from .store import Store
 
@@ -49,10 +49,35 @@ def run_once(
             poll_source(config, source, store, fetcher, now, rng=rng, force=force)
             for source in sources
         )
+        cleaning = tuple(clean_source(source, store) for source in sources)
     return RunReport(
         started=now,
         sources=reports,
+        cleaning=cleaning,
         config_errors=tuple(str(problem) for problem in config.problems),
+    )
+
+
+def clean_source(source: SourceConfig, store: Store) -> CleanReport:
+    """Clean every stored article of `source` not yet cleaned from its current content
+    with the current settings; everything else is left alone (it costs nothing)."""
+    key = clean.fingerprint(source.clean)
+    pending = store.entries_to_clean(source.id, key)
+    errors = []
+    for entry in pending:
+        try:
+            article = clean.clean_entry(entry, source.clean)
+        except Exception as exc:  # one hostile article must not stop the rest
+            log.exception("%s: cannot clean %s", source.id, entry.id)
+            errors.append(f"{entry.id}: cannot clean: {exc!r}")
+            continue
+        with store.transaction():
+            store.save_cleaned(entry, key, clean.dump_article(article))
+    return CleanReport(
+        source.id,
+        cleaned=len(pending) - len(errors),
+        up_to_date=store.count_cleaned(source.id, key) - (len(pending) - len(errors)),
+        errors=tuple(errors),
     )
 
 

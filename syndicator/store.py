@@ -59,6 +59,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX articles_by_date ON articles (presence, published DESC);
     """,
+    # 2: the cleaned article beside the raw one, and what it was cleaned from.
+    """
+    ALTER TABLE articles ADD COLUMN cleaned TEXT;
+    ALTER TABLE articles ADD COLUMN clean_key TEXT;
+    """,
 )
 
 
@@ -250,6 +255,40 @@ class Store:
             "WHERE source_id = :source_id AND id = :id",
             row,
         )
+
+    def entries_to_clean(self, source_id: str, fingerprint: str) -> list[Entry]:
+        """Entries whose cleaned form is missing or was made from other content or settings."""
+        rows = self._db.execute(
+            "SELECT * FROM articles WHERE source_id = ? "
+            "AND clean_key IS NOT content_hash || ':' || ?",
+            (source_id, fingerprint),
+        )
+        return [_article_from_row(row).entry for row in rows]
+
+    def count_cleaned(self, source_id: str, fingerprint: str) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM articles WHERE source_id = ? "
+            "AND clean_key IS content_hash || ':' || ?",
+            (source_id, fingerprint),
+        ).fetchone()
+        return int(row[0])
+
+    def save_cleaned(self, entry: Entry, fingerprint: str, cleaned: str) -> None:
+        """Store an entry's cleaned form (JSON), keyed by the content it was cleaned from."""
+        self._db.execute(
+            "UPDATE articles SET cleaned = ?, clean_key = ? WHERE source_id = ? AND id = ?",
+            (cleaned, f"{entry.content_hash()}:{fingerprint}", entry.source_id, entry.id),
+        )
+
+    def cleaned(self, source_id: str | None = None) -> list[tuple[StoredArticle, str]]:
+        """Stored articles with their cleaned JSON, newest first; uncleaned ones left out."""
+        query = "SELECT * FROM articles WHERE cleaned IS NOT NULL"
+        params: tuple[str, ...] = ()
+        if source_id is not None:
+            query += " AND source_id = ?"
+            params = (source_id,)
+        query += " ORDER BY coalesce(published, first_seen) DESC, id"
+        return [(_article_from_row(row), row["cleaned"]) for row in self._db.execute(query, params)]
 
     def articles(self, source_id: str | None = None) -> list[StoredArticle]:
         """Stored articles, newest first (by published date, then first seen)."""

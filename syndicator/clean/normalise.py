@@ -1,0 +1,440 @@
+"""Structural clean-up of one upstream article with BeautifulSoup, then `sanitize`.
+
+Runs once per new or changed entry. The steps, in order: repair mojibake (only when the
+text looks broken); drop noise (share blocks, tracking pixels, the outlet's promo and
+WordPress footer); fix lazy images and make every URL absolute; turn `wp-caption` into
+`<figure>`, social embeds into links, foreign iframes into links; pull out byline and
+dateline; ALL-CAPS paragraphs into headings; tidy `&nbsp;` and empty paragraphs. The
+result goes through `sanitize`, the security boundary, and metadata is read off it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import re
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+import ftfy
+import lxml.html
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString
+
+from ..models import Article, Entry, Image
+from .sanitize import Policy, is_video_embed, sanitize
+
+if TYPE_CHECKING:
+    from ..config import CleanSettings
+
+# Bump when cleaning code changes its output, so stored articles are cleaned again.
+CLEANER_VERSION = 1
+WORDS_PER_MINUTE = 230
+# Removed before anything else: never content, and some hide duplicates (noscript images).
+NOISE_TAGS = (
+    "script", "style", "noscript", "template", "link", "meta", "base", "form", "input",
+    "button", "select", "textarea", "object", "embed", "applet", "svg", "math", "head", "title",
+)  # fmt: skip
+UNWRAP_TAGS = ("span", "font", "div", "section", "article", "center", "main", "header", "footer")
+BLOCK_TAGS = (
+    "p",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "blockquote",
+    "figcaption",
+    "td",
+    "th",
+    "pre",
+)
+LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-orig-file")
+LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
+SOCIAL_EMBEDS = {
+    "twitter-tweet": "X (Twitter)",
+    "twitter-video": "X (Twitter)",
+    "instagram-media": "Instagram",
+    "tiktok-embed": "TikTok",
+    "fb-post": "Facebook",
+    "fb-xfbml-parse-ignore": "Facebook",
+    "bluesky-embed": "Bluesky",
+}
+_SPACES = re.compile(r"[ \t\r\n\xa0]+")
+_NBSP_RUN = re.compile(r"(?:\xa0[ \xa0]*|[ ]\xa0[ \xa0]*)")  # a run with at least one nbsp
+_SENTENCE_END = re.compile(r"[.!?…][\"”’»)\]]*(?=\s|$)")
+_LETTER = re.compile(r"[^\W\d_]")
+# What may follow "â€" in windows-1252 mojibake of U+2000–U+203F (bytes 0x80–0xBF).
+_CP1252_TAIL = bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore") + "\x81\x8d\x8f\x90\x9d"
+_LOST_9D = re.compile(f"â€(?![{re.escape(_CP1252_TAIL)}])")
+
+
+def clean_entry(entry: Entry, settings: CleanSettings) -> Article:
+    """Turn one raw entry into an `Article` whose `body_html` is safe to publish."""
+    html = _repair(entry.content_html)
+    soup = BeautifulSoup(html, "lxml")
+    body = soup.body or soup
+    base = entry.base_url or entry.link or ""
+    _drop_noise(body, settings)
+    _fix_images(body, base, settings)
+    _absolutise_links(body, base)
+    _replace_embeds(body, soup, settings)
+    _captions_to_figures(body, soup)
+    for tag in body.find_all(UNWRAP_TAGS):
+        tag.unwrap()
+    _drop_paragraphs(body, _patterns(settings.remove_paragraphs))
+    author, role = _take_byline(body, settings)
+    dateline = _take_dateline(body, settings)
+    if settings.section_heads != "keep":
+        _section_heads(body, settings.section_heads)
+    _tidy_whitespace(body)
+    safe = sanitize(body.decode_contents(), policy_for(settings))
+    tree = _tree(safe)
+    text = _text_of_tree(tree)
+    words = len(text.split())
+    return Article(
+        source_id=entry.source_id,
+        id=entry.id,
+        title=plain_title(entry.title),
+        link=entry.link,
+        author=author or entry.author,
+        author_role=role,
+        dateline=dateline,
+        published=entry.published,
+        updated=entry.updated,
+        categories=entry.categories,
+        body_html=safe,
+        text=text,
+        excerpt=make_excerpt(text, settings.excerpt_words),
+        word_count=words,
+        reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
+        lead_image=_lead_image(tree) or (entry.images[0] if entry.images else None),
+        content_hash=entry.content_hash(),
+    )
+
+
+def fingerprint(settings: CleanSettings) -> str:
+    """Identifies the cleaner and its settings: a change means every article is cleaned again."""
+    blob = f"{CLEANER_VERSION}:{settings.model_dump_json()}"
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def policy_for(settings: CleanSettings) -> Policy:
+    return Policy(video_hosts=settings.video_hosts, new_tab=settings.external_links == "new_tab")
+
+
+def dump_article(article: Article) -> str:
+    """JSON for the store."""
+    data = asdict(article)
+    for key in ("published", "updated"):
+        data[key] = data[key].isoformat() if data[key] else None
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_article(text: str, settings: CleanSettings) -> Article:
+    """Rebuild a stored `Article`. Its body passes `sanitize` again: nothing read back from
+    disk is trusted as safe without it (sanitizing is a fixed point, so nothing changes)."""
+    data = json.loads(text)
+    for key in ("published", "updated"):
+        data[key] = datetime.fromisoformat(data[key]) if data[key] else None
+    data["categories"] = tuple(data["categories"])
+    data["lead_image"] = Image(**data["lead_image"]) if data["lead_image"] else None
+    data["body_html"] = sanitize(data["body_html"], policy_for(settings))
+    return Article(**data)
+
+
+def _repair(text: str) -> str:
+    """Undo mojibake (â€œ → “) only where the text looks broken; leave clean text alone."""
+    if not ftfy.badness.is_bad(text):
+        return text
+    return "\n".join(_repair_line(line) for line in text.split("\n"))
+
+
+def _repair_line(line: str) -> str:
+    if not ftfy.badness.is_bad(line):
+        return line
+    # "”" mis-decoded as windows-1252 ends in byte 0x9D, which that codec lacks, so it is
+    # usually lost and a bare "â€" remains: put it back so ftfy can decode the sequence.
+    return ftfy.fix_encoding(_LOST_9D.sub("â€\x9d", line))
+
+
+def plain_title(title: str) -> str:
+    """A title as plain text: markup dropped, entities decoded, mojibake repaired."""
+    text = BeautifulSoup(title, "lxml").get_text() if "<" in title or "&" in title else title
+    return _SPACES.sub(" ", _repair(text)).strip()
+
+
+def plain_text(html: str) -> str:
+    """The readable text of sanitized HTML, one paragraph per block."""
+    return _text_of_tree(_tree(html))
+
+
+def _tree(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.fragment_fromstring(html, create_parent="div")
+
+
+def _text_of_tree(root: lxml.html.HtmlElement) -> str:
+    blocks = [
+        _SPACES.sub(" ", block.text_content()).strip()
+        for block in root.iter(*BLOCK_TAGS)
+        if next(block.iterdescendants(*BLOCK_TAGS), None) is None  # innermost blocks only
+    ]
+    if not blocks:
+        blocks = [_SPACES.sub(" ", root.text_content()).strip()]
+    return "\n\n".join(b for b in blocks if b)
+
+
+def make_excerpt(text: str, words: int) -> str:
+    """The first `words` words, cut back to a sentence end when one is near, else "…"."""
+    tokens = text.split()
+    if len(tokens) <= words:
+        return " ".join(tokens)
+    cut = " ".join(tokens[:words])
+    ends = list(_SENTENCE_END.finditer(cut))
+    if ends and ends[-1].end() >= len(cut) // 2:
+        return cut[: ends[-1].end()]
+    return cut.rstrip(",;:–—- ") + "…"
+
+
+def _drop_noise(body: Tag, settings: CleanSettings) -> None:
+    for tag in body.find_all(NOISE_TAGS):
+        tag.decompose()
+    prefixes = tuple(settings.remove_classes)
+    for tag in body.find_all(class_=True):
+        if not tag.decomposed and any(c.startswith(prefixes) for c in tag.get("class") or ()):
+            tag.decompose()
+
+
+def _fix_images(body: Tag, base: str, settings: CleanSettings) -> None:
+    trackers = set(settings.tracker_hosts)
+    for img in body.find_all("img"):
+        src = _attr(img, "src")
+        if not src or src.startswith("data:") or "lazy" in src or "placeholder" in src:
+            real = next((_attr(img, a) for a in LAZY_SRC if img.get(a)), None)
+            if real:
+                img["src"] = src = real
+        lazy_srcset = next((_attr(img, a) for a in LAZY_SRCSET if img.get(a)), None)
+        if lazy_srcset:
+            img["srcset"] = lazy_srcset
+        absolute = urljoin(base, src.strip()) if src and not src.startswith("data:") else ""
+        host = (urlsplit(absolute).hostname or "").lower()
+        if not absolute or host in trackers or _is_pixel(img):
+            _remove_with_empty_parents(img)
+            continue
+        img["src"] = absolute
+        if img.get("srcset"):
+            img["srcset"] = _absolute_srcset(_attr(img, "srcset"), base)
+
+
+def _is_pixel(img: Tag) -> bool:
+    sizes = {str(img.get("width", "")).strip(), str(img.get("height", "")).strip()}
+    style = str(img.get("style", "")).replace(" ", "").lower()
+    return bool(sizes & {"0", "1", "0px", "1px"}) or "display:none" in style
+
+
+def _absolute_srcset(srcset: str, base: str) -> str:
+    out = []
+    for candidate in srcset.split(","):
+        pieces = candidate.split()
+        if pieces:
+            out.append(" ".join([urljoin(base, pieces[0]), *pieces[1:]]))
+    return ", ".join(out)
+
+
+def _absolutise_links(body: Tag, base: str) -> None:
+    for tag in body.find_all(["a", "blockquote", "q"]):
+        attr = "href" if tag.name == "a" else "cite"
+        value = _attr(tag, attr)
+        if value and not value.startswith("#"):
+            tag[attr] = urljoin(base, value.strip())
+
+
+def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> None:
+    """Social embeds and foreign iframes become a plain link to the original."""
+    for tag in body.find_all(["blockquote", "div"], class_=True):
+        if tag.decomposed:
+            continue
+        platform = next((SOCIAL_EMBEDS[c] for c in tag["class"] if c in SOCIAL_EMBEDS), None)
+        if platform:
+            url = _embed_url(tag)
+            tag.replace_with(_link_paragraph(soup, url, f"View the post on {platform}"))
+    for frame in body.find_all("iframe"):
+        src = urljoin("https:", str(frame.get("src", "")).strip())
+        if is_video_embed(src, settings.video_hosts):
+            keep = {k: frame[k] for k in ("width", "height", "title") if frame.get(k)}
+            frame.attrs = {"src": src, **keep, "allowfullscreen": ""}
+            frame.clear()
+        else:
+            frame.replace_with(_link_paragraph(soup, src, "Watch the video"))
+
+
+def _embed_url(tag: Tag) -> str | None:
+    for attr in ("data-instgrm-permalink", "cite", "data-href"):
+        if tag.get(attr):
+            return _attr(tag, attr)
+    links = [_attr(a, "href") for a in tag.find_all("a", href=True)]
+    status = [href for href in links if "/status/" in href or "/p/" in href]
+    return (status or links)[-1] if links else None
+
+
+def _link_paragraph(soup: BeautifulSoup, url: str | None, label: str) -> Tag | str:
+    if not url or urlsplit(url).scheme not in {"http", "https"}:
+        return ""
+    paragraph = soup.new_tag("p")
+    link = soup.new_tag("a", href=url)
+    link.string = label
+    paragraph.append(link)
+    return paragraph
+
+
+def _captions_to_figures(body: Tag, soup: BeautifulSoup) -> None:
+    for box in body.find_all(["div", "figure"], class_="wp-caption"):
+        img = box.find("img")
+        if img is None:
+            box.unwrap()
+            continue
+        caption = box.find(class_="wp-caption-text")
+        figure = soup.new_tag("figure")
+        media = img.parent if img.parent is not None and img.parent.name == "a" else img
+        figure.append(media.extract())
+        if caption is not None and caption.get_text(strip=True):
+            figcaption = soup.new_tag("figcaption")
+            for child in list(caption.contents):
+                figcaption.append(child.extract())
+            figure.append(figcaption)
+        box.replace_with(figure)
+
+
+@functools.lru_cache(maxsize=32)
+def _patterns(sources: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(s, re.I) for s in sources)
+
+
+def _drop_paragraphs(body: Tag, patterns: tuple[re.Pattern[str], ...]) -> None:
+    for block in body.find_all(["p", "h2", "h3", "h4", "h5", "h6", "em", "strong"]):
+        if block.decomposed:
+            continue
+        text = _text_of(block)
+        if any(p.search(text) for p in patterns):
+            _remove_with_empty_parents(block)
+
+
+def _take_byline(body: Tag, settings: CleanSettings) -> tuple[str | None, str | None]:
+    first = _first_block(body)
+    if first is None:
+        return None, None
+    match = re.fullmatch(
+        r"By\s+(?P<name>[^,]{2,80}?)(?:\s*,\s*(?P<role>.{0,120}?))?", _text_of(first)
+    )
+    if not match:
+        return None, None
+    outlet = re.escape(settings.outlet_name)
+    name = re.sub(rf"\s*(?:,|for|at)?\s*{outlet}\s*$", "", match["name"]).strip()
+    role = re.sub(rf"\s*(?:,|for|at|of)?\s*{outlet}\s*$", "", match["role"] or "").strip()
+    if not settings.keep_byline:
+        first.decompose()
+    return name or None, role or None
+
+
+def _take_dateline(body: Tag, settings: CleanSettings) -> str | None:
+    outlet = re.escape(settings.outlet_name)
+    pattern = re.compile(rf"(?P<place>[A-Z][A-Z .,'’/\-]*?)?\s*\(\s*{outlet}\s*\)\s*[–—-]\s*")
+    for block in body.find_all("p", limit=3):
+        match = pattern.match(_text_of(block))
+        if match:
+            if not settings.keep_dateline:
+                _strip_prefix(block, match.end())
+            return (match["place"] or "").strip()
+    return None
+
+
+def _strip_prefix(block: Tag, length: int) -> None:
+    """Remove the first `length` characters of the block's (whitespace-folded) text."""
+    remaining = length
+    for node in list(block.descendants):
+        if remaining <= 0:
+            break
+        if isinstance(node, NavigableString):
+            folded = _SPACES.sub(" ", str(node)).lstrip() if remaining == length else str(node)
+            cut = min(remaining, len(folded))
+            node.replace_with(folded[cut:])
+            remaining -= cut
+
+
+def _section_heads(body: Tag, heading: str) -> None:
+    for paragraph in body.find_all("p"):
+        text = _text_of(paragraph)
+        letters = _LETTER.findall(text)
+        if not (3 <= len(text) <= 100 and len(letters) >= 2 and text == text.upper()):
+            continue
+        if any(child.name not in {"strong", "b", "br"} for child in paragraph.find_all(True)):
+            continue
+        paragraph.clear()
+        paragraph.append(text)
+        paragraph.name = heading
+
+
+def _tidy_whitespace(body: Tag) -> None:
+    for node in list(body.find_all(string=True)):
+        if "\xa0" in node:
+            node.replace_with(_NBSP_RUN.sub(" ", str(node)))
+    for block in body.find_all(["p", "h2", "h3", "h4", "h5", "h6", "li", "figcaption"]):
+        if (
+            not block.decomposed
+            and not block.get_text(strip=True)
+            and not block.find(["img", "iframe"])
+        ):
+            _remove_with_empty_parents(block)
+
+
+def _remove_with_empty_parents(tag: Tag) -> None:
+    parent = tag.parent
+    tag.decompose()
+    while parent is not None and parent.name not in {"body", "[document]"}:
+        if parent.get_text(strip=True) or parent.find(["img", "iframe"]):
+            break
+        grand = parent.parent
+        parent.decompose()
+        parent = grand
+
+
+def _first_block(body: Tag) -> Tag | None:
+    for block in body.find_all(BLOCK_TAGS):
+        if block.get_text(strip=True):
+            return block
+    return None
+
+
+def _text_of(tag: Tag) -> str:
+    return _SPACES.sub(" ", tag.get_text()).strip()
+
+
+def _lead_image(root: lxml.html.HtmlElement) -> Image | None:
+    img = root.find(".//img[@src]")
+    if img is None:
+        return None
+    alt = img.get("alt")
+    if not alt:
+        figure = next(img.iterancestors("figure"), None)
+        caption = figure.find("figcaption") if figure is not None else None
+        alt = _SPACES.sub(" ", caption.text_content()).strip() if caption is not None else None
+    return Image(
+        url=img.get("src"),
+        width=_int(img.get("width")),
+        height=_int(img.get("height")),
+        alt=alt or None,
+    )
+
+
+def _attr(tag: Tag, name: str) -> str:
+    value = tag.get(name)
+    return " ".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _int(value: object) -> int | None:
+    return int(str(value)) if value and str(value).isdigit() else None

@@ -1,0 +1,175 @@
+"""The one security boundary: `sanitize()` is the only producer of `SafeHtml`.
+
+Every byte of upstream HTML is hostile until it has passed through here. The policy is
+data (the allowlists below) applied by nh3 (ammonia), plus what nh3 does not check on its
+own: `srcset` candidates, iframe hosts, URL normalisation the way browsers do it (they drop
+tabs and newlines inside a URL and control characters around it), and the raw text that
+HTML parsing keeps inside an `<iframe>`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import nh3
+
+from ..models import SafeHtml
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd",
+        "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "mark", "abbr",
+        "blockquote", "q", "cite", "figure", "figcaption", "img", "br", "hr", "pre", "code",
+        "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "iframe",
+    }
+)  # fmt: skip
+# Removed together with everything inside them (the rest are unwrapped, text kept).
+DROPPED_WITH_CONTENT = frozenset(
+    {
+        "script", "style", "noscript", "template", "textarea", "select", "option", "title",
+        "xmp", "noembed", "noframes", "svg", "math", "object", "applet", "head",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "img": {"src", "srcset", "sizes", "alt", "width", "height"},
+    "iframe": {"src", "width", "height", "title", "allowfullscreen"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "abbr": {"title"},
+    "ol": {"start"},
+    "th": {"colspan", "rowspan", "scope"},
+    "td": {"colspan", "rowspan"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+WEB_SCHEMES = frozenset({"http", "https"})  # what an <img> may load
+EMBED_SCHEMES = frozenset({"https"})  # what an <iframe> may load
+URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+# Video hosts whose players may stay as iframes, with the path their embeds live under.
+VIDEO_EMBED_PATHS = {
+    "www.youtube.com": "/embed/",
+    "youtube.com": "/embed/",
+    "www.youtube-nocookie.com": "/embed/",
+    "player.vimeo.com": "/video/",
+}
+DEFAULT_VIDEO_HOSTS = ("www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com")
+
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+_DIGITS = re.compile(r"\d{1,5}")
+_SRCSET_DESCRIPTOR = re.compile(r"\d+w|\d+(?:\.\d+)?x")
+_IFRAME = re.compile(r"(<iframe\b[^>]*>).*?</iframe>", re.S)
+_IFRAME_WITHOUT_SRC = re.compile(r'<iframe(?![^>]*\ssrc=")[^>]*></iframe>')
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The few choices an admin may make about sanitized HTML."""
+
+    video_hosts: tuple[str, ...] = DEFAULT_VIDEO_HOSTS
+    new_tab: bool = False  # open links in a new tab (target="_blank", always with noopener)
+
+
+DEFAULT_POLICY = Policy()
+
+
+def sanitize(html: str, policy: Policy = DEFAULT_POLICY) -> SafeHtml:
+    """Return `html` reduced to the allowlist: the only way to obtain `SafeHtml`.
+
+    No script, event handler, style, form, SVG/MathML or non-http(s)/mailto URL survives;
+    iframes survive only as empty players from `policy.video_hosts`. The result is a
+    fixed point: sanitizing it again changes nothing.
+    """
+    cleaned = _cleaner(policy).clean(html)
+    if "<iframe" in cleaned:
+        # nh3 keeps an iframe's raw-text content; a browser would not render it, but no
+        # other consumer of our HTML should ever see it either.
+        cleaned = _IFRAME.sub(r"\1</iframe>", cleaned)
+        cleaned = _IFRAME_WITHOUT_SRC.sub("", cleaned)
+    return SafeHtml(cleaned)
+
+
+@functools.lru_cache(maxsize=8)
+def _cleaner(policy: Policy) -> nh3.Cleaner:
+    set_values: dict[str, dict[str, str]] = {
+        "img": {"loading": "lazy", "decoding": "async"},
+        "iframe": {"loading": "lazy", "referrerpolicy": "strict-origin-when-cross-origin"},
+    }
+    if policy.new_tab:
+        set_values["a"] = {"target": "_blank"}
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=functools.partial(_filter_attribute, policy),
+        strip_comments=True,
+        link_rel="noopener",
+        url_schemes=set(URL_SCHEMES),
+        set_tag_attribute_values=set_values,
+    )
+
+
+def _filter_attribute(policy: Policy, tag: str, name: str, value: str) -> str | None:
+    if name in URL_ATTRIBUTES:
+        if tag == "iframe":
+            return _video_url(value, policy.video_hosts)
+        return safe_url(value, WEB_SCHEMES if tag == "img" else URL_SCHEMES)
+    if name == "srcset":
+        return _srcset(value)
+    if name in {"width", "height", "colspan", "rowspan", "start"}:
+        return value if _DIGITS.fullmatch(value.strip()) else None
+    if name == "allowfullscreen":
+        return ""
+    if name == "title" and tag == "iframe":
+        return value.replace("<", "").replace(">", "")
+    return value
+
+
+def safe_url(value: str, schemes: frozenset[str] = URL_SCHEMES) -> str | None:
+    """The URL as a browser would read it, if absolute and of an allowed scheme; else None."""
+    url = _TAB_NEWLINE.sub("", value.strip(_C0_AND_SPACE))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in schemes:
+        return None
+    if parts.scheme.lower() != "mailto" and not parts.netloc:
+        return None
+    return url
+
+
+def _srcset(value: str) -> str | None:
+    candidates = []
+    for candidate in value.split(","):
+        pieces = candidate.split()
+        if not pieces:
+            continue
+        url = safe_url(pieces[0], WEB_SCHEMES)
+        descriptors = pieces[1:]
+        if url is None or len(descriptors) > 1:
+            return None
+        if descriptors and not _SRCSET_DESCRIPTOR.fullmatch(descriptors[0]):
+            return None
+        candidates.append(" ".join([url, *descriptors]))
+    return ", ".join(candidates) or None
+
+
+def _video_url(value: str, hosts: tuple[str, ...]) -> str | None:
+    url = safe_url(value, EMBED_SCHEMES)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host not in hosts or parts.username or parts.password or parts.port:
+        return None
+    prefix = VIDEO_EMBED_PATHS.get(host, "/")
+    return url if parts.path.startswith(prefix) else None
+
+
+def is_video_embed(url: str, hosts: tuple[str, ...] = DEFAULT_VIDEO_HOSTS) -> bool:
+    """True when an iframe with this src would survive `sanitize`."""
+    return _video_url(url, hosts) is not None
