@@ -26,7 +26,7 @@ from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
 
 from ..models import Article, Entry, Image
-from .sanitize import Policy, is_video_embed, sanitize
+from .sanitize import Policy, is_video_embed, sanitize, strip_invalid_chars
 
 if TYPE_CHECKING:
     from ..config import CleanSettings
@@ -40,6 +40,7 @@ NOISE_TAGS = (
     "button", "select", "textarea", "object", "embed", "applet", "svg", "math", "head", "title",
 )  # fmt: skip
 UNWRAP_TAGS = ("span", "font", "div", "section", "article", "center", "main", "header", "footer")
+INLINE_TAGS = ("strong", "b", "em", "i", "u", "s", "small", "mark", "sub", "sup", "a")
 BLOCK_TAGS = (
     "p",
     "h2",
@@ -66,7 +67,7 @@ SOCIAL_EMBEDS = {
     "bluesky-embed": "Bluesky",
 }
 _SPACES = re.compile(r"[ \t\r\n\xa0]+")
-_NBSP_RUN = re.compile(r"(?:\xa0[ \xa0]*|[ ]\xa0[ \xa0]*)")  # a run with at least one nbsp
+_NBSP_RUN = re.compile(r"[ \xa0]{2,}")  # a lone nbsp is meant ("10 km"); runs are padding
 _SENTENCE_END = re.compile(r"[.!?…][\"”’»)\]]*(?=\s|$)")
 _LETTER = re.compile(r"[^\W\d_]")
 # What may follow "â€" in windows-1252 mojibake of U+2000–U+203F (bytes 0x80–0xBF).
@@ -76,7 +77,7 @@ _LOST_9D = re.compile(f"â€(?![{re.escape(_CP1252_TAIL)}])")
 
 def clean_entry(entry: Entry, settings: CleanSettings) -> Article:
     """Turn one raw entry into an `Article` whose `body_html` is safe to publish."""
-    html = _repair(entry.content_html)
+    html = _repair(strip_invalid_chars(entry.content_html))
     soup = BeautifulSoup(html, "lxml")
     body = soup.body or soup
     base = entry.base_url or entry.link or ""
@@ -92,7 +93,7 @@ def clean_entry(entry: Entry, settings: CleanSettings) -> Article:
     dateline = _take_dateline(body, settings)
     if settings.section_heads != "keep":
         _section_heads(body, settings.section_heads)
-    _tidy_whitespace(body)
+    _tidy_whitespace(body, settings)
     safe = sanitize(body.decode_contents(), policy_for(settings))
     tree = _tree(safe)
     text = _text_of_tree(tree)
@@ -165,7 +166,9 @@ def _repair_line(line: str) -> str:
 
 def plain_title(title: str) -> str:
     """A title as plain text: markup dropped, entities decoded, mojibake repaired."""
-    text = BeautifulSoup(title, "lxml").get_text() if "<" in title or "&" in title else title
+    text = strip_invalid_chars(title)
+    if "<" in text or "&" in text:
+        text = _tree(text).text_content()
     return _SPACES.sub(" ", _repair(text)).strip()
 
 
@@ -229,6 +232,8 @@ def _fix_images(body: Tag, base: str, settings: CleanSettings) -> None:
         img["src"] = absolute
         if img.get("srcset"):
             img["srcset"] = _absolute_srcset(_attr(img, "srcset"), base)
+        img["loading"] = "lazy"
+        img["decoding"] = "async"
 
 
 def _is_pixel(img: Tag) -> bool:
@@ -266,8 +271,14 @@ def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> 
     for frame in body.find_all("iframe"):
         src = urljoin("https:", str(frame.get("src", "")).strip())
         if is_video_embed(src, settings.video_hosts):
-            keep = {k: frame[k] for k in ("width", "height", "title") if frame.get(k)}
-            frame.attrs = {"src": src, **keep, "allowfullscreen": ""}
+            keep = {k: _attr(frame, k) for k in ("width", "height", "title") if frame.get(k)}
+            frame.attrs = {
+                "src": src,
+                **keep,
+                "allowfullscreen": "",
+                "loading": "lazy",
+                "referrerpolicy": "strict-origin-when-cross-origin",
+            }
             frame.clear()
         else:
             frame.replace_with(_link_paragraph(soup, src, "Watch the video"))
@@ -379,10 +390,16 @@ def _section_heads(body: Tag, heading: str) -> None:
         paragraph.name = heading
 
 
-def _tidy_whitespace(body: Tag) -> None:
+def _tidy_whitespace(body: Tag, settings: CleanSettings) -> None:
     for node in list(body.find_all(string=True)):
         if "\xa0" in node:
             node.replace_with(_NBSP_RUN.sub(" ", str(node)))
+    for inline in body.find_all(INLINE_TAGS):
+        if not inline.decomposed and not inline.get_text(strip=True) and not inline.find("img"):
+            inline.decompose()
+    if settings.external_links == "new_tab":
+        for link in body.find_all("a"):
+            link["target"] = "_blank"
     for block in body.find_all(["p", "h2", "h3", "h4", "h5", "h6", "li", "figcaption"]):
         if (
             not block.decomposed

@@ -1,0 +1,382 @@
+"""The clean stage: one fixture per rule, metadata, golden articles, the hostile corpus,
+property tests of the sanitizer, and clean-once in the pipeline."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+import lxml.html
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syndicator import clean
+from syndicator.clean.sanitize import ALLOWED_TAGS, DEFAULT_VIDEO_HOSTS, Policy, sanitize
+from syndicator.config import CleanSettings, load_config
+from syndicator.models import Entry, Image
+from syndicator.parse import parse_bytes
+from syndicator.pipeline import run_once
+
+from .conftest import FIXTURES, NOW, REPO, item, rss, write_config
+
+RULES = tomllib.loads((FIXTURES / "clean" / "rules.toml").read_text(encoding="utf-8"))["rule"]
+LINK = "https://www.worthynews.com/99-story"
+GOLDEN = Path(__file__).parent / "golden" / "clean"
+
+
+def entry(html: str, **extra: Any) -> Entry:
+    fields: dict[str, Any] = {
+        "source_id": "t",
+        "id": "https://www.worthynews.com/?p=99",
+        "title": "Title",
+        "link": LINK,
+        "author": None,
+        "published": NOW,
+        "updated": None,
+        "categories": ("World News",),
+        "content_html": html,
+        "summary_html": "",
+        "base_url": LINK,
+    }
+    fields.update(extra)
+    return Entry(**fields)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r["name"] for r in RULES])
+def test_rule(rule: dict[str, Any]) -> None:
+    article = clean.clean_entry(entry(rule["input"]), CleanSettings(**rule.get("settings", {})))
+    assert article.body_html == rule["expected"], rule["doc"]
+
+
+# -- metadata ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("byline", "author", "role"),
+    [
+        ("By Jane Doe, Chief International Correspondent Worthy News", "Jane Doe", "Chief International Correspondent"),
+        ("<strong>By Jane Doe, Africa Correspondent, Worthy News</strong>", "Jane Doe", "Africa Correspondent"),
+        ("By John Smith, Worthy News", "John Smith", None),
+        ("By John Smith", "John Smith", None),
+    ],
+)  # fmt: skip
+def test_byline_author_and_role(byline: str, author: str, role: str | None) -> None:
+    html = f"<p>{byline}</p><p>JERUSALEM (Worthy News) – Text here.</p>"
+    article = clean.clean_entry(entry(html, author="wp-user"), CleanSettings())
+    assert (article.author, article.author_role) == (author, role)
+    assert "By " not in article.body_html
+
+
+def test_without_byline_the_feed_author_is_kept() -> None:
+    article = clean.clean_entry(entry("<p>Text.</p>", author="Jane Doe"), CleanSettings())
+    assert (article.author, article.author_role) == ("Jane Doe", None)
+
+
+@pytest.mark.parametrize(
+    ("first", "place"),
+    [
+        ("KYIV/MOSCOW (Worthy News) – Text.", "KYIV/MOSCOW"),
+        ("WASHINGTON, D.C. (Worthy News) — Text.", "WASHINGTON, D.C."),
+        ("(Worthy News) – Text.", ""),
+        ("Plain opening sentence.", None),
+    ],
+)
+def test_dateline_place(first: str, place: str | None) -> None:
+    article = clean.clean_entry(entry(f"<p>{first}</p><p>More.</p>"), CleanSettings())
+    assert article.dateline == place
+    assert article.body_html.startswith(f"<p>{escape(first)}</p>")  # kept by default
+
+
+def test_excerpt_ends_at_a_sentence_boundary() -> None:
+    sentences = " ".join(f"Sentence number {n} is here." for n in range(1, 30))
+    article = clean.clean_entry(entry(f"<p>{sentences}</p>"), CleanSettings(excerpt_words=22))
+    assert article.excerpt.endswith("here.")
+    assert len(article.excerpt.split()) <= 22
+    assert article.word_count == 29 * 5
+    assert article.reading_minutes == 1
+
+
+def test_excerpt_without_a_near_sentence_end_gets_an_ellipsis() -> None:
+    words = " ".join(f"word{n}" for n in range(100))
+    assert clean.make_excerpt(words, 10) == " ".join(f"word{n}" for n in range(10)) + "…"
+    assert clean.make_excerpt("Short text.", 10) == "Short text."
+
+
+def test_reading_time_rounds_up() -> None:
+    text = " ".join(["word"] * 500)
+    assert clean.clean_entry(entry(f"<p>{text}</p>"), CleanSettings()).reading_minutes == 3
+
+
+def test_lead_image_from_content_with_alt_and_size() -> None:
+    html = '<p>Text.</p><figure><img src="/a.jpg" width="800" height="533"><figcaption>Cap</figcaption></figure>'
+    article = clean.clean_entry(entry(html), CleanSettings())
+    assert article.lead_image == Image("https://www.worthynews.com/a.jpg", None, 800, 533, "Cap")
+
+
+def test_lead_image_falls_back_to_the_enclosure() -> None:
+    enclosure = Image("https://www.worthynews.com/e.jpg", "image/jpeg", 1200, 800)
+    article = clean.clean_entry(entry("<p>Text.</p>", images=(enclosure,)), CleanSettings())
+    assert article.lead_image == enclosure
+
+
+def test_title_becomes_plain_text() -> None:
+    raw = "Pastor&#8217;s <em>“Hope”</em> Tour â€“ Day 2"
+    assert clean.plain_title(raw) == "Pastor’s “Hope” Tour – Day 2"
+
+
+# -- golden articles --------------------------------------------------------------------
+
+
+def test_sample_articles_match_golden_files() -> None:
+    """Regenerate with `.venv/bin/python scripts/regen_golden.py clean` and review the diff."""
+    feed = parse_bytes(
+        "worthynews",
+        (REPO / "config" / "samples" / "worthynews-feed.xml").read_bytes(),
+        {"content-type": "application/xml"},
+    )
+    names = sorted(p.stem for p in GOLDEN.glob("*.html"))
+    assert len(names) == len(feed.entries) == 15
+    for raw in feed.entries:
+        article = clean.clean_entry(raw, CleanSettings())
+        name = article.id.rsplit("=", 1)[-1]
+        assert article.body_html + "\n" == (GOLDEN / f"{name}.html").read_text(encoding="utf-8")
+        meta = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+        assert meta["title"] == article.title and meta["excerpt"] == article.excerpt
+        assert meta["author"] == article.author and meta["dateline"] == article.dateline
+        assert meta["word_count"] == article.word_count
+
+
+def test_sample_articles_lose_every_upstream_artefact() -> None:
+    feed = parse_bytes(
+        "worthynews",
+        (REPO / "config" / "samples" / "worthynews-feed.xml").read_bytes(),
+        {"content-type": "application/xml"},
+    )
+    for raw in feed.entries:
+        html = clean.clean_entry(raw, CleanSettings()).body_html
+        for artefact in (
+            "appeared first on", "FREE syndication", "Share this", "pixel.wp.com",
+            "facebook.com/tr", "â€", "data:image", "<p></p>", "twitter-tweet", "<div",
+            "<span", "style=", "class=", " id=", "<script",
+        ):  # fmt: skip
+            assert artefact not in html, (raw.id, artefact)
+        assert_safe(html)
+
+
+# -- the hostile corpus ------------------------------------------------------------------
+
+URL_ATTRIBUTES = {"href", "src", "cite", "action", "formaction", "poster", "background",
+                  "data", "xlink:href", "longdesc", "lowsrc", "dynsrc", "ping", "srcset"}  # fmt: skip
+FORBIDDEN_ATTRIBUTES = {"style", "srcdoc", "formaction", "action", "xmlns", "ping", "class", "id"}
+
+
+def _urls(name: str, value: str) -> list[str]:
+    if name == "srcset":
+        return [c.split()[0] for c in value.split(",") if c.split()]
+    return [value]
+
+
+def assert_safe(html: str, video_hosts: tuple[str, ...] = DEFAULT_VIDEO_HOSTS) -> None:
+    """The output rules every sanitized fragment must satisfy."""
+    lowered = html.lower()
+    for needle in ("<script", "<style", "<form", "<svg", "<math", "<base", "<meta", "<link",
+                   "<object", "<embed", "<input", "<button", "<textarea", "<select", "<noscript"):  # fmt: skip
+        assert needle not in lowered, needle
+    if not html.strip():
+        return
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue  # comments and processing instructions are not elements
+        assert (element is root) or element.tag in ALLOWED_TAGS, element.tag
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on"), name
+            assert name.lower() not in FORBIDDEN_ATTRIBUTES, name
+            if name.lower() in URL_ATTRIBUTES:
+                for url in _urls(name.lower(), value):
+                    normalised = re.sub(r"[\t\n\r]", "", url.strip("".join(map(chr, range(33)))))
+                    scheme = urlsplit(normalised).scheme.lower()
+                    assert scheme in {"http", "https", "mailto"}, (name, value)
+        if element.tag == "iframe":
+            src = urlsplit(element.get("src", ""))
+            assert src.scheme == "https" and src.hostname in video_hosts, element.get("src")
+            assert not (element.text or "").strip() and len(element) == 0
+
+
+def load_vectors() -> list[tuple[str, str]]:
+    text = (FIXTURES / "xss" / "vectors.txt").read_text(encoding="utf-8")
+    vectors = []
+    for record in text.split("\n%%\n"):
+        comment, _, vector = record.partition("\n")
+        vectors.append((comment.lstrip("# ").split(":")[0], vector))
+    return vectors
+
+
+VECTORS = load_vectors()
+
+
+def test_the_hostile_corpus_is_big_enough() -> None:
+    assert len(VECTORS) >= 150
+    assert len({v for _, v in VECTORS}) == len(VECTORS)
+
+
+def _feed_with(vector: str) -> bytes:
+    body = f"<p>Before.</p>{vector}<p>After.</p>"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+        "<title>t</title><link>https://www.worthynews.com</link><description>d</description>"
+        f"<item><title>{escape(vector[:200])}</title><link>{LINK}</link><guid>x</guid>"
+        f"<description>{escape(vector)}</description>"
+        f"<content:encoded>{escape(body)}</content:encoded></item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("family", "vector"), VECTORS, ids=[f"{i}-{f}" for i, (f, _) in enumerate(VECTORS)]
+)
+def test_hostile_vector_through_parse_and_clean(family: str, vector: str) -> None:
+    feed = parse_bytes("t", _feed_with(vector), {"content-type": "application/xml"})
+    for options in (CleanSettings(), CleanSettings(external_links="new_tab", keep_byline=True)):
+        article = clean.clean_entry(feed.entries[0], options)
+        assert_safe(article.body_html)
+        assert sanitize(article.body_html, clean.policy_for(options)) == article.body_html
+    assert_safe(sanitize(vector))  # and the sanitizer alone, without the bs4 stage
+    assert_safe(sanitize(feed.entries[0].summary_html))
+
+
+# -- property tests ------------------------------------------------------------------------
+
+TAGS = sorted(ALLOWED_TAGS | {"script", "style", "svg", "math", "form", "input", "iframe",
+                              "noscript", "template", "textarea", "object", "embed", "base",
+                              "meta", "link", "div", "span", "mglyph", "mtext", "xmp", "title"})  # fmt: skip
+ATTRS = ["href", "src", "srcset", "style", "onerror", "onclick", "onload", "class", "id",
+         "title", "alt", "width", "height", "cite", "target", "rel", "srcdoc", "formaction"]  # fmt: skip
+VALUES = st.sampled_from(
+    ["javascript:alert(1)", "jav\tascript:alert(1)", "&#106;avascript:alert(1)",
+     "https://ok.example/a.jpg", "/relative", "data:text/html,<script>alert(1)</script>",
+     "1", "x\" onerror=\"alert(1)", "https://www.youtube.com/embed/x", "mailto:a@b.example",
+     "https://ok.example/a.jpg 2x, javascript:alert(1) 1x", "expression(alert(1))", "",
+     "vbscript:msgbox", "  https://ok.example/  ", "</p><script>alert(1)</script>"]
+) | st.text(max_size=12)  # fmt: skip
+
+
+@st.composite
+def html_fragments(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.integers(0, 3 if depth < 4 else 1))
+        if kind == 0:
+            parts.append(draw(st.text(max_size=15)))
+        elif kind == 1:
+            parts.append(draw(st.sampled_from(["<!--", "-->", "<![CDATA[", "]]>", "</p>", "<", ">", "&", "&#0;", "\"", "'"])))  # fmt: skip
+        else:
+            tag = draw(st.sampled_from(TAGS))
+            attrs = "".join(
+                f' {draw(st.sampled_from(ATTRS))}="{draw(VALUES)}"'
+                for _ in range(draw(st.integers(0, 3)))
+            )
+            inner = draw(html_fragments(depth + 1))
+            closing = f"</{tag}>" if draw(st.booleans()) else ""
+            parts.append(f"<{tag}{attrs}>{inner}{closing}")
+    return "".join(parts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(html_fragments(), st.booleans())
+def test_sanitize_is_a_safe_fixed_point(html: str, new_tab: bool) -> None:
+    policy = Policy(new_tab=new_tab)
+    once = sanitize(html, policy)
+    assert sanitize(once, policy) == once
+    assert_safe(once)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(html_fragments())
+def test_clean_entry_output_is_safe_and_stable(html: str) -> None:
+    article = clean.clean_entry(entry(html), CleanSettings())
+    assert_safe(article.body_html)
+    assert sanitize(article.body_html) == article.body_html
+
+
+def test_safe_html_is_constructed_only_by_sanitize() -> None:
+    package = REPO / "syndicator"
+    makers = [
+        f"{path.relative_to(REPO)}:{n}"
+        for path in package.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"SafeHtml\(", line) and "class SafeHtml" not in line
+    ]
+    assert makers == [f"syndicator/clean/sanitize.py:{_line_of('return SafeHtml(')}"]
+
+
+def _line_of(text: str) -> int:
+    lines = (REPO / "syndicator" / "clean" / "sanitize.py").read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line)
+
+
+# -- clean once, in the pipeline ---------------------------------------------------------------
+
+
+def test_articles_are_cleaned_once_and_again_only_when_content_or_settings_change(
+    tmp_path: Path,
+) -> None:
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_bytes(rss(item("1", 20), item("2", 21), item("3", 22)))
+    main = write_config(tmp_path, feed_file.as_uri())
+    rng = random.Random(0)
+
+    first = run_once(load_config(main), NOW, rng=rng)
+    assert (first.cleaning[0].cleaned, first.cleaning[0].up_to_date) == (3, 0)
+    again = run_once(load_config(main), NOW, rng=rng, force=True)
+    assert (again.cleaning[0].cleaned, again.cleaning[0].up_to_date) == (0, 3)
+
+    feed_file.write_bytes(rss(item("1", 20), item("2", 21, body="<p>Fixed.</p>"), item("3", 22)))
+    corrected = run_once(load_config(main), NOW, rng=rng, force=True)
+    assert (corrected.cleaning[0].cleaned, corrected.cleaning[0].up_to_date) == (1, 2)
+
+    main.write_text(main.read_text() + '\n[sources.clean]\nexternal_links = "new_tab"\n')
+    resettled = run_once(load_config(main), NOW, rng=rng)
+    assert (resettled.cleaning[0].cleaned, resettled.cleaning[0].up_to_date) == (3, 0)
+
+    from syndicator.store import Store
+
+    config = load_config(main)
+    with Store(config.database_path) as store:
+        stored = store.cleaned("worthynews")
+    articles = [clean.load_article(text, config.sources[0].clean) for _, text in stored]
+    fixed = next(a for a in articles if a.id.endswith("=2"))
+    assert fixed.body_html == "<p>Fixed.</p>"
+    assert fixed.content_hash == next(
+        s.content_hash for s, _ in stored if s.entry.id.endswith("=2")
+    )
+
+
+def test_an_article_that_cannot_be_cleaned_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_bytes(rss(item("1", 20), item("2", 21)))
+    config = load_config(write_config(tmp_path, feed_file.as_uri()))
+    real = clean.clean_entry
+
+    def flaky(raw: Entry, settings: CleanSettings) -> Any:
+        if raw.id.endswith("=2"):
+            raise RuntimeError("boom")
+        return real(raw, settings)
+
+    monkeypatch.setattr(clean, "clean_entry", flaky)
+    report = run_once(config, NOW, rng=random.Random(0))
+    (cleaning,) = report.cleaning
+    assert cleaning.cleaned == 1 and len(cleaning.errors) == 1 and "=2" in cleaning.errors[0]
+    assert not report.ok
+    monkeypatch.setattr(clean, "clean_entry", real)
+    retry = run_once(config, NOW, rng=random.Random(0))
+    assert retry.cleaning[0].cleaned == 1 and retry.ok  # retried next run
