@@ -15,6 +15,8 @@ import hashlib
 import json
 import math
 import re
+import time
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -35,25 +37,31 @@ if TYPE_CHECKING:
 CLEANER_VERSION = 1
 WORDS_PER_MINUTE = 230
 # Removed before anything else: never content, and some hide duplicates (noscript images).
-NOISE_TAGS = (
+NOISE_TAGS = frozenset({
     "script", "style", "noscript", "template", "link", "meta", "base", "form", "input",
     "button", "select", "textarea", "object", "embed", "applet", "svg", "math", "head", "title",
-)  # fmt: skip
-UNWRAP_TAGS = ("span", "font", "div", "section", "article", "center", "main", "header", "footer")
-INLINE_TAGS = ("strong", "b", "em", "i", "u", "s", "small", "mark", "sub", "sup", "a")
-BLOCK_TAGS = (
-    "p",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "li",
-    "blockquote",
-    "figcaption",
-    "td",
-    "th",
-    "pre",
+})  # fmt: skip
+UNWRAP_TAGS = frozenset(
+    {"span", "font", "div", "section", "article", "center", "main", "header", "footer"}
+)
+HEADING_OR_P = frozenset({"p", "h2", "h3", "h4", "h5", "h6"})
+CHECKED_BLOCKS = HEADING_OR_P | {"li", "figcaption"}
+INLINE_TAGS = frozenset({"strong", "b", "em", "i", "u", "s", "small", "mark", "sub", "sup", "a"})
+BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "blockquote",
+        "figcaption",
+        "td",
+        "th",
+        "pre",
+    }
 )
 LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-orig-file")
 LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
@@ -72,33 +80,45 @@ _SENTENCE_END = re.compile(r"[.!?…][\"”’»)\]]*(?=\s|$)")
 _LETTER = re.compile(r"[^\W\d_]")
 # What may follow "â€" in windows-1252 mojibake of U+2000–U+203F (bytes 0x80–0xBF).
 _CP1252_TAIL = bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore") + "\x81\x8d\x8f\x90\x9d"
+# UTF-8 read as windows-1252 or Latin-1 always shows a lead byte as one of Â…ô.
+_MOJIBAKE_LEAD = re.compile("[\u00c2-\u00f4]")
 _LOST_9D = re.compile(f"â€(?![{re.escape(_CP1252_TAIL)}])")
 
 
-def clean_entry(entry: Entry, settings: CleanSettings) -> Article:
-    """Turn one raw entry into an `Article` whose `body_html` is safe to publish."""
+def clean_entry(
+    entry: Entry, settings: CleanSettings, *, timings: dict[str, float] | None = None
+) -> Article:
+    """Turn one raw entry into an `Article` whose `body_html` is safe to publish.
+
+    `timings`, when given, receives the seconds spent in each stage (for the benchmark).
+    """
+    lap = _Laps(timings)
     html = _repair(strip_invalid_chars(entry.content_html))
+    lap("repair")
     soup = BeautifulSoup(html, "lxml")
     body = soup.body or soup
+    lap("parse")
     base = entry.base_url or entry.link or ""
     _drop_noise(body, settings)
-    _fix_images(body, base, settings)
-    _absolutise_links(body, base)
+    _fix_urls(body, base, settings)
     _replace_embeds(body, soup, settings)
     _captions_to_figures(body, soup)
-    for tag in body.find_all(UNWRAP_TAGS):
+    for tag in _tags(body, UNWRAP_TAGS):
         tag.unwrap()
-    _drop_paragraphs(body, _patterns(settings.remove_paragraphs))
+    lap("transform")
     author, role = _take_byline(body, settings)
     dateline = _take_dateline(body, settings)
-    if settings.section_heads != "keep":
-        _section_heads(body, settings.section_heads)
-    _tidy_whitespace(body, settings)
-    safe = sanitize(body.decode_contents(), policy_for(settings))
+    _tidy_inline(body, settings)
+    _block_rules(body, settings)
+    lap("text rules")
+    markup = body.decode_contents()
+    lap("serialise")
+    safe = sanitize(markup, policy_for(settings))
+    lap("sanitize")
     tree = _tree(safe)
     text = _text_of_tree(tree)
     words = len(text.split())
-    return Article(
+    article = Article(
         source_id=entry.source_id,
         id=entry.id,
         title=plain_title(entry.title),
@@ -117,6 +137,22 @@ def clean_entry(entry: Entry, settings: CleanSettings) -> Article:
         lead_image=_lead_image(tree) or (entry.images[0] if entry.images else None),
         content_hash=entry.content_hash(),
     )
+    lap("describe")
+    return article
+
+
+class _Laps:
+    """Records the time since the previous lap under a stage name, when asked to."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.into = into
+        self.last = time.perf_counter() if into is not None else 0.0
+
+    def __call__(self, stage: str) -> None:
+        if self.into is not None:
+            now = time.perf_counter()
+            self.into[stage] = self.into.get(stage, 0.0) + now - self.last
+            self.last = now
 
 
 def fingerprint(settings: CleanSettings) -> str:
@@ -151,9 +187,11 @@ def load_article(text: str, settings: CleanSettings) -> Article:
 
 def _repair(text: str) -> str:
     """Undo mojibake (â€œ → “) only where the text looks broken; leave clean text alone."""
-    if not ftfy.badness.is_bad(text):
-        return text
-    return "\n".join(_repair_line(line) for line in text.split("\n"))
+    if not _MOJIBAKE_LEAD.search(text):
+        return text  # the usual case, decided in microseconds
+    return "\n".join(
+        _repair_line(line) if _MOJIBAKE_LEAD.search(line) else line for line in text.split("\n")
+    )
 
 
 def _repair_line(line: str) -> str:
@@ -205,35 +243,47 @@ def make_excerpt(text: str, words: int) -> str:
 
 
 def _drop_noise(body: Tag, settings: CleanSettings) -> None:
-    for tag in body.find_all(NOISE_TAGS):
-        tag.decompose()
     prefixes = tuple(settings.remove_classes)
-    for tag in body.find_all(class_=True):
-        if not tag.decomposed and any(c.startswith(prefixes) for c in tag.get("class") or ()):
+    for tag in _tags(body):
+        if tag.decomposed:
+            continue
+        classes = tag.get("class") or ()
+        if tag.name in NOISE_TAGS or any(c.startswith(prefixes) for c in classes):
             tag.decompose()
 
 
-def _fix_images(body: Tag, base: str, settings: CleanSettings) -> None:
+def _fix_urls(body: Tag, base: str, settings: CleanSettings) -> None:
+    """Absolute URLs everywhere; lazy images get their real src; pixels are dropped."""
     trackers = set(settings.tracker_hosts)
-    for img in body.find_all("img"):
-        src = _attr(img, "src")
-        if not src or src.startswith("data:") or "lazy" in src or "placeholder" in src:
-            real = next((_attr(img, a) for a in LAZY_SRC if img.get(a)), None)
-            if real:
-                img["src"] = src = real
-        lazy_srcset = next((_attr(img, a) for a in LAZY_SRCSET if img.get(a)), None)
-        if lazy_srcset:
-            img["srcset"] = lazy_srcset
-        absolute = urljoin(base, src.strip()) if src and not src.startswith("data:") else ""
-        host = (urlsplit(absolute).hostname or "").lower()
-        if not absolute or host in trackers or _is_pixel(img):
-            _remove_with_empty_parents(img)
+    for tag in _tags(body, {"img", "a", "blockquote", "q"}):
+        if tag.name == "img":
+            _fix_image(tag, base, trackers)
             continue
-        img["src"] = absolute
-        if img.get("srcset"):
-            img["srcset"] = _absolute_srcset(_attr(img, "srcset"), base)
-        img["loading"] = "lazy"
-        img["decoding"] = "async"
+        attr = "href" if tag.name == "a" else "cite"
+        value = _attr(tag, attr)
+        if value and not value.startswith("#"):
+            tag[attr] = urljoin(base, value.strip())
+
+
+def _fix_image(img: Tag, base: str, trackers: set[str]) -> None:
+    src = _attr(img, "src")
+    if not src or src.startswith("data:") or "lazy" in src or "placeholder" in src:
+        real = next((_attr(img, a) for a in LAZY_SRC if img.get(a)), None)
+        if real:
+            img["src"] = src = real
+    lazy_srcset = next((_attr(img, a) for a in LAZY_SRCSET if img.get(a)), None)
+    if lazy_srcset:
+        img["srcset"] = lazy_srcset
+    absolute = urljoin(base, src.strip()) if src and not src.startswith("data:") else ""
+    host = (urlsplit(absolute).hostname or "").lower()
+    if not absolute or host in trackers or _is_pixel(img):
+        _remove_with_empty_parents(img)
+        return
+    img["src"] = absolute
+    if img.get("srcset"):
+        img["srcset"] = _absolute_srcset(_attr(img, "srcset"), base)
+    img["loading"] = "lazy"
+    img["decoding"] = "async"
 
 
 def _is_pixel(img: Tag) -> bool:
@@ -251,24 +301,16 @@ def _absolute_srcset(srcset: str, base: str) -> str:
     return ", ".join(out)
 
 
-def _absolutise_links(body: Tag, base: str) -> None:
-    for tag in body.find_all(["a", "blockquote", "q"]):
-        attr = "href" if tag.name == "a" else "cite"
-        value = _attr(tag, attr)
-        if value and not value.startswith("#"):
-            tag[attr] = urljoin(base, value.strip())
-
-
 def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> None:
     """Social embeds and foreign iframes become a plain link to the original."""
-    for tag in body.find_all(["blockquote", "div"], class_=True):
-        if tag.decomposed:
+    for tag in _tags(body, {"blockquote", "div"}):
+        if tag.decomposed or not tag.get("class"):
             continue
         platform = next((SOCIAL_EMBEDS[c] for c in tag["class"] if c in SOCIAL_EMBEDS), None)
         if platform:
             url = _embed_url(tag)
             tag.replace_with(_link_paragraph(soup, url, f"View the post on {platform}"))
-    for frame in body.find_all("iframe"):
+    for frame in _tags(body, {"iframe"}):
         src = urljoin("https:", str(frame.get("src", "")).strip())
         if is_video_embed(src, settings.video_hosts):
             keep = {k: _attr(frame, k) for k in ("width", "height", "title") if frame.get(k)}
@@ -304,7 +346,9 @@ def _link_paragraph(soup: BeautifulSoup, url: str | None, label: str) -> Tag | s
 
 
 def _captions_to_figures(body: Tag, soup: BeautifulSoup) -> None:
-    for box in body.find_all(["div", "figure"], class_="wp-caption"):
+    for box in _tags(body, {"div", "figure"}):
+        if "wp-caption" not in (box.get("class") or ()):
+            continue
         img = box.find("img")
         if img is None:
             box.unwrap()
@@ -324,15 +368,6 @@ def _captions_to_figures(body: Tag, soup: BeautifulSoup) -> None:
 @functools.lru_cache(maxsize=32)
 def _patterns(sources: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(s, re.I) for s in sources)
-
-
-def _drop_paragraphs(body: Tag, patterns: tuple[re.Pattern[str], ...]) -> None:
-    for block in body.find_all(["p", "h2", "h3", "h4", "h5", "h6", "em", "strong"]):
-        if block.decomposed:
-            continue
-        text = _text_of(block)
-        if any(p.search(text) for p in patterns):
-            _remove_with_empty_parents(block)
 
 
 def _take_byline(body: Tag, settings: CleanSettings) -> tuple[str | None, str | None]:
@@ -377,36 +412,45 @@ def _strip_prefix(block: Tag, length: int) -> None:
             remaining -= cut
 
 
-def _section_heads(body: Tag, heading: str) -> None:
-    for paragraph in body.find_all("p"):
-        text = _text_of(paragraph)
-        letters = _LETTER.findall(text)
-        if not (3 <= len(text) <= 100 and len(letters) >= 2 and text == text.upper()):
+def _tidy_inline(body: Tag, settings: CleanSettings) -> None:
+    """Collapse &nbsp; padding, drop empty inline tags, set link targets."""
+    padded = [n for n in body.descendants if isinstance(n, NavigableString) and "\xa0" in n]
+    for node in padded:
+        node.replace_with(_NBSP_RUN.sub(" ", str(node)))
+    new_tab = settings.external_links == "new_tab"
+    for tag in _tags(body, INLINE_TAGS):
+        if tag.decomposed:
             continue
-        if any(child.name not in {"strong", "b", "br"} for child in paragraph.find_all(True)):
-            continue
-        paragraph.clear()
-        paragraph.append(text)
-        paragraph.name = heading
+        if not tag.get_text(strip=True) and not tag.find("img"):
+            tag.decompose()
+        elif new_tab and tag.name == "a":
+            tag["target"] = "_blank"
 
 
-def _tidy_whitespace(body: Tag, settings: CleanSettings) -> None:
-    for node in list(body.find_all(string=True)):
-        if "\xa0" in node:
-            node.replace_with(_NBSP_RUN.sub(" ", str(node)))
-    for inline in body.find_all(INLINE_TAGS):
-        if not inline.decomposed and not inline.get_text(strip=True) and not inline.find("img"):
-            inline.decompose()
-    if settings.external_links == "new_tab":
-        for link in body.find_all("a"):
-            link["target"] = "_blank"
-    for block in body.find_all(["p", "h2", "h3", "h4", "h5", "h6", "li", "figcaption"]):
-        if (
-            not block.decomposed
-            and not block.get_text(strip=True)
-            and not block.find(["img", "iframe"])
-        ):
+def _block_rules(body: Tag, settings: CleanSettings) -> None:
+    """One pass over the blocks: drop empty ones and those matching `remove_paragraphs`
+    (promo, footer), and turn ALL-CAPS paragraphs into headings."""
+    patterns = _patterns(settings.remove_paragraphs)
+    heading = settings.section_heads if settings.section_heads != "keep" else None
+    for block in _tags(body, CHECKED_BLOCKS):
+        if block.decomposed:
+            continue
+        text = _text_of(block)
+        if not text:
+            if not block.find(["img", "iframe"]):
+                _remove_with_empty_parents(block)
+        elif block.name in HEADING_OR_P and any(p.search(text) for p in patterns):
             _remove_with_empty_parents(block)
+        elif heading and block.name == "p" and _is_section_head(block, text):
+            block.clear()
+            block.append(text)
+            block.name = heading
+
+
+def _is_section_head(paragraph: Tag, text: str) -> bool:
+    if not (3 <= len(text) <= 100 and text == text.upper() and len(_LETTER.findall(text)) >= 2):
+        return False
+    return all(child.name in {"strong", "b", "br"} for child in _tags(paragraph))
 
 
 def _remove_with_empty_parents(tag: Tag) -> None:
@@ -420,8 +464,18 @@ def _remove_with_empty_parents(tag: Tag) -> None:
         parent = grand
 
 
+def _tags(root: Tag, names: Collection[str] | None = None) -> list[Tag]:
+    """Every element below `root` (named one of `names`), in document order. A plain walk:
+    several times faster than bs4's `find_all` filters on a whole article."""
+    return [
+        node
+        for node in root.descendants
+        if isinstance(node, Tag) and (names is None or node.name in names)
+    ]
+
+
 def _first_block(body: Tag) -> Tag | None:
-    for block in body.find_all(BLOCK_TAGS):
+    for block in _tags(body, BLOCK_TAGS):
         if block.get_text(strip=True):
             return block
     return None
