@@ -145,6 +145,8 @@ def source_status(config: Config) -> list[dict[str, Any]]:
             label = "never polled"
         elif state.consecutive_failures:
             label = f"failing ({state.consecutive_failures}×)"
+        elif state.last_warning:
+            label = "ok, with warnings"
         else:
             label = "ok"
         rows.append(
@@ -155,6 +157,7 @@ def source_status(config: Config) -> list[dict[str, Any]]:
                 "state": label,
                 "last_success": _when(state.last_success),
                 "last_error": state.last_error,
+                "last_warning": state.last_warning,
                 "consecutive_failures": state.consecutive_failures,
                 "articles": counts.get(source.id, 0),
                 "next_due": _when(state.next_due) if stored is state else "now",

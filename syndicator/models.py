@@ -159,6 +159,7 @@ class SourceState:
     consecutive_failures: int = 0
     next_due: datetime | None = None  # None: due now
     disabled: str | None = None  # why polling stopped (410 Gone); None while active
+    last_warning: str | None = None  # what was odd about the last document parsed
 
 
 SourceOutcome = Literal["updated", "not_modified", "failed", "skipped", "disabled"]

@@ -128,6 +128,7 @@ def poll_source(
         consecutive_failures=0,
         next_due=schedule.after_success(now, interval),
         disabled=None,
+        last_warning=state.last_warning if parsed is None else "; ".join(parsed.warnings) or None,
     )
     with store.transaction():
         if parsed is None:

@@ -64,6 +64,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE articles ADD COLUMN cleaned TEXT;
     ALTER TABLE articles ADD COLUMN clean_key TEXT;
     """,
+    # 3: what was odd about the last document parsed (bozo feeds are accepted with it).
+    """
+    ALTER TABLE sources ADD COLUMN last_warning TEXT;
+    """,
 )
 
 
@@ -362,6 +366,7 @@ def _state_from_row(row: sqlite3.Row) -> SourceState:
         consecutive_failures=row["consecutive_failures"],
         next_due=_from_db(row["next_due"]),
         disabled=row["disabled"],
+        last_warning=row["last_warning"],
     )
 
 

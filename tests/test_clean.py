@@ -126,9 +126,26 @@ def test_lead_image_falls_back_to_the_enclosure() -> None:
     assert article.lead_image == enclosure
 
 
+@pytest.mark.parametrize(
+    ("link", "kept"),
+    [
+        ("javascript:alert(1)", None),
+        ("data:text/html,x", None),
+        (" https://w.example/a ", "https://w.example/a"),
+    ],
+)
+def test_article_link_is_a_safe_web_url(link: str, kept: str | None) -> None:
+    assert clean.clean_entry(entry("<p>x</p>", link=link), CleanSettings()).link == kept
+
+
+def test_feed_author_becomes_plain_text() -> None:
+    article = clean.clean_entry(entry("<p>x</p>", author="<b>Jane</b> &amp; John"), CleanSettings())
+    assert article.author == "Jane & John"
+
+
 def test_title_becomes_plain_text() -> None:
     raw = "Pastor&#8217;s <em>“Hope”</em> Tour â€“ Day 2"
-    assert clean.plain_title(raw) == "Pastor’s “Hope” Tour – Day 2"
+    assert clean.plain_line(raw) == "Pastor’s “Hope” Tour – Day 2"
 
 
 # -- golden articles --------------------------------------------------------------------

@@ -234,6 +234,10 @@ def test_recoverable_bozo_feed_is_accepted_with_a_warning(
     (source,) = run(config).sources  # type: ignore[attr-defined]
     assert source.outcome == "updated" and len(source.changes.new) >= 2
     assert any("not well-formed" in w for w in source.warnings)
+    assert "not well-formed" in state(config).last_warning  # type: ignore[attr-defined]
+    feed_server.serve("/feed", body=GOOD)
+    run(config, timedelta(hours=1), force=True)
+    assert state(config).last_warning is None  # type: ignore[attr-defined]
 
 
 def test_feed_with_a_wrong_but_textual_content_type_is_accepted(

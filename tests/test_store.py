@@ -168,6 +168,7 @@ def test_source_state_round_trip(tmp_path: Path) -> None:
         consecutive_failures=3,
         next_due=NOW + timedelta(minutes=5),
         disabled=None,
+        last_warning="feed is not well-formed",
     )
     with Store(tmp_path / "db.sqlite3") as store:
         store.save_source_state(state)

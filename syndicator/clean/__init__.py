@@ -10,8 +10,8 @@ from .normalise import (
     fingerprint,
     load_article,
     make_excerpt,
+    plain_line,
     plain_text,
-    plain_title,
     policy_for,
 )
 from .sanitize import Policy, sanitize
@@ -23,8 +23,8 @@ __all__ = [
     "fingerprint",
     "load_article",
     "make_excerpt",
+    "plain_line",
     "plain_text",
-    "plain_title",
     "policy_for",
     "sanitize",
 ]

@@ -28,7 +28,14 @@ from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
 
 from ..models import Article, Entry, Image
-from .sanitize import Policy, is_video_embed, sanitize, strip_invalid_chars
+from .sanitize import (
+    WEB_SCHEMES,
+    Policy,
+    is_video_embed,
+    safe_url,
+    sanitize,
+    strip_invalid_chars,
+)
 
 if TYPE_CHECKING:
     from ..config import CleanSettings
@@ -121,9 +128,9 @@ def clean_entry(
     article = Article(
         source_id=entry.source_id,
         id=entry.id,
-        title=plain_title(entry.title),
-        link=entry.link,
-        author=author or entry.author,
+        title=plain_line(entry.title),
+        link=safe_url(entry.link, WEB_SCHEMES) if entry.link else None,
+        author=author or (plain_line(entry.author) if entry.author else None),
         author_role=role,
         dateline=dateline,
         published=entry.published,
@@ -202,9 +209,10 @@ def _repair_line(line: str) -> str:
     return ftfy.fix_encoding(_LOST_9D.sub("â€\x9d", line))
 
 
-def plain_title(title: str) -> str:
-    """A title as plain text: markup dropped, entities decoded, mojibake repaired."""
-    text = strip_invalid_chars(title)
+def plain_line(raw: str) -> str:
+    """One line of plain text (a title, an author): markup dropped, entities decoded,
+    mojibake repaired, whitespace folded."""
+    text = strip_invalid_chars(raw)
     if "<" in text or "&" in text:
         text = _tree(text).text_content()
     return _SPACES.sub(" ", _repair(text)).strip()
