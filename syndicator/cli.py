@@ -22,8 +22,8 @@ from rich.text import Text
 
 from . import __version__
 from .config import DEFAULT_CONFIG_PATH, Config, display_path, load_config
-from .errors import ConfigErrors, SyndicatorError
-from .models import RunReport, SourceReport
+from .errors import ConfigErrors, StoreError, SyndicatorError
+from .models import RunReport, SourceReport, SourceState
 from .pipeline import current_state, run_once
 from .store import Store
 
@@ -131,10 +131,18 @@ def status(obj: _Context, as_json: bool) -> None:
 
 
 def source_status(config: Config) -> list[dict[str, Any]]:
-    """One row per configured source, from the store (the data behind `status`)."""
-    with Store(config.database_path) as store:
-        states = store.source_states()
-        counts = store.article_counts()
+    """One row per configured source, from the store (the data behind `status`).
+    Reading status never creates the state database."""
+    states: dict[str, SourceState] = {}
+    counts: dict[str, int] = {}
+    if config.database_path.exists():
+        try:
+            with Store(config.database_path) as store:
+                states = store.source_states()
+                counts = store.article_counts()
+        except StoreError as exc:
+            _err(f"error: {exc}")
+            sys.exit(EXIT_PARTIAL)
     rows = []
     for source in config.sources:
         stored = states.get(source.id)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from pydantic import (
     AfterValidator,
@@ -168,8 +169,8 @@ class CleanSettings(_Model):
     remove_classes: tuple[Text, ...] = DEFAULT_REMOVE_CLASSES  # class prefixes of blocks to drop
     tracker_hosts: tuple[Text, ...] = DEFAULT_TRACKER_HOSTS  # images from these are dropped
     section_heads: Literal["h3", "h4", "keep"] = "h3"  # ALL-CAPS paragraphs become this
-    keep_byline: bool = False  # the attribution shows the author anyway
-    keep_dateline: bool = True
+    keep_byline: Annotated[bool, Strict()] = False  # the attribution shows the author anyway
+    keep_dateline: Annotated[bool, Strict()] = True
     video_hosts: tuple[Text, ...] = DEFAULT_VIDEO_HOSTS
     external_links: Literal["same_tab", "new_tab"] = "same_tab"
     excerpt_words: Annotated[int, Strict(), InRange(10, 500)] = 55
@@ -188,7 +189,7 @@ class SourceConfig(_Model):
     def _feed_url(cls, value: str, info: ValidationInfo) -> str:
         parts = urlsplit(value)
         if parts.scheme == "file":
-            path = Path(parts.path)
+            path = Path(url2pathname(parts.path))
             if not parts.path or parts.netloc not in {"", "localhost"}:
                 raise PydanticCustomError(
                     "file_url",
@@ -357,9 +358,13 @@ def _read_toml(path: Path, shown: str) -> dict[str, Any]:
 
 
 def _explain(shown: str, exc: ValidationError, root: type[BaseModel]) -> list[ConfigError]:
+    errors = exc.errors()
+    reported = {tuple(err["loc"][:1]) for err in errors if len(err["loc"]) > 1}
     return [
         ConfigError(shown, _key_path(err["loc"]) or None, _message(err, root))
-        for err in exc.errors()
+        for err in errors
+        # A list whose every item was invalid is also "too short": the items say why.
+        if not (err["type"] == "too_short" and tuple(err["loc"]) in reported)
     ]
 
 
@@ -384,6 +389,8 @@ def _message(err: Mapping[str, Any], root: type[BaseModel]) -> str:
         return f"must be one of {ctx.get('expected', '')}, got {value!r}"
     if kind in {"int_type", "int_parsing", "int_from_float"}:
         return f"must be a whole number, got {value!r}"
+    if kind == "bool_type":
+        return f"must be true or false (no quotes), got {value!r}"
     if kind in {"float_type", "float_parsing"}:
         return f"must be a number, got {value!r}"
     if kind == "string_type":

@@ -30,6 +30,7 @@ from .config import FetchSettings
 from .errors import FetchError, SourceGone
 from .models import FetchResult
 
+MAX_RETRY_AFTER_SECONDS = 366 * 24 * 3600  # beyond this a number is nonsense (and overflows)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 # Content types that can never be a feed: refuse them before reading the body.
@@ -183,7 +184,7 @@ class Fetcher:
             else:
                 reason = f"timed out ({type(exc).__name__})"
             raise FetchError(source_id, url, reason) from exc
-        except httpx2.HTTPError as exc:
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
             raise FetchError(source_id, url, f"network error: {exc or type(exc).__name__}") from exc
         finally:
             _deadline.reset(token)
@@ -218,7 +219,9 @@ class Fetcher:
                     current = target
                     continue
                 headers = MappingProxyType({k.lower(): v for k, v in response.headers.items()})
-                moved_to = current if permanent and current != url else None
+                # A permanent move is remembered, but never one from https down to http.
+                downgrade = url.startswith("https:") and current.startswith("http:")
+                moved_to = current if permanent and current != url and not downgrade else None
                 if status == 304:
                     return FetchResult(
                         source_id, url, current, status, None, headers,
@@ -245,7 +248,10 @@ def _redirect_target(source_id: str, current: str, response: httpx2.Response) ->
         raise FetchError(
             source_id, current, f"HTTP {response.status_code} without a Location header"
         )
-    target = str(response.url.join(location))
+    try:
+        target = str(response.url.join(location))
+    except (httpx2.InvalidURL, ValueError) as exc:
+        raise FetchError(source_id, current, f"invalid redirect Location {location!r}") from exc
     if urlsplit(target).scheme not in {"http", "https"}:
         raise FetchError(source_id, current, f"refusing to follow a redirect to {target!r}")
     return target
@@ -281,8 +287,8 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return now + timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():
+        return now + timedelta(seconds=min(int(value), MAX_RETRY_AFTER_SECONDS))
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -61,10 +61,15 @@ class Entry:
     published: datetime | None  # timezone-aware UTC
     updated: datetime | None  # timezone-aware UTC
     categories: tuple[str, ...]
-    content_html: str
-    summary_html: str
+    content_html: str  # the full text (content:encoded, Atom content); "" when absent
+    summary_html: str  # the excerpt (description, Atom summary)
     base_url: str | None  # xml:base of the content, else the link: for relative URLs
     images: tuple[Image, ...] = ()
+
+    @property
+    def body_source(self) -> str:
+        """The HTML to clean: the full text, else the summary."""
+        return self.content_html or self.summary_html
 
     def content_hash(self) -> str:
         """A digest of everything upstream can correct; equal hashes mean nothing changed."""

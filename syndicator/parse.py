@@ -26,6 +26,7 @@ from .models import Entry, FetchResult, Image, ParsedFeed
 _COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
 _ROOT_START = re.compile(rb"<[A-Za-z_:]")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+_CHAR_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 
 
@@ -49,12 +50,15 @@ def parse_bytes(
     response_headers = {k.lower(): v for k, v in headers.items()}
     if url:
         response_headers.setdefault("content-location", url)
-    result = feedparser.parse(
-        io.BytesIO(body),
-        response_headers=response_headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(_drop_surrogate_references(body)),
+            response_headers=response_headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser's loose parser has raised on odd input before
+        raise ParseError(source_id, f"feedparser failed: {type(exc).__name__}: {exc}") from exc
     warnings = _warnings(result)
     entries = _entries(source_id, result, url)
     if not entries:
@@ -67,6 +71,21 @@ def parse_bytes(
         entries=entries,
         warnings=warnings,
     )
+
+
+def _drop_surrogate_references(body: bytes) -> bytes:
+    """Remove `&#xD800;`-style references to surrogates: no text may hold them, and
+    feedparser's loose parser raises on them instead of skipping one bad character."""
+    if b"&#" not in body:
+        return body
+    return _CHAR_REFERENCE.sub(
+        lambda m: b"" if 0xD800 <= _code_point(m) <= 0xDFFF else m.group(), body
+    )
+
+
+def _code_point(match: re.Match[bytes]) -> int:
+    digits = match.group(1)
+    return int(digits[1:], 16) if digits[:1] in {b"x", b"X"} else int(digits)
 
 
 def declares_entities(body: bytes) -> bool:
@@ -147,7 +166,7 @@ def _entry(source_id: str, raw: Any, feed_base: str | None) -> Entry | None:
         published=published or updated,
         updated=updated,
         categories=_categories(raw),
-        content_html=content or summary,
+        content_html=content,  # "" when the feed only has a summary: see Entry.body_source
         summary_html=summary,
         base_url=base,
         images=_images(raw, base),

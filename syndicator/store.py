@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -84,9 +84,11 @@ def compare_entries(stored: Mapping[str, StoredKey], entries: Sequence[Entry]) -
     """Decide what a freshly fetched feed means for the stored articles of its source.
 
     An entry not stored is new; one whose hash differs (a correction), or that comes back
-    after leaving the feed, is changed. A present article missing from the feed has *aged
-    out* when it is older than everything still in the feed (the feed only shows the latest
-    items), and was *removed* upstream otherwise.
+    after leaving the feed, is changed. A present article missing from the feed was
+    *removed* upstream only when at least two dated items still in the feed are older
+    than it: then it vanished from the middle of the list. Otherwise it *aged out* (the
+    feed only shows the latest items) — also when dates are missing, and despite one
+    backdated outlier, because "removed" takes pages down and must not be guessed.
     """
     new, changed, unchanged = [], [], []
     for entry in entries:
@@ -98,16 +100,15 @@ def compare_entries(stored: Mapping[str, StoredKey], entries: Sequence[Entry]) -
         else:
             unchanged.append(entry.id)
     in_feed = {entry.id for entry in entries}
-    dates = [entry.published for entry in entries if entry.published is not None]
-    oldest = min(dates) if dates else None
+    dates = sorted(entry.published for entry in entries if entry.published is not None)
     removed, aged_out = [], []
     for article_id, key in stored.items():
         if article_id in in_feed or key.presence != "present":
             continue
-        if oldest is not None and key.published is not None and key.published < oldest:
-            aged_out.append(article_id)
-        else:
+        if key.published is not None and len(dates) >= 2 and dates[1] < key.published:
             removed.append(article_id)
+        else:
+            aged_out.append(article_id)
     return EntryChanges(
         tuple(new),
         tuple(changed),
@@ -115,6 +116,20 @@ def compare_entries(stored: Mapping[str, StoredKey], entries: Sequence[Entry]) -
         tuple(sorted(removed)),
         tuple(sorted(aged_out)),
     )
+
+
+def keep_full_text(entries: Sequence[Entry], stored_content: Mapping[str, str]) -> list[Entry]:
+    """Entries that arrive with only a summary keep the full text already stored.
+
+    Feeds sometimes drop `content:encoded` for a while (a setting, a plugin glitch);
+    that must not replace every stored article's full text with its excerpt.
+    """
+    return [
+        replace(entry, content_html=stored_content[entry.id])
+        if not entry.content_html and stored_content.get(entry.id)
+        else entry
+        for entry in entries
+    ]
 
 
 class Store:
@@ -209,8 +224,9 @@ class Store:
     def apply_feed(self, feed: ParsedFeed, now: datetime) -> EntryChanges:
         """Store a parsed feed: insert new entries, revise changed ones, mark missing ones."""
         with self.transaction():
-            changes = compare_entries(self.stored_keys(feed.source_id), feed.entries)
-            by_id = {entry.id: entry for entry in feed.entries}
+            entries = keep_full_text(feed.entries, self._full_texts(feed))
+            changes = compare_entries(self.stored_keys(feed.source_id), entries)
+            by_id = {entry.id: entry for entry in entries}
             stamp = _to_db(now)
             for article_id in changes.new:
                 self._insert(by_id[article_id], stamp)
@@ -228,6 +244,16 @@ class Store:
                 [(stamp, feed.source_id, article_id) for article_id in changes.unchanged],
             )
         return changes
+
+    def _full_texts(self, feed: ParsedFeed) -> dict[str, str]:
+        """Stored full texts of the entries that arrived without one."""
+        ids = [entry.id for entry in feed.entries if not entry.content_html]
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))  # placeholders only: the ids are bound parameters
+        query = f"SELECT id, content_html FROM articles WHERE source_id = ? AND id IN ({marks})"  # noqa: S608
+        rows = self._db.execute(query, (feed.source_id, *ids))
+        return {row["id"]: row["content_html"] for row in rows if row["content_html"]}
 
     def touch_present(self, source_id: str, now: datetime) -> None:
         """A not-modified poll: everything present was seen again."""

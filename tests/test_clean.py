@@ -323,6 +323,54 @@ def test_clean_entry_output_is_safe_and_stable(html: str) -> None:
     assert sanitize(article.body_html) == article.body_html
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<iframe src="https://www.youtube.com/embed/abc?x=>"></iframe><p><abbr title=" onload=alert(1) ">UN</abbr></p>',
+        "<a href=\"https://a.example/?q='><img src=x onerror=alert(1)>\">x</a>",
+        '<img src="https://a.example/a.jpg?`onerror=alert(1)" alt="a">',
+    ],
+)
+def test_urls_can_never_break_out_of_their_attribute(html: str) -> None:
+    out = sanitize(html)
+    assert_safe(out)
+    for element in lxml.html.fragment_fromstring(out, create_parent="div").iter():
+        for name, value in element.attrib.items():
+            if name in {"href", "src"}:
+                assert not set(value) & set("<>\"'` "), value
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "https://www.youtube.com/embed/../watch?v=1",
+        "https://www.youtube.com/embed/%2e%2e/watch?v=1",
+        "https://www.youtube.com/embed\\..\\watch",
+        "https://www.youtube.com:444/embed/x",
+        "https://user@www.youtube.com/embed/x",
+        "http://www.youtube.com/embed/x",
+        "https://www.youtube.com.evil.example/embed/x",
+    ],
+)
+def test_iframes_must_stay_on_the_player_path(src: str) -> None:
+    assert "<iframe" not in sanitize(f'<iframe src="{src}"></iframe>')
+
+
+def test_stored_rows_are_checked_again_when_loaded() -> None:
+    article = clean.clean_entry(entry("<p>x</p>"), CleanSettings())
+    row = json.loads(clean.dump_article(article))
+    row.update(
+        link="javascript:alert(1)",
+        author="<b>Jane</b>",
+        body_html='<p onclick="x()">x</p><script>alert(1)</script>',
+        lead_image={"url": "javascript:alert(1)", "mime_type": None, "width": None, "height": None, "alt": None},
+    )
+    loaded = clean.load_article(json.dumps(row), CleanSettings())
+    assert loaded.link is None and loaded.author == "Jane" and loaded.lead_image is None
+    assert loaded.body_html == "<p>x</p>"
+    assert clean.load_article(clean.dump_article(article), CleanSettings()) == article
+
+
 def test_safe_html_is_constructed_only_by_sanitize() -> None:
     package = REPO / "syndicator"
     makers = [

@@ -49,6 +49,26 @@ def test_run_on_the_bundled_default_config(bundled: Path) -> None:
     assert "worthynews" in table.stdout and "15" in table.stdout
 
 
+def test_status_before_any_run_creates_nothing(bundled: Path) -> None:
+    result = syndicator("--config", str(bundled), "status", "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["sources"][0]["state"] == "never polled"
+    assert not (bundled.parent.parent / "state").exists()
+
+
+def test_newer_database_is_a_clean_error(bundled: Path) -> None:
+    import sqlite3
+
+    (bundled.parent.parent / "state").mkdir()
+    with sqlite3.connect(bundled.parent.parent / "state" / "syndicator.sqlite3") as db:
+        db.execute("PRAGMA user_version = 999")
+    for command in ("status", "run"):
+        result = syndicator("--config", str(bundled), command)
+        assert result.returncode == 1, command
+        assert "newer than this Syndicator understands" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
 def test_quiet_run_prints_nothing_when_all_is_well(bundled: Path) -> None:
     quiet = syndicator("--config", str(bundled), "run", "--quiet")
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""

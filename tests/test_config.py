@@ -167,6 +167,20 @@ interval_minutes = 0
     assert all(m.startswith(f"{main}: ") for m in messages)
 
 
+def test_file_url_with_escapes_and_strict_booleans(tmp_path: Path) -> None:
+    main = write_config(tmp_path, "file:my%20feeds/a.xml")
+    assert load_config(main).sources[0].url == (tmp_path / "my feeds" / "a.xml").as_uri()
+    main.write_text(main.read_text() + '[sources.clean]\nkeep_byline = "yes"\n')
+    (message,) = errors_of(main)
+    assert "sources[0].clean.keep_byline: must be true or false (no quotes), got 'yes'" in message
+
+
+def test_all_sources_invalid_does_not_claim_the_list_is_empty(tmp_path: Path) -> None:
+    main = tmp_path / "syndicator.toml"
+    main.write_text('[site]\nname = "S"\nbase_url = "https://s.example/"\n[[sources]]\nid = "a"\n')
+    assert errors_of(main) == [f"{main}: sources[0].url: required key is missing"]
+
+
 def test_duplicate_source_ids_and_missing_sources(tmp_path: Path) -> None:
     main = tmp_path / "syndicator.toml"
     base = '[site]\nname = "S"\nbase_url = "https://s.example/"\n'

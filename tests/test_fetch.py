@@ -166,6 +166,14 @@ def test_parse_retry_after_rejects_garbage() -> None:
     assert parse_retry_after("soon", NOW) is None
     assert parse_retry_after("", NOW) is None
     assert parse_retry_after(None, NOW) is None
+    assert parse_retry_after("²", NOW) is None  # a digit to str.isdigit, not to int()
+    assert parse_retry_after("9" * 30, NOW) == NOW + timedelta(days=366)  # no overflow
+
+
+def test_invalid_location_is_a_fetch_error(feed_server: FeedServer) -> None:
+    url = feed_server.serve("/feed", 301, headers={"Location": "http://[::1/x"})
+    with fetcher() as f, pytest.raises(FetchError, match="invalid redirect Location|network"):
+        f.fetch("wn", url, now=NOW)
 
 
 def _trickle_body(request: BaseHTTPRequestHandler) -> None:

@@ -152,6 +152,21 @@ def test_dates_with_offsets_become_utc() -> None:
     assert entry.published == datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 
 
+def test_a_surrogate_character_reference_costs_one_character_not_the_feed() -> None:
+    body = rss(item("1", title="Bad X here", body="<p>x &#xD800; &#55296; y &#233;</p>"))
+    body = body.replace(b"Bad X here", b"Bad &#xD800; here")
+    (entry,) = parse_bytes("t", body, XML).entries
+    assert entry.title.startswith("Bad") and entry.title.endswith("here")
+    assert "\ud800" not in entry.title
+    assert "\ud800" not in entry.content_html and "&#233;" in entry.content_html
+
+
+def test_feed_without_full_text_keeps_content_empty_and_summary_as_body() -> None:
+    (entry,) = parse_fixture("rss091.xml").entries[:1]  # type: ignore[attr-defined]
+    assert entry.content_html == "" and entry.summary_html
+    assert entry.body_source == entry.summary_html
+
+
 def test_duplicate_ids_keep_the_first() -> None:
     body = rss(item("1", title="First"), item("1", title="Second"))
     (entry,) = parse_bytes("t", body, XML).entries

@@ -52,14 +52,26 @@ class TestCompareEntries:
         assert changes.removed == changes.aged_out == ()
 
     def test_missing_older_than_the_feed_aged_out_missing_within_was_removed(self) -> None:
-        old, mid, new = entry("1", 10), entry("2", 15), entry("3", 20)
+        oldest, old, mid, new = entry("0", 8), entry("1", 10), entry("2", 15), entry("3", 20)
         newest = entry("4", 21)
-        stored = {e.id: key(e) for e in (old, mid, new)}
+        stored = {e.id: key(e) for e in (oldest, old, mid, new)}
         changes = compare_entries(stored, [newest, new])  # the feed now starts at day 20
-        assert changes.aged_out == tuple(sorted([old.id, mid.id]))
+        assert changes.aged_out == tuple(sorted([oldest.id, old.id, mid.id]))
         assert changes.removed == ()
-        changes = compare_entries(stored, [newest, new, old])  # day 15 vanished from within
+        changes = compare_entries(stored, [newest, new, old, oldest])  # day 15 vanished
         assert changes.removed == (mid.id,)
+
+    def test_one_backdated_item_does_not_turn_aged_out_into_removed(self) -> None:
+        aged, kept = entry("1", 15), entry("2", 20)
+        backdated = entry("9", 1)  # misdated upstream: far older than the rest
+        changes = compare_entries({aged.id: key(aged), kept.id: key(kept)}, [kept, backdated])
+        assert changes.aged_out == (aged.id,) and changes.removed == ()
+
+    def test_undated_missing_articles_age_out(self) -> None:
+        undated = replace(entry("1", 15), published=None)
+        feed_now = [entry("2", 10), entry("3", 11), entry("4", 20)]
+        changes = compare_entries({undated.id: key(undated)}, feed_now)
+        assert changes.aged_out == (undated.id,) and changes.removed == ()
 
     def test_an_article_that_comes_back_counts_as_changed(self) -> None:
         a = entry("1", 20)
@@ -130,12 +142,22 @@ def test_correction_bumps_revision_and_keeps_first_seen(tmp_path: Path) -> None:
     assert stored.first_seen == NOW and stored.changed_at == stored.last_seen == later
 
 
+def test_summary_only_feed_keeps_the_stored_full_text(tmp_path: Path) -> None:
+    a = entry("1", 20, body="<p>The full text.</p>")
+    with Store(tmp_path / "db.sqlite3") as store:
+        store.apply_feed(feed(a), NOW)
+        changes = store.apply_feed(feed(replace(a, content_html="")), NOW)
+        (stored,) = store.articles()
+    assert changes.unchanged == (a.id,)
+    assert stored.entry.content_html == "<p>The full text.</p>" and stored.revision == 1
+
+
 def test_removed_item_is_kept_with_its_last_seen(tmp_path: Path) -> None:
-    a, b, c = entry("1", 20), entry("2", 21), entry("3", 22)
+    z, a, b, c = entry("0", 19), entry("1", 20), entry("2", 21), entry("3", 22)
     later = NOW + timedelta(hours=1)
     with Store(tmp_path / "db.sqlite3") as store:
-        store.apply_feed(feed(c, b, a), NOW)
-        changes = store.apply_feed(feed(c, a), later)
+        store.apply_feed(feed(c, b, a, z), NOW)
+        changes = store.apply_feed(feed(c, a, z), later)
         by_id = {s.entry.id: s for s in store.articles()}
     assert changes.removed == (b.id,)
     assert by_id[b.id].presence == "removed"

@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections.abc import Collection
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ..config import CleanSettings
 
 # Bump when cleaning code changes its output, so stored articles are cleaned again.
-CLEANER_VERSION = 1
+CLEANER_VERSION = 2
 WORDS_PER_MINUTE = 230
 # Removed before anything else: never content, and some hide duplicates (noscript images).
 NOISE_TAGS = frozenset({
@@ -100,7 +100,7 @@ def clean_entry(
     `timings`, when given, receives the seconds spent in each stage (for the benchmark).
     """
     lap = _Laps(timings)
-    html = _repair(strip_invalid_chars(entry.content_html))
+    html = _repair(strip_invalid_chars(entry.body_source))
     lap("repair")
     soup = BeautifulSoup(html, "lxml")
     body = soup.body or soup
@@ -141,7 +141,7 @@ def clean_entry(
         excerpt=make_excerpt(text, settings.excerpt_words),
         word_count=words,
         reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
-        lead_image=_lead_image(tree) or (entry.images[0] if entry.images else None),
+        lead_image=_lead_image(tree) or _first_safe_image(entry.images),
         content_hash=entry.content_hash(),
     )
     lap("describe")
@@ -181,13 +181,18 @@ def dump_article(article: Article) -> str:
 
 
 def load_article(text: str, settings: CleanSettings) -> Article:
-    """Rebuild a stored `Article`. Its body passes `sanitize` again: nothing read back from
-    disk is trusted as safe without it (sanitizing is a fixed point, so nothing changes)."""
+    """Rebuild a stored `Article`. Nothing read back from disk is trusted: the body passes
+    `sanitize` again and the URLs and author the same checks as when cleaned (all fixed
+    points, so a current row comes back unchanged)."""
     data = json.loads(text)
     for key in ("published", "updated"):
         data[key] = datetime.fromisoformat(data[key]) if data[key] else None
     data["categories"] = tuple(data["categories"])
-    data["lead_image"] = Image(**data["lead_image"]) if data["lead_image"] else None
+    image = Image(**data["lead_image"]) if data["lead_image"] else None
+    image_url = safe_url(image.url, WEB_SCHEMES) if image else None
+    data["lead_image"] = replace(image, url=image_url) if image and image_url else None
+    data["link"] = safe_url(data["link"], WEB_SCHEMES) if data["link"] else None
+    data["author"] = plain_line(data["author"]) if data["author"] else None
     data["body_html"] = sanitize(data["body_html"], policy_for(settings))
     return Article(**data)
 
@@ -508,6 +513,14 @@ def _lead_image(root: lxml.html.HtmlElement) -> Image | None:
         height=_int(img.get("height")),
         alt=alt or None,
     )
+
+
+def _first_safe_image(images: tuple[Image, ...]) -> Image | None:
+    for image in images:
+        url = safe_url(image.url, WEB_SCHEMES)
+        if url:
+            return replace(image, url=url)
+    return None
 
 
 def _attr(tag: Tag, name: str) -> str:

@@ -58,6 +58,8 @@ VIDEO_EMBED_PATHS = {
 DEFAULT_VIDEO_HOSTS = ("www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com")
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_UNSAFE_IN_URL = re.compile("[<>\"'` ]")
+_DOT_SEGMENT = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?:/|$)|\\", re.I)
 _C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 _DIGITS = re.compile(r"\d{1,5}")
@@ -142,8 +144,13 @@ def strip_invalid_chars(text: str) -> str:
 
 
 def safe_url(value: str, schemes: frozenset[str] = URL_SCHEMES) -> str | None:
-    """The URL as a browser would read it, if absolute and of an allowed scheme; else None."""
+    """The URL as a browser would read it, if absolute and of an allowed scheme; else None.
+
+    Characters that could end an attribute or a tag in any serializer (`<>"'` backtick and
+    spaces) come back percent-encoded, so a URL can never break out of its attribute.
+    """
     url = _TAB_NEWLINE.sub("", value.strip(_C0_AND_SPACE))
+    url = _UNSAFE_IN_URL.sub(lambda m: f"%{ord(m.group()):02X}", url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -180,6 +187,8 @@ def _video_url(value: str, hosts: tuple[str, ...]) -> str | None:
     if host not in hosts or parts.username or parts.password or parts.port:
         return None
     prefix = VIDEO_EMBED_PATHS.get(host, "/")
+    if _DOT_SEGMENT.search(parts.path):  # /embed/../watch would leave the player path
+        return None
     return url if parts.path.startswith(prefix) else None
 
 
