@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .errors import SyndicatorError
 
@@ -59,10 +59,10 @@ def _fsync_dir(folder: Path) -> None:
 
 def resolve_inside(root: Path, relative: str) -> Path:
     """`root / relative`, refusing absolute paths, `..` and anything else that leaves root."""
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or not pure.parts or any(p in {"", ".", ".."} for p in pure.parts):
+    parts = relative.split("/")
+    if any(part in {"", ".", ".."} or "\\" in part or "\0" in part for part in parts):
         raise PublishError(f"refusing to publish outside the output folder: {relative!r}")
-    return root.joinpath(*pure.parts)
+    return root.joinpath(*parts)
 
 
 def publish(

@@ -327,7 +327,7 @@ def test_clean_entry_output_is_safe_and_stable(html: str) -> None:
     "html",
     [
         '<iframe src="https://www.youtube.com/embed/abc?x=>"></iframe><p><abbr title=" onload=alert(1) ">UN</abbr></p>',
-        "<a href=\"https://a.example/?q='><img src=x onerror=alert(1)>\">x</a>",
+        '<a href="https://a.example/?q=\'><img src=x onerror=alert(1)>">x</a>',
         '<img src="https://a.example/a.jpg?`onerror=alert(1)" alt="a">',
     ],
 )
@@ -363,7 +363,13 @@ def test_stored_rows_are_checked_again_when_loaded() -> None:
         link="javascript:alert(1)",
         author="<b>Jane</b>",
         body_html='<p onclick="x()">x</p><script>alert(1)</script>',
-        lead_image={"url": "javascript:alert(1)", "mime_type": None, "width": None, "height": None, "alt": None},
+        lead_image={
+            "url": "javascript:alert(1)",
+            "mime_type": None,
+            "width": None,
+            "height": None,
+            "alt": None,
+        },
     )
     loaded = clean.load_article(json.dumps(row), CleanSettings())
     assert loaded.link is None and loaded.author == "Jane" and loaded.lead_image is None

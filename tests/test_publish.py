@@ -1,0 +1,88 @@
+"""Publishing static files: atomic, only what changed, pruning, never outside the root."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from syndicator.publish import TEMP_PREFIX, PublishError, publish, resolve_inside
+
+from .conftest import REPO
+
+
+def test_writes_only_what_changed(tmp_path: Path) -> None:
+    files = {"a/rss.xml": b"<rss/>", "a/feed.json": b"{}", "index.html": b"<html></html>"}
+    first = publish(tmp_path, files)
+    assert (first.written, first.unchanged) == (3, 0)
+    assert first.bytes_written == sum(map(len, files.values()))
+    stamp = (tmp_path / "a" / "rss.xml").stat().st_mtime_ns
+    second = publish(tmp_path, files)
+    assert (second.written, second.unchanged) == (0, 3)
+    assert (tmp_path / "a" / "rss.xml").stat().st_mtime_ns == stamp  # not even touched
+    third = publish(tmp_path, {**files, "a/feed.json": b'{"x": 1}'})
+    assert (third.written, third.unchanged) == (1, 2)
+    assert (tmp_path / "a" / "feed.json").read_bytes() == b'{"x": 1}'
+
+
+def test_files_are_world_readable_and_no_temp_files_remain(tmp_path: Path) -> None:
+    publish(tmp_path, {"a/b/c.html": b"x"})
+    assert (tmp_path / "a" / "b" / "c.html").stat().st_mode & 0o777 == 0o644
+    assert not [p for p in tmp_path.rglob(f"{TEMP_PREFIX}*")]
+
+
+def test_prunes_stale_files_only_in_managed_folders(tmp_path: Path) -> None:
+    publish(tmp_path, {"grace/rss.xml": b"1", "grace/articles/old.html": b"2", "keep.txt": b"3"})
+    (tmp_path / "grace" / "articles" / f"{TEMP_PREFIX}crashed").write_bytes(b"half")
+    report = publish(tmp_path, {"grace/rss.xml": b"1"}, managed=["grace"])
+    assert report.removed == 1
+    assert not (tmp_path / "grace" / "articles").exists()  # emptied folders go too
+    assert (tmp_path / "keep.txt").read_bytes() == b"3"  # outside managed folders: untouched
+    assert (tmp_path / "grace" / "rss.xml").exists()
+
+
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/../../b", "a//b", "", ".", "a/./b"])
+def test_refuses_paths_outside_the_root(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(PublishError, match="outside the output folder"):
+        resolve_inside(tmp_path, bad)
+    with pytest.raises(PublishError):
+        publish(tmp_path, {bad: b"x"})
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from syndicator.publish import publish
+root = Path(sys.argv[1])
+versions = [{f"s{n}/page.html": (c * (20000 + n)).encode() for n in range(40)} for c in "AB"]
+i = 0
+while True:
+    publish(root, versions[i % 2])
+    i += 1
+"""
+
+
+def test_a_publish_killed_at_any_instant_leaves_whole_files(tmp_path: Path) -> None:
+    """SIGKILL a publishing process at many random points: every file is old or new."""
+    rng = random.Random(1234)
+    complete = {f"s{n}/page.html": {(c * (20000 + n)).encode() for c in "AB"} for n in range(40)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    kills = 0
+    for _ in range(25):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], env=env)
+        time.sleep(0.25 + rng.random() * 0.4)  # past start-up, somewhere mid-write
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += proc.returncode == -signal.SIGKILL
+        for relative, allowed in complete.items():
+            path = tmp_path / relative
+            if path.exists():
+                assert path.read_bytes() in allowed, f"{relative} is torn"
+    assert kills == 25
+    assert len(list(tmp_path.glob("s*/page.html"))) == 40  # it got far enough to matter
