@@ -15,6 +15,7 @@ import re
 import tomllib
 import types
 import typing
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,20 +201,100 @@ class SourceConfig(_Model):
         return _web_url(value)
 
 
-class SubscriberConfig(_Model):
+def _colour(value: str) -> str:
+    if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", value):
+        raise PydanticCustomError(
+            "colour", "must be a hex colour like '#1a5fb4', got {value}", {"value": repr(value)}
+        )
+    return value.lower()
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "timezone",
+            "unknown time zone {value}; use an IANA name like 'America/Chicago'",
+            {"value": repr(value)},
+        ) from None
+    return value
+
+
+def _date_format(value: str) -> str:
+    unknown = set(re.findall(r"%-?(.)", value)) - set(DATE_DIRECTIVES)
+    if unknown:
+        raise PydanticCustomError(
+            "date_format",
+            "unknown strftime directive(s) {bad}; allowed: {allowed}",
+            {"bad": ", ".join(f"%{c}" for c in sorted(unknown)), "allowed": DATE_DIRECTIVES},
+        )
+    return value
+
+
+DATE_DIRECTIVES = "aAbBdeHIjmMpSyYZ%"
+Output = Literal["rss", "atom", "json", "snippet", "embed", "widget", "articles", "pages"]
+OUTPUTS: tuple[Output, ...] = typing.get_args(Output)
+
+
+class Theme(_Model):
+    """How the widget, snippet and pages look on the church's site."""
+
+    accent: Annotated[str, Strict(), AfterValidator(_colour)] = "#1a5fb4"
+    mode: Literal["light", "dark", "auto"] = "auto"  # auto follows prefers-color-scheme
+    layout: Literal["list", "cards", "compact"] = "list"
+    font: Literal["inherit", "system", "serif"] = "inherit"  # inherit: the host page's font
+
+
+class SubscriberOptions(_Model):
+    """What a subscriber receives and how it looks. `[defaults]` in the main file sets
+    site-wide values; each subscriber file overrides them key by key."""
+
+    categories: tuple[Text, ...] = ()  # empty: every category
+    exclude_categories: tuple[Text, ...] = ()
+    keywords: tuple[Text, ...] = ()  # keep only articles whose title or text has one
+    exclude_keywords: tuple[Text, ...] = ()
+    max_age_days: Annotated[int, Strict(), InRange(1, 3650)] | None = None
+    limit: Annotated[int, Strict(), InRange(1, 100)] = 10  # items in the feeds and widget
+    per_page: Annotated[int, Strict(), InRange(1, 50)] = 10  # items per widget/archive page
+    pages: Annotated[int, Strict(), InRange(1, 100)] = 5  # archive pages kept
+    content: Literal["full", "excerpt", "title"] = "excerpt"
+    excerpt_words: Annotated[int, Strict(), InRange(10, 500)] = 55
+    image: Literal["none", "thumbnail", "full"] = "thumbnail"
+    image_position: Literal["left", "right", "top"] = "left"
+    link_to: Literal["original", "hosted", "detail_page"] = "original"
+    detail_page_url: WebUrl | None = None  # required with link_to = "detail_page"
+    utm: Annotated[bool, Strict()] = True  # tag links to the outlet with utm_* naming us
+    footer: Annotated[str, Strict()] = ""  # the subscriber's syndication footer (plain text)
+    theme: Theme = Theme()
+    language: Annotated[str, Strict(), Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "en"
+    date_format: Annotated[str, Strict(), AfterValidator(_date_format)] = "%B %-d, %Y"
+    timezone: Annotated[str, Strict(), AfterValidator(_timezone)] = "UTC"
+    outputs: tuple[Output, ...] = OUTPUTS
+
+    @model_validator(mode="after")
+    def _detail_page_needs_url(self) -> SubscriberOptions:
+        if self.link_to == "detail_page" and not self.detail_page_url:
+            raise PydanticCustomError(
+                "detail_page",
+                'link_to = "detail_page" needs detail_page_url (the page on the church\'s '
+                "site where the embed shows the full story)",
+            )
+        return self
+
+
+class SubscriberConfig(SubscriberOptions):
     """One `subscribers/<id>.toml` file: a church or ministry and what it receives."""
 
     id: Slug  # the file name; not written in the file
     name: Text
     site_url: WebUrl
-    categories: tuple[Text, ...] = ()  # empty: every category
-    limit: Annotated[int, Strict(), InRange(1, 100)] = 10
-    content: Literal["full", "excerpt", "title"] = "excerpt"
 
 
 class _MainFile(_Model):
     site: SiteConfig
     fetch: FetchSettings = FetchSettings()
+    defaults: SubscriberOptions = SubscriberOptions()
     sources: tuple[SourceConfig, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -235,6 +316,7 @@ class Config:
     path: Path
     site: SiteConfig
     fetch: FetchSettings
+    defaults: SubscriberOptions
     sources: tuple[SourceConfig, ...]
     subscribers: tuple[SubscriberConfig, ...]
     problems: tuple[ConfigError, ...] = ()  # subscriber files that were skipped
@@ -261,8 +343,9 @@ class Config:
         return {
             "site": self.site.model_dump(mode="json", exclude_none=True),
             "fetch": self.fetch.model_dump(mode="json"),
+            "defaults": self.defaults.model_dump(mode="json", exclude_none=True),
             "sources": [s.model_dump(mode="json", exclude_none=True) for s in self.sources],
-            "subscribers": [s.model_dump(mode="json") for s in self.subscribers],
+            "subscribers": [s.model_dump(mode="json", exclude_none=True) for s in self.subscribers],
         }
 
 
@@ -283,23 +366,26 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
     subscribers: list[SubscriberConfig] = []
     problems: list[ConfigError] = []
     folder = path.parent / SUBSCRIBERS_DIR
+    defaults = data.get("defaults", {})
     for file in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
         try:
-            subscribers.append(load_subscriber(file))
+            subscribers.append(load_subscriber(file, defaults))
         except ConfigErrors as exc:
             problems.extend(exc.errors)
     return Config(
         path=path,
         site=main.site,
         fetch=main.fetch,
+        defaults=main.defaults,
         sources=main.sources,
         subscribers=tuple(subscribers),
         problems=tuple(problems),
     )
 
 
-def load_subscriber(file: Path) -> SubscriberConfig:
-    """Validate one subscriber file; its id is its file name without `.toml`."""
+def load_subscriber(file: Path, defaults: Mapping[str, Any] | None = None) -> SubscriberConfig:
+    """Validate one subscriber file over the site-wide `defaults` (already validated with
+    the main file); its id is its file name without `.toml`."""
     shown = display_path(file)
     subscriber_id = file.stem
     if not SLUG_RE.fullmatch(subscriber_id):
@@ -319,8 +405,11 @@ def load_subscriber(file: Path) -> SubscriberConfig:
         raise ConfigErrors(
             [ConfigError(shown, "id", "remove this key: a subscriber's id is its file name")]
         )
+    merged = {**(defaults or {}), **data, "id": subscriber_id}
+    if isinstance(data.get("theme"), dict) and isinstance((defaults or {}).get("theme"), dict):
+        merged["theme"] = {**(defaults or {})["theme"], **data["theme"]}
     try:
-        return SubscriberConfig.model_validate({"id": subscriber_id, **data})
+        return SubscriberConfig.model_validate(merged)
     except ValidationError as exc:
         raise ConfigErrors(_explain(shown, exc, SubscriberConfig)) from None
 
@@ -416,9 +505,9 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         current = _model_in(field.annotation) if field else None
     if current is None:
         return []
-    return [
-        name for name in current.model_fields if not (current is SubscriberConfig and name == "id")
-    ]
+    fields = current.model_fields
+    names = [name for name in fields if not (current is SubscriberConfig and name == "id")]
+    return sorted(names, key=lambda name: not fields[name].is_required())  # required first
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

@@ -181,6 +181,54 @@ def test_all_sources_invalid_does_not_claim_the_list_is_empty(tmp_path: Path) ->
     assert errors_of(main) == [f"{main}: sources[0].url: required key is missing"]
 
 
+def test_site_defaults_apply_and_subscribers_override_key_by_key(tmp_path: Path) -> None:
+    main = write_config(
+        tmp_path,
+        "https://example.org/feed",
+        subscribers={
+            "plain": 'name = "P"\nsite_url = "https://p.example/"\n',
+            "own": 'name = "O"\nsite_url = "https://o.example/"\nlimit = 3\n[theme]\nmode = "dark"\n',
+        },
+    )
+    main.write_text(
+        main.read_text()
+        + '\n[defaults]\nlimit = 7\ncontent = "full"\n[defaults.theme]\naccent = "#AA0000"\n'
+    )
+    config = load_config(main)
+    plain, own = sorted(config.subscribers, key=lambda s: s.id, reverse=True)
+    assert (plain.limit, plain.content, plain.theme.accent, plain.theme.mode) == (
+        7,
+        "full",
+        "#aa0000",
+        "auto",
+    )
+    assert (own.limit, own.content, own.theme.accent, own.theme.mode) == (
+        3,
+        "full",
+        "#aa0000",
+        "dark",
+    )
+    assert config.defaults.limit == 7
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('link_to = "detail_page"', 'link_to = "detail_page" needs detail_page_url'),
+        ('timezone = "Mars/Olympus"', "timezone: unknown time zone 'Mars/Olympus'"),
+        ('date_format = "%B %Q"', "date_format: unknown strftime directive(s) %Q"),
+        ('outputs = ["rss", "pdf"]', "outputs[1]: must be one of"),
+        ('theme = { accent = "red;} body{display:none" }', "theme.accent: must be a hex colour"),
+        ('language = "en_US<"', "language: "),
+    ],
+)
+def test_subscriber_option_messages(tmp_path: Path, line: str, expected: str) -> None:
+    (message,) = subscriber_error(
+        tmp_path, f'name = "G"\nsite_url = "https://g.example/"\n{line}\n'
+    )
+    assert expected in message
+
+
 def test_duplicate_source_ids_and_missing_sources(tmp_path: Path) -> None:
     main = tmp_path / "syndicator.toml"
     base = '[site]\nname = "S"\nbase_url = "https://s.example/"\n'

@@ -1,0 +1,68 @@
+"""Which articles a subscriber gets, newest first: a pure function of its options.
+
+No I/O, no clock: `now` is given. Categories match case-insensitively; keywords match
+whole words in the title or the text. The result is as long as the subscriber's largest
+output needs (`limit` for feeds, `per_page × pages` for the archive).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from .config import SubscriberOptions
+from .models import Article
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def capacity(options: SubscriberOptions) -> int:
+    """How many articles the subscriber's outputs can show at most."""
+    return max(options.limit, options.per_page * options.pages)
+
+
+def select(
+    articles: Iterable[Article], options: SubscriberOptions, now: datetime
+) -> tuple[Article, ...]:
+    """The articles `options` asks for, newest first, at most `capacity(options)`."""
+    wanted = _folded(options.categories)
+    unwanted = _folded(options.exclude_categories)
+    include = _words(options.keywords)
+    exclude = _words(options.exclude_keywords)
+    oldest = now - timedelta(days=options.max_age_days) if options.max_age_days else None
+    chosen = []
+    for article in articles:
+        categories = {c.casefold() for c in article.categories}
+        if wanted and not categories & wanted:
+            continue
+        if categories & unwanted:
+            continue
+        if oldest is not None and article.published is not None and article.published < oldest:
+            continue
+        if include or exclude:
+            haystack = f"{article.title}\n{article.text}"
+            if include and not include.search(haystack):
+                continue
+            if exclude and exclude.search(haystack):
+                continue
+        chosen.append(article)
+    chosen.sort(key=_newest_first)
+    return tuple(chosen[: capacity(options)])
+
+
+def _newest_first(article: Article) -> tuple[float, str]:
+    return (-(article.published or _EPOCH).timestamp(), article.id)
+
+
+def _folded(names: Sequence[str]) -> frozenset[str]:
+    return frozenset(name.casefold() for name in names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _words(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not keywords:
+        return None
+    alternatives = "|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
