@@ -222,19 +222,15 @@ class Fetcher:
                 # A permanent move is remembered, but never one from https down to http.
                 downgrade = url.startswith("https:") and current.startswith("http:")
                 moved_to = current if permanent and current != url and not downgrade else None
-                if status == 304:
-                    return FetchResult(
-                        source_id, url, current, status, None, headers,
-                        etag=headers.get("etag", etag),
-                        last_modified=headers.get("last-modified", last_modified),
-                        moved_to=moved_to,
-                    )  # fmt: skip
-                _raise_for_status(source_id, url, response, now)
-                body = _read_body(source_id, url, response, self.settings.max_bytes, deadline)
+                body = None
+                if status != 304:  # 304: not modified, the stored validators stay valid
+                    _raise_for_status(source_id, url, response, now)
+                    body = _read_body(source_id, url, response, self.settings.max_bytes, deadline)
+                    etag = last_modified = None
                 return FetchResult(
                     source_id, url, current, status, body, headers,
-                    etag=headers.get("etag"),
-                    last_modified=headers.get("last-modified"),
+                    etag=headers.get("etag", etag),
+                    last_modified=headers.get("last-modified", last_modified),
                     moved_to=moved_to,
                 )  # fmt: skip
         raise FetchError(

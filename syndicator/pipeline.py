@@ -72,11 +72,12 @@ def clean_source(source: SourceConfig, store: Store) -> CleanReport:
             errors.append(f"{entry.id}: cannot clean: {exc!r}")
             continue
         with store.transaction():
-            store.save_cleaned(entry, key, clean.dump_article(article))
+            store.save_cleaned(article, key, clean.dump_article(article))
+    cleaned = len(pending) - len(errors)
     return CleanReport(
         source.id,
-        cleaned=len(pending) - len(errors),
-        up_to_date=store.count_cleaned(source.id, key) - (len(pending) - len(errors)),
+        cleaned=cleaned,
+        up_to_date=store.count_cleaned(source.id, key) - cleaned,
         errors=tuple(errors),
     )
 

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreError
-from .models import Entry, EntryChanges, Image, ParsedFeed, Presence, SourceState, StoredArticle
+from .models import (
+    Article,
+    Entry,
+    EntryChanges,
+    Image,
+    ParsedFeed,
+    Presence,
+    SourceState,
+    StoredArticle,
+)
 
 # Each migration brings the schema from version N (its index) to N + 1. Append only.
 MIGRATIONS: tuple[str, ...] = (
@@ -264,8 +273,9 @@ class Store:
 
     def _insert(self, entry: Entry, stamp: str) -> None:
         row = _entry_row(entry)
-        row.update(revision=1, first_seen=stamp, last_seen=stamp, changed_at=stamp)
-        row["presence"] = "present"
+        row.update(
+            revision=1, first_seen=stamp, last_seen=stamp, changed_at=stamp, presence="present"
+        )
         columns = ", ".join(row)
         placeholders = ", ".join(f":{name}" for name in row)
         self._db.execute(
@@ -303,32 +313,30 @@ class Store:
         ).fetchone()
         return int(row[0])
 
-    def save_cleaned(self, entry: Entry, fingerprint: str, cleaned: str) -> None:
-        """Store an entry's cleaned form (JSON), keyed by the content it was cleaned from."""
+    def save_cleaned(self, article: Article, fingerprint: str, cleaned: str) -> None:
+        """Store an article's cleaned form (JSON), keyed by the content it was cleaned from."""
         self._db.execute(
             "UPDATE articles SET cleaned = ?, clean_key = ? WHERE source_id = ? AND id = ?",
-            (cleaned, f"{entry.content_hash()}:{fingerprint}", entry.source_id, entry.id),
+            (cleaned, f"{article.content_hash}:{fingerprint}", article.source_id, article.id),
         )
 
     def cleaned(self, source_id: str | None = None) -> list[tuple[StoredArticle, str]]:
         """Stored articles with their cleaned JSON, newest first; uncleaned ones left out."""
-        query = "SELECT * FROM articles WHERE cleaned IS NOT NULL"
+        rows = self._newest_first("cleaned IS NOT NULL", source_id)
+        return [(_article_from_row(row), row["cleaned"]) for row in rows]
+
+    def articles(self, source_id: str | None = None) -> list[StoredArticle]:
+        """Stored articles, newest first (by published date, then first seen)."""
+        return [_article_from_row(row) for row in self._newest_first("1", source_id)]
+
+    def _newest_first(self, condition: str, source_id: str | None) -> list[sqlite3.Row]:
+        query = f"SELECT * FROM articles WHERE {condition}"  # noqa: S608 - fixed conditions
         params: tuple[str, ...] = ()
         if source_id is not None:
             query += " AND source_id = ?"
             params = (source_id,)
         query += " ORDER BY coalesce(published, first_seen) DESC, id"
-        return [(_article_from_row(row), row["cleaned"]) for row in self._db.execute(query, params)]
-
-    def articles(self, source_id: str | None = None) -> list[StoredArticle]:
-        """Stored articles, newest first (by published date, then first seen)."""
-        query = "SELECT * FROM articles"
-        params: tuple[str, ...] = ()
-        if source_id is not None:
-            query += " WHERE source_id = ?"
-            params = (source_id,)
-        query += " ORDER BY coalesce(published, first_seen) DESC, id"
-        return [_article_from_row(row) for row in self._db.execute(query, params)]
+        return self._db.execute(query, params).fetchall()
 
     def article_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id")

@@ -34,6 +34,7 @@ from .sanitize import (
     is_video_embed,
     safe_url,
     sanitize,
+    srcset_candidates,
     strip_invalid_chars,
 )
 
@@ -220,7 +221,7 @@ def plain_line(raw: str) -> str:
     text = strip_invalid_chars(raw)
     if "<" in text or "&" in text:
         text = _tree(text).text_content()
-    return _SPACES.sub(" ", _repair(text)).strip()
+    return _fold(_repair(text))
 
 
 def plain_text(html: str) -> str:
@@ -234,12 +235,12 @@ def _tree(html: str) -> lxml.html.HtmlElement:
 
 def _text_of_tree(root: lxml.html.HtmlElement) -> str:
     blocks = [
-        _SPACES.sub(" ", block.text_content()).strip()
+        _fold(block.text_content())
         for block in root.iter(*BLOCK_TAGS)
         if next(block.iterdescendants(*BLOCK_TAGS), None) is None  # innermost blocks only
     ]
     if not blocks:
-        blocks = [_SPACES.sub(" ", root.text_content()).strip()]
+        blocks = [_fold(root.text_content())]
     return "\n\n".join(b for b in blocks if b)
 
 
@@ -306,12 +307,9 @@ def _is_pixel(img: Tag) -> bool:
 
 
 def _absolute_srcset(srcset: str, base: str) -> str:
-    out = []
-    for candidate in srcset.split(","):
-        pieces = candidate.split()
-        if pieces:
-            out.append(" ".join([urljoin(base, pieces[0]), *pieces[1:]]))
-    return ", ".join(out)
+    return ", ".join(
+        " ".join([urljoin(base, url), *rest]) for url, *rest in srcset_candidates(srcset)
+    )
 
 
 def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> None:
@@ -495,7 +493,12 @@ def _first_block(body: Tag) -> Tag | None:
 
 
 def _text_of(tag: Tag) -> str:
-    return _SPACES.sub(" ", tag.get_text()).strip()
+    return _fold(tag.get_text())
+
+
+def _fold(text: str) -> str:
+    """Whitespace (nbsp included) folded to single spaces, ends trimmed."""
+    return _SPACES.sub(" ", text).strip()
 
 
 def _lead_image(root: lxml.html.HtmlElement) -> Image | None:
@@ -506,7 +509,7 @@ def _lead_image(root: lxml.html.HtmlElement) -> Image | None:
     if not alt:
         figure = next(img.iterancestors("figure"), None)
         caption = figure.find("figcaption") if figure is not None else None
-        alt = _SPACES.sub(" ", caption.text_content()).strip() if caption is not None else None
+        alt = _fold(caption.text_content()) if caption is not None else None
     return Image(
         url=img.get("src"),
         width=_int(img.get("width")),

@@ -162,12 +162,14 @@ def safe_url(value: str, schemes: frozenset[str] = URL_SCHEMES) -> str | None:
     return url
 
 
+def srcset_candidates(value: str) -> list[list[str]]:
+    """`"a.jpg 300w, b.jpg 2x"` → `[["a.jpg", "300w"], ["b.jpg", "2x"]]` (URL first)."""
+    return [pieces for pieces in (candidate.split() for candidate in value.split(",")) if pieces]
+
+
 def _srcset(value: str) -> str | None:
     candidates = []
-    for candidate in value.split(","):
-        pieces = candidate.split()
-        if not pieces:
-            continue
+    for pieces in srcset_candidates(value):
         url = safe_url(pieces[0], WEB_SCHEMES)
         descriptors = pieces[1:]
         if url is None or len(descriptors) > 1:
