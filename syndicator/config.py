@@ -87,8 +87,18 @@ def _web_url(value: str) -> str:
     return value
 
 
-WebUrl = Annotated[str, Strict(), AfterValidator(_web_url)]
-Text = Annotated[str, Strict(), Field(min_length=1)]
+def _printable(value: str) -> str:
+    if re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        raise PydanticCustomError(
+            "control_character",
+            "must not contain control characters, got {value}",
+            {"value": repr(value)},
+        )
+    return value
+
+
+WebUrl = Annotated[str, Strict(), AfterValidator(_printable), AfterValidator(_web_url)]
+Text = Annotated[str, Strict(), Field(min_length=1), AfterValidator(_printable)]
 
 
 class _Model(BaseModel):
@@ -265,7 +275,8 @@ class SubscriberOptions(_Model):
     link_to: Literal["original", "hosted", "detail_page"] = "original"
     detail_page_url: WebUrl | None = None  # required with link_to = "detail_page"
     utm: Annotated[bool, Strict()] = True  # tag links to the outlet with utm_* naming us
-    footer: Annotated[str, Strict()] = ""  # the subscriber's syndication footer (plain text)
+    footer: Annotated[str, Strict(), AfterValidator(_printable)] = ""  # plain text; "" = default
+    keep_pages_days: Annotated[int, Strict(), InRange(0, 3650)] = 90  # pages of unlisted stories
     theme: Theme = Theme()
     language: Annotated[str, Strict(), Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "en"
     date_format: Annotated[str, Strict(), AfterValidator(_date_format)] = "%B %-d, %Y"

@@ -136,6 +136,36 @@ class StoredArticle:
     last_seen: datetime
     changed_at: datetime  # when this revision was stored
     presence: Presence
+    slug: str | None = None  # assigned when first cleaned; names its article pages
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A cleaned article as the render stage sees it."""
+
+    article: Article
+    slug: str
+    outlet: str  # the source's outlet name, for the attribution
+    revision: int
+    presence: Presence
+    first_seen: datetime
+
+    @property
+    def date(self) -> datetime:
+        """When it was published, else when we first saw it (never the time of the run)."""
+        return self.article.published or self.first_seen
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRecord:
+    """The publish ledger's row for one subscriber."""
+
+    subscriber_id: str
+    fingerprint: str | None  # of the inputs last published; None if never published
+    published_at: datetime | None
+    files: int
+    last_error: str | None
+    failed_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +230,30 @@ class CleanReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishReport:
+    """What publishing wrote."""
+
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    bytes_written: int = 0
+
+
+SubscriberOutcome = Literal["published", "unchanged", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberReport:
+    """What one run did with one subscriber."""
+
+    subscriber_id: str
+    outcome: SubscriberOutcome
+    files: int = 0  # output files it has
+    written: int = 0  # of which this run wrote (changed bytes)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunReport:
     """What `pipeline.run_once` did; the CLI turns it into lines and an exit code."""
 
@@ -207,11 +261,16 @@ class RunReport:
     sources: tuple[SourceReport, ...]
     cleaning: tuple[CleanReport, ...] = ()
     config_errors: tuple[str, ...] = ()  # subscriber files that were skipped
+    subscribers: tuple[SubscriberReport, ...] = ()
+    publish: PublishReport = field(default_factory=PublishReport)
+    publish_error: str | None = None  # the output folder refused a write
 
     @property
     def ok(self) -> bool:
         return (
             not self.config_errors
+            and not self.publish_error
             and not any(s.failed for s in self.sources)
             and not any(c.errors for c in self.cleaning)
+            and not any(s.outcome == "failed" for s in self.subscribers)
         )

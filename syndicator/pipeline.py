@@ -1,14 +1,15 @@
-"""Wire the stages: `run_once(config, now)` polls due sources and stores what changed.
+"""Wire the stages: `run_once(config, now)` polls, cleans, renders and publishes.
 
-The CLI, cron mode and the daemon all call `run_once`. A failure of one source is a
-result (recorded in its state and in the report), never a crash of the run.
+The CLI, cron mode and the daemon all call `run_once`. A failure of one source or one
+subscriber is a result (recorded in the store and in the report), never a crash of the
+run, and never costs anyone their last good outputs.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -18,8 +19,20 @@ from . import clean, schedule
 from .config import Config, SourceConfig
 from .errors import FetchError, ParseError, SourceGone
 from .fetch import Fetcher
-from .models import CleanReport, EntryChanges, RunReport, SourceReport, SourceState
+from .models import (
+    CleanReport,
+    EntryChanges,
+    PublishReport,
+    RunReport,
+    SourceReport,
+    SourceState,
+    Story,
+    SubscriberReport,
+)
 from .parse import parse_feed
+from .publish import Publisher, PublishError
+from .render import Plan, Renderer, RenderError, plan
+from .render.views import variant
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -50,12 +63,119 @@ def run_once(
             for source in sources
         )
         cleaning = tuple(clean_source(source, store) for source in sources)
+        subscribers, published, publish_error = publish_outputs(config, store, now, force=force)
     return RunReport(
         started=now,
         sources=reports,
         cleaning=cleaning,
         config_errors=tuple(str(problem) for problem in config.problems),
+        subscribers=subscribers,
+        publish=published,
+        publish_error=publish_error,
     )
+
+
+def load_stories(config: Config, store: Store) -> list[Story]:
+    """Every cleaned article of a configured source, newest first, ready to render."""
+    stories = []
+    for source in config.sources:
+        for stored, cleaned in store.cleaned(source.id):
+            article = clean.load_article(cleaned, source.clean)
+            stories.append(
+                Story(
+                    article=article,
+                    slug=stored.slug or "",
+                    outlet=source.clean.outlet_name,
+                    revision=stored.revision,
+                    presence=stored.presence,
+                    first_seen=stored.first_seen,
+                )
+            )
+    stories.sort(key=lambda story: (-story.date.timestamp(), story.slug))
+    return stories
+
+
+def publish_outputs(
+    config: Config,
+    store: Store,
+    now: datetime,
+    *,
+    force: bool = False,
+    renderer: Renderer | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[tuple[SubscriberReport, ...], PublishReport, str | None]:
+    """Render every subscriber whose inputs changed (all with `force`) and publish them.
+
+    A subscriber that fails to render keeps its last good outputs and is reported; the
+    others carry on. Files are published in batches (one durability barrier each); the
+    ledger records a subscriber only once its files are in place.
+    """
+    renderer = renderer or Renderer(config.path.parent, config.site)
+    stories = load_stories(config, store)
+    by_slug = {story.slug: story for story in stories}
+    ledger = store.page_ledger()
+    records = store.render_records()
+    publisher = Publisher(config.site.output_dir)
+    reports: dict[str, SubscriberReport] = {}
+    pending: list[tuple[Plan, int, int]] = []  # staged, not yet committed
+
+    def commit() -> None:
+        publisher.commit()
+        with store.transaction():
+            for done, files, written in pending:
+                subscriber_id = done.subscriber.id
+                store.save_published(subscriber_id, done.fingerprint, now, files, done.ledger)
+                reports[subscriber_id] = SubscriberReport(
+                    subscriber_id, "published", files=files, written=written
+                )
+        pending.clear()
+
+    ordered = sorted(config.subscribers, key=lambda s: (variant(s), s.id))
+    try:
+        for number, subscriber in enumerate(ordered, 1):
+            if progress is not None:
+                progress(number, len(ordered))
+            record = records.get(subscriber.id)
+            salt = renderer.salt(subscriber.id)
+            decided = plan(subscriber, stories, by_slug, ledger.get(subscriber.id, {}), now, salt)
+            if not force and record is not None and record.fingerprint == decided.fingerprint:
+                reports[subscriber.id] = SubscriberReport(
+                    subscriber.id, "unchanged", files=record.files
+                )
+                continue
+            try:
+                files = renderer.render(decided)
+            except RenderError as exc:
+                log.warning("%s", exc)
+                with store.transaction():
+                    store.save_render_failure(subscriber.id, exc.message, now)
+                reports[subscriber.id] = SubscriberReport(
+                    subscriber.id, "failed", error=exc.message
+                )
+                continue
+            written = publisher.stage(files, managed=[subscriber.id])
+            pending.append((decided, len(files), written))
+            if publisher.pending_bytes >= BATCH_BYTES:
+                commit()
+        publisher.stage(renderer.render_index(config.subscribers))
+        commit()
+    except PublishError as exc:
+        publisher.discard()
+        for failed, _, _ in pending:
+            reports[failed.subscriber.id] = SubscriberReport(
+                failed.subscriber.id, "failed", error=str(exc)
+            )
+        return _in_order(config, reports), publisher.report, str(exc)
+    return _in_order(config, reports), publisher.report, None
+
+
+BATCH_BYTES = 64 * 1024 * 1024  # staged bytes per durability barrier
+
+
+def _in_order(
+    config: Config, reports: Mapping[str, SubscriberReport]
+) -> tuple[SubscriberReport, ...]:
+    return tuple(reports[s.id] for s in config.subscribers if s.id in reports)
 
 
 def clean_source(source: SourceConfig, store: Store) -> CleanReport:

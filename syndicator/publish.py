@@ -1,35 +1,30 @@
 """Publish rendered bytes as static files: only what changed, every write atomic.
 
-A write goes to a temporary file in the same folder, is flushed and fsynced, then renamed
-over the target (and the folder fsynced), so a process killed at any instant leaves each
-file wholly old or wholly new. Unchanged bytes are not written at all. Files under a
-managed folder that the new set no longer contains are removed (pruned); nothing outside
-`root`, and nothing outside the managed folders, is ever touched.
+A write goes to a temporary file in the same folder, is made durable, then renamed over
+the target, so a process killed at any instant leaves each file wholly old or wholly new.
+`write_atomic` does that for one file (fsync each); `Publisher` does it for many with one
+`os.sync` per batch, which is what makes publishing 100,000 files affordable. Unchanged
+bytes are not written at all. Files under a managed folder that the new set no longer
+contains are removed (pruned); nothing outside `root`, or outside the managed folders, is
+ever touched.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import SyndicatorError
+from .models import PublishReport
 
 TEMP_PREFIX = ".tmp-"
 
 
 class PublishError(SyndicatorError):
     """A path would leave the output folder, or the disk refused a write."""
-
-
-@dataclass(frozen=True, slots=True)
-class PublishReport:
-    written: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    bytes_written: int = 0
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -65,29 +60,100 @@ def resolve_inside(root: Path, relative: str) -> Path:
     return root.joinpath(*parts)
 
 
+class Publisher:
+    """Publish many files with one durability barrier per batch instead of one per file.
+
+    `stage` writes each changed file to a temporary file beside its target; `commit` makes
+    every staged byte durable (`os.sync`), renames the temporary files over their targets,
+    and syncs again so the renames are durable too. A process killed at any instant leaves
+    each target wholly old or wholly new; leftover temporary files are pruned later.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+        self._staged_bytes = 0
+        self._managed: list[tuple[str, frozenset[str]]] = []
+        self.report = PublishReport()
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._staged_bytes
+
+    def stage(self, files: Mapping[str, bytes], *, managed: Iterable[str] = ()) -> int:
+        """Stage `files` (relative POSIX path → bytes); return how many differ from disk.
+
+        After the next `commit`, files under each `managed` folder that `files` does not
+        name are removed.
+        """
+        changed = unchanged = size = 0
+        for relative, data in sorted(files.items()):
+            path = resolve_inside(self.root, relative)
+            if _same_bytes(path, data):
+                unchanged += 1
+                continue
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.chmod(temp, 0o644)  # mkstemp makes 0600; web servers must read it
+            except OSError as exc:
+                raise PublishError(f"{path}: cannot write: {exc.strerror}") from exc
+            self._staged.append((Path(temp), path))
+            changed += 1
+            size += len(data)
+        keep = frozenset(files)
+        self._managed.extend((folder, keep) for folder in managed)
+        self._staged_bytes += size
+        self.report = PublishReport(
+            self.report.written + changed,
+            self.report.unchanged + unchanged,
+            self.report.removed,
+            self.report.bytes_written + size,
+        )
+        return changed
+
+    def commit(self) -> None:
+        """Make everything staged durable and visible, then prune the managed folders."""
+        if self._staged:
+            os.sync()  # one barrier for the whole batch: the data is on disk before renames
+            try:
+                for temp, target in self._staged:
+                    os.replace(temp, target)
+            except OSError as exc:
+                raise PublishError(f"{target}: cannot replace: {exc.strerror}") from exc
+            os.sync()  # and the renames are durable before the ledger says "published"
+        removed = 0
+        for folder, keep in self._managed:
+            removed += _prune(self.root, folder, keep)
+        self.report = replace(self.report, removed=self.report.removed + removed)
+        self._staged.clear()
+        self._managed.clear()
+        self._staged_bytes = 0
+
+    def discard(self) -> None:
+        """Forget what is staged (its temporary files are removed; targets stay as they were)."""
+        for temp, _ in self._staged:
+            temp.unlink(missing_ok=True)
+        self._staged.clear()
+        self._managed.clear()
+        self._staged_bytes = 0
+
+
 def publish(
     root: Path, files: Mapping[str, bytes], *, managed: Iterable[str] = ()
 ) -> PublishReport:
-    """Make `root` hold `files` (relative POSIX path → bytes).
+    """Make `root` hold `files` (relative POSIX path → bytes), as one batch.
 
     Files whose bytes are already there are left alone. Under each `managed` folder
     (relative to root), files not in `files` are removed, as are leftover temporary files
     of an interrupted run.
     """
-    written = unchanged = size = 0
-    for relative, data in sorted(files.items()):
-        path = resolve_inside(root, relative)
-        if _same_bytes(path, data):
-            unchanged += 1
-            continue
-        try:
-            write_atomic(path, data)
-        except OSError as exc:
-            raise PublishError(f"{path}: cannot write: {exc.strerror}") from exc
-        written += 1
-        size += len(data)
-    removed = sum(_prune(root, folder, files) for folder in managed)
-    return PublishReport(written, unchanged, removed, size)
+    publisher = Publisher(root)
+    publisher.stage(files, managed=managed)
+    publisher.commit()
+    return publisher.report
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -99,7 +165,7 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
-def _prune(root: Path, folder: str, keep: Mapping[str, bytes]) -> int:
+def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
     base = resolve_inside(root, folder)
     if not base.is_dir():
         return 0

@@ -10,12 +10,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from .config import SubscriberOptions
-from .models import Article
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from .models import Story
 
 
 def capacity(options: SubscriberOptions) -> int:
@@ -24,22 +22,26 @@ def capacity(options: SubscriberOptions) -> int:
 
 
 def select(
-    articles: Iterable[Article], options: SubscriberOptions, now: datetime
-) -> tuple[Article, ...]:
-    """The articles `options` asks for, newest first, at most `capacity(options)`."""
+    stories: Iterable[Story], options: SubscriberOptions, now: datetime
+) -> tuple[Story, ...]:
+    """The stories `options` asks for, newest first, at most `capacity(options)`.
+    Stories removed upstream are never selected."""
     wanted = _folded(options.categories)
     unwanted = _folded(options.exclude_categories)
     include = _words(options.keywords)
     exclude = _words(options.exclude_keywords)
     oldest = now - timedelta(days=options.max_age_days) if options.max_age_days else None
     chosen = []
-    for article in articles:
+    for story in stories:
+        article = story.article
+        if story.presence == "removed":
+            continue
         categories = {c.casefold() for c in article.categories}
         if wanted and not categories & wanted:
             continue
         if categories & unwanted:
             continue
-        if oldest is not None and article.published is not None and article.published < oldest:
+        if oldest is not None and story.date < oldest:
             continue
         if include or exclude:
             haystack = f"{article.title}\n{article.text}"
@@ -47,13 +49,13 @@ def select(
                 continue
             if exclude and exclude.search(haystack):
                 continue
-        chosen.append(article)
+        chosen.append(story)
     chosen.sort(key=_newest_first)
     return tuple(chosen[: capacity(options)])
 
 
-def _newest_first(article: Article) -> tuple[float, str]:
-    return (-(article.published or _EPOCH).timestamp(), article.id)
+def _newest_first(story: Story) -> tuple[float, str]:
+    return (-story.date.timestamp(), story.slug)
 
 
 def _folded(names: Sequence[str]) -> frozenset[str]:

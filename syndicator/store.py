@@ -9,13 +9,16 @@ what a fetched feed changes; the `Store` methods only carry it out.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from .errors import StoreError
 from .models import (
@@ -25,6 +28,7 @@ from .models import (
     Image,
     ParsedFeed,
     Presence,
+    RenderRecord,
     SourceState,
     StoredArticle,
 )
@@ -76,6 +80,26 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: what was odd about the last document parsed (bozo feeds are accepted with it).
     """
     ALTER TABLE sources ADD COLUMN last_warning TEXT;
+    """,
+    # 4: article slugs (URLs given out: assigned once, never changed) and the publish
+    # ledger: what each subscriber was last rendered from, and which article pages it has.
+    """
+    ALTER TABLE articles ADD COLUMN slug TEXT;
+    CREATE UNIQUE INDEX articles_by_slug ON articles (slug);
+    CREATE TABLE renders (
+        subscriber_id TEXT PRIMARY KEY,
+        fingerprint   TEXT,
+        published_at  TEXT,
+        files         INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        failed_at     TEXT
+    );
+    CREATE TABLE pages (
+        subscriber_id TEXT NOT NULL,
+        slug          TEXT NOT NULL,
+        unlisted_at   TEXT,
+        PRIMARY KEY (subscriber_id, slug)
+    );
     """,
 )
 
@@ -314,11 +338,90 @@ class Store:
         return int(row[0])
 
     def save_cleaned(self, article: Article, fingerprint: str, cleaned: str) -> None:
-        """Store an article's cleaned form (JSON), keyed by the content it was cleaned from."""
+        """Store an article's cleaned form (JSON), keyed by the content it was cleaned from.
+
+        The first time, the article also gets its slug, unique across the store; it never
+        changes afterwards (corrections keep it), because its pages' URLs are given out.
+        """
+        key = (article.source_id, article.id)
+        row = self._db.execute(
+            "SELECT slug FROM articles WHERE source_id = ? AND id = ?", key
+        ).fetchone()
+        slug = row["slug"] if row and row["slug"] else self._free_slug(article)
         self._db.execute(
-            "UPDATE articles SET cleaned = ?, clean_key = ? WHERE source_id = ? AND id = ?",
-            (cleaned, f"{article.content_hash}:{fingerprint}", article.source_id, article.id),
+            "UPDATE articles SET cleaned = ?, clean_key = ?, slug = ? "
+            "WHERE source_id = ? AND id = ?",
+            (cleaned, f"{article.content_hash}:{fingerprint}", slug, *key),
         )
+
+    def _free_slug(self, article: Article) -> str:
+        base = make_slug(article.link, article.title)
+        for number in range(1, 10_000):
+            slug = base if number == 1 else f"{base[:72]}-{number}"
+            if not self._db.execute("SELECT 1 FROM articles WHERE slug = ?", (slug,)).fetchone():
+                return slug
+        raise StoreError(f"no free slug for {article.source_id}/{article.id}")  # pragma: no cover
+
+    def render_records(self) -> dict[str, RenderRecord]:
+        """What each subscriber was last published from (and its last render error)."""
+        rows = self._db.execute("SELECT * FROM renders")
+        return {
+            row["subscriber_id"]: RenderRecord(
+                subscriber_id=row["subscriber_id"],
+                fingerprint=row["fingerprint"],
+                published_at=_from_db(row["published_at"]),
+                files=row["files"],
+                last_error=row["last_error"],
+                failed_at=_from_db(row["failed_at"]),
+            )
+            for row in rows
+        }
+
+    def page_ledger(self) -> dict[str, dict[str, datetime | None]]:
+        """Per subscriber: slug of every article page it has → when the article left its
+        lists (None while still listed)."""
+        ledger: dict[str, dict[str, datetime | None]] = {}
+        for subscriber_id, slug, unlisted_at in self._db.execute(
+            "SELECT subscriber_id, slug, unlisted_at FROM pages"
+        ):
+            ledger.setdefault(subscriber_id, {})[slug] = _from_db(unlisted_at)
+        return ledger
+
+    def save_published(
+        self,
+        subscriber_id: str,
+        fingerprint: str,
+        now: datetime,
+        files: int,
+        pages: Mapping[str, datetime | None],
+    ) -> None:
+        """Record a successful publish: its input fingerprint and its article pages."""
+        self._db.execute(
+            "INSERT INTO renders (subscriber_id, fingerprint, published_at, files) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (subscriber_id) DO UPDATE SET "
+            "fingerprint = excluded.fingerprint, published_at = excluded.published_at, "
+            "files = excluded.files, last_error = NULL, failed_at = NULL",
+            (subscriber_id, fingerprint, _to_db(now), files),
+        )
+        self._db.execute("DELETE FROM pages WHERE subscriber_id = ?", (subscriber_id,))
+        self._db.executemany(
+            "INSERT INTO pages (subscriber_id, slug, unlisted_at) VALUES (?, ?, ?)",
+            [(subscriber_id, slug, _to_db(when)) for slug, when in pages.items()],
+        )
+
+    def save_render_failure(self, subscriber_id: str, error: str, now: datetime) -> None:
+        """Record why a subscriber could not be rendered; its last fingerprint stays."""
+        self._db.execute(
+            "INSERT INTO renders (subscriber_id, last_error, failed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (subscriber_id) DO UPDATE SET "
+            "last_error = excluded.last_error, failed_at = excluded.failed_at",
+            (subscriber_id, error, _to_db(now)),
+        )
+
+    def forget_subscriber(self, subscriber_id: str) -> None:
+        """Drop a retired subscriber's ledger rows."""
+        self._db.execute("DELETE FROM renders WHERE subscriber_id = ?", (subscriber_id,))
+        self._db.execute("DELETE FROM pages WHERE subscriber_id = ?", (subscriber_id,))
 
     def cleaned(self, source_id: str | None = None) -> list[tuple[StoredArticle, str]]:
         """Stored articles with their cleaned JSON, newest first; uncleaned ones left out."""
@@ -341,6 +444,18 @@ class Store:
     def article_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id")
         return {source_id: count for source_id, count in rows}
+
+
+def make_slug(link: str | None, title: str) -> str:
+    """A readable slug for an article's page: the last path segment of its link (the
+    publisher's own slug, which survives title corrections), else its title."""
+    segment = urlsplit(link).path.rstrip("/").rpartition("/")[2] if link else ""
+    for candidate in (unquote(segment), title):
+        folded = unicodedata.normalize("NFKD", candidate).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:80].strip("-")
+        if slug and not slug.isdigit():
+            return slug
+    return "article"
 
 
 def _entry_row(entry: Entry) -> dict[str, Any]:
@@ -384,6 +499,7 @@ def _article_from_row(row: sqlite3.Row) -> StoredArticle:
         last_seen=_required(row["last_seen"]),
         changed_at=_required(row["changed_at"]),
         presence=row["presence"],
+        slug=row["slug"],
     )
 
 

@@ -1,4 +1,4 @@
-"""Subscriber selection: pure, over plain Article values."""
+"""Subscriber selection: pure, over plain Story values."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from hypothesis import strategies as st
 
 from syndicator.clean import sanitize
 from syndicator.config import SubscriberOptions
-from syndicator.models import Article
+from syndicator.models import Article, Presence, Story
 from syndicator.select import capacity, select
 
 from .conftest import NOW
 
 
-def article(n: int, *categories: str, days_old: float = 0, **extra: Any) -> Article:
+def article(
+    n: int, *categories: str, days_old: float = 0, presence: Presence = "present", **extra: Any
+) -> Story:
     fields: dict[str, Any] = {
         "source_id": "wn",
         "id": f"https://www.worthynews.com/?p={n}",
@@ -37,11 +39,11 @@ def article(n: int, *categories: str, days_old: float = 0, **extra: Any) -> Arti
         "content_hash": f"h{n}",
     }
     fields.update(extra)
-    return Article(**fields)
+    return Story(Article(**fields), f"story-{n}", "Worthy News", 1, presence, NOW)
 
 
-def ids(articles: tuple[Article, ...]) -> list[int]:
-    return [int(a.id.rsplit("=", 1)[1]) for a in articles]
+def ids(stories: tuple[Story, ...]) -> list[int]:
+    return [int(s.article.id.rsplit("=", 1)[1]) for s in stories]
 
 
 def test_newest_first_then_by_id() -> None:
@@ -84,9 +86,14 @@ def test_keywords_match_whole_words_in_title_or_text() -> None:
     assert ids(select(pool, SubscriberOptions(exclude_keywords=("floods", "kyiv")), NOW)) == [3]
 
 
-def test_max_age_days_drops_older_articles_but_keeps_undated_ones() -> None:
+def test_max_age_days_drops_older_articles_and_undated_ones_count_from_first_seen() -> None:
     pool = [article(1, days_old=1), article(2, days_old=10), article(3, published=None)]
-    assert ids(select(pool, SubscriberOptions(max_age_days=7), NOW)) == [1, 3]
+    assert ids(select(pool, SubscriberOptions(max_age_days=7), NOW)) == [3, 1]
+
+
+def test_removed_stories_leave_every_list_but_aged_out_ones_stay() -> None:
+    pool = [article(1, presence="removed"), article(2, presence="aged_out"), article(3)]
+    assert ids(select(pool, SubscriberOptions(), NOW)) == [2, 3]
 
 
 def test_result_is_capped_at_what_the_outputs_can_show() -> None:
@@ -106,8 +113,8 @@ def test_selection_is_a_sorted_filtered_subset(
 ) -> None:
     pool = [article(i, cat, days_old=age) for i, (age, cat) in enumerate(items)]
     chosen = select(pool, SubscriberOptions(categories=tuple(sorted(wanted))), NOW)
-    assert all(not wanted or a.categories[0] in wanted for a in chosen)
-    dates = [a.published for a in chosen]
+    assert all(not wanted or s.article.categories[0] in wanted for s in chosen)
+    dates = [s.date for s in chosen]
     assert dates == sorted(dates, reverse=True)
     expected = sum(1 for _, c in items if not wanted or c in wanted)
     assert len(chosen) == min(expected, 50)

@@ -1,0 +1,12 @@
+"""The render stage: every subscriber's outputs as bytes, from shared fragments.
+
+`plan` (pure) decides what a subscriber shows and fingerprints its inputs; `Renderer`
+turns a plan into files. Templates live in `syndicator/templates/`; admins override them
+per site (`config/templates/`) or per subscriber (`config/templates/subscribers/<id>/`).
+"""
+
+from .environment import RenderError, make_environment
+from .renderer import Plan, Renderer, embed_codes, plan
+from .views import urls_for
+
+__all__ = ["Plan", "RenderError", "Renderer", "embed_codes", "make_environment", "plan", "urls_for"]

@@ -1,0 +1,92 @@
+"""The one Jinja2 environment factory and the template error messages.
+
+Every template, built-in or an admin's override, renders in an immutable sandbox with
+autoescape and `StrictUndefined`. The loader chain is subscriber folder → site folder →
+built-in templates, so an admin overrides one file without copying the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ..config import display_path
+from ..errors import SyndicatorError
+from .views import safe_html
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+SITE_TEMPLATES = "templates"  # beside syndicator.toml
+SUBSCRIBER_TEMPLATES = "templates/subscribers"  # then <subscriber-id>/
+
+
+class RenderError(SyndicatorError):
+    """A subscriber's outputs could not be rendered; its last good outputs stay."""
+
+    def __init__(self, subscriber_id: str, message: str) -> None:
+        super().__init__(f"subscriber {subscriber_id}: {message}")
+        self.subscriber_id = subscriber_id
+        self.message = message
+
+
+def template_chain(config_dir: Path, subscriber_id: str | None = None) -> tuple[Path, ...]:
+    """The override folders that exist, most specific first (built-in not included)."""
+    folders = [config_dir / SITE_TEMPLATES]
+    if subscriber_id is not None:
+        folders.insert(0, config_dir / SUBSCRIBER_TEMPLATES / subscriber_id)
+    return tuple(folder for folder in folders if folder.is_dir())
+
+
+def make_environment(overrides: Sequence[Path] = ()) -> ImmutableSandboxedEnvironment:
+    """A sandboxed environment whose loader looks in `overrides` first, then built-ins."""
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader([*overrides, BUILTIN_TEMPLATES]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters["safe_html"] = safe_html
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
+
+
+def is_builtin(env: ImmutableSandboxedEnvironment, name: str) -> bool:
+    """Whether `name` resolves to our own template (safe to share across subscribers)."""
+    filename = env.get_template(name).filename
+    return filename is not None and Path(filename).parent == BUILTIN_TEMPLATES
+
+
+def overrides_fingerprint(folders: Sequence[Path]) -> str:
+    """A digest of every override template's name and bytes: edits re-render."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def describe(exc: Exception) -> str:
+    """'template X line N: what' for a template error, from the error or its traceback."""
+    if isinstance(exc, TemplateSyntaxError):
+        where = exc.filename or exc.name or "?"
+        return f"template {display_path(Path(where))} line {exc.lineno}: {exc.message}"
+    for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        filename = frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".js", ".opml", ".css")):
+            return f"template {display_path(Path(filename))} line {line}: {_what(exc)}"
+    return _what(exc)
+
+
+def _what(exc: Exception) -> str:
+    if isinstance(exc, TemplateError):
+        return exc.message or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,165 @@
+"""RSS 2.0 and Atom 1.0 through feedgen, JSON Feed 1.1 directly.
+
+Feed-level dates are the newest item's date, never the time of the run, so unchanged
+inputs give byte-identical feeds. feedgen's traps are handled here: entries appended in
+order, timezone-aware dates, Atom content typed `html`, XML-invalid characters stripped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha256
+
+from feedgen.feed import FeedGenerator
+
+from .. import __version__
+from ..clean.sanitize import strip_invalid_chars
+from ..models import Story
+from .views import ItemView, SubscriberView
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One story ready for the feeds: its view and its rendered content HTML."""
+
+    story: Story
+    view: ItemView
+    content_html: str
+
+
+def entry_id(story: Story) -> str:
+    """A stable, absolute id: the upstream guid when it is a URL, else a tag URI of it."""
+    guid = story.article.id
+    if guid.startswith(("http://", "https://")):
+        return guid
+    return f"urn:syndicator:{story.article.source_id}:{sha256(guid.encode()).hexdigest()[:32]}"
+
+
+def newest(items: Sequence[FeedItem]) -> datetime:
+    """The feed's own date: its newest item's (the epoch for an empty feed)."""
+    return max((_updated(item.story) for item in items), default=_EPOCH)
+
+
+def _updated(story: Story) -> datetime:
+    return max(story.date, story.article.updated or story.date)
+
+
+def rss_and_atom(
+    sub: SubscriberView, items: Sequence[FeedItem], *, rss: bool, atom: bool
+) -> tuple[bytes | None, bytes | None]:
+    """The subscriber's RSS 2.0 and Atom 1.0 documents (None for one not asked for)."""
+    words = sub.words
+    outlet = items[0].story.outlet if items else "Syndicator"
+    generator = FeedGenerator()
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.load_extension("media", atom=False, rss=True)
+    generator.id(sub.urls.atom)
+    generator.title(_text(words["news_for"].format(name=sub.name)))
+    generator.subtitle(_text(words["feed_description"].format(outlet=outlet, name=sub.name)))
+    generator.language(sub.language)
+    generator.author({"name": _text(outlet)})
+    generator.generator("Syndicator", version=__version__)
+    generator.lastBuildDate(newest(items))
+    generator.updated(newest(items))
+    generator.ttl(30)
+    for item in items:
+        _add_entry(generator, item)
+    rss_bytes = atom_bytes = None
+    alternate = {"href": sub.site_url, "rel": "alternate", "type": "text/html"}
+    if rss:  # feedgen takes the RSS <link> from the last link given
+        rss_self = {"href": sub.urls.rss, "rel": "self", "type": "application/rss+xml"}
+        generator.link([rss_self, alternate], replace=True)
+        rss_bytes = generator.rss_str(pretty=True)
+    if atom:
+        atom_self = {"href": sub.urls.atom, "rel": "self", "type": "application/atom+xml"}
+        generator.link([alternate, atom_self], replace=True)
+        atom_bytes = generator.atom_str(pretty=True)
+    return rss_bytes, atom_bytes
+
+
+def _add_entry(generator: FeedGenerator, item: FeedItem) -> None:
+    story, view = item.story, item.view
+    entry = generator.add_entry(order="append")
+    entry.id(entry_id(story))
+    entry.guid(entry_id(story), permalink=False)
+    entry.title(_text(view.title))
+    entry.link(href=view.url, rel="alternate")
+    entry.description(_text(view.excerpt) or _text(view.title), isSummary=True)
+    entry.content(_text(item.content_html), type="html")
+    entry.published(story.date)
+    entry.updated(_updated(story))
+    if view.author:
+        entry.dc.dc_creator(_text(view.author))
+        entry.author({"name": _text(view.author)})
+    for category in view.categories:
+        entry.category(term=_text(category))
+    image = view.image
+    if image is not None:
+        entry.enclosure(image.url, "0", image.mime_type or _image_type(image.url))
+        media = {"url": image.url, "medium": "image"}
+        if image.width and image.height:
+            media.update(width=str(image.width), height=str(image.height))
+        entry.media.content(media)
+
+
+def _image_type(url: str) -> str:
+    path = url.split("?", 1)[0].lower()
+    for suffix, mime in (
+        (".png", "image/png"),
+        (".gif", "image/gif"),
+        (".webp", "image/webp"),
+        (".avif", "image/avif"),
+        (".svg", "image/svg+xml"),
+    ):
+        if path.endswith(suffix):
+            return mime
+    return "image/jpeg"
+
+
+def _text(value: str) -> str:
+    return strip_invalid_chars(value)
+
+
+def json_feed(sub: SubscriberView, items: Sequence[FeedItem]) -> bytes:
+    """The subscriber's JSON Feed 1.1 document."""
+    words = sub.words
+    outlet = items[0].story.outlet if items else "Syndicator"
+    document = {
+        "version": JSON_FEED_VERSION,
+        "title": words["news_for"].format(name=sub.name),
+        "home_page_url": sub.site_url,
+        "feed_url": sub.urls.json,
+        "description": words["feed_description"].format(outlet=outlet, name=sub.name),
+        "language": sub.language,
+        "authors": [{"name": outlet}],
+        "items": [_json_item(item) for item in items],
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _json_item(item: FeedItem) -> dict[str, object]:
+    story, view = item.story, item.view
+    entry: dict[str, object] = {
+        "id": entry_id(story),
+        "url": view.url,
+        "title": view.title,
+        "content_html": item.content_html,
+        "summary": view.excerpt,
+        "date_published": story.date.isoformat(),
+        "date_modified": _updated(story).isoformat(),
+    }
+    if view.canonical and view.canonical != view.url:
+        entry["external_url"] = view.canonical
+    if view.image is not None:
+        entry["image"] = view.image.url
+    if view.author:
+        entry["authors"] = [{"name": view.author}]
+    if view.categories:
+        entry["tags"] = list(view.categories)
+    return entry

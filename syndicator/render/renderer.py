@@ -1,0 +1,372 @@
+"""Render every output of one subscriber to bytes: `plan` decides, `Renderer` renders.
+
+`plan` is pure: from the stories, the subscriber's options, its page ledger and `now` it
+works out what the subscriber shows and a fingerprint of everything its outputs depend
+on. An unchanged fingerprint means unchanged outputs, so the subscriber is skipped.
+
+`Renderer` shares work across subscribers: a story's list item, feed content and article
+page are rendered once per option variant (`views.variant`) with holes where subscribers
+differ, then filled per subscriber. Subscribers with their own template folder, and any
+fragment whose holes a template mangled, are rendered on their own instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from .. import __version__
+from ..config import SiteConfig, SubscriberConfig
+from ..models import Story
+from ..select import select
+from .environment import (
+    RenderError,
+    describe,
+    make_environment,
+    overrides_fingerprint,
+    template_chain,
+)
+from .feeds import FeedItem, json_feed, rss_and_atom
+from .views import (
+    HOLE_CHAR,
+    SubscriberView,
+    Urls,
+    fill,
+    hole_values,
+    hole_view,
+    item_view,
+    subscriber_view,
+    urls_for,
+    variant,
+)
+
+log = logging.getLogger(__name__)
+
+RENDER_VERSION = f"{__version__}/1"  # bump when output bytes change for the same inputs
+FRAGMENT_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one subscriber's outputs show, and the fingerprint of all their inputs."""
+
+    subscriber: SubscriberConfig
+    listed: tuple[Story, ...]  # newest first; feeds and widget take the first `limit`
+    pages: tuple[Story, ...]  # stories with an articles/<slug>.html (listed + kept + gone)
+    ledger: Mapping[str, datetime | None]  # slug → when it left the lists (None: listed)
+    fingerprint: str
+
+
+def plan(
+    subscriber: SubscriberConfig,
+    stories: Sequence[Story],
+    by_slug: Mapping[str, Story],
+    previous: Mapping[str, datetime | None],
+    now: datetime,
+    salt: str,
+) -> Plan:
+    """Decide what `subscriber` shows now. Pure.
+
+    `previous` is its page ledger. A story that leaves its lists keeps its page for
+    `keep_pages_days` (links given out keep working); a story removed upstream keeps a
+    "no longer available" page for as long.
+    """
+    listed = select(stories, subscriber, now)
+    ledger: dict[str, datetime | None] = {}
+    pages: list[Story] = []
+    if "articles" in subscriber.outputs:
+        ledger = {story.slug: None for story in listed}
+        pages = list(listed)
+        keep = timedelta(days=subscriber.keep_pages_days)
+        for slug, unlisted in sorted(previous.items()):
+            story = by_slug.get(slug)
+            if slug in ledger or story is None:
+                continue
+            since = unlisted or now
+            if now - since < keep:
+                ledger[slug] = since
+                pages.append(story)
+    digest = hashlib.sha256(salt.encode())
+    digest.update(subscriber.model_dump_json().encode())
+    for group in (listed, pages[len(listed) :]):
+        digest.update(b"|")
+        for story in group:
+            digest.update(
+                f"{story.slug}\0{story.article.content_hash}\0{story.presence}\0{story.outlet}\0".encode()
+            )
+    return Plan(subscriber, listed, tuple(pages), ledger, digest.hexdigest())
+
+
+@dataclass
+class _Target:
+    """One subscriber being rendered: its environment and its two views."""
+
+    subscriber: SubscriberConfig
+    env: ImmutableSandboxedEnvironment
+    shared: bool
+    real: SubscriberView
+    holes: SubscriberView
+    values: dict[str, str]
+    key: tuple[Any, ...] = field(default=())
+
+
+class Renderer:
+    """Renders subscribers' outputs; keeps the fragments they share between calls."""
+
+    def __init__(self, config_dir: Path, site: SiteConfig, *, share: bool = True) -> None:
+        self.config_dir = config_dir
+        self.site = site
+        self.share = share
+        folders = template_chain(config_dir)
+        self._site_env = make_environment(folders)
+        self._site_salt = f"{RENDER_VERSION}\0{site.model_dump_json()}\0" + (
+            overrides_fingerprint(folders) if folders else ""
+        )
+        self._fragments: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._css: dict[tuple[Any, ...], str] = {}
+
+    def salt(self, subscriber_id: str) -> str:
+        """What every output of this subscriber depends on besides its options and stories."""
+        own = self._own_folder(subscriber_id)
+        if own is None:
+            return self._site_salt
+        return self._site_salt + overrides_fingerprint([own])
+
+    def _own_folder(self, subscriber_id: str) -> Path | None:
+        chain = template_chain(self.config_dir, subscriber_id)
+        site = template_chain(self.config_dir)
+        return chain[0] if len(chain) > len(site) else None
+
+    def render(self, plan: Plan) -> dict[str, bytes]:
+        """Every output file of the planned subscriber: relative path → bytes.
+
+        Raises `RenderError` naming the template and line when a template fails.
+        """
+        subscriber = plan.subscriber
+        try:
+            return dict(self._render(plan))
+        except RenderError:
+            raise
+        except Exception as exc:
+            log.debug("render failed for %s", subscriber.id, exc_info=True)
+            raise RenderError(subscriber.id, describe(exc)) from exc
+
+    def _target(self, subscriber: SubscriberConfig) -> _Target:
+        own = self._own_folder(subscriber.id)
+        env = self._site_env
+        if own is not None:
+            env = make_environment(template_chain(self.config_dir, subscriber.id))
+        real = subscriber_view(self.site, subscriber)
+        return _Target(
+            subscriber=subscriber,
+            env=env,
+            shared=self.share and own is None,
+            real=real,
+            holes=hole_view(self.site, subscriber) if self.share and own is None else real,
+            values=hole_values(subscriber),
+            key=variant(subscriber),
+        )
+
+    def _render(self, plan: Plan) -> Iterator[tuple[str, bytes]]:
+        subscriber = plan.subscriber
+        target = self._target(subscriber)
+        real = target.real
+        outputs = set(subscriber.outputs)
+        prefix = f"{subscriber.id}/"
+        listed = plan.listed
+        front = listed[: subscriber.limit]
+        words = real.words
+        context = {"sub": real, "words": words}
+
+        if outputs & {"widget", "pages", "articles"}:
+            yield prefix + "style.css", self._style(target, ".syn").encode()
+
+        needs_items = outputs & {"snippet", "widget", "pages", "embed"}
+        items = (
+            [self._fragment(target, "_item.html", story) for story in listed]
+            if (needs_items)
+            else []
+        )
+
+        if "snippet" in outputs:
+            css = Markup(self._style(target, f".syn--{subscriber.id}"))  # noqa: S704 - our CSS
+            html = self._page(target, "snippet.html", context, items=items[: len(front)], css=css)
+            yield prefix + "snippet.html", html
+
+        archive = real.urls.archive if "pages" in outputs else None
+        if "widget" in outputs:
+            html = self._page(
+                target, "widget.html", context, items=items[: len(front)], archive=archive
+            )
+            yield prefix + "widget.html", html
+
+        if "pages" in outputs:
+            per_page = subscriber.per_page
+            count = max(1, -(-len(listed) // per_page))
+            for number in range(1, count + 1):
+                chunk = items[(number - 1) * per_page : number * per_page]
+                html = self._page(
+                    target, "page.html", context, items=chunk, number=number, count=count
+                )
+                yield f"{prefix}page/{number}.html", html
+
+        if outputs & {"rss", "atom", "json"}:
+            feed_items = [
+                FeedItem(
+                    story, item_view(story, real), self._fragment(target, "_feed_item.html", story)
+                )
+                for story in front
+            ]
+            rss, atom = rss_and_atom(real, feed_items, rss="rss" in outputs, atom="atom" in outputs)
+            if rss is not None:
+                yield prefix + "rss.xml", rss
+            if atom is not None:
+                yield prefix + "atom.xml", atom
+            if "json" in outputs:
+                yield prefix + "feed.json", json_feed(real, feed_items)
+
+        if "embed" in outputs:
+            yield prefix + "embed.js", self._embed(target, items, listed)
+
+        for story in plan.pages:
+            name = "gone.html" if story.presence == "removed" else "article.html"
+            yield (
+                f"{prefix}articles/{story.slug}.html",
+                self._fragment(target, name, story).encode(),
+            )
+
+    def _page(self, target: _Target, name: str, context: dict[str, Any], **extra: Any) -> bytes:
+        template = target.env.get_template(name)
+        return template.render(**context, **extra).encode()
+
+    def _style(self, target: _Target, root: str) -> str:
+        theme = target.subscriber.theme
+        key = (id(target.env), root, theme)
+        css = self._css.get(key)
+        if css is None:
+            font = {
+                "inherit": "inherit",
+                "system": "system-ui,-apple-system,Segoe UI,Roboto,sans-serif",
+                "serif": "Georgia,Times New Roman,serif",
+            }[theme.font]
+            css = target.env.get_template("style.css").render(root=root, theme=theme, font=font)
+            if target.shared and len(self._css) < FRAGMENT_CACHE_SIZE:
+                self._css[key] = css
+        return css
+
+    def _fragment(self, target: _Target, name: str, story: Story) -> Markup:
+        """A story's fragment for this subscriber: shared when possible, else its own."""
+        if target.shared:
+            key = (name, story.slug, story.article.content_hash, story.presence, target.key)
+            text = self._fragments.get(key)
+            if text is None:
+                text = self._render_fragment(target, name, story, target.holes)
+                self._fragments[key] = text
+                if len(self._fragments) > FRAGMENT_CACHE_SIZE:
+                    self._fragments.popitem(last=False)
+            else:
+                self._fragments.move_to_end(key)
+            filled = fill(text, target.values)
+            if HOLE_CHAR not in filled:
+                return Markup(filled)  # noqa: S704 - rendered by our autoescaping templates
+            # A template transformed a hole (e.g. `sub.name|upper`): render this one unshared.
+        return Markup(self._render_fragment(target, name, story, target.real))  # noqa: S704
+
+    def _render_fragment(
+        self, target: _Target, name: str, story: Story, sub: SubscriberView
+    ) -> str:
+        template = target.env.get_template(name)
+        return template.render(sub=sub, item=item_view(story, sub), words=sub.words)
+
+    def _embed(self, target: _Target, items: Sequence[Markup], listed: Sequence[Story]) -> bytes:
+        subscriber, real = target.subscriber, target.real
+        words = real.words
+        env = target.env
+        footer = env.get_template("_footer.html").render(sub=real, words=words)
+        stories = None
+        if subscriber.link_to == "detail_page":
+            stories = {
+                story.slug: str(self._fragment(target, "_story.html", story)) for story in listed
+            }
+        data = {
+            "id": subscriber.id,
+            "lang": subscriber.language,
+            "layout": subscriber.theme.layout,
+            "per": subscriber.per_page,
+            "css": self._style(target, ".syn"),
+            "items": [str(item) for item in items],
+            "empty": f"<p>{Markup.escape(words['no_news'])}</p>",
+            "footer": footer.strip(),
+            "stories": stories,
+            "w": {
+                "previous": words["previous"],
+                "next": words["next"],
+                "pages": words["pages"],
+                "page_of": words["page_of"],
+                "back": words["back"],
+            },
+        }
+        return env.get_template("embed.js").render(data=data).encode()
+
+    def render_index(self, subscribers: Sequence[SubscriberConfig]) -> dict[str, bytes]:
+        """The top-level index.html and subscribers.opml (site templates only)."""
+        entries = [self._index_entry(subscriber) for subscriber in subscribers]
+        context = {"site": self.site, "subscribers": entries}
+        return {
+            "index.html": self._site_env.get_template("index.html").render(context).encode(),
+            "subscribers.opml": self._site_env.get_template("subscribers.opml")
+            .render(context)
+            .encode(),
+        }
+
+    def _index_entry(self, subscriber: SubscriberConfig) -> dict[str, Any]:
+        view = subscriber_view(self.site, subscriber)
+        urls = view.urls
+        outputs = subscriber.outputs
+        links = [
+            (label, url)
+            for output, label, url in (
+                ("rss", "RSS feed", urls.rss),
+                ("atom", "Atom feed", urls.atom),
+                ("json", "JSON feed", urls.json),
+                ("widget", "Widget page (iframe)", urls.widget),
+                ("snippet", "HTML snippet", urls.snippet),
+                ("embed", "Embed script", urls.embed),
+                ("pages", "Archive", urls.archive),
+            )
+            if output in outputs
+        ]
+        return {
+            "view": view,
+            "links": links,
+            "codes": list(embed_codes(urls, subscriber).items()),
+            "feed": urls.rss if "rss" in outputs else (urls.atom if "atom" in outputs else None),
+        }
+
+
+def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
+    """The copy-paste HTML a church puts on its site, per embed form it receives."""
+    codes: dict[str, str] = {}
+    name = html.escape(subscriber.name)
+    if "embed" in subscriber.outputs:
+        codes["Script (recommended)"] = f'<script src="{urls.embed}" async></script>'
+    if "widget" in subscriber.outputs:
+        codes["Iframe"] = (
+            f'<iframe src="{urls.widget}" title="{name} news" loading="lazy" '
+            'style="width:100%;height:640px;border:0" '
+            'sandbox="allow-popups allow-top-navigation-by-user-activation"></iframe>'
+        )
+    return codes
+
+
+__all__ = ["Plan", "RenderError", "Renderer", "embed_codes", "plan", "urls_for"]

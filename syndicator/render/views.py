@@ -1,0 +1,416 @@
+"""What templates see: small frozen views of a subscriber and of a story, plus the words.
+
+Templates never get config models or articles directly, only these views, so what a
+template can read is exactly what goes into the fragment cache key (`VARIANT_FIELDS`) or
+is a hole filled in per subscriber (`Holes`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup, escape
+
+from ..clean import make_excerpt
+from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, Theme
+from ..models import Image, SafeHtml, Story
+
+# The options a shared fragment may depend on; subscribers that agree on all of them get
+# the same fragments, with their own id, name, footer and URLs filled into the holes.
+VARIANT_FIELDS = (
+    "content",
+    "excerpt_words",
+    "image",
+    "image_position",
+    "link_to",
+    "utm",
+    "language",
+    "date_format",
+    "timezone",
+)
+
+# A hole is NUL, a letter, NUL. NUL cannot occur in anything else we render: upstream text
+# passes `strip_invalid_chars`, config text is checked, and escaping never produces it.
+_HOLE = re.compile("\x00([a-z])\x00")
+HOLE_CHAR = "\x00"
+
+
+def hole(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+STRINGS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "by": "By {author}",
+        "read_more": "Read more",
+        "read_story": "Read the full story at {outlet}",
+        "more_news": "More news",
+        "previous": "Previous",
+        "next": "Next",
+        "page": "Page {n}",
+        "page_of": "Page {n} of {count}",
+        "pages": "Pages",
+        "news_for": "News for {name}",
+        "feed_description": "Stories from {outlet}, selected for {name}",
+        "no_news": "No news at the moment.",
+        "gone_title": "This article is no longer available",
+        "gone_text": "{outlet} has withdrawn this article.",
+        "gone_link": "Current news at {outlet}",
+        "back": "Back to the news",
+        "footer": "News shared with {name}.",
+        "minutes": "{n} min read",
+        "months": "January February March April May June July August September October "
+        "November December",
+        "days": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
+    },
+    "es": {
+        "by": "Por {author}",
+        "read_more": "Leer más",
+        "read_story": "Lea la noticia completa en {outlet}",
+        "more_news": "Más noticias",
+        "previous": "Anterior",
+        "next": "Siguiente",
+        "page": "Página {n}",
+        "page_of": "Página {n} de {count}",
+        "pages": "Páginas",
+        "news_for": "Noticias para {name}",
+        "feed_description": "Noticias de {outlet} seleccionadas para {name}",
+        "no_news": "No hay noticias en este momento.",
+        "gone_title": "Este artículo ya no está disponible",
+        "gone_text": "{outlet} ha retirado este artículo.",
+        "gone_link": "Noticias actuales en {outlet}",
+        "back": "Volver a las noticias",
+        "footer": "Noticias compartidas con {name}.",
+        "minutes": "{n} min de lectura",
+        "months": "enero febrero marzo abril mayo junio julio agosto septiembre octubre "
+        "noviembre diciembre",
+        "days": "lunes martes miércoles jueves viernes sábado domingo",
+    },
+    "pt": {
+        "by": "Por {author}",
+        "read_more": "Leia mais",
+        "read_story": "Leia a notícia completa em {outlet}",
+        "more_news": "Mais notícias",
+        "previous": "Anterior",
+        "next": "Próxima",
+        "page": "Página {n}",
+        "page_of": "Página {n} de {count}",
+        "pages": "Páginas",
+        "news_for": "Notícias para {name}",
+        "feed_description": "Notícias de {outlet} selecionadas para {name}",
+        "no_news": "Nenhuma notícia no momento.",
+        "gone_title": "Este artigo não está mais disponível",
+        "gone_text": "{outlet} retirou este artigo.",
+        "gone_link": "Notícias atuais em {outlet}",
+        "back": "Voltar às notícias",
+        "footer": "Notícias partilhadas com {name}.",
+        "minutes": "{n} min de leitura",
+        "months": "janeiro fevereiro março abril maio junho julho agosto setembro outubro "
+        "novembro dezembro",
+        "days": "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
+    },
+    "fr": {
+        "by": "Par {author}",
+        "read_more": "Lire la suite",
+        "read_story": "Lire l’article complet sur {outlet}",
+        "more_news": "Plus d’actualités",
+        "previous": "Précédent",
+        "next": "Suivant",
+        "page": "Page {n}",
+        "page_of": "Page {n} sur {count}",
+        "pages": "Pages",
+        "news_for": "Actualités pour {name}",
+        "feed_description": "Actualités de {outlet} choisies pour {name}",
+        "no_news": "Aucune actualité pour le moment.",
+        "gone_title": "Cet article n’est plus disponible",
+        "gone_text": "{outlet} a retiré cet article.",
+        "gone_link": "Actualités récentes sur {outlet}",
+        "back": "Retour aux actualités",
+        "footer": "Actualités partagées avec {name}.",
+        "minutes": "{n} min de lecture",
+        "months": "janvier février mars avril mai juin juillet août septembre octobre "
+        "novembre décembre",
+        "days": "lundi mardi mercredi jeudi vendredi samedi dimanche",
+    },
+    "de": {
+        "by": "Von {author}",
+        "read_more": "Weiterlesen",
+        "read_story": "Den ganzen Artikel bei {outlet} lesen",
+        "more_news": "Weitere Nachrichten",
+        "previous": "Zurück",
+        "next": "Weiter",
+        "page": "Seite {n}",
+        "page_of": "Seite {n} von {count}",
+        "pages": "Seiten",
+        "news_for": "Nachrichten für {name}",
+        "feed_description": "Nachrichten von {outlet}, ausgewählt für {name}",
+        "no_news": "Zurzeit keine Nachrichten.",
+        "gone_title": "Dieser Artikel ist nicht mehr verfügbar",
+        "gone_text": "{outlet} hat diesen Artikel zurückgezogen.",
+        "gone_link": "Aktuelle Nachrichten bei {outlet}",
+        "back": "Zurück zu den Nachrichten",
+        "footer": "Nachrichten, geteilt mit {name}.",
+        "minutes": "{n} Min. Lesezeit",
+        "months": "Januar Februar März April Mai Juni Juli August September Oktober "
+        "November Dezember",
+        "days": "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
+    },
+}
+
+
+def strings_for(language: str) -> Mapping[str, str]:
+    """The words for `language` (its primary subtag), English when we have no translation."""
+    return STRINGS.get(language.split("-", 1)[0].lower(), STRINGS["en"])
+
+
+@functools.lru_cache(maxsize=65536)
+def format_date(moment: datetime, pattern: str, timezone: str, language: str) -> str:
+    """`moment` in `timezone`, formatted with strftime `pattern`, month and day names in
+    `language` (never the process locale, so outputs do not depend on the machine)."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    words = strings_for(language)
+    months = words["months"].split()
+    days = words["days"].split()
+    names = {
+        "%B": months[local.month - 1],
+        "%b": months[local.month - 1][:3],
+        "%A": days[local.weekday()],
+        "%a": days[local.weekday()][:3],
+    }
+    # Escape the localised names' own percent signs (none today) and leave the rest to strftime.
+    pattern = re.sub(r"%[BbAa]", lambda m: names[m[0]].replace("%", "%%"), pattern)
+    return local.strftime(pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class Urls:
+    """Where a subscriber's outputs are served (absolute)."""
+
+    base: str  # .../<id>/
+    rss: str
+    atom: str
+    json: str
+    snippet: str
+    embed: str
+    widget: str
+    archive: str  # page/1.html
+
+
+def urls_for(base_url: str, subscriber_id: str) -> Urls:
+    base = f"{base_url}{subscriber_id}/"
+    return Urls(
+        base=base,
+        rss=f"{base}rss.xml",
+        atom=f"{base}atom.xml",
+        json=f"{base}feed.json",
+        snippet=f"{base}snippet.html",
+        embed=f"{base}embed.js",
+        widget=f"{base}widget.html",
+        archive=f"{base}page/1.html",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberView:
+    """A subscriber as templates see it. In shared fragments id, name, footer, site_url and
+    the detail page prefix are holes, filled in per subscriber."""
+
+    id: str
+    name: str
+    footer: str
+    site_url: str
+    detail_prefix: str  # detail_page_url plus "?" or "&", ready for "story=<slug>"
+    urls: Urls
+    content: str
+    excerpt_words: int
+    image: str
+    image_position: str
+    link_to: str
+    utm: bool
+    language: str
+    date_format: str
+    timezone: str
+    theme: Theme
+    words: Mapping[str, str]
+
+    @property
+    def root_class(self) -> str:
+        """The CSS class that scopes this subscriber's styles in a host page."""
+        return f"syn syn--{self.id}"
+
+
+def subscriber_view(site: SiteConfig, subscriber: SubscriberConfig) -> SubscriberView:
+    return _view(site, subscriber, subscriber.id, _real_values(subscriber))
+
+
+def hole_view(site: SiteConfig, subscriber: SubscriberConfig) -> SubscriberView:
+    """The view shared fragments are rendered with: holes where subscribers differ."""
+    return _view(
+        site,
+        subscriber,
+        hole("i"),
+        {"n": hole("n"), "f": hole("f"), "s": hole("s"), "d": hole("d")},
+    )
+
+
+def _real_values(subscriber: SubscriberConfig) -> dict[str, str]:
+    words = strings_for(subscriber.language)
+    detail = subscriber.detail_page_url or ""
+    if detail:
+        detail += "&" if "?" in detail else "?"
+    return {
+        "i": subscriber.id,
+        "n": subscriber.name,
+        "f": subscriber.footer or words["footer"].format(name=subscriber.name),
+        "s": subscriber.site_url,
+        "d": detail,
+    }
+
+
+def _view(
+    site: SiteConfig, options: SubscriberConfig, subscriber_id: str, values: Mapping[str, str]
+) -> SubscriberView:
+    return SubscriberView(
+        id=subscriber_id,
+        name=values["n"],
+        footer=values["f"],
+        site_url=values["s"],
+        detail_prefix=values["d"],
+        urls=urls_for(site.base_url, subscriber_id),
+        content=options.content,
+        excerpt_words=options.excerpt_words,
+        image=options.image,
+        image_position=options.image_position,
+        link_to=options.link_to,
+        utm=options.utm,
+        language=options.language,
+        date_format=options.date_format,
+        timezone=options.timezone,
+        theme=options.theme,
+        words=strings_for(options.language),
+    )
+
+
+def hole_values(subscriber: SubscriberConfig) -> dict[str, str]:
+    """What fills the holes of a shared HTML fragment for this subscriber (escaped)."""
+    return {key: str(escape(value)) for key, value in _real_values(subscriber).items()}
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """Put a subscriber's values into the holes of a shared fragment, in one pass."""
+    if HOLE_CHAR not in text:
+        return text
+    return _HOLE.sub(lambda match: values[match[1]], text)
+
+
+def variant(options: SubscriberOptions) -> tuple[Any, ...]:
+    """The key under which subscribers share fragments."""
+    return tuple(getattr(options, name) for name in VARIANT_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """One story as templates see it, for one subscriber (or one variant, with holes)."""
+
+    slug: str
+    title: str
+    url: str  # where the subscriber's readers go: per link_to
+    original_url: str  # the outlet's article (with UTM parameters when asked)
+    canonical: str | None  # the outlet's article, untagged: rel=canonical, og:url
+    outlet_home: str  # the outlet's front page, for "no longer available"
+    hosted_url: str  # our articles/<slug>.html for this subscriber
+    author: str | None
+    author_role: str | None
+    outlet: str
+    dateline: str | None
+    date_iso: str
+    date_text: str
+    excerpt: str
+    body: Markup
+    image: Image | None
+    image_in_body: bool  # the lead image is already in the body (full text shows it there)
+    categories: tuple[str, ...]
+    reading_minutes: int
+    word_count: int
+
+
+def item_view(story: Story, sub: SubscriberView) -> ItemView:
+    article = story.article
+    original = article.link or sub.urls.base
+    if sub.utm and article.link:
+        original = with_utm(article.link, sub.id)
+    hosted = f"{sub.urls.base}articles/{story.slug}.html"
+    url = {"original": original, "hosted": hosted}.get(
+        sub.link_to, f"{sub.detail_prefix}story={story.slug}"
+    )
+    return ItemView(
+        slug=story.slug,
+        title=article.title,
+        url=url,
+        original_url=original,
+        canonical=article.link,
+        outlet_home=_home(article.link) or sub.site_url,
+        hosted_url=hosted,
+        author=article.author,
+        author_role=article.author_role,
+        outlet=story.outlet,
+        dateline=article.dateline,
+        date_iso=story.date.isoformat(),
+        date_text=format_date(story.date, sub.date_format, sub.timezone, sub.language),
+        excerpt=excerpt_of(story, sub.excerpt_words),
+        body=safe_html(article.body_html),
+        image=article.lead_image,
+        image_in_body=_in_body(article.lead_image, article.body_html),
+        categories=article.categories,
+        reading_minutes=article.reading_minutes,
+        word_count=article.word_count,
+    )
+
+
+def _in_body(image: Image | None, body: str) -> bool:
+    return image is not None and (image.url in body or str(escape(image.url)) in body)
+
+
+def _home(link: str | None) -> str | None:
+    if not link:
+        return None
+    parts = urlsplit(link)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@functools.lru_cache(maxsize=8192)
+def _excerpt(text: str, words: int) -> str:
+    return make_excerpt(text, words)
+
+
+def excerpt_of(story: Story, words: int) -> str:
+    """The cleaned excerpt when it fits `words`, else one cut from the text."""
+    article = story.article
+    if len(article.excerpt.split()) <= words:
+        return article.excerpt
+    return _excerpt(article.text, words)
+
+
+def with_utm(link: str, subscriber_id: str) -> str:
+    """The outlet's link tagged so the outlet can see which subscriber sent the reader."""
+    link, hash_mark, fragment = link.partition("#")
+    separator = "&" if "?" in link else "?"
+    fragment = hash_mark + fragment
+    return (
+        f"{link}{separator}utm_source={subscriber_id}&utm_medium=syndication"
+        f"&utm_campaign=syndicator{fragment}"
+    )
+
+
+def safe_html(value: object) -> Markup:
+    """The one place templates get unescaped HTML: only what `sanitize` produced."""
+    if isinstance(value, SafeHtml):
+        return Markup(value)  # noqa: S704 - SafeHtml only comes from clean.sanitize
+    return escape(value)
