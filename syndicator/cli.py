@@ -64,11 +64,15 @@ def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
 
 
 @cli.command()
-@click.option("--force", is_flag=True, help="Poll every source now, even if not due yet.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Poll every source now, even if not due, and re-render every subscriber.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems (for cron mail).")
 @click.pass_obj
 def run(obj: _Context, force: bool, quiet: bool) -> None:
-    """Run one cycle: poll due sources and store new and changed articles."""
+    """Run one cycle: poll due sources, clean, render changed subscribers, publish."""
     config = obj.config()
     report = _run(config, force=force, only=None)
     _print_report(config, report, quiet=quiet)
@@ -194,6 +198,14 @@ def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
     for cleaning in report.cleaning:
         for error in cleaning.errors:
             _err(f"{cleaning.source_id}: {error}")
+    for subscriber in report.subscribers:
+        if subscriber.outcome == "failed":
+            _err(
+                f"subscriber {subscriber.subscriber_id}: FAILED: {subscriber.error} "
+                "(its last good outputs stay published)"
+            )
+    if report.publish_error:
+        _err(f"error: publishing stopped: {report.publish_error}")
     if not quiet:
         polled = [s for s in report.sources if s.outcome in {"updated", "not_modified"}]
         new = sum(len(s.changes.new) for s in report.sources)
@@ -205,6 +217,14 @@ def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
             f"run: {len(polled)} of {len(report.sources)} source(s) polled, {new} new, "
             f"{changed} changed, {failed} failed; {cleaned} cleaned, {kept} already clean; "
             f"state in {display_path(config.database_path)}"
+        )
+        outcomes = [s.outcome for s in report.subscribers]
+        written = report.publish
+        click.echo(
+            f"publish: {len(outcomes)} subscriber(s): {outcomes.count('published')} rendered, "
+            f"{outcomes.count('unchanged')} unchanged, {outcomes.count('failed')} failed; "
+            f"{written.written} file(s) written, {written.removed} removed, "
+            f"in {display_path(config.site.output_dir)}"
         )
 
 

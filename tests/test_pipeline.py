@@ -247,3 +247,249 @@ def test_feed_with_a_wrong_but_textual_content_type_is_accepted(
         feed_server.serve("/feed", body=GOOD, headers={"Content-Type": "text/html; charset=utf-8"})
     )
     assert run(config).sources[0].outcome == "updated"  # type: ignore[attr-defined]
+
+
+# --- render and publish ------------------------------------------------------------------
+
+FOUR = [item("1", 20), item("2", 21), item("3", 22), item("4", 23)]
+
+
+def outputs_of(config: Config, subscriber: str) -> dict[str, bytes]:
+    """Every published file of one subscriber: relative path → bytes."""
+    root = config.site.output_dir / subscriber
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def slug_of(config: Config, guid: str) -> str:
+    with Store(config.database_path) as store:
+        for stored in store.articles():
+            if stored.entry.id.endswith(f"?p={guid}"):
+                assert stored.slug
+                return stored.slug
+    raise AssertionError(guid)
+
+
+EVERY_OUTPUT = {
+    "rss.xml", "atom.xml", "feed.json", "snippet.html", "embed.js", "widget.html",
+    "style.css", "page/1.html",
+}  # fmt: skip
+
+
+def test_run_publishes_every_output_then_rewrites_nothing(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(
+        url, subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"'}
+    )
+    first = run(config)
+    files = outputs_of(config, "grace")
+    assert EVERY_OUTPUT <= set(files)
+    assert {f"articles/{slug_of(config, g)}.html" for g in "1234"} <= set(files)
+    assert (config.site.output_dir / "index.html").is_file()
+    assert (config.site.output_dir / "subscribers.opml").is_file()
+    assert first.subscribers[0].outcome == "published" and first.ok
+    assert first.publish.written == len(files) + 2
+
+    again = run(config, timedelta(hours=2))  # polled again: same feed, later clock
+    assert again.subscribers[0].outcome == "unchanged"
+    assert again.publish.written == 0
+    forced = run(config, timedelta(hours=3), force=True)  # re-rendered: same bytes
+    assert forced.subscribers[0].outcome == "published"
+    assert forced.publish.written == 0
+    assert outputs_of(config, "grace") == files
+
+
+def test_a_correction_reaches_every_output_and_keeps_the_slug(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(
+        url,
+        subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"\ncontent = "full"'},
+    )
+    run(config)
+    slug = slug_of(config, "2")
+    corrected = [
+        *FOUR[:1],
+        item("2", 21, title="Story 2 corrected", body="<p>Fixed body.</p>"),
+        *FOUR[2:],
+    ]
+    feed_server.serve("/feed", body=rss(*corrected))
+    report = run(config, timedelta(hours=1))
+    assert report.sources[0].changes.changed == ("https://www.worthynews.com/?p=2",)
+    assert slug_of(config, "2") == slug
+    files = outputs_of(config, "grace")
+    showing = {"rss.xml", "atom.xml", "feed.json", "snippet.html", "widget.html", "embed.js",
+               "page/1.html", f"articles/{slug}.html"}  # fmt: skip
+    for name in showing:
+        assert b"Story 2 corrected" in files[name], name
+    assert b"Fixed body." in files[f"articles/{slug}.html"]
+    assert not any(b"Story 2<" in data for data in files.values())
+
+
+def test_a_removed_article_leaves_every_list_and_its_page_says_so(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(
+        url,
+        subscribers={
+            "grace": 'name = "Grace"\nsite_url = "https://g.example/"\nkeep_pages_days = 30'
+        },
+    )
+    run(config)
+    slug = slug_of(config, "3")
+    feed_server.serve("/feed", body=rss(FOUR[0], FOUR[1], FOUR[3]))  # 3 withdrawn, older stay
+    report = run(config, timedelta(hours=1))
+    assert report.sources[0].changes.removed == ("https://www.worthynews.com/?p=3",)
+    files = outputs_of(config, "grace")
+    for name in (
+        "rss.xml",
+        "atom.xml",
+        "feed.json",
+        "snippet.html",
+        "widget.html",
+        "embed.js",
+        "page/1.html",
+    ):
+        assert b"Story 3" not in files[name], name
+    page = files[f"articles/{slug}.html"].decode()
+    assert "no longer available" in page
+    assert "Story 3" not in page  # a withdrawn story's text is not repeated
+    assert 'href="https://www.worthynews.com/"' in page
+
+    run(config, timedelta(days=31))  # past keep_pages_days: the page goes
+    assert f"articles/{slug}.html" not in outputs_of(config, "grace")
+
+
+def test_a_story_pushed_out_of_the_list_keeps_its_page_for_keep_pages_days(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    url = feed_server.serve("/feed", body=rss(FOUR[0]))
+    options = 'name = "Grace"\nsite_url = "https://g.example/"\nlimit = 1\nper_page = 1\npages = 1\nkeep_pages_days = 10'
+    config = make_config(url, subscribers={"grace": options})
+    run(config)
+    old = slug_of(config, "1")
+    feed_server.serve("/feed", body=rss(FOUR[0], FOUR[1]))
+    run(config, timedelta(hours=1))
+    files = outputs_of(config, "grace")
+    assert b"Story 1" not in files["rss.xml"] and b"Story 2" in files["rss.xml"]
+    assert b"Story 1" in files[f"articles/{old}.html"]  # the link given out still works
+    assert f"articles/{old}.html" in outputs_of(config, "grace")
+    run(config, timedelta(days=9))
+    assert f"articles/{old}.html" in outputs_of(config, "grace")
+    run(config, timedelta(days=11))
+    assert f"articles/{old}.html" not in outputs_of(config, "grace")
+
+
+def test_dropping_an_output_retires_its_files(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(
+        url, subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"'}
+    )
+    run(config)
+    (tmp_path / "subscribers" / "grace.toml").write_text(
+        'name = "Grace"\nsite_url = "https://g.example/"\noutputs = ["rss", "json"]\n'
+    )
+    run(load_config(config.path), timedelta(hours=1))
+    assert set(outputs_of(config, "grace")) == {"rss.xml", "feed.json"}
+
+
+GOOD_SUBSCRIBERS = {
+    "good": 'name = "Good Church"\nsite_url = "https://good.example/"',
+    "templated": 'name = "Templated Church"\nsite_url = "https://t.example/"',
+    "typo": 'name = "Typo Church"\nsite_url = "https://typo.example/"',
+}
+
+
+def test_a_broken_template_or_option_costs_only_that_subscriber(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    assert run(config).ok
+    before = {name: outputs_of(config, name) for name in GOOD_SUBSCRIBERS}
+
+    own = tmp_path / "templates" / "subscribers" / "templated"
+    own.mkdir(parents=True)
+    (own / "_item.html").write_text("<li>\n{{ item.title }}\n{{ item.no_such_field }}</li>\n")
+    (tmp_path / "subscribers" / "typo.toml").write_text(GOOD_SUBSCRIBERS["typo"] + "\nlimt = 5\n")
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(load_config(config.path), timedelta(hours=1))
+
+    assert not report.ok
+    assert any("typo.toml" in e and "limt" in e for e in report.config_errors)
+    failed = {s.subscriber_id: s for s in report.subscribers if s.outcome == "failed"}
+    assert set(failed) == {"templated"}
+    error = failed["templated"].error or ""
+    assert "templates/subscribers/templated/_item.html line 3" in error, error
+    assert "no_such_field" in error
+    assert b"Story 4" in outputs_of(config, "good")["rss.xml"]
+    assert outputs_of(config, "templated") == before["templated"]  # last good outputs kept
+    assert outputs_of(config, "typo") == before["typo"]
+    with Store(config.database_path) as store:
+        assert store.render_records()["templated"].last_error == error
+
+    (own / "_item.html").unlink()  # fixed: the next run publishes it
+    assert run(load_config(config.path), timedelta(hours=2)).subscribers[1].outcome == "published"
+
+
+def test_a_syntax_error_names_template_line_and_subscriber(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    own = tmp_path / "templates" / "subscribers" / "templated"
+    own.mkdir(parents=True)
+    (own / "_footer.html").write_text("<p>\n{% if %}</p>\n")
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    report = run(config)
+    (failed,) = [s for s in report.subscribers if s.outcome == "failed"]
+    assert failed.subscriber_id == "templated"
+    assert "templates/subscribers/templated/_footer.html line 2" in (failed.error or "")
+    assert not (config.site.output_dir / "templated").exists()
+    assert (config.site.output_dir / "good" / "rss.xml").is_file()
+
+
+def test_site_overrides_apply_to_everyone_and_a_subscriber_folder_to_one(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    site = tmp_path / "templates"
+    (site / "subscribers" / "templated").mkdir(parents=True)
+    # A site-wide footer that transforms a subscriber field: fragments cannot be shared,
+    # and each subscriber must still get its own name, not a neighbour's or a placeholder.
+    (site / "_footer.html").write_text('<p class="syn-footer">SITE {{ sub.name|upper }}</p>\n')
+    (site / "subscribers" / "templated" / "_attribution.html").write_text(
+        'Via <a href="{{ item.original_url }}">{{ item.outlet }}</a> (ours)\n'
+    )
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    assert run(config).ok
+    for name, shown in (("good", "GOOD CHURCH"), ("templated", "TEMPLATED CHURCH")):
+        files = outputs_of(config, name)
+        for output in ("snippet.html", "rss.xml", f"articles/{slug_of(config, '1')}.html"):
+            assert f"SITE {shown}".encode() in files[output], (name, output)
+            assert b"\0" not in files[output]
+    assert b"(ours)" in outputs_of(config, "templated")["snippet.html"]
+    assert b"(ours)" not in outputs_of(config, "good")["snippet.html"]
+
+
+def test_a_subscriber_added_later_is_published_without_touching_the_others(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers={"good": GOOD_SUBSCRIBERS["good"]})
+    run(config)
+    (tmp_path / "subscribers" / "new.toml").write_text(
+        'name = "New"\nsite_url = "https://n.example/"'
+    )
+    report = run(load_config(config.path), timedelta(hours=1))
+    outcomes = {s.subscriber_id: s.outcome for s in report.subscribers}
+    assert outcomes == {"good": "unchanged", "new": "published"}
+    assert b"New" in (config.site.output_dir / "subscribers.opml").read_bytes()
