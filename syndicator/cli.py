@@ -25,6 +25,7 @@ from .config import DEFAULT_CONFIG_PATH, Config, display_path, load_config
 from .errors import ConfigErrors, StoreError, SyndicatorError
 from .models import RunReport, SourceReport, SourceState
 from .pipeline import current_state, run_once
+from .render.environment import check_templates
 from .store import Store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG = 0, 1, 2
@@ -98,15 +99,18 @@ def fetch(obj: _Context, source_ids: tuple[str, ...]) -> None:
 @click.option("--print-config", is_flag=True, help="Print the effective config as TOML.")
 @click.pass_obj
 def check(obj: _Context, print_config: bool) -> None:
-    """Validate the config and every subscriber file; exit 2 on any error."""
+    """Validate the config, every subscriber file and every override template; exit 2 on
+    any error."""
     config = obj.config()
     if print_config:
         click.echo(tomlkit.dumps(config.as_dict()))
-    for problem in config.problems:
+    problems = [str(problem) for problem in config.problems]
+    problems += check_templates(config.path.parent, [s.id for s in config.subscribers])
+    for problem in problems:
         _err(f"error: {problem}")
     counts = f"{len(config.sources)} source(s), {len(config.subscribers)} valid subscriber(s)"
-    if config.problems:
-        _err(f"{display_path(config.path)}: {len(config.problems)} problem(s); {counts}")
+    if problems:
+        _err(f"{display_path(config.path)}: {len(problems)} problem(s); {counts}")
         sys.exit(EXIT_CONFIG)
     click.echo(f"{display_path(config.path)}: OK; {counts}")
 

@@ -39,8 +39,15 @@ def test_run_on_the_bundled_default_config(bundled: Path) -> None:
     again = syndicator("--config", str(bundled), "run")
     assert again.returncode == 0 and "worthynews: not due until" in again.stdout
 
+    assert "publish: 3 subscriber(s): 0 rendered, 3 unchanged, 0 failed" in again.stdout
+    output = bundled.parent.parent / "output"
+    assert {p.name for p in output.iterdir()} == {
+        "grace-church", "hope-ministries", "st-mark-chapel", "index.html", "subscribers.opml"
+    }  # fmt: skip
+
     forced = syndicator("--config", str(bundled), "run", "--force")
     assert forced.returncode == 0 and "worthynews: not modified" in forced.stdout
+    assert "3 rendered, 0 unchanged, 0 failed; 0 file(s) written" in forced.stdout
 
     status = syndicator("--config", str(bundled), "status", "--json")
     (row,) = json.loads(status.stdout)["sources"]
@@ -112,6 +119,21 @@ def test_broken_subscriber_run_exits_1_check_exits_2(tmp_path: Path) -> None:
     assert run.returncode == 1  # the rest ran; cron hears about the skipped file
     assert "worthynews: 1 new" in run.stdout
     assert "grace.toml: limit" in run.stderr
+
+
+def test_broken_template_run_exits_1_check_exits_2(bundled: Path) -> None:
+    folder = bundled.parent / "templates" / "subscribers" / "grace-church"
+    folder.mkdir(parents=True)
+    (folder / "widget.html").write_text("<html>\n\n{% for %}\n")
+    check = syndicator("--config", str(bundled), "check")
+    assert check.returncode == 2
+    assert "subscriber grace-church: template" in check.stderr
+    assert "templates/subscribers/grace-church/widget.html line 3" in check.stderr
+    run = syndicator("--config", str(bundled), "run")
+    assert run.returncode == 1
+    assert "subscriber grace-church: FAILED: template" in run.stderr
+    assert "last good outputs stay published" in run.stderr
+    assert "2 rendered, 0 unchanged, 1 failed" in run.stdout
 
 
 def test_check_ok_and_print_config(bundled: Path) -> None:

@@ -74,6 +74,28 @@ def overrides_fingerprint(folders: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
+def check_templates(config_dir: Path, subscriber_ids: Sequence[str]) -> list[str]:
+    """Compile every override template (site-wide and each subscriber's); one message per
+    template that does not compile. Errors that only show when rendering are found by `run`."""
+    problems = []
+    site = template_chain(config_dir)
+    for subscriber_id in (None, *subscriber_ids):
+        chain = template_chain(config_dir, subscriber_id)
+        if len(chain) == (0 if subscriber_id is None else len(site)):
+            continue  # no folder of its own
+        env = make_environment(chain)
+        names = sorted(
+            {p.relative_to(chain[0]).as_posix() for p in chain[0].rglob("*") if p.is_file()}
+        )
+        for name in names:
+            try:
+                env.get_template(name)
+            except TemplateSyntaxError as exc:
+                who = f"subscriber {subscriber_id}: " if subscriber_id else ""
+                problems.append(who + describe(exc))
+    return problems
+
+
 def describe(exc: Exception) -> str:
     """'template X line N: what' for a template error, from the error or its traceback."""
     if isinstance(exc, TemplateSyntaxError):
