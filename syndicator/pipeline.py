@@ -77,6 +77,8 @@ def run_once(
 
 def load_stories(config: Config, store: Store) -> list[Story]:
     """Every cleaned article of a configured source, newest first, ready to render."""
+    with store.transaction():
+        store.ensure_slugs()
     stories = []
     for source in config.sources:
         for stored, cleaned in store.cleaned(source.id):

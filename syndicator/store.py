@@ -347,20 +347,34 @@ class Store:
         row = self._db.execute(
             "SELECT slug FROM articles WHERE source_id = ? AND id = ?", key
         ).fetchone()
-        slug = row["slug"] if row and row["slug"] else self._free_slug(article)
+        slug = row["slug"] if row and row["slug"] else self._free_slug(article.link, article.title)
         self._db.execute(
             "UPDATE articles SET cleaned = ?, clean_key = ?, slug = ? "
             "WHERE source_id = ? AND id = ?",
             (cleaned, f"{article.content_hash}:{fingerprint}", slug, *key),
         )
 
-    def _free_slug(self, article: Article) -> str:
-        base = make_slug(article.link, article.title)
+    def ensure_slugs(self) -> int:
+        """Give a slug to every cleaned article without one (cleaned before slugs existed)."""
+        rows = self._db.execute(
+            "SELECT source_id, id, link, title FROM articles "
+            "WHERE cleaned IS NOT NULL AND slug IS NULL ORDER BY first_seen, id"
+        ).fetchall()
+        for row in rows:
+            slug = self._free_slug(row["link"], row["title"])
+            self._db.execute(
+                "UPDATE articles SET slug = ? WHERE source_id = ? AND id = ?",
+                (slug, row["source_id"], row["id"]),
+            )
+        return len(rows)
+
+    def _free_slug(self, link: str | None, title: str) -> str:
+        base = make_slug(link, title)
         for number in range(1, 10_000):
             slug = base if number == 1 else f"{base[:72]}-{number}"
             if not self._db.execute("SELECT 1 FROM articles WHERE slug = ?", (slug,)).fetchone():
                 return slug
-        raise StoreError(f"no free slug for {article.source_id}/{article.id}")  # pragma: no cover
+        raise StoreError(f"no free slug for {link or title!r}")  # pragma: no cover
 
     def render_records(self) -> dict[str, RenderRecord]:
         """What each subscriber was last published from (and its last render error)."""

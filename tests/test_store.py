@@ -197,3 +197,35 @@ def test_source_state_round_trip(tmp_path: Path) -> None:
     with Store(tmp_path / "db.sqlite3") as store:
         assert store.source_state("wn") == state
         assert store.source_state("other") is None
+
+
+def test_slugs_come_from_the_outlet_url_and_are_unique_and_kept(tmp_path: Path) -> None:
+    from syndicator.store import make_slug
+
+    assert (
+        make_slug("https://www.worthynews.com/78415-churches-in-kyiv/", "X")
+        == "78415-churches-in-kyiv"
+    )
+    assert make_slug("https://www.worthynews.com/?p=78415", "Église à Kyiv!") == "eglise-a-kyiv"
+    assert make_slug(None, "") == "article"
+    assert make_slug("https://x.example/123", "123") == "article"  # never a bare number
+    with Store(tmp_path / "s.sqlite3") as store:
+        store._db.execute(  # a row cleaned before slugs existed (schema 3)
+            "INSERT INTO articles (source_id, id, title, link, categories, content_html, "
+            "summary_html, images, content_hash, revision, first_seen, last_seen, changed_at, "
+            "presence, cleaned) VALUES ('wn', ?, 'Same title', NULL, '[]', '', '', '[]', 'h', 1, "
+            "'2026-11-01T00:00:00+00:00', '2026-11-01T00:00:00+00:00', "
+            "'2026-11-01T00:00:00+00:00', 'present', '{}')",
+            ("a",),
+        )
+        store._db.execute(
+            "INSERT INTO articles (source_id, id, title, link, categories, content_html, "
+            "summary_html, images, content_hash, revision, first_seen, last_seen, changed_at, "
+            "presence, cleaned) VALUES ('wn', ?, 'Same title', NULL, '[]', '', '', '[]', 'h', 1, "
+            "'2026-11-02T00:00:00+00:00', '2026-11-02T00:00:00+00:00', "
+            "'2026-11-02T00:00:00+00:00', 'present', '{}')",
+            ("b",),
+        )
+        assert store.ensure_slugs() == 2
+        assert [a.slug for a in store.articles()] == ["same-title-2", "same-title"]
+        assert store.ensure_slugs() == 0
