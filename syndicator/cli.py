@@ -1,7 +1,8 @@
 """The `syndicator` command: a thin layer over the library. Each command is a few lines.
 
 Exit codes (cron relies on them): 0 all went well; 1 a source or subscriber failed (what
-was stored or published is kept); 2 the config is invalid.
+was stored or published is kept); 2 the config is invalid; 3 another run or the daemon
+holds the lock.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from rich.text import Text
 from . import __version__
 from .config import DEFAULT_CONFIG_PATH, Config, display_path, load_config
 from .errors import ConfigErrors, StoreError, SyndicatorError
+from .lock import LockHeld, RunLock
 from .models import RunReport, SourceReport, SourceState
 from .pipeline import current_state, run_once
 from .render.environment import check_templates
 from .store import Store
 
-EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
 
 class _Context:
@@ -184,7 +186,16 @@ def source_status(config: Config) -> list[dict[str, Any]]:
 
 def _run(config: Config, *, force: bool, only: set[str] | None) -> RunReport:
     try:
-        return run_once(config, datetime.now(UTC), force=force, only=only)
+        with RunLock(config.site.state_dir) as lock:
+            if lock.stale_pid is not None:
+                _err(
+                    f"note: recovered the lock left by process {lock.stale_pid}, "
+                    "which stopped without releasing it"
+                )
+            return run_once(config, datetime.now(UTC), force=force, only=only)
+    except LockHeld as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_LOCKED)
     except SyndicatorError as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_PARTIAL)

@@ -161,3 +161,35 @@ def test_every_command_has_help() -> None:
         assert command in top.stdout
         result = syndicator(command, "--help")
         assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from syndicator.lock import RunLock
+with RunLock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_run_exits_3_while_the_lock_is_held(bundled: Path) -> None:
+    state = bundled.parent.parent / "state"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(state)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        blocked = syndicator("--config", str(bundled), "run")
+        assert blocked.returncode == 3, blocked.stderr
+        assert f"process {holder.pid} is running" in blocked.stderr
+        assert not (bundled.parent.parent / "output").exists()  # it did nothing
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder was killed: the kernel dropped its lock, the file still names it.
+    after = syndicator("--config", str(bundled), "run")
+    assert after.returncode == 0, after.stderr
+    assert f"recovered the lock left by process {holder.pid}" in after.stderr
+    clean = syndicator("--config", str(bundled), "run")  # a clean exit leaves no note
+    assert clean.returncode == 0 and "recovered" not in clean.stderr
