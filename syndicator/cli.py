@@ -22,11 +22,12 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .config import DEFAULT_CONFIG_PATH, Config, display_path, load_config
+from .config import DEFAULT_CONFIG_PATH, Config, SubscriberConfig, display_path, load_config
 from .errors import ConfigErrors, StoreError, SyndicatorError
 from .lock import LockHeld, RunLock
-from .models import RunReport, SourceReport, SourceState
+from .models import RenderRecord, RunReport, SourceReport, SourceState
 from .pipeline import current_state, run_once
+from .render import embed_codes, urls_for
 from .render.environment import check_templates
 from .store import Store
 
@@ -121,23 +122,112 @@ def check(obj: _Context, print_config: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_obj
 def status(obj: _Context, as_json: bool) -> None:
-    """Show each source: last success, last error, stored articles, next poll."""
+    """Show each source (last success, last error, articles, next poll) and each
+    subscriber (last publish, files, last error)."""
     config = obj.config()
-    rows = source_status(config)
+    sources, subscribers = source_status(config), subscriber_status(config)
     if as_json:
-        click.echo(json.dumps({"sources": rows}, indent=2))
+        click.echo(json.dumps({"sources": sources, "subscribers": subscribers}, indent=2))
         return
-    table = Table(title=f"Sources ({display_path(config.database_path)})")
-    for column in ("source", "state", "last success", "last error", "articles", "next due"):
+    console = Console()
+    console.print(
+        _table(
+            f"Sources ({display_path(config.database_path)})",
+            sources,
+            {"source": "id", "state": "state", "last success": "last_success",
+             "last error": "last_error", "articles": "articles", "next due": "next_due"},
+        )
+    )  # fmt: skip
+    console.print(
+        _table(
+            f"Subscribers ({display_path(config.site.output_dir)})",
+            subscribers,
+            {"subscriber": "id", "state": "state", "last publish": "last_published",
+             "files": "files", "last error": "last_error"},
+        )
+    )  # fmt: skip
+
+
+@cli.command("embed-code")
+@click.argument("subscriber_id")
+@click.pass_obj
+def embed_code(obj: _Context, subscriber_id: str) -> None:
+    """Print the HTML a church pastes into its site, and its feed URLs."""
+    config = obj.config()
+    subscriber = _subscriber(config, subscriber_id)
+    urls = urls_for(config.site.base_url, subscriber.id)
+    for label, code in embed_codes(urls, subscriber).items():
+        click.echo(f"{label}:\n  {code}\n")
+    feeds = {"rss": urls.rss, "atom": urls.atom, "json": urls.json, "snippet": urls.snippet}
+    for output, url in feeds.items():
+        if output in subscriber.outputs:
+            click.echo(f"{output}: {url}")
+
+
+def _subscriber(config: Config, subscriber_id: str) -> SubscriberConfig:
+    for subscriber in config.subscribers:
+        if subscriber.id == subscriber_id:
+            return subscriber
+    for problem in config.problems:
+        if Path(problem.file).stem == subscriber_id:
+            _err(f"error: {problem}")
+            sys.exit(EXIT_CONFIG)
+    known = ", ".join(s.id for s in config.subscribers) or "none"
+    raise click.BadParameter(f"no subscriber {subscriber_id!r}; configured: {known}")
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]) -> Table:
+    table = Table(title=title)
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(
-            *(
-                Text(str(row[key] if row[key] is not None else "—"))
-                for key in ("id", "state", "last_success", "last_error", "articles", "next_due")
-            )
+        table.add_row(*(Text(str(row[k] if row[k] is not None else "—")) for k in columns.values()))
+    return table
+
+
+def subscriber_status(config: Config) -> list[dict[str, Any]]:
+    """One row per subscriber (and per broken subscriber file), from the publish ledger."""
+    records: dict[str, RenderRecord] = {}
+    if config.database_path.exists():
+        try:
+            with Store(config.database_path) as store:
+                records = store.render_records()
+        except StoreError as exc:
+            _err(f"error: {exc}")
+            sys.exit(EXIT_PARTIAL)
+    rows = []
+    for subscriber in config.subscribers:
+        record = records.get(subscriber.id)
+        if record is None:
+            state = "never published"
+        elif record.last_error:
+            state = "failing (last good outputs kept)" if record.fingerprint else "failing"
+        else:
+            state = "ok"
+        rows.append(
+            {
+                "id": subscriber.id,
+                "name": subscriber.name,
+                "state": state,
+                "last_published": _when(record.published_at) if record else None,
+                "files": record.files if record else 0,
+                "last_error": record.last_error if record else None,
+                "failed_at": _when(record.failed_at) if record else None,
+            }
         )
-    Console().print(table)
+    for problem in config.problems:
+        rows.append(
+            {
+                "id": Path(problem.file).stem,
+                "name": None,
+                "state": "invalid file (skipped)",
+                "last_published": None,
+                "files": None,
+                "last_error": str(problem),
+                "failed_at": None,
+            }
+        )
+    return rows
 
 
 def source_status(config: Config) -> list[dict[str, Any]]:

@@ -193,3 +193,25 @@ def test_a_second_run_exits_3_while_the_lock_is_held(bundled: Path) -> None:
     assert f"recovered the lock left by process {holder.pid}" in after.stderr
     clean = syndicator("--config", str(bundled), "run")  # a clean exit leaves no note
     assert clean.returncode == 0 and "recovered" not in clean.stderr
+
+
+def test_status_lists_subscribers_and_embed_code_prints_what_to_paste(bundled: Path) -> None:
+    (bundled.parent / "subscribers" / "broken.toml").write_text('name = "B"\n')
+    syndicator("--config", str(bundled), "run")
+    status = json.loads(syndicator("--config", str(bundled), "status", "--json").stdout)
+    rows = {row["id"]: row for row in status["subscribers"]}
+    assert rows["grace-church"]["state"] == "ok" and rows["grace-church"]["files"] > 8
+    assert rows["broken"]["state"] == "invalid file (skipped)"
+    assert "site_url" in rows["broken"]["last_error"]
+
+    code = syndicator("--config", str(bundled), "embed-code", "grace-church")
+    assert code.returncode == 0, code.stderr
+    assert (
+        '<script src="http://127.0.0.1:8080/grace-church/embed.js" async></script>' in code.stdout
+    )
+    assert 'src="http://127.0.0.1:8080/grace-church/widget.html"' in code.stdout
+    assert "rss: http://127.0.0.1:8080/grace-church/rss.xml" in code.stdout
+    unknown = syndicator("--config", str(bundled), "embed-code", "nobody")
+    assert unknown.returncode == 2 and "no subscriber 'nobody'" in unknown.stderr
+    broken = syndicator("--config", str(bundled), "embed-code", "broken")
+    assert broken.returncode == 2 and "broken.toml" in broken.stderr
