@@ -23,6 +23,7 @@ from rich.text import Text
 
 from . import __version__
 from .config import DEFAULT_CONFIG_PATH, Config, SubscriberConfig, display_path, load_config
+from .daemon import JsonFormatter, run_daemon
 from .errors import ConfigErrors, StoreError, SyndicatorError
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
@@ -81,6 +82,34 @@ def run(obj: _Context, force: bool, quiet: bool) -> None:
     report = _run(config, force=force, only=None)
     _print_report(config, report, quiet=quiet)
     sys.exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+
+
+@cli.command()
+@click.option("--json-logs", is_flag=True, help="Log one JSON object per line (for collectors).")
+@click.pass_context
+def daemon(ctx: click.Context, json_logs: bool) -> None:
+    """Run cycles on a schedule until stopped: each source on its own interval.
+
+    SIGHUP reloads the config (an invalid one is reported and the old one kept);
+    SIGTERM/SIGINT finish the publish in progress, then exit 0.
+    """
+    obj: _Context = ctx.obj
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter()
+        if json_logs
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(min(root.level, logging.INFO))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    obj.config()  # exit 2 on an invalid config, with every problem listed
+    try:
+        sys.exit(run_daemon(obj.config_path))
+    except LockHeld as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_LOCKED)
 
 
 @cli.command()

@@ -1,0 +1,175 @@
+"""`syndicator daemon`: the same cycle as `run`, on a schedule, in one long-lived process.
+
+APScheduler 3 runs one interval job per source (its own interval, with jitter), on a
+single worker thread so two cycles never overlap; missed runs are coalesced into one and
+run late rather than dropped. Signals only set flags; the main thread acts on them:
+SIGHUP reloads the config (an invalid one is reported and the old one kept), SIGTERM and
+SIGINT let the cycle in progress finish its publish, then exit 0. The daemon holds the
+run lock for its whole life, so a cron `run` beside it exits 3 instead of racing it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from .config import Config, load_config
+from .errors import ConfigErrors
+from .lock import RunLock
+from .pipeline import run_once
+
+log = logging.getLogger("syndicator.daemon")
+
+JITTER_SECONDS = 60
+MISFIRE_GRACE_SECONDS = 3600  # a cycle missed by up to an hour (suspend, long run) still runs
+
+
+@dataclass
+class _State:
+    """What the jobs read: the current config. Swapped whole on reload."""
+
+    config: Config
+    rng: random.Random = field(default_factory=random.Random)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_state: _State | None = None
+
+
+def poll_job(source_ids: list[str]) -> None:
+    """One scheduled cycle: poll these sources if due, then render and publish.
+    (A module-level function, so APScheduler can reference it by name.)"""
+    state = _state
+    if state is None:
+        raise RuntimeError("poll_job runs only inside the daemon")
+    with state.lock:
+        config = state.config
+    report = run_once(config, datetime.now(UTC), only=set(source_ids), rng=state.rng)
+    for source in report.sources:
+        level = logging.WARNING if source.failed else logging.INFO
+        log.log(level, "%s: %s%s", source.source_id, source.outcome,
+                f": {source.error}" if source.error else "")  # fmt: skip
+    for problem in report.config_errors:
+        log.warning("%s (subscriber skipped)", problem)
+    for subscriber in report.subscribers:
+        if subscriber.outcome == "failed":
+            log.warning("subscriber %s: %s (last good outputs kept)",
+                        subscriber.subscriber_id, subscriber.error)  # fmt: skip
+    rendered = sum(s.outcome == "published" for s in report.subscribers)
+    log.info(
+        "cycle done: %d subscriber(s) rendered, %d file(s) written, %d removed",
+        rendered, report.publish.written, report.publish.removed,
+    )  # fmt: skip
+    if report.publish_error:
+        log.error("publishing stopped: %s", report.publish_error)
+
+
+def schedule_sources(scheduler: BackgroundScheduler, config: Config) -> None:
+    """(Re)create one interval job per source, each starting now."""
+    for job in scheduler.get_jobs():
+        job.remove()
+    now = datetime.now(UTC)
+    for source in config.sources:
+        scheduler.add_job(
+            poll_job,
+            "interval",
+            args=[[source.id]],
+            id=f"source:{source.id}",
+            name=f"poll {source.id}",
+            minutes=config.interval_minutes(source),
+            jitter=JITTER_SECONDS,
+            next_run_time=now,
+        )
+
+
+def run_daemon(config_path: Path) -> int:
+    """Run until SIGTERM/SIGINT; return the exit code. Raises `ConfigErrors` at start-up
+    when the config is invalid, and `LockHeld` when another run holds the lock."""
+    global _state
+    config = load_config(config_path)
+    stop = threading.Event()
+    reload = threading.Event()
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: finishing the cycle in progress", signal.Signals(signum).name)
+        stop.set()
+
+    def on_hup(signum: int, frame: FrameType | None) -> None:
+        reload.set()
+
+    with RunLock(config.site.state_dir):
+        state = _state = _State(config)
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            },
+            timezone=UTC,
+        )
+        schedule_sources(scheduler, config)
+        previous = {
+            sig: signal.signal(sig, handler)
+            for sig, handler in (
+                (signal.SIGTERM, on_stop),
+                (signal.SIGINT, on_stop),
+                (signal.SIGHUP, on_hup),
+            )
+        }
+        scheduler.start()
+        log.info("daemon started: %d source(s), %d subscriber(s)",
+                 len(config.sources), len(config.subscribers))  # fmt: skip
+        try:
+            while not stop.wait(0.2):
+                if reload.is_set():
+                    reload.clear()
+                    _reload(scheduler, config_path, state)
+        finally:
+            scheduler.shutdown(wait=True)  # the job in progress finishes its publish
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            _state = None
+    log.info("daemon stopped")
+    return 0
+
+
+def _reload(scheduler: BackgroundScheduler, config_path: Path, state: _State) -> None:
+    try:
+        config = load_config(config_path)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            log.error("config reload failed: %s", error)
+        log.error("keeping the previous config")
+        return
+    with state.lock:
+        state.config = config
+    schedule_sources(scheduler, config)  # every source polled (if due) and all re-rendered
+    log.info("config reloaded: %d source(s), %d subscriber(s)",
+             len(config.sources), len(config.subscribers))  # fmt: skip
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)

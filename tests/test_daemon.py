@@ -1,0 +1,142 @@
+"""`syndicator daemon` as a real process: signals, reloads, the lock, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from .conftest import REPO
+
+
+class Daemon:
+    """A daemon subprocess whose stderr lines the test can wait for."""
+
+    def __init__(self, config: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "syndicator", "--config", str(config), "daemon", *args],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not logged; saw:\n" + "\n".join(self.seen))
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Iterator[Path]:
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    yield tmp_path / "config" / "syndicator.toml"
+
+
+def syndicator(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "syndicator", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_daemon_publishes_reloads_on_sighup_and_stops_cleanly(config: Path) -> None:
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for("cycle done: 3 subscriber(s) rendered")
+        output = config.parent.parent / "output"
+        assert (output / "grace-church" / "rss.xml").is_file()
+
+        blocked = syndicator(config, "run")  # cron beside the daemon: refused, not racing
+        assert blocked.returncode == 3 and f"process {daemon.proc.pid}" in blocked.stderr
+
+        good = config.read_text()
+        config.write_text(good + "\n[site\n")  # broken main file
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_for("config reload failed")
+        daemon.wait_for("keeping the previous config")
+
+        config.write_text(good)
+        (config.parent / "subscribers" / "new-church.toml").write_text(
+            'name = "New Church"\nsite_url = "https://new.example/"\n'
+        )
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_for("config reloaded: 1 source(s), 4 subscriber(s)")
+        daemon.wait_for("cycle done: 1 subscriber(s) rendered")
+        assert (output / "new-church" / "rss.xml").is_file()
+    finally:
+        code = daemon.stop()
+    assert code == 0
+    daemon.wait_for("daemon stopped")
+
+
+def test_sigterm_mid_cycle_finishes_the_publish_then_exits_0(config: Path) -> None:
+    subscribers = config.parent / "subscribers"
+    for n in range(150):  # enough work that the first cycle is still running when we signal
+        (subscribers / f"church-{n:03d}.toml").write_text(
+            f'name = "Church {n}"\nsite_url = "https://c{n}.example/"\nfooter = "Footer {n}"\n'
+        )
+    daemon = Daemon(config)
+    daemon.wait_for("daemon started")
+    time.sleep(0.5)
+    assert daemon.stop() == 0
+    daemon.wait_for("daemon stopped")
+    assert any("received SIGTERM" in line for line in daemon.seen)
+    assert any("cycle done: 153 subscriber(s) rendered" in line for line in daemon.seen), (
+        daemon.seen
+    )
+    output = config.parent.parent / "output"
+    for feed in output.glob("*/rss.xml"):
+        etree.fromstring(feed.read_bytes())  # every file whole
+    assert len(list(output.glob("*/rss.xml"))) == 153
+    assert not list(output.rglob(".tmp-*"))
+    status = json.loads(syndicator(config, "status", "--json").stdout)
+    assert {row["state"] for row in status["subscribers"]} == {"ok"}
+
+
+def test_json_logs(config: Path) -> None:
+    daemon = Daemon(config, "--json-logs")
+    try:
+        line = daemon.wait_for("cycle done")
+    finally:
+        assert daemon.stop(signal.SIGINT) == 0
+    entry = json.loads(line)
+    assert entry["level"] == "info" and entry["logger"] == "syndicator.daemon"
+    assert entry["message"].startswith("cycle done") and entry["time"].endswith("+00:00")
+
+
+def test_invalid_config_at_start_exits_2(config: Path) -> None:
+    config.write_text(config.read_text().replace("[site]", "[site]\nnmae = 1"))
+    result = syndicator(config, "daemon")
+    assert result.returncode == 2 and "nmae" in result.stderr
