@@ -356,7 +356,9 @@ def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
         written = report.publish
         click.echo(
             f"publish: {len(outcomes)} subscriber(s): {outcomes.count('published')} rendered, "
-            f"{outcomes.count('unchanged')} unchanged, {outcomes.count('failed')} failed; "
+            f"{outcomes.count('unchanged')} unchanged, {outcomes.count('failed')} failed"
+            + (f", {outcomes.count('retired')} retired" if "retired" in outcomes else "")
+            + "; "
             f"{written.written} file(s) written, {written.removed} removed, "
             f"in {display_path(config.site.output_dir)}"
         )

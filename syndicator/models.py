@@ -239,7 +239,7 @@ class PublishReport:
     bytes_written: int = 0
 
 
-SubscriberOutcome = Literal["published", "unchanged", "failed"]
+SubscriberOutcome = Literal["published", "unchanged", "failed", "retired"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx2
 
@@ -23,6 +24,7 @@ from .models import (
     CleanReport,
     EntryChanges,
     PublishReport,
+    RenderRecord,
     RunReport,
     SourceReport,
     SourceState,
@@ -159,8 +161,15 @@ def publish_outputs(
             pending.append((decided, len(files), written))
             if publisher.pending_bytes >= BATCH_BYTES:
                 commit()
+        retired = retired_subscribers(config, records)
+        for subscriber_id in retired:
+            publisher.stage({}, managed=[subscriber_id])
         publisher.stage(renderer.render_index(config.subscribers))
         commit()
+        with store.transaction():
+            for subscriber_id in retired:
+                store.forget_subscriber(subscriber_id)
+                reports[subscriber_id] = SubscriberReport(subscriber_id, "retired")
     except PublishError as exc:
         publisher.discard()
         for failed, _, _ in pending:
@@ -174,10 +183,21 @@ def publish_outputs(
 BATCH_BYTES = 64 * 1024 * 1024  # staged bytes per durability barrier
 
 
+def retired_subscribers(config: Config, records: Mapping[str, RenderRecord]) -> list[str]:
+    """Subscribers we published for whose file is gone (not merely broken: a broken file
+    keeps its outputs). Pure."""
+    present = {s.id for s in config.subscribers}
+    present |= {Path(problem.file).stem for problem in config.problems}
+    return sorted(set(records) - present)
+
+
 def _in_order(
     config: Config, reports: Mapping[str, SubscriberReport]
 ) -> tuple[SubscriberReport, ...]:
-    return tuple(reports[s.id] for s in config.subscribers if s.id in reports)
+    ids = [s.id for s in config.subscribers] + sorted(
+        set(reports) - {s.id for s in config.subscribers}
+    )
+    return tuple(reports[i] for i in ids if i in reports)
 
 
 def clean_source(source: SourceConfig, store: Store) -> CleanReport:

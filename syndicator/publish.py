@@ -178,4 +178,6 @@ def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
         elif relative not in keep or path.name.startswith(TEMP_PREFIX):
             path.unlink()
             removed += not path.name.startswith(TEMP_PREFIX)
+    if not keep and not any(base.iterdir()):
+        base.rmdir()  # a folder managed with nothing to keep goes entirely (retired subscriber)
     return removed

@@ -493,3 +493,25 @@ def test_a_subscriber_added_later_is_published_without_touching_the_others(
     outcomes = {s.subscriber_id: s.outcome for s in report.subscribers}
     assert outcomes == {"good": "unchanged", "new": "published"}
     assert b"New" in (config.site.output_dir / "subscribers.opml").read_bytes()
+
+
+def test_a_removed_subscriber_file_retires_its_outputs(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    run(config)
+    output = config.site.output_dir
+    assert (output / "typo" / "rss.xml").is_file()
+    (tmp_path / "subscribers" / "typo.toml").unlink()
+    report = run(load_config(config.path), timedelta(hours=1))
+    assert {s.subscriber_id: s.outcome for s in report.subscribers}["typo"] == "retired"
+    assert report.ok
+    assert not (output / "typo").exists()
+    assert b"Typo Church" not in (output / "index.html").read_bytes()
+    assert b"typo/rss.xml" not in (output / "subscribers.opml").read_bytes()
+    assert (output / "good" / "rss.xml").is_file()
+    with Store(config.database_path) as store:
+        assert "typo" not in store.render_records()
+    again = run(load_config(config.path), timedelta(hours=2))
+    assert "typo" not in {s.subscriber_id for s in again.subscribers}

@@ -69,7 +69,7 @@ def rss_and_atom(
     generator.updated(newest(items))
     generator.ttl(30)
     for item in items:
-        _add_entry(generator, item)
+        _add_entry(generator, item, images=sub.image != "none")
     rss_bytes = atom_bytes = None
     alternate = {"href": sub.site_url, "rel": "alternate", "type": "text/html"}
     if rss:  # feedgen takes the RSS <link> from the last link given
@@ -83,13 +83,12 @@ def rss_and_atom(
     return rss_bytes, atom_bytes
 
 
-def _add_entry(generator: FeedGenerator, item: FeedItem) -> None:
+def _add_entry(generator: FeedGenerator, item: FeedItem, *, images: bool) -> None:
     story, view = item.story, item.view
     entry = generator.add_entry(order="append")
     entry.id(entry_id(story))
     entry.guid(entry_id(story), permalink=False)
     entry.title(_text(view.title))
-    entry.link(href=view.url, rel="alternate")
     entry.description(_text(view.excerpt) or _text(view.title), isSummary=True)
     entry.content(_text(item.content_html), type="html")
     entry.published(story.date)
@@ -99,13 +98,18 @@ def _add_entry(generator: FeedGenerator, item: FeedItem) -> None:
         entry.author({"name": _text(view.author)})
     for category in view.categories:
         entry.category(term=_text(category))
-    image = view.image
+    image = view.image if images else None
     if image is not None:
         entry.enclosure(image.url, "0", image.mime_type or _image_type(image.url))
         media = {"url": image.url, "medium": "image"}
         if image.width and image.height:
             media.update(width=str(image.width), height=str(image.height))
         entry.media.content(media)
+    # feedgen 1.0 writes an entry's Atom links without their rel and type (a shadowed loop
+    # variable), so the enclosure would become a second rel=alternate that readers take
+    # for the article's link. `replace` keeps only the article's link in Atom; the RSS
+    # enclosure set above stays.
+    entry.link(href=view.url, rel="alternate", replace=True)
 
 
 def _image_type(url: str) -> str:
@@ -138,12 +142,12 @@ def json_feed(sub: SubscriberView, items: Sequence[FeedItem]) -> bytes:
         "description": words["feed_description"].format(outlet=outlet, name=sub.name),
         "language": sub.language,
         "authors": [{"name": outlet}],
-        "items": [_json_item(item) for item in items],
+        "items": [_json_item(item, images=sub.image != "none") for item in items],
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def _json_item(item: FeedItem) -> dict[str, object]:
+def _json_item(item: FeedItem, *, images: bool) -> dict[str, object]:
     story, view = item.story, item.view
     entry: dict[str, object] = {
         "id": entry_id(story),
@@ -156,7 +160,7 @@ def _json_item(item: FeedItem) -> dict[str, object]:
     }
     if view.canonical and view.canonical != view.url:
         entry["external_url"] = view.canonical
-    if view.image is not None:
+    if images and view.image is not None:
         entry["image"] = view.image.url
     if view.author:
         entry["authors"] = [{"name": view.author}]
