@@ -2,7 +2,8 @@
 
 Feed-level dates are the newest item's date, never the time of the run, so unchanged
 inputs give byte-identical feeds. feedgen's traps are handled here: entries appended in
-order, timezone-aware dates, Atom content typed `html`, XML-invalid characters stripped.
+order, timezone-aware dates, Atom content typed `html`, an entry's Atom links cut to its
+one alternate (feedgen drops their rel), XML-invalid characters stripped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from feedgen.feed import FeedGenerator
 
 from .. import __version__
 from ..clean.sanitize import strip_invalid_chars
-from ..models import Story
+from ..models import Image, Story
 from .views import ItemView, SubscriberView
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -69,7 +70,7 @@ def rss_and_atom(
     generator.updated(newest(items))
     generator.ttl(30)
     for item in items:
-        _add_entry(generator, item, images=sub.image != "none")
+        _add_entry(generator, item, sub)
     rss_bytes = atom_bytes = None
     alternate = {"href": sub.site_url, "rel": "alternate", "type": "text/html"}
     if rss:  # feedgen takes the RSS <link> from the last link given
@@ -83,13 +84,15 @@ def rss_and_atom(
     return rss_bytes, atom_bytes
 
 
-def _add_entry(generator: FeedGenerator, item: FeedItem, *, images: bool) -> None:
+def _add_entry(generator: FeedGenerator, item: FeedItem, sub: SubscriberView) -> None:
     story, view = item.story, item.view
     entry = generator.add_entry(order="append")
     entry.id(entry_id(story))
     entry.guid(entry_id(story), permalink=False)
     entry.title(_text(view.title))
-    entry.description(_text(view.excerpt) or _text(view.title), isSummary=True)
+    summary = _summary(sub, view)
+    if summary is not None:  # else feedgen makes the content the RSS description
+        entry.description(_text(summary) or _text(view.title), isSummary=True)
     entry.content(_text(item.content_html), type="html")
     entry.published(story.date)
     entry.updated(_updated(story))
@@ -98,7 +101,7 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, *, images: bool) -> Non
         entry.author({"name": _text(view.author)})
     for category in view.categories:
         entry.category(term=_text(category))
-    image = view.image if images else None
+    image = _image(sub, view)
     if image is not None:
         entry.enclosure(image.url, "0", image.mime_type or _image_type(image.url))
         media = {"url": image.url, "medium": "image"}
@@ -110,6 +113,18 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, *, images: bool) -> Non
     # for the article's link. `replace` keeps only the article's link in Atom; the RSS
     # enclosure set above stays.
     entry.link(href=view.url, rel="alternate", replace=True)
+
+
+def _summary(sub: SubscriberView, view: ItemView) -> str | None:
+    """The item's summary: none for a headlines-only subscriber, whose readers would
+    otherwise see the excerpt it chose not to show."""
+    return None if sub.content == "title" else view.excerpt
+
+
+def _image(sub: SubscriberView, view: ItemView) -> Image | None:
+    """The item's picture (enclosure, media:content, JSON image): none when its lists and
+    feed content show none (`image = "none"`, or headlines only), as `_feed_item.html`."""
+    return None if sub.image == "none" or sub.content == "title" else view.image
 
 
 def _image_type(url: str) -> str:
@@ -142,26 +157,29 @@ def json_feed(sub: SubscriberView, items: Sequence[FeedItem]) -> bytes:
         "description": words["feed_description"].format(outlet=outlet, name=sub.name),
         "language": sub.language,
         "authors": [{"name": outlet}],
-        "items": [_json_item(item, images=sub.image != "none") for item in items],
+        "items": [_json_item(item, sub) for item in items],
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def _json_item(item: FeedItem, *, images: bool) -> dict[str, object]:
+def _json_item(item: FeedItem, sub: SubscriberView) -> dict[str, object]:
     story, view = item.story, item.view
     entry: dict[str, object] = {
         "id": entry_id(story),
         "url": view.url,
         "title": view.title,
         "content_html": item.content_html,
-        "summary": view.excerpt,
-        "date_published": story.date.isoformat(),
-        "date_modified": _updated(story).isoformat(),
     }
+    summary = _summary(sub, view)
+    if summary is not None:
+        entry["summary"] = summary
+    entry["date_published"] = story.date.isoformat()
+    entry["date_modified"] = _updated(story).isoformat()
     if view.canonical and view.canonical != view.url:
         entry["external_url"] = view.canonical
-    if images and view.image is not None:
-        entry["image"] = view.image.url
+    image = _image(sub, view)
+    if image is not None:
+        entry["image"] = image.url
     if view.author:
         entry["authors"] = [{"name": view.author}]
     if view.categories:

@@ -52,7 +52,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/2"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/3"  # bump when output bytes change for the same inputs
 FRAGMENT_CACHE_SIZE = 4096
 
 

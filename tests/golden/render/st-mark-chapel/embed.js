@@ -1,0 +1,92 @@
+/* Syndicator embed: news for one subscriber. Vanilla JS; no cookies, no storage, no
+   requests but the images. Renders after its own <script> tag, or into the element named
+   by the tag's data-target attribute, inside a shadow root so no styles leak either way. */
+(function () {
+  "use strict";
+  var D = {"css": ".syn{--syn-accent:#1a5fb4;--syn-fg:#1d1d1f;--syn-bg:#fff;--syn-muted:#5b5b63;--syn-line:#d9d9de;color:var(--syn-fg);background:var(--syn-bg);font-family:inherit;font-size:1rem;line-height:1.5;text-align:left;box-sizing:border-box;overflow-wrap:break-word}\n@media (prefers-color-scheme:dark){ .syn{--syn-fg:#ececf1;--syn-bg:#1c1c20;--syn-muted:#a9a9b3;--syn-line:#3a3a42} }\n.syn *{box-sizing:border-box}\n.syn a{color:var(--syn-accent);text-decoration:underline}\n.syn a:focus-visible,.syn button:focus-visible{outline:2px solid var(--syn-accent);outline-offset:2px}\n.syn .syn-list{list-style:none;margin:0;padding:0}\n.syn .syn-item{display:flow-root;margin:0 0 1em;padding:0 0 1em;border-bottom:1px solid var(--syn-line)}\n.syn .syn-title{font-size:1.15em;line-height:1.3;margin:0 0 .25em;font-weight:700}\n.syn .syn-title a{text-decoration:none}\n.syn .syn-meta,.syn .syn-attr,.syn .syn-footer{color:var(--syn-muted);font-size:.85em;margin:0 0 .5em}\n.syn .syn-excerpt,.syn .syn-body p{margin:0 0 .75em}\n.syn img{max-width:100%;height:auto;border:0}\n.syn .syn-img{display:block;margin:0 0 .5em}\n.syn .syn-img--left{float:left;margin:0 1em .5em 0}\n.syn .syn-img--right{float:right;margin:0 0 .5em 1em}\n.syn .syn-img--thumbnail.syn-img--left,.syn .syn-img--thumbnail.syn-img--right{width:30%;max-width:10em}\n.syn .syn-img--full.syn-img--left,.syn .syn-img--full.syn-img--right{width:50%}\n.syn .syn-img--top{width:100%}\n.syn .syn-body iframe{display:block;width:100%;max-width:100%;aspect-ratio:16/9;height:auto;border:0}\n.syn .syn-body figure{margin:0 0 1em}\n.syn .syn-body figcaption{color:var(--syn-muted);font-size:.85em}\n.syn .syn-body blockquote{margin:0 0 1em;padding-left:1em;border-left:3px solid var(--syn-line)}\n.syn .syn-list--cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(15em,1fr));gap:1em}\n.syn .syn-list--cards .syn-item{margin:0;padding:1em;border:1px solid var(--syn-line);border-radius:.5em}\n.syn .syn-list--cards .syn-img{float:none;width:100%;max-width:none;margin:0 0 .5em}\n.syn .syn-list--compact .syn-item{margin:0 0 .5em;padding:0 0 .5em}\n.syn .syn-list--compact .syn-title{font-size:1em}\n.syn .syn-list--compact .syn-img{width:4em;max-width:4em}\n.syn .syn-pager{display:flex;flex-wrap:wrap;gap:.5em;align-items:center;margin:1em 0}\n.syn .syn-pager a,.syn .syn-pager button,.syn .syn-pager span{font:inherit;padding:.25em .6em;border:1px solid var(--syn-line);border-radius:.3em;background:none;color:var(--syn-accent);cursor:pointer}\n.syn .syn-pager [aria-current]{color:var(--syn-fg);font-weight:700}\n.syn .syn-pager button:disabled{color:var(--syn-muted);cursor:default}\n.syn .syn-page{max-width:42em;margin:0 auto;padding:1em}\n.syn .syn-page h1{font-size:1.8em;line-height:1.2;margin:0 0 .5em}\n.syn .syn-lead{margin:0 0 1em}\n.syn.syn-widget{margin:0;padding:.5em}\n.syn .syn-status{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\n", "empty": "\u003cp\u003eNo news at the moment.\u003c/p\u003e", "footer": "\u003cp class=\"syn-footer\"\u003eNews shared with St Mark Chapel.\u003c/p\u003e", "id": "st-mark-chapel", "items": ["\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78415-churches-in-kyiv-open-warming-shelters-ahead-of-winter?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eChurches In Kyiv Open Warming Shelters Ahead Of Winter\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-23T09:15:42+00:00\"\u003eNovember 23, 2026\u003c/time\u003e · By Marta Kowalczyk — \u003ca href=\"https://www.worthynews.com/78415-churches-in-kyiv-open-warming-shelters-ahead-of-winter?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78412-ohio-congregations-pool-resources-to-reopen-rural-food-pantry?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eOhio Congregations Pool Resources To Reopen Rural Food Pantry\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-22T19:30:05+00:00\"\u003eNovember 22, 2026\u003c/time\u003e · By Daniel Whitaker — \u003ca href=\"https://www.worthynews.com/78412-ohio-congregations-pool-resources-to-reopen-rural-food-pantry?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78409-pastor-released-on-bail-in-northern-nigeria-after-three-weeks-in-custody?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003ePastor Released On Bail In Northern Nigeria After Three Weeks In Custody\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-22T08:02:17+00:00\"\u003eNovember 22, 2026\u003c/time\u003e · By Ruth Adeyemi — \u003ca href=\"https://www.worthynews.com/78409-pastor-released-on-bail-in-northern-nigeria-after-three-weeks-in-custody?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78406-jerusalem-choir-festival-draws-singers-from-twenty-countries?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eJerusalem Choir Festival Draws Singers From Twenty Countries\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-21T16:45:00+00:00\"\u003eNovember 21, 2026\u003c/time\u003e · By Hannah Levi — \u003ca href=\"https://www.worthynews.com/78406-jerusalem-choir-festival-draws-singers-from-twenty-countries?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78403-opinion-what-a-small-town-bible-study-taught-me-about-listening?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eOpinion: What A Small-Town Bible Study Taught Me About Listening\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-20T11:20:33+00:00\"\u003eNovember 20, 2026\u003c/time\u003e · By Samuel Okafor — \u003ca href=\"https://www.worthynews.com/78403-opinion-what-a-small-town-bible-study-taught-me-about-listening?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78399-flooding-in-southern-india-damages-dozens-of-church-buildings?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eFlooding In Southern India Damages Dozens Of Church Buildings\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-19T07:58:10+00:00\"\u003eNovember 19, 2026\u003c/time\u003e · By Priya Thomas — \u003ca href=\"https://www.worthynews.com/78399-flooding-in-southern-india-damages-dozens-of-church-buildings?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78396-bible-translation-team-completes-new-testament-in-remote-papua-language?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eBible Translation Team Completes New Testament In Remote Papua Language\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-18T13:12:51+00:00\"\u003eNovember 18, 2026\u003c/time\u003e · By Thomas Brandt — \u003ca href=\"https://www.worthynews.com/78396-bible-translation-team-completes-new-testament-in-remote-papua-language?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78392-church-leaders-in-lebanon-call-for-calm-as-economic-crisis-deepens?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eChurch Leaders In Lebanon Call For Calm As Economic Crisis Deepens\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-17T10:05:26+00:00\"\u003eNovember 17, 2026\u003c/time\u003e · By Nadia Haddad — \u003ca href=\"https://www.worthynews.com/78392-church-leaders-in-lebanon-call-for-calm-as-economic-crisis-deepens?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78388-texas-students-lead-campus-prayer-week-despite-rainy-weather?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eTexas Students Lead Campus Prayer Week Despite Rainy Weather\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-16T18:40:09+00:00\"\u003eNovember 16, 2026\u003c/time\u003e · By Daniel Whitaker — \u003ca href=\"https://www.worthynews.com/78388-texas-students-lead-campus-prayer-week-despite-rainy-weather?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78385-eritrean-christians-released-after-years-in-detention-rights-group-says?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eEritrean Christians Released After Years In Detention, Rights Group Says\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-15T12:00:00+00:00\"\u003eNovember 15, 2026\u003c/time\u003e · By Ruth Adeyemi — \u003ca href=\"https://www.worthynews.com/78385-eritrean-christians-released-after-years-in-detention-rights-group-says?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78381-canadian-mission-agency-sends-medical-team-to-guatemala?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eCanadian Mission Agency Sends Medical Team To Guatemala\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-14T14:30:44+00:00\"\u003eNovember 14, 2026\u003c/time\u003e · By Elena Marquez — \u003ca href=\"https://www.worthynews.com/78381-canadian-mission-agency-sends-medical-team-to-guatemala?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78377-archaeologists-present-findings-from-galilee-excavation-at-jerusalem-conference?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eArchaeologists Present Findings From Galilee Excavation At Jerusalem Conference\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-13T15:22:18+00:00\"\u003eNovember 13, 2026\u003c/time\u003e · By Hannah Levi — \u003ca href=\"https://www.worthynews.com/78377-archaeologists-present-findings-from-galilee-excavation-at-jerusalem-conference?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78374-church-in-pakistan-reopens-after-months-of-repairs?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eChurch In Pakistan Reopens After Months Of Repairs\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-12T08:47:03+00:00\"\u003eNovember 12, 2026\u003c/time\u003e · By Joel Bhatti — \u003ca href=\"https://www.worthynews.com/78374-church-in-pakistan-reopens-after-months-of-repairs?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78370-european-lawmakers-debate-religious-freedom-report?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eEuropean Lawmakers Debate Religious Freedom Report\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-11T17:10:55+00:00\"\u003eNovember 11, 2026\u003c/time\u003e · By Marta Kowalczyk — \u003ca href=\"https://www.worthynews.com/78370-european-lawmakers-debate-religious-freedom-report?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n", "\u003cli class=\"syn-item\"\u003e\n\u003ch3 class=\"syn-title\"\u003e\u003ca href=\"https://www.worthynews.com/78366-churches-across-britain-mark-remembrance-sunday?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eChurches Across Britain Mark Remembrance Sunday\u003c/a\u003e\u003c/h3\u003e\n\u003cp class=\"syn-meta\"\u003e\u003ctime datetime=\"2026-11-10T06:35:29+00:00\"\u003eNovember 10, 2026\u003c/time\u003e · By Thomas Brandt — \u003ca href=\"https://www.worthynews.com/78366-churches-across-britain-mark-remembrance-sunday?utm_source=st-mark-chapel\u0026amp;utm_medium=syndication\u0026amp;utm_campaign=syndicator\"\u003eWorthy News\u003c/a\u003e\n\u003c/p\u003e\n\u003c/li\u003e\n"], "lang": "en", "layout": "list", "per": 10, "stories": null, "w": {"back": "Back to the news", "next": "Next", "page_of": "Page {n} of {count}", "pages": "Pages", "previous": "Previous"}};
+  var script = document.currentScript;
+  var id = script && script.getAttribute("data-target");
+  var host = id ? document.getElementById(id) : null;
+  if (!host) {
+    host = document.createElement("div");
+    if (script && script.parentNode) script.parentNode.insertBefore(host, script.nextSibling);
+    else document.body.appendChild(host);
+  }
+  if (host.shadowRoot || !host.attachShadow) return;
+  var root = host.attachShadow({ mode: "open" });
+  var css = ":host{display:block}" + D.css;
+  if (root.adoptedStyleSheets && typeof CSSStyleSheet === "function") {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    var style = document.createElement("style");
+    style.textContent = css;
+    root.appendChild(style);
+  }
+  var box = el("div", "syn");
+  box.lang = D.lang;
+  root.appendChild(box);
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function html(markup) {
+    var div = el("div");
+    div.innerHTML = markup; // built and sanitized by Syndicator, never from the host page
+    return div;
+  }
+
+  function showPage(n, focus) {
+    var pages = Math.max(1, Math.ceil(D.items.length / D.per));
+    box.textContent = "";
+    var list = html(D.items.length
+      ? '<ul class="syn-list syn-list--' + D.layout + '" tabindex="-1">' +
+        D.items.slice(n * D.per, (n + 1) * D.per).join("") + "</ul>"
+      : D.empty).firstElementChild;
+    box.appendChild(list);
+    if (pages > 1) box.appendChild(pager(n, pages));
+    box.appendChild(html(D.footer).firstElementChild);
+    if (focus) list.focus();
+  }
+
+  function pager(n, pages) {
+    var nav = el("nav", "syn-pager");
+    nav.setAttribute("aria-label", D.w.pages);
+    nav.appendChild(button(D.w.previous, n > 0, function () { showPage(n - 1, true); }));
+    var status = el("span", "", D.w.page_of.replace("{n}", n + 1).replace("{count}", pages));
+    status.setAttribute("role", "status");
+    nav.appendChild(status);
+    nav.appendChild(button(D.w.next, n < pages - 1, function () { showPage(n + 1, true); }));
+    return nav;
+  }
+
+  function button(label, enabled, action) {
+    var b = el("button", "", label);
+    b.type = "button";
+    b.disabled = !enabled;
+    b.addEventListener("click", action);
+    return b;
+  }
+
+  function showStory(slug) {
+    box.textContent = "";
+    box.appendChild(html(D.stories[slug]).firstElementChild);
+    var back = new URL(location.href);
+    back.searchParams.delete("story");
+    var p = el("p");
+    var a = el("a", "", D.w.back);
+    a.href = back.href;
+    p.appendChild(a);
+    box.appendChild(p);
+    box.appendChild(html(D.footer).firstElementChild);
+  }
+
+  var story = D.stories ? new URLSearchParams(location.search).get("story") : null;
+  if (story && Object.prototype.hasOwnProperty.call(D.stories, story)) showStory(story);
+  else showPage(0, false);
+})();
