@@ -88,6 +88,8 @@ def _web_url(value: str) -> str:
 
 
 def _printable(value: str) -> str:
+    if value and not value.strip():
+        raise PydanticCustomError("blank", "must not be blank, got {value}", {"value": repr(value)})
     if re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
         raise PydanticCustomError(
             "control_character",
@@ -282,6 +284,15 @@ class SubscriberOptions(_Model):
     date_format: Annotated[str, Strict(), AfterValidator(_date_format)] = "%B %-d, %Y"
     timezone: Annotated[str, Strict(), AfterValidator(_timezone)] = "UTC"
     outputs: tuple[Output, ...] = OUTPUTS
+
+    @model_validator(mode="after")
+    def _hosted_needs_pages(self) -> SubscriberOptions:
+        if self.link_to == "hosted" and "articles" not in self.outputs:
+            raise PydanticCustomError(
+                "hosted",
+                'link_to = "hosted" links to our article pages: add "articles" to outputs',
+            )
+        return self
 
     @model_validator(mode="after")
     def _detail_page_needs_url(self) -> SubscriberOptions:

@@ -246,3 +246,17 @@ def test_models_are_frozen(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, "https://example.org/feed"))
     with pytest.raises(Exception, match="frozen"):
         config.site.name = "x"  # type: ignore[misc]
+
+
+def test_hosted_links_need_article_pages_and_names_must_not_be_blank(tmp_path: Path) -> None:
+    from syndicator.config import load_subscriber
+
+    bad = tmp_path / "grace.toml"
+    bad.write_text(
+        'name = "G"\nsite_url = "https://g.example/"\nlink_to = "hosted"\noutputs = ["rss"]\n'
+    )
+    with pytest.raises(ConfigErrors, match='add "articles" to outputs'):
+        load_subscriber(bad)
+    bad.write_text('name = "   "\nsite_url = "https://g.example/"\n')
+    with pytest.raises(ConfigErrors, match="name: must not be blank"):
+        load_subscriber(bad)
