@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import tomlkit
@@ -22,6 +22,15 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .admin import (
+    add_subscriber,
+    edit_subscriber,
+    list_subscribers,
+    parse_assignments,
+    remove_subscriber,
+    show_subscriber,
+    subscriber_file,
+)
 from .config import DEFAULT_CONFIG_PATH, Config, SubscriberConfig, display_path, load_config
 from .daemon import JsonFormatter, run_daemon
 from .errors import ConfigErrors, StoreError, SyndicatorError
@@ -191,6 +200,146 @@ def embed_code(obj: _Context, subscriber_id: str) -> None:
     for output, url in feeds.items():
         if output in subscriber.outputs:
             click.echo(f"{output}: {url}")
+
+
+@cli.group()
+def subscribers() -> None:
+    """List, show, add, edit and remove subscribers (one file each in subscribers/)."""
+
+
+def _refused(exc: ConfigErrors) -> NoReturn:
+    for error in exc.errors:
+        _err(f"error: {error}")
+    sys.exit(EXIT_CONFIG)
+
+
+@subscribers.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_obj
+def subscribers_list(obj: _Context, as_json: bool) -> None:
+    """List every subscriber file: what it receives, or why it is skipped."""
+    config = obj.config()
+    rows = list_subscribers(config)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        if row["categories"] is not None:
+            row["categories"] = ", ".join(row["categories"]) or "all"
+    Console().print(
+        _table(
+            f"Subscribers ({display_path(config.subscribers_dir)})",
+            rows,
+            {"subscriber": "id", "name": "name", "site": "site_url", "categories": "categories",
+             "content": "content", "limit": "limit", "outputs": "outputs", "problem": "error"},
+        )
+    )  # fmt: skip
+
+
+@subscribers.command("show")
+@click.argument("subscriber_id")
+@click.pass_obj
+def subscribers_show(obj: _Context, subscriber_id: str) -> None:
+    """Print a subscriber's file, then its effective options (defaults filled in)."""
+    try:
+        click.echo(show_subscriber(obj.config(), subscriber_id), nl=False)
+    except ConfigErrors as exc:
+        _refused(exc)
+
+
+@subscribers.command("add")
+@click.argument("subscriber_id")
+@click.option("--name", help="The church's or ministry's name (asked for on a terminal).")
+@click.option("--site", "site_url", help="Its website, an http(s) URL (asked for on a terminal).")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    help="Only articles in this category; repeat for more (default: every category).",
+)
+@click.option("--limit", type=int, help="Items in the feeds and the widget, 1–100.")
+@click.option("--content", help="full, excerpt or title.")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any other option, as for `subscribers edit`; repeatable (--set theme.mode=dark).",
+)
+@click.pass_obj
+def subscribers_add(
+    obj: _Context,
+    subscriber_id: str,
+    name: str | None,
+    site_url: str | None,
+    categories: tuple[str, ...],
+    limit: int | None,
+    content: str | None,
+    assignments: tuple[str, ...],
+) -> None:
+    """Add a subscriber: write subscribers/SUBSCRIBER_ID.toml, validated first.
+
+    SUBSCRIBER_ID (lower-case letters, digits, inner hyphens) becomes its folder and URLs,
+    which never change once given out.
+    """
+    config = obj.config()
+    if sys.stdin.isatty():
+        name = name or click.prompt("Name")
+        site_url = site_url or click.prompt("Website (http or https URL)")
+    if name is None or site_url is None:
+        raise click.UsageError("--name and --site are required (or run it on a terminal)")
+    chosen = {"categories": list(categories) or None, "limit": limit, "content": content}
+    try:
+        options = parse_assignments(assignments)
+        options.update((key, value) for key, value in chosen.items() if value is not None)
+        file = add_subscriber(config, subscriber_id, name, site_url, options)
+    except ConfigErrors as exc:
+        _refused(exc)
+    click.echo(f"added {subscriber_id} in {display_path(file)}; the next run publishes it")
+
+
+@subscribers.command("edit")
+@click.argument("subscriber_id")
+@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@click.pass_obj
+def subscribers_edit(obj: _Context, subscriber_id: str, assignments: tuple[str, ...]) -> None:
+    """Change options in a subscriber's file, keeping its comments and layout.
+
+    VALUE is read as TOML when it is one (limit=5, utm=false,
+    'categories=["Israel", "World News"]'), else as text (name="Grace Church" in the
+    shell); theme.accent=#aa0000 sets a key in [theme]; an empty VALUE (footer=) removes
+    the key, so the default applies. Nothing is written unless the result is valid.
+    """
+    try:
+        changes = edit_subscriber(obj.config(), subscriber_id, assignments)
+    except ConfigErrors as exc:
+        _refused(exc)
+    for change in changes:
+        click.echo(f"{subscriber_id}: {change}")
+    if not changes:
+        click.echo(f"{subscriber_id}: nothing to change")
+
+
+@subscribers.command("remove")
+@click.argument("subscriber_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def subscribers_remove(obj: _Context, subscriber_id: str, yes: bool) -> None:
+    """Delete a subscriber's file; the next run removes its published outputs.
+
+    Its feed and widget URLs then stop working on the church's site.
+    """
+    config = obj.config()
+    try:
+        file = subscriber_file(config, subscriber_id)
+        if not yes:
+            click.confirm(
+                f"Remove {display_path(file)}? The next run deletes all its outputs.", abort=True
+            )
+        remove_subscriber(config, subscriber_id)
+    except ConfigErrors as exc:
+        _refused(exc)
+    click.echo(f"removed {display_path(file)}; the next run retires its outputs")
 
 
 def _subscriber(config: Config, subscriber_id: str) -> SubscriberConfig:

@@ -90,7 +90,7 @@ def _web_url(value: str) -> str:
 def _printable(value: str) -> str:
     if value and not value.strip():
         raise PydanticCustomError("blank", "must not be blank, got {value}", {"value": repr(value)})
-    if re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+    if re.search("[\x00-\x1f\x7f]", value):
         raise PydanticCustomError(
             "control_character",
             "must not contain control characters, got {value}",
@@ -466,6 +466,9 @@ def _read_toml(path: Path, shown: str) -> dict[str, Any]:
         raise ConfigErrors([ConfigError(shown, None, f"cannot read: {exc.strerror}")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigErrors([ConfigError(shown, None, f"invalid TOML: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        raise ConfigErrors([ConfigError(shown, None, message)]) from None
 
 
 def _explain(shown: str, exc: ValidationError, root: type[BaseModel]) -> list[ConfigError]:

@@ -215,3 +215,35 @@ def test_status_lists_subscribers_and_embed_code_prints_what_to_paste(bundled: P
     assert unknown.returncode == 2 and "no subscriber 'nobody'" in unknown.stderr
     broken = syndicator("--config", str(bundled), "embed-code", "broken")
     assert broken.returncode == 2 and "broken.toml" in broken.stderr
+
+
+def test_subscribers_add_run_edit_remove_run(bundled: Path) -> None:
+    output = bundled.parent.parent / "output"
+    added = syndicator(
+        "--config", str(bundled), "subscribers", "add", "new-hope",
+        "--name", "New Hope", "--site", "https://newhope.example/",
+        "--category", "Israel", "--limit", "3", "--set", "theme.mode=dark",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    run = syndicator("--config", str(bundled), "run")
+    assert run.returncode == 0, run.stderr
+    assert (output / "new-hope" / "rss.xml").is_file()
+    listed = json.loads(
+        syndicator("--config", str(bundled), "subscribers", "list", "--json").stdout
+    )
+    assert {"grace-church", "new-hope"} <= {row["id"] for row in listed}
+
+    file = bundled.parent / "subscribers" / "grace-church.toml"
+    before = file.read_text()
+    edited = syndicator("--config", str(bundled), "subscribers", "edit", "grace-church", "limit=3")
+    assert edited.returncode == 0 and "limit: 10 → 3" in edited.stdout
+    after = file.read_text()
+    assert after == before.replace("limit = 10", "limit = 3")  # comments and order kept
+    typo = syndicator("--config", str(bundled), "subscribers", "edit", "grace-church", "limt=3")
+    assert typo.returncode == 2 and "limit" in typo.stderr and file.read_text() == after
+
+    removed = syndicator("--config", str(bundled), "subscribers", "remove", "new-hope", "--yes")
+    assert removed.returncode == 0, removed.stderr
+    again = syndicator("--config", str(bundled), "run")
+    assert again.returncode == 0 and "1 retired" in again.stdout
+    assert not (output / "new-hope").exists()

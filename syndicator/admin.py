@@ -1,0 +1,312 @@
+"""Subscriber administration: list, show, add, edit and remove `subscribers/<id>.toml`.
+
+Files are edited with tomlkit, so comments, blank lines and key order survive. Every
+change is checked by the config loader itself (`load_subscriber` on the new bytes, over the
+main file's `[defaults]`) before anything is written, and the write is atomic: a refused or
+failed change leaves the file exactly as it was. Every problem is raised as `ConfigErrors`
+naming the file (or the argument) and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import tomlkit
+from tomlkit.container import Container
+from tomlkit.exceptions import ConvertError, ParseError
+from tomlkit.items import Item
+
+from .config import (
+    SUBSCRIBERS_DIR,
+    Config,
+    SubscriberOptions,
+    display_path,
+    load_subscriber,
+    validate_subscriber_id,
+)
+from .errors import ConfigError, ConfigErrors
+from .publish import write_atomic
+
+# The order `add_subscriber` writes keys in: the required ones, then as documented.
+KEY_ORDER = ("name", "site_url", *SubscriberOptions.model_fields)
+LIST_COLUMNS = (
+    "id", "name", "site_url", "categories", "content", "limit", "outputs", "file", "error",
+)  # fmt: skip
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_NOT_SET = "is not set in this file, so there is nothing to remove"
+_EXAMPLES = "e.g. limit=5, name=Grace Church, theme.accent=#aa0000, or footer= to remove"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One key `edit_subscriber` changed; None means not set (the defaults apply)."""
+
+    key: str
+    old: Any
+    new: Any
+
+    def __str__(self) -> str:
+        if self.new is None:
+            return f"{self.key}: removed (was {_toml(self.old)}); the default applies"
+        if self.old is None:
+            return f"{self.key}: set to {_toml(self.new)}"
+        return f"{self.key}: {_toml(self.old)} → {_toml(self.new)}"
+
+
+def list_subscribers(config: Config) -> list[dict[str, Any]]:
+    """One row per subscriber file, by id, valid or not: `id`, `name`, `site_url`,
+    `categories` ([] = every category), `content`, `limit`, `outputs` (how many), `file`,
+    and `error` (None, or why the file is skipped; the other values are then None)."""
+    rows = [
+        {
+            "id": subscriber.id,
+            "name": subscriber.name,
+            "site_url": subscriber.site_url,
+            "categories": list(subscriber.categories),
+            "content": subscriber.content,
+            "limit": subscriber.limit,
+            "outputs": len(subscriber.outputs),
+            "file": display_path(_path(config, subscriber.id)),
+            "error": None,
+        }
+        for subscriber in config.subscribers
+    ]
+    broken: dict[str, list[str]] = {}
+    for problem in config.problems:
+        broken.setdefault(problem.file, []).append(_key_message(problem))
+    for file, messages in broken.items():
+        row = dict.fromkeys(LIST_COLUMNS)
+        rows.append({**row, "id": Path(file).stem, "file": file, "error": "; ".join(messages)})
+    return sorted(rows, key=lambda row: str(row["id"]))
+
+
+def show_subscriber(config: Config, subscriber_id: str) -> str:
+    """The subscriber's file as written, then its effective options (the file over the main
+    file's `[defaults]` over the built-in defaults) as TOML, or why the file is invalid."""
+    file = subscriber_file(config, subscriber_id)
+    text = _read(file)
+    if not text.endswith("\n"):
+        text += "\n"
+    text = f"# {display_path(file)}\n{text}\n"
+    try:
+        subscriber = load_subscriber(file, _defaults(config))
+    except ConfigErrors as exc:
+        problems = "".join(f"#   {_key_message(error)}\n" for error in exc.errors)
+        return f"{text}# Invalid, so every run skips it:\n{problems}"
+    options = subscriber.model_dump(mode="json", exclude={"id"}, exclude_none=True)
+    effective = {key: options[key] for key in KEY_ORDER if key in options}
+    return (
+        f"{text}# Effective options (this file over [defaults] in {config.path.name}, "
+        f"then the built-in defaults):\n{tomlkit.dumps(effective)}"
+    )
+
+
+def add_subscriber(
+    config: Config,
+    subscriber_id: str,
+    name: str,
+    site_url: str,
+    options: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a new `subscribers/<id>.toml` and return its path.
+
+    `options` maps keys to values (None: leave unset); keys may be dotted (`theme.mode`) or
+    a table may be given whole (`theme={...}`). The file is validated before it is written;
+    an existing id, a bad id or an invalid value raises `ConfigErrors` and writes nothing.
+    """
+    file = _path(config, subscriber_id)
+    if file.exists():
+        _fail(file, None, f"subscriber {subscriber_id!r} already exists; edit it or remove it")
+    document = tomlkit.document()
+    document.add(tomlkit.comment(_one_line(name) or subscriber_id))
+    document.add(tomlkit.comment(f"Keys not set here come from [defaults] in {config.path.name}."))
+    values = {**(options or {}), "name": name, "site_url": site_url}
+    for key in sorted(values, key=_rank):
+        if values[key] is not None:
+            _assign(document, file, key, values[key])
+    _save(config, file, document.as_string())
+    return file
+
+
+def edit_subscriber(config: Config, subscriber_id: str, assignments: Sequence[str]) -> list[Change]:
+    """Apply `KEY=VALUE` assignments (see `parse_assignments`) to a subscriber's file and
+    return what changed. Comments, blank lines and key order are kept; the result is
+    validated before it is written (a file that is already invalid can be fixed this way),
+    and nothing is written when nothing changed."""
+    file = subscriber_file(config, subscriber_id)
+    document = _parse(file)
+    changes = []
+    for key, new in parse_assignments(assignments).items():
+        old = _current(document, key)
+        if old is not None and type(old) is type(new) and old == new:
+            continue
+        _assign(document, file, key, new)
+        changes.append(Change(key, old, new))
+    if changes:
+        _save(config, file, document.as_string())
+    return changes
+
+
+def remove_subscriber(config: Config, subscriber_id: str) -> Path:
+    """Delete the subscriber's file and return its path; the next run retires its outputs."""
+    file = subscriber_file(config, subscriber_id)
+    try:
+        file.unlink()
+    except OSError as exc:
+        _fail(file, None, f"cannot remove: {exc.strerror or exc}")
+    return file
+
+
+def subscriber_file(config: Config, subscriber_id: str) -> Path:
+    """The file of an existing subscriber, valid or not; `ConfigErrors` for a bad id or one
+    without a file (naming the ids there are)."""
+    file = _path(config, subscriber_id)
+    if not file.is_file():
+        known = ", ".join(sorted(f.stem for f in config.subscribers_dir.glob("*.toml"))) or "none"
+        _fail(file, None, f"no such subscriber; the {SUBSCRIBERS_DIR} folder has: {known}")
+    return file
+
+
+def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
+    """`KEY=VALUE` arguments as {key: value}. VALUE is read as TOML when it is one
+    (`limit=5`, `utm=false`, `categories=["Israel", "World News"]`), else as text
+    (`name=Grace Church`, `theme.accent=#aa0000`); an empty VALUE is None, which removes the
+    key. KEY may be dotted (`theme.mode=dark`). The last assignment of a key wins."""
+    values: dict[str, Any] = {}
+    for assignment in assignments:
+        key, equals, raw = (part.strip() for part in assignment.partition("="))
+        if not equals or not all(_BARE_KEY.fullmatch(part) for part in key.split(".")):
+            _fail("argument", None, f"{assignment!r} is not KEY=VALUE ({_EXAMPLES})")
+        values[key] = _value(key, raw)
+    return values
+
+
+def _value(key: str, raw: str) -> Any:
+    if not raw:
+        return None
+    try:
+        return tomlkit.value(raw).unwrap()
+    except ValueError as exc:  # tomlkit's ParseError, or a date out of range
+        if raw[0] in "[{\"'":  # meant as TOML: text would only hide the mistake
+            _fail("argument", key, f"not a valid TOML value ({exc}): {raw}")
+        return raw
+
+
+def _assign(document: MutableMapping[str, Any], file: Path, key: str, value: Any) -> None:
+    """Set `key` (dotted: inside tables, created as needed) to `value`; None removes it."""
+    *parents, last = key.split(".")
+    if key == "id" and value is not None:
+        _fail(file, "id", "cannot be set: a subscriber's id is its file name, and never changes")
+    table = document
+    for depth, part in enumerate(parents):
+        if part not in table:
+            if value is None:
+                _fail(file, key, _NOT_SET)
+            table[part] = tomlkit.table()
+        elif not isinstance(table[part], MutableMapping):
+            _fail(file, ".".join(parents[: depth + 1]), "is not a table, so it has no keys")
+        table = table[part]
+    if value is None:
+        if last not in table:
+            _fail(file, key, _NOT_SET)
+        del table[last]
+        return
+    try:
+        table[last] = tomlkit.item(value)
+    except ConvertError:
+        _fail(file, key, f"cannot be written as TOML: {value!r}")
+
+
+def _current(document: Container, key: str) -> Any:
+    node: Any = document
+    for part in key.split("."):
+        if not isinstance(node, MutableMapping) or part not in node:
+            return None
+        node = node[part]
+    return node.unwrap() if isinstance(node, Item | Container) else node
+
+
+def _save(config: Config, file: Path, text: str) -> None:
+    data = text.encode()
+    _validate(config, file, data)
+    try:
+        write_atomic(file, data)
+    except OSError as exc:
+        _fail(file, None, f"cannot write: {exc.strerror or exc}")
+
+
+def _validate(config: Config, file: Path, data: bytes) -> None:
+    """Run the loader itself on `data` as if it were `file`. It reads files, so the bytes go
+    to a scratch folder first; its problems are reported under the real file's name."""
+    with tempfile.TemporaryDirectory(prefix="syndicator-") as scratch:
+        candidate = Path(scratch) / file.name
+        candidate.write_bytes(data)
+        try:
+            load_subscriber(candidate, _defaults(config))
+        except ConfigErrors as exc:
+            shown = display_path(file)
+            errors = [ConfigError(shown, error.key, error.message) for error in exc.errors]
+            raise ConfigErrors(errors) from None
+
+
+def _defaults(config: Config) -> dict[str, Any]:
+    # What the main file's [defaults] set, as load_config passes it to load_subscriber.
+    return config.defaults.model_dump(exclude_unset=True)
+
+
+def _path(config: Config, subscriber_id: str) -> Path:
+    try:
+        validate_subscriber_id(subscriber_id)
+    except ConfigError as exc:
+        raise ConfigErrors([exc]) from None
+    return config.subscribers_dir / f"{subscriber_id}.toml"
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_bytes().decode("utf-8")
+    except OSError as exc:
+        _fail(file, None, f"cannot read: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        _fail(file, None, "not UTF-8 text; TOML files must be UTF-8")
+
+
+def _parse(file: Path) -> tomlkit.TOMLDocument:
+    try:
+        return tomlkit.parse(_read(file))
+    except ParseError as exc:
+        _fail(file, None, f"invalid TOML: {exc}; fix it in an editor first")
+
+
+def _rank(key: str) -> int:
+    head = key.split(".")[0]
+    return KEY_ORDER.index(head) if head in KEY_ORDER else len(KEY_ORDER)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, Mapping):  # a whole table, shown on one line
+        table = tomlkit.inline_table()
+        table.update(value)
+        return table.as_string()
+    text: str = tomlkit.item(value).as_string()
+    return text
+
+
+def _one_line(text: str) -> str:
+    # A comment must stay one line of printable characters, whatever the name holds: the
+    # name's own problems are for validation to report.
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _key_message(error: ConfigError) -> str:
+    return f"{error.key}: {error.message}" if error.key else error.message
+
+
+def _fail(where: Path | str, key: str | None, message: str) -> NoReturn:
+    shown = display_path(where) if isinstance(where, Path) else where
+    raise ConfigErrors([ConfigError(shown, key, message)])
