@@ -7,11 +7,14 @@ holds the lock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -37,8 +40,10 @@ from .errors import ConfigErrors, StoreError, SyndicatorError
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
 from .pipeline import current_state, run_once
+from .preview import PREVIEW_PAGE, build_preview
 from .render import embed_codes, urls_for
 from .render.environment import check_templates
+from .serve import ServeError, make_server
 from .store import Store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
@@ -119,6 +124,76 @@ def daemon(ctx: click.Context, json_logs: bool) -> None:
     except LockHeld as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_LOCKED)
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 or :: for every interface).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.pass_obj
+def serve(obj: _Context, host: str, port: int) -> None:
+    """Serve output_dir over HTTP, with the headers production uses (for previews).
+
+    Production serving is nginx or a CDN: see scripts/deploy/nginx-syndicator.conf.
+    """
+    config = obj.config()
+    _serve(config.site.output_dir, host, port)
+
+
+@cli.command()
+@click.argument("subscriber_id")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free one)."
+)
+@click.pass_obj
+def preview(obj: _Context, subscriber_id: str, port: int) -> None:
+    """Render one subscriber from the current store into a temporary folder and serve a
+    sample church page with its script embed, snippet, iframe and feed items.
+
+    The live output folder is untouched.
+    """
+    config = obj.config()
+    subscriber = _subscriber(config, subscriber_id)
+    with tempfile.TemporaryDirectory(prefix="syndicator-preview-") as folder:
+        try:
+            server = make_server(Path(folder), "127.0.0.1", port)
+        except ServeError as exc:
+            _err(f"error: {exc}")
+            sys.exit(EXIT_PARTIAL)
+        base = f"http://127.0.0.1:{server.server_port}/"
+        try:
+            build_preview(config, subscriber, Path(folder), base, datetime.now(UTC))
+        except SyndicatorError as exc:
+            server.server_close()
+            _err(f"error: {exc}")
+            sys.exit(EXIT_PARTIAL)
+        _run_server(server, f"preview of {subscriber_id} at {base}{PREVIEW_PAGE}")
+
+
+def _serve(root: Path, host: str, port: int) -> None:
+    try:
+        server = make_server(root, host, port)
+    except ServeError as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_PARTIAL)
+    shown = f"[{host}]" if ":" in host else host
+    _run_server(server, f"serving {display_path(root)} at http://{shown}:{server.server_port}/")
+
+
+def _run_server(server: ThreadingHTTPServer, message: str) -> None:
+    click.echo(f"{message} (Ctrl-C to stop)")
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
 
 
 @cli.command()

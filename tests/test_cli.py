@@ -247,3 +247,48 @@ def test_subscribers_add_run_edit_remove_run(bundled: Path) -> None:
     again = syndicator("--config", str(bundled), "run")
     assert again.returncode == 0 and "1 retired" in again.stdout
     assert not (output / "new-hope").exists()
+
+
+def _served(bundled: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syndicator", "--config", str(bundled), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    url = line.split(" at ", 1)[1].split(" (Ctrl-C", 1)[0]
+    return proc, url
+
+
+def test_serve_and_preview_over_real_http(bundled: Path) -> None:
+    import urllib.request
+
+    assert syndicator("--config", str(bundled), "run").returncode == 0
+    output = bundled.parent.parent / "output"
+    live = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+
+    proc, url = _served(bundled, "serve", "--port", "0")
+    try:
+        with urllib.request.urlopen(url + "grace-church/rss.xml") as response:
+            assert response.headers["Content-Type"].startswith("application/rss+xml")
+            assert response.read() == (output / "grace-church" / "rss.xml").read_bytes()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    proc, url = _served(bundled, "preview", "hope-ministries")
+    try:
+        assert url.endswith("/preview.html")
+        base = url.removesuffix("preview.html")
+        with urllib.request.urlopen(url) as response:
+            page = response.read().decode()
+        assert f'<script src="{base}hope-ministries/embed.js" async></script>' in page
+        assert "Hope Ministries" in page and 'id="snippet"' in page and "<iframe" in page
+        with urllib.request.urlopen(base + "hope-ministries/embed.js") as response:
+            assert response.headers["Content-Type"].startswith("text/javascript")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == live  # untouched

@@ -263,7 +263,11 @@ def test_hosted_links_need_article_pages_and_names_must_not_be_blank(tmp_path: P
 
 
 def test_a_subscriber_file_that_is_not_utf8_is_reported_not_a_crash(tmp_path: Path) -> None:
-    main = write_config(tmp_path, "https://example.org/feed", subscribers={"ok": 'name = "Ok"\nsite_url = "https://ok.example/"'})
+    main = write_config(
+        tmp_path,
+        "https://example.org/feed",
+        subscribers={"ok": 'name = "Ok"\nsite_url = "https://ok.example/"'},
+    )
     (tmp_path / "subscribers" / "latin.toml").write_bytes('name = "Église"\n'.encode("latin-1"))
     config = load_config(main)
     assert [s.id for s in config.subscribers] == ["ok"]
