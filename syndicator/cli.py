@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import click
 import tomlkit
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
@@ -93,7 +94,7 @@ def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
 def run(obj: _Context, force: bool, quiet: bool) -> None:
     """Run one cycle: poll due sources, clean, render changed subscribers, publish."""
     config = obj.config()
-    report = _run(config, force=force, only=None)
+    report = _run(config, force=force, only=None, quiet=quiet)
     _print_report(config, report, quiet=quiet)
     sys.exit(EXIT_OK if report.ok else EXIT_PARTIAL)
 
@@ -206,7 +207,7 @@ def fetch(obj: _Context, source_ids: tuple[str, ...]) -> None:
     if unknown:
         known = ", ".join(s.id for s in config.sources)
         raise click.BadParameter(f"unknown source {', '.join(unknown)}; configured: {known}")
-    report = _run(config, force=True, only=set(source_ids) or None)
+    report = _run(config, force=True, only=set(source_ids) or None, quiet=False)
     _print_report(config, report, quiet=False)
     sys.exit(EXIT_OK if report.ok else EXIT_PARTIAL)
 
@@ -527,21 +528,36 @@ def source_status(config: Config) -> list[dict[str, Any]]:
     return rows
 
 
-def _run(config: Config, *, force: bool, only: set[str] | None) -> RunReport:
+def _run(config: Config, *, force: bool, only: set[str] | None, quiet: bool) -> RunReport:
     try:
-        with RunLock(config.site.state_dir) as lock:
+        with RunLock(config.site.state_dir) as lock, _progress(quiet) as progress:
             if lock.stale_pid is not None:
                 _err(
                     f"note: recovered the lock left by process {lock.stale_pid}, "
                     "which stopped without releasing it"
                 )
-            return run_once(config, datetime.now(UTC), force=force, only=only)
+            return run_once(config, datetime.now(UTC), force=force, only=only, progress=progress)
     except LockHeld as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_LOCKED)
     except SyndicatorError as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_PARTIAL)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar over the subscribers, on a terminal only (never in cron mail)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("rendering", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
 
 
 def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:

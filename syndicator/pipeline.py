@@ -48,10 +48,13 @@ def run_once(
     only: Collection[str] | None = None,
     transport: httpx2.BaseTransport | None = None,
     rng: random.Random | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunReport:
-    """Run one cycle: poll every due source (all of them with `force`), store the changes.
+    """Run one cycle: poll every due source (all of them with `force`), store the changes,
+    clean, then render and publish the subscribers whose inputs changed.
 
-    `only` limits the run to some source ids; `transport` and `rng` are test seams.
+    `only` limits the polling to some source ids; `progress(done, total)` is called per
+    subscriber; `transport` and `rng` are test seams.
     """
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     sources = [s for s in config.sources if only is None or s.id in only]
@@ -65,7 +68,9 @@ def run_once(
             for source in sources
         )
         cleaning = tuple(clean_source(source, store) for source in sources)
-        subscribers, published, publish_error = publish_outputs(config, store, now, force=force)
+        subscribers, published, publish_error = publish_outputs(
+            config, store, now, force=force, progress=progress
+        )
     return RunReport(
         started=now,
         sources=reports,

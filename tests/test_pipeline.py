@@ -515,3 +515,13 @@ def test_a_removed_subscriber_file_retires_its_outputs(
         assert "typo" not in store.render_records()
     again = run(load_config(config.path), timedelta(hours=2))
     assert "typo" not in {s.subscriber_id for s in again.subscribers}
+
+
+def test_progress_is_reported_per_subscriber(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    calls: list[tuple[int, int]] = []
+    run(config, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
