@@ -2,26 +2,43 @@
 """Benchmarks, printed as tables, each with a baseline measured in the same run.
 
     python3 scripts/dev.py bench clean [--rounds N]
+    python3 scripts/dev.py bench render [--subscribers N] [--outputs all|feeds]
 
 `clean`: one ~20 KB WordPress-shaped article (built from the bundled sample feed) cleaned
 `--rounds` times: median ms for the whole clean step and for each stage, against
 feedparser's own HTML sanitizer on the same input; then the pipeline on the sample feed run
 three times, to show that unchanged articles are not cleaned again.
+
+`render`: 50 synthetic articles over 10 categories (the sample feed's, re-dated and
+re-titled), stored and cleaned in a real SQLite file; subscribers with varied options
+(seeded, so every run builds the same ones), all outputs or feeds only. Measured, each
+phase in its own process so its peak RSS is its own: the full build; the same build done
+the naive way (every subscriber rendered from scratch, stories reloaded for each; on a
+sample when that would take long, scaled); the write-only floor (the full build's bytes
+written to the same files by the same Publisher); a rebuild with nothing changed; one new
+article in one category; one corrected article. Without `--subscribers` it runs 10,000
+subscribers with all outputs, then 100,000 with feeds only (when the disk has room).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -32,10 +49,33 @@ sys.path.insert(0, str(ROOT))
 import feedparser.sanitizer  # noqa: E402
 
 from syndicator.clean import clean_entry  # noqa: E402
-from syndicator.config import CleanSettings, load_config  # noqa: E402
-from syndicator.models import Entry  # noqa: E402
+from syndicator.config import (  # noqa: E402
+    OUTPUTS,
+    CleanSettings,
+    Config,
+    FetchSettings,
+    Output,
+    SiteConfig,
+    SourceConfig,
+    SubscriberConfig,
+    SubscriberOptions,
+    Theme,
+    load_config,
+)
+from syndicator.models import Entry, ParsedFeed, Story  # noqa: E402
 from syndicator.parse import parse_bytes  # noqa: E402
-from syndicator.pipeline import run_once  # noqa: E402
+from syndicator.pipeline import (  # noqa: E402
+    BATCH_BYTES,
+    clean_source,
+    load_stories,
+    publish_outputs,
+    run_once,
+)
+from syndicator.publish import Publisher  # noqa: E402
+from syndicator.render import Renderer, plan  # noqa: E402
+from syndicator.render.views import variant  # noqa: E402
+from syndicator.select import select  # noqa: E402
+from syndicator.store import Store, make_slug  # noqa: E402
 
 SAMPLE = ROOT / "config" / "samples" / "worthynews-feed.xml"
 TARGET_BYTES = 20 * 1024
@@ -150,15 +190,587 @@ def _clean_once_table() -> Table:
     return table
 
 
+# -- render --------------------------------------------------------------------------
+
+CATEGORIES = (
+    "World News", "Europe", "US News", "Christian News", "Persecution",
+    "Africa", "Israel", "Middle East", "Opinion", "Asia",
+)  # fmt: skip
+ARTICLES = 50
+TITLE_SUFFIXES = ("", " (follow-up)", " (update)", " (analysis)")  # 50 articles from 15
+SOURCE = SourceConfig(id="worthynews", url="https://www.worthynews.com/feed")
+RENDER_NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+FEEDS_ONLY: tuple[Output, ...] = ("rss", "atom", "json")
+NEW_CATEGORY = "Israel"  # the category of the one new article
+CORRECTED = 3  # the corrected article: the fourth newest
+NAIVE_SAMPLE = 1000  # at most this many subscribers are built the naive way; then scaled
+TARGET_SPEEDUP = 5.0  # full build vs naive
+TARGET_FLOOR = 3.0  # full build vs the write-only floor
+TARGET_NO_CHANGE_S = 2.0
+TARGET_RSS_MB = 400.0
+DEFAULT_RUNS = ((10_000, "all"), (100_000, "feeds"))
+TARGETS_SET_FOR = (10_000, "all")
+
+NAMES = (
+    ("Grace", "Hope", "St. Mark's", "Calvary", "New Life", "Cornerstone", "Bethel",
+     "Trinity", "First Baptist", "Emmanuel", "Iglesia Betania", "Église Saint-Paul"),
+    ("Church", "Chapel", "Fellowship", "Church & Mission", "Community Church", "Ministries"),
+)  # fmt: skip
+LANGUAGES = (("en", 84), ("es", 5), ("pt", 4), ("fr", 4), ("de", 3))
+DATE_FORMATS = ("%d/%m/%Y", "%-d %B %Y", "%Y-%m-%d", "%A, %B %-d", "%b %-d, %Y %H:%M")
+TIMEZONES = (
+    "America/Chicago", "America/New_York", "America/Los_Angeles", "Europe/London",
+    "Europe/Berlin", "Africa/Lagos", "Asia/Manila", "America/Sao_Paulo",
+)  # fmt: skip
+ACCENTS = ("#8b1e3f", "#2e7d32", "#6a1b9a", "#ef6c00", "#00695c", "#283593", "#5d4037")
+
+
+def synthetic_entry(
+    samples: Sequence[Entry], number: int, published: datetime, categories: tuple[str, ...]
+) -> Entry:
+    """Sample entry `number % 15` as a new post: its own id, link, title, date, categories."""
+    base = samples[number % len(samples)]
+    title = base.title + TITLE_SUFFIXES[min(number // len(samples), len(TITLE_SUFFIXES) - 1)]
+    post = 90_000 + number
+    return replace(
+        base,
+        id=f"https://www.worthynews.com/?p={post}",
+        link=f"https://www.worthynews.com/{post}-{make_slug(None, title)}",
+        title=title,
+        published=published,
+        updated=published,
+        categories=categories,
+    )
+
+
+def synthetic_entries() -> list[Entry]:
+    """The 50 articles of the first build, newest first, about a day apart, each in one
+    of the 10 categories (in turn) plus, mostly, one of its sample's own."""
+    samples = sample_entries()
+    newest = RENDER_NOW - timedelta(hours=3)
+    entries = []
+    for number in range(ARTICLES):
+        primary = CATEGORIES[number % len(CATEGORIES)]
+        extra = [c for c in samples[number % len(samples)].categories if c != primary][:1]
+        published = newest - timedelta(hours=23 * number, minutes=7 * number)
+        entries.append(synthetic_entry(samples, number, published, (primary, *extra)))
+    return entries
+
+
+def new_entry() -> Entry:
+    """The one new article: newer than the rest, in `NEW_CATEGORY` only."""
+    published = RENDER_NOW + timedelta(minutes=30)
+    return synthetic_entry(sample_entries(), ARTICLES, published, (NEW_CATEGORY,))
+
+
+def corrected_entry(entry: Entry) -> Entry:
+    """`entry` with a sentence added to its lede (the second paragraph; the first is the
+    byline, which cleaning drops), as an upstream correction would."""
+    body = entry.content_html
+    lede_end = body.index("</p>", body.index("</p>") + 1)
+    correction = " This article has been corrected."
+    return replace(entry, content_html=body[:lede_end] + correction + body[lede_end:])
+
+
+def synthetic_subscriber(number: int, outputs: tuple[Output, ...]) -> SubscriberConfig:
+    """Subscriber `number`, the same in every run: most options at their defaults, each
+    one differing with its own probability; every subscriber has its own footer or name."""
+    rng = random.Random(f"subscriber-{number}")
+    subscriber_id = f"church-{number:06d}"
+    site_url = f"https://{subscriber_id}.example.org/"
+    name = f"{rng.choice(NAMES[0])} {rng.choice(NAMES[1])}"
+    options: dict[str, Any] = {}
+    if rng.random() < 0.3:
+        options["categories"] = tuple(rng.sample(CATEGORIES, rng.randint(1, 3)))
+    elif rng.random() < 0.1:
+        options["exclude_categories"] = ("Opinion",)
+    if rng.random() < 0.3:
+        options["limit"] = rng.randint(5, 20)
+    options["content"] = _pick(rng, (("excerpt", 80), ("full", 12), ("title", 8)))
+    if rng.random() < 0.1:
+        options["excerpt_words"] = rng.choice((30, 40, 80))
+    options["image"] = _pick(rng, (("thumbnail", 80), ("none", 12), ("full", 8)))
+    options["image_position"] = _pick(rng, (("left", 85), ("right", 8), ("top", 7)))
+    hosted = 12 if "articles" in outputs else 0  # hosted links point at our article pages
+    options["link_to"] = _pick(rng, (("original", 80), ("hosted", hosted), ("detail_page", 8)))
+    if options["link_to"] == "detail_page":
+        options["detail_page_url"] = f"{site_url}news/?view=full"
+    options["utm"] = rng.random() >= 0.05
+    options["language"] = _pick(rng, LANGUAGES)
+    if rng.random() < 0.15:
+        options["date_format"] = rng.choice(DATE_FORMATS)
+    if rng.random() < 0.4:
+        options["timezone"] = rng.choice(TIMEZONES)
+    if rng.random() < 0.5:
+        options["footer"] = f"Shared with the {name} family ({subscriber_id}), by permission."
+    theme: dict[str, str] = {}
+    if rng.random() < 0.4:
+        theme["accent"] = rng.choice(ACCENTS)
+    if rng.random() < 0.2:
+        theme["mode"] = rng.choice(("light", "dark"))
+    if rng.random() < 0.3:
+        theme["layout"] = rng.choice(("cards", "compact"))
+    if rng.random() < 0.2:
+        theme["font"] = rng.choice(("system", "serif"))
+    return SubscriberConfig(
+        id=subscriber_id,
+        name=name,
+        site_url=site_url,
+        outputs=outputs,
+        theme=Theme(**theme),
+        **options,
+    )
+
+
+def _pick(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:
+    return rng.choices([value for value, _ in weighted], [weight for _, weight in weighted])[0]
+
+
+def _outputs(name: str) -> tuple[Output, ...]:
+    return FEEDS_ONLY if name == "feeds" else OUTPUTS
+
+
+def _kind(name: str) -> str:
+    return "all outputs" if name == "all" else "feeds only (rss, atom, json)"
+
+
+def bench_config(work: Path, count: int, outputs: str, output: str, state: str) -> Config:
+    """The whole config in memory: `count` synthetic subscribers, outputs in work/<output>,
+    the database in work/<state>."""
+    site = SiteConfig(
+        name="Syndicator benchmark",
+        base_url="https://news.example.org/",
+        output_dir=work / output,
+        state_dir=work / state,
+    )
+    wanted = _outputs(outputs)
+    return Config(
+        path=work / "config" / "syndicator.toml",
+        site=site,
+        fetch=FetchSettings(),
+        defaults=SubscriberOptions(),
+        sources=(SOURCE,),
+        subscribers=tuple(synthetic_subscriber(n, wanted) for n in range(count)),
+    )
+
+
+def ingest(store: Store, entries: Sequence[Entry], now: datetime) -> None:
+    """Store and clean `entries` as one poll of the feed would."""
+    with store.transaction():
+        store.apply_feed(ParsedFeed(SOURCE.id, "Worthy News", None, tuple(entries)), now)
+    report = clean_source(SOURCE, store)
+    assert not report.errors, report.errors
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
+
+
+def _progress(label: str) -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(number: int, total: int) -> None:
+        if number % 500 == 0 or number == total:
+            end = "\n" if number == total else ""
+            print(f"\r  {label}: {number:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+# Each phase runs in a fresh process (`bench.py _phase NAME WORK COUNT OUTPUTS`) and prints
+# one line of JSON: its figures and its own peak RSS.
+
+
+def _phase_build(work: Path, count: int, outputs: str) -> dict[str, Any]:
+    """The full build into an empty folder, with the database of the setup."""
+    config = bench_config(work, count, outputs, "out-full", "state-full")
+    before = _peak_mb()
+    with Store(config.database_path) as store:
+        started = time.perf_counter()
+        reports, published, error = publish_outputs(
+            config, store, RENDER_NOW, progress=_progress("full build")
+        )
+        seconds = time.perf_counter() - started
+    assert error is None and all(r.outcome == "published" for r in reports), error
+    variants = Counter(variant(s) for s in config.subscribers)
+    return {
+        "seconds": seconds,
+        "files": published.written,
+        "bytes": published.bytes_written,
+        "rss": _peak_mb(),
+        "rss_before": before,
+        "variants": len(variants),
+        "largest_variant": variants.most_common(1)[0][1],
+    }
+
+
+def _phase_naive(work: Path, count: int, outputs: str) -> dict[str, Any]:
+    """The same build done naively: no fragment shared, stories reloaded per subscriber."""
+    config = bench_config(work, count, outputs, "out-naive", "state-naive")
+    step, numbers = _sample(count, NAIVE_SAMPLE)
+    sample = [config.subscribers[n] for n in numbers]
+    renderer = Renderer(config.path.parent, config.site, share=False)
+    publisher = Publisher(config.site.output_dir)
+    show = _progress("naive build")
+    with Store(config.database_path) as store:
+        started = time.perf_counter()
+        for number, subscriber in enumerate(sample, 1):
+            stories = load_stories(config, store)
+            by_slug = {story.slug: story for story in stories}
+            salt = renderer.salt(subscriber.id)
+            decided = plan(subscriber, stories, by_slug, {}, RENDER_NOW, salt)
+            publisher.stage(renderer.render(decided), managed=[subscriber.id])
+            if publisher.pending_bytes >= BATCH_BYTES:
+                publisher.commit()
+            if show:
+                show(number, len(sample))
+        publisher.commit()
+        subscribers_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        publisher.stage(renderer.render_index(config.subscribers))  # once, for everyone
+        publisher.commit()
+        index_seconds = time.perf_counter() - started
+    return {
+        "seconds": subscribers_seconds * step + index_seconds,
+        "measured": len(sample),
+        "step": step,
+        "files": publisher.report.written,
+        "bytes": publisher.report.bytes_written,
+        "rss": _peak_mb(),
+    }
+
+
+def _phase_floor(work: Path, count: int, outputs: str) -> dict[str, Any]:
+    """The full build's bytes written to the same files, in the same batches, by the same
+    Publisher, into an empty folder. Reading them back is not timed."""
+    source = work / "out-full"
+    publisher = Publisher(work / "out-floor")
+    seconds = 0.0
+    folders = sorted(p for p in source.iterdir() if p.is_dir())
+    top = {p.name: _read_quietly(p) for p in source.iterdir() if p.is_file()}
+    for folder in folders:
+        files = {
+            path.relative_to(source).as_posix(): _read_quietly(path)
+            for path in folder.rglob("*")
+            if path.is_file()
+        }
+        started = time.perf_counter()
+        publisher.stage(files, managed=[folder.name])
+        if publisher.pending_bytes >= BATCH_BYTES:
+            publisher.commit()
+        seconds += time.perf_counter() - started
+    started = time.perf_counter()
+    publisher.stage(top)
+    publisher.commit()
+    seconds += time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "files": publisher.report.written,
+        "bytes": publisher.report.bytes_written,
+        "rss": _peak_mb(),
+    }
+
+
+def _read_quietly(path: Path) -> bytes:
+    """The file's bytes, without updating its access time: a first read of a new file
+    would (relatime), and flushing those inode updates would be billed to the floor."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOATIME", 0))
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def _phase_change(work: Path, count: int, outputs: str, change: str) -> dict[str, Any]:
+    """Ingest one change ("new": one new article in one category; "corrected": one
+    article's body corrected upstream) and write the ids of the subscribers it affects.
+
+    They are worked out independently of the render stage's fingerprints: those whose
+    selection (slugs and content hashes) differs before and after, plus those still
+    keeping a page of a changed article. Runs in its own process, so its memory is not
+    counted as the rebuild's."""
+    config = bench_config(work, count, outputs, "out-full", "state-full")
+    entries = [*synthetic_entries(), new_entry()]
+    if change == "corrected":
+        entries[CORRECTED] = corrected_entry(entries[CORRECTED])
+    now = CHANGES[change]
+    with Store(config.database_path) as store:
+        before = load_stories(config, store)
+        ingest(store, entries, now)
+        after = load_stories(config, store)
+        ledger = store.page_ledger()
+    old = set(_shown(before))
+    changed = {slug for slug, digest in _shown(after) if (slug, digest) not in old}
+    affected = [
+        subscriber.id
+        for subscriber in config.subscribers
+        if _shown(select(before, subscriber, now)) != _shown(select(after, subscriber, now))
+        or changed & ledger.get(subscriber.id, {}).keys()
+    ]
+    _affected(work).write_text(json.dumps(affected))
+    return {"changed": sorted(changed)}
+
+
+def _phase_rebuild(work: Path, count: int, outputs: str, change: str) -> dict[str, Any]:
+    """publish_outputs again over the full build, after `change` ("none": nothing)."""
+    config = bench_config(work, count, outputs, "out-full", "state-full")
+    with Store(config.database_path) as store:
+        started = time.perf_counter()
+        reports, published, error = publish_outputs(
+            config, store, CHANGES[change], progress=_progress("rebuild")
+        )
+        seconds = time.perf_counter() - started
+    assert error is None, error
+    rendered = {r.subscriber_id for r in reports if r.outcome == "published"}
+    affected = set() if change == "none" else set(json.loads(_affected(work).read_text()))
+    return {
+        "seconds": seconds,
+        "files": published.written,
+        "bytes": published.bytes_written,
+        "removed": published.removed,
+        "rendered": len(rendered),
+        "expected": len(affected),
+        "exact": rendered == affected,
+        "rss": _peak_mb(),
+    }
+
+
+def _affected(work: Path) -> Path:
+    return work / "affected.json"
+
+
+def _shown(stories: Sequence[Story]) -> list[tuple[str, str]]:
+    return [(story.slug, story.article.content_hash) for story in stories]
+
+
+CHANGES = {  # the time each rebuild runs at
+    "none": RENDER_NOW,
+    "new": RENDER_NOW + timedelta(hours=1),
+    "corrected": RENDER_NOW + timedelta(hours=2),
+}
+PHASES: dict[str, Callable[..., dict[str, Any]]] = {
+    "build": _phase_build,
+    "naive": _phase_naive,
+    "floor": _phase_floor,
+    "change": _phase_change,
+    "rebuild": _phase_rebuild,
+}
+
+
+def _run_phase(name: str, work: Path, count: int, outputs: str, *extra: str) -> dict[str, Any]:
+    """Run one phase in a fresh process, once the disk has written back earlier phases."""
+    os.sync()
+    command = [sys.executable, __file__, "_phase", name, str(work), str(count), outputs, *extra]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def _sample(count: int, most: int) -> tuple[int, range]:
+    """Every k-th of `count` subscribers, at most `most` of them: (k, their numbers)."""
+    step = max(1, -(-count // most))
+    return step, range(0, count, step)
+
+
+def _setup(work: Path) -> None:
+    """The articles stored and cleaned once; the naive build gets its own copy."""
+    with Store(work / "state-full" / "syndicator.sqlite3") as store:
+        ingest(store, synthetic_entries(), RENDER_NOW - timedelta(hours=1))
+    shutil.copytree(work / "state-full", work / "state-naive")
+
+
+def _estimate(work: Path, count: int, outputs: str) -> tuple[int, int]:
+    """Disk bytes (whole blocks) and files of one output tree, from 200 subscribers."""
+    config = bench_config(work, 0, outputs, "out-full", "state-full")
+    renderer = Renderer(config.path.parent, config.site)
+    block = os.statvfs(work).f_frsize
+    with Store(config.database_path) as store:
+        stories = load_stories(config, store)
+    by_slug = {story.slug: story for story in stories}
+    _, numbers = _sample(count, 200)
+    used = files = 0
+    for number in numbers:
+        subscriber = synthetic_subscriber(number, _outputs(outputs))
+        decided = plan(subscriber, stories, by_slug, {}, RENDER_NOW, renderer.salt(subscriber.id))
+        rendered = renderer.render(decided)
+        used += sum(-(-len(data) // block) * block for data in rendered.values()) + 3 * block
+        files += len(rendered)
+    scale = count / len(numbers)
+    return int(used * scale), int(files * scale)
+
+
+def _same_outputs(left: Path, right: Path, names: Iterable[str]) -> bool:
+    """Whether the two trees hold the same files with the same bytes under each name."""
+    for name in names:
+        if (left / name).is_file():
+            if (left / name).read_bytes() != (right / name).read_bytes():
+                return False
+            continue
+        mine = {p.relative_to(left): p for p in (left / name).rglob("*") if p.is_file()}
+        theirs = {p.relative_to(right): p for p in (right / name).rglob("*") if p.is_file()}
+        if mine.keys() != theirs.keys():
+            return False
+        if any(path.read_bytes() != theirs[key].read_bytes() for key, path in mine.items()):
+            return False
+    return True
+
+
+def bench_render(count: int, outputs: str) -> None:
+    console = Console()
+    console.print(f"[bold]render: {count:,} subscribers, {_kind(outputs)}[/]")
+    work = Path(tempfile.mkdtemp(prefix="syndicator-bench-"))
+    try:
+        _setup(work)
+        used, files = _estimate(work, count, outputs)
+        disk = shutil.disk_usage(work)
+        inodes = os.statvfs(work).f_favail
+        console.print(
+            f"  free disk {disk.free / 1e9:.1f} GB, {inodes:,} inodes in {work.parent}; "
+            f"one output tree needs about {used / 1e9:.2f} GB and {files:,} files, "
+            "and two exist at once"
+        )
+        if disk.free < 2.2 * used or inodes < 2.2 * files:
+            console.print("  [yellow]skipped: not enough free disk for two output trees[/]")
+            return
+        results: dict[str, dict[str, Any]] = {}
+        console.print("  full build …")
+        results["build"] = _run_phase("build", work, count, outputs)
+        console.print("  naive build …")
+        results["naive"] = naive = _run_phase("naive", work, count, outputs)
+        _, numbers = _sample(count, NAIVE_SAMPLE)
+        names = [*(f"church-{n:06d}" for n in numbers), "index.html"]
+        naive["identical"] = _same_outputs(work / "out-naive", work / "out-full", names)
+        shutil.rmtree(work / "out-naive")
+        console.print("  write-only floor …")
+        results["floor"] = _run_phase("floor", work, count, outputs)
+        shutil.rmtree(work / "out-floor")
+        for change in CHANGES:
+            console.print(f"  rebuild after change: {change} …")
+            if change != "none":
+                _run_phase("change", work, count, outputs, change)
+            results[change] = _run_phase("rebuild", work, count, outputs, change)
+        console.print(_render_table(count, outputs, results))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _render_table(count: int, outputs: str, results: Mapping[str, Mapping[str, Any]]) -> Table:
+    build, naive, floor = results["build"], results["naive"], results["floor"]
+    table = Table(
+        title=f"render: {ARTICLES} articles, {count:,} subscribers, {_kind(outputs)}"
+        + (
+            ""
+            if (count, outputs) == TARGETS_SET_FOR
+            else "\n(targets as set for 10,000 with all outputs)"
+        ),
+        caption=(
+            f"{build['variants']:,} distinct option variants (largest: "
+            f"{build['largest_variant']:,} subscribers); {os.cpu_count()} CPUs. Peak RSS is "
+            f"each run's own process ({build['rss_before']:.0f} MB of the full build's before "
+            "it started: Python, libraries and the subscriber configs). Writing the files "
+            f"alone takes the floor's time, so no build can beat naive by more than "
+            f"naive ÷ floor = {naive['seconds'] / floor['seconds']:.1f}×."
+        ),
+    )
+    for column in ("run", "time", "files written", "MB written", "peak RSS"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    for column in ("target", "measured", "result"):
+        table.add_column(column)
+
+    def figures(result: Mapping[str, Any], scale: float = 1) -> list[str]:
+        mark = "≈ " if scale != 1 else ""
+        return [
+            f"{result['seconds']:.2f} s",
+            f"{mark}{result['files'] * scale:,.0f}",
+            f"{mark}{result['bytes'] * scale / 1e6:,.1f}",
+            f"{result['rss']:.0f} MB",
+        ]
+
+    speedup = naive["seconds"] / build["seconds"]
+    over_floor = build["seconds"] / floor["seconds"]
+    table.add_row(
+        "full build",
+        *figures(build),
+        f"≥ {TARGET_SPEEDUP:g}× faster than naive\n≤ {TARGET_FLOOR:g}× the floor\n"
+        f"peak RSS ≤ {TARGET_RSS_MB:g} MB",
+        f"{speedup:.1f}× faster\n{over_floor:.2f}× the floor\n{build['rss']:.0f} MB",
+        "\n".join(
+            _verdict(ok)
+            for ok in (
+                speedup >= TARGET_SPEEDUP,
+                over_floor <= TARGET_FLOOR,
+                build["rss"] <= TARGET_RSS_MB,
+            )
+        ),
+    )
+    sampled = naive["step"] > 1
+    label = "naive: nothing shared"
+    if sampled:
+        label += f"\n(measured on {naive['measured']:,}, scaled ×{naive['step']})"
+    table.add_row(
+        label,
+        *figures(naive, naive["step"]),
+        "same bytes as full build",
+        f"identical on {naive['measured']:,}",
+        _verdict(naive["identical"]),
+    )
+    table.add_row("write-only floor", *figures(floor), "", "", "")
+    quiet = results["none"]
+    table.add_row(
+        "no-change rebuild",
+        *figures(quiet),
+        f"0 files written in ≤ {TARGET_NO_CHANGE_S:g} s",
+        f"{quiet['files']:,} files in {quiet['seconds']:.2f} s",
+        _verdict(quiet["files"] == 0 and quiet["seconds"] <= TARGET_NO_CHANGE_S),
+    )
+    for name, label in (
+        ("new", f"one new article ({NEW_CATEGORY})"),
+        ("corrected", "one corrected article"),
+    ):
+        result = results[name]
+        table.add_row(
+            label,
+            *figures(result),
+            "re-renders only the\naffected subscribers",
+            f"{result['rendered']:,} re-rendered\n{result['expected']:,} affected",
+            _verdict(result["exact"]),
+        )
+    return table
+
+
+def _verdict(ok: bool) -> str:
+    return "[green]pass[/]" if ok else "[bold red]FAIL[/]"
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["_phase"]:  # one phase of `render`, in its own process
+        name, work, count, outputs, *extra = argv[1:]
+        print(json.dumps(PHASES[name](Path(work), int(count), outputs, *extra)))
+        return 0
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("suite", choices=["clean"], help="which benchmark to run")
-    parser.add_argument("--rounds", type=int, default=200, help="repetitions (default 200)")
+    parser.add_argument("suite", choices=["clean", "render"], help="which benchmark to run")
+    parser.add_argument("--rounds", type=int, default=200, help="clean: repetitions (default 200)")
+    parser.add_argument(
+        "--subscribers",
+        type=int,
+        help="render: this many subscribers (default: 10,000 with all outputs, then 100,000 "
+        "with feeds only)",
+    )
+    parser.add_argument(
+        "--outputs",
+        choices=["all", "feeds"],
+        default="all",
+        help="render with --subscribers: every output, or rss/atom/json only (default all)",
+    )
     args = parser.parse_args(argv)
     if args.suite == "clean":
         bench_clean(args.rounds)
+    elif args.subscribers is None:
+        for count, outputs in DEFAULT_RUNS:
+            bench_render(count, outputs)
+    else:
+        bench_render(args.subscribers, args.outputs)
     return 0
 
 

@@ -30,6 +30,7 @@ from ..config import SiteConfig, SubscriberConfig
 from ..models import Story
 from ..select import select
 from .environment import (
+    SUBSCRIBER_TEMPLATES,
     RenderError,
     describe,
     make_environment,
@@ -132,6 +133,12 @@ class Renderer:
         self._site_salt = f"{RENDER_VERSION}\0{site.model_dump_json()}\0" + (
             overrides_fingerprint(folders) if folders else ""
         )
+        # Which subscribers have a template folder of their own, read once (like the site
+        # folder above) instead of looking for each subscriber's on every call.
+        own = config_dir / SUBSCRIBER_TEMPLATES
+        self._own_folders = frozenset(
+            path.name for path in (own.iterdir() if own.is_dir() else ()) if path.is_dir()
+        )
         self._fragments: OrderedDict[tuple[Any, ...], str] = OrderedDict()
         self._css: dict[tuple[Any, ...], str] = {}
 
@@ -143,9 +150,9 @@ class Renderer:
         return self._site_salt + overrides_fingerprint([own])
 
     def _own_folder(self, subscriber_id: str) -> Path | None:
-        chain = template_chain(self.config_dir, subscriber_id)
-        site = template_chain(self.config_dir)
-        return chain[0] if len(chain) > len(site) else None
+        if subscriber_id not in self._own_folders:
+            return None
+        return self.config_dir / SUBSCRIBER_TEMPLATES / subscriber_id
 
     def render(self, plan: Plan) -> dict[str, bytes]:
         """Every output file of the planned subscriber: relative path → bytes.
