@@ -33,8 +33,7 @@ from .models import (
 )
 from .parse import parse_feed
 from .publish import Publisher, PublishError
-from .render import Plan, Renderer, RenderError, plan
-from .render.views import variant
+from .render import Plan, Renderer, RenderError, Selections, plan
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -124,6 +123,7 @@ def publish_outputs(
     by_slug = {story.slug: story for story in stories}
     ledger = store.page_ledger()
     records = store.render_records()
+    selections = Selections(stories, now)
     publisher = Publisher(config.site.output_dir)
     reports: dict[str, SubscriberReport] = {}
     pending: list[tuple[Plan, int, int]] = []  # staged, not yet committed
@@ -139,14 +139,15 @@ def publish_outputs(
                 )
         pending.clear()
 
-    ordered = sorted(config.subscribers, key=lambda s: (variant(s), s.id))
+    ordered = sorted(config.subscribers, key=renderer.sort_key)
     try:
         for number, subscriber in enumerate(ordered, 1):
             if progress is not None:
                 progress(number, len(ordered))
             record = records.get(subscriber.id)
             salt = renderer.salt(subscriber.id)
-            decided = plan(subscriber, stories, by_slug, ledger.get(subscriber.id, {}), now, salt)
+            previous = ledger.get(subscriber.id, {})
+            decided = plan(subscriber, stories, by_slug, previous, now, salt, selections=selections)
             if not force and record is not None and record.fingerprint == decided.fingerprint:
                 reports[subscriber.id] = SubscriberReport(
                     subscriber.id, "unchanged", files=record.files
@@ -169,9 +170,12 @@ def publish_outputs(
         retired = retired_subscribers(config, records)
         for subscriber_id in retired:
             publisher.stage({}, managed=[subscriber_id])
-        publisher.stage(renderer.render_index(config.subscribers))
+        index = renderer.index_fingerprint(config.subscribers)
+        if force or store.site_fingerprint(INDEX) != index:
+            publisher.stage(renderer.render_index(config.subscribers))
         commit()
         with store.transaction():
+            store.save_site_fingerprint(INDEX, index)
             for subscriber_id in retired:
                 store.forget_subscriber(subscriber_id)
                 reports[subscriber_id] = SubscriberReport(subscriber_id, "retired")
@@ -186,6 +190,7 @@ def publish_outputs(
 
 
 BATCH_BYTES = 64 * 1024 * 1024  # staged bytes per durability barrier
+INDEX = "index"  # the site-wide outputs' name in the ledger
 
 
 def retired_subscribers(config: Config, records: Mapping[str, RenderRecord]) -> list[str]:

@@ -101,6 +101,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (subscriber_id, slug)
     );
     """,
+    # 5: what the site-wide outputs (index.html, subscribers.opml) were last rendered from.
+    """
+    CREATE TABLE site_renders (
+        name        TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -395,11 +402,35 @@ class Store:
         """Per subscriber: slug of every article page it has → when the article left its
         lists (None while still listed)."""
         ledger: dict[str, dict[str, datetime | None]] = {}
+        # Tens of thousands of subscribers share a few hundred slugs and times: one object
+        # each instead of one per row.
+        slugs: dict[str, str] = {}
+        times: dict[str | None, datetime | None] = {None: None}
         for subscriber_id, slug, unlisted_at in self._db.execute(
-            "SELECT subscriber_id, slug, unlisted_at FROM pages"
+            "SELECT subscriber_id, slug, unlisted_at FROM pages ORDER BY subscriber_id"
         ):
-            ledger.setdefault(subscriber_id, {})[slug] = _from_db(unlisted_at)
+            pages = ledger.get(subscriber_id)
+            if pages is None:
+                pages = ledger[subscriber_id] = {}
+            if unlisted_at not in times:
+                times[unlisted_at] = _from_db(unlisted_at)
+            pages[slugs.setdefault(slug, slug)] = times[unlisted_at]
         return ledger
+
+    def site_fingerprint(self, name: str) -> str | None:
+        """What the site-wide output `name` was last published from."""
+        row = self._db.execute(
+            "SELECT fingerprint FROM site_renders WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_site_fingerprint(self, name: str, fingerprint: str) -> None:
+        """Record that the site-wide output `name` is published from `fingerprint`."""
+        self._db.execute(
+            "INSERT INTO site_renders (name, fingerprint) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint",
+            (name, fingerprint),
+        )
 
     def save_published(
         self,

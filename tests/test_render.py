@@ -11,6 +11,7 @@ import gzip
 import importlib.util
 import json
 import math
+import random
 import re
 import shutil
 from collections.abc import Iterator
@@ -1095,3 +1096,62 @@ def test_the_bundled_config_renders_the_golden_tree(tmp_path: Path) -> None:
         text = data.decode("utf-8")
         for leak in (str(tmp_path), str(REPO), "file:"):
             assert leak not in text, (name, leak)
+
+
+# -- sharing ---------------------------------------------------------------------------------
+
+SHARED_OPTIONS: dict[str, tuple[Any, ...]] = {
+    "content": ("full", "excerpt", "title"),
+    "excerpt_words": (10, 30, 55),
+    "image": ("none", "thumbnail", "full"),
+    "image_position": ("left", "right", "top"),
+    "link_to": ("original", "hosted", "detail_page"),
+    "utm": (True, False),
+    "language": ("en", "es", "de"),
+    "date_format": ("%B %-d, %Y", "%d/%m/%Y", "%A %H:%M"),
+    "timezone": ("UTC", "America/Chicago", "Asia/Tokyo"),
+}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shared_fragments_give_the_bytes_of_rendering_alone(site: Site, seed: int) -> None:
+    """Subscribers share a fragment when they agree on the options its template reads
+    (`fragment_key`). A random subscriber and its twins, each differing from it in one
+    option only, rendered in the pipeline's order with sharing: every file is byte for byte
+    what rendering each alone gives. A sharing key missing an option a template reads
+    lets a twin reuse the wrong fragment, and fails here."""
+    rng = random.Random(seed)
+    first = {name: rng.choice(values) for name, values in SHARED_OPTIONS.items()}
+    first["content"] = SHARED_OPTIONS["content"][seed % 3]
+    choices = [first] + [
+        {**first, name: value}
+        for name, values in SHARED_OPTIONS.items()
+        for value in values
+        if value != first[name]
+    ]
+    base = site.subscriber("grace").model_dump()
+    subscribers = [
+        SubscriberConfig.model_validate(
+            {
+                **base,
+                **options,
+                "id": f"church-{number}",
+                "name": f"Church {number}",
+                "footer": f"Shared with church {number}.",
+                "detail_page_url": f"https://church-{number}.example.org/news",
+            }
+        )
+        for number, options in enumerate(choices)
+    ]
+    # One story removed upstream since: its page is a "no longer available" page.
+    stories = [replace(site.stories[0], presence="removed"), *site.stories[1:]]
+    by_slug = {s.slug: s for s in stories}
+    shared = Renderer(site.config.path.parent, site.config.site)
+    alone = Renderer(site.config.path.parent, site.config.site, share=False)
+    for subscriber in sorted(subscribers, key=shared.sort_key):
+        decided = plan(subscriber, stories, by_slug, {stories[0].slug: None}, NOW, "salt")
+        assert f"{subscriber.id}/articles/{stories[0].slug}.html" in alone.render(decided)
+        together, apart = shared.render(decided), alone.render(decided)
+        assert together.keys() == apart.keys()
+        for name, data in apart.items():
+            assert together[name] == data, f"{name} differs when shared"

@@ -6,7 +6,16 @@ per site (`config/templates/`) or per subscriber (`config/templates/subscribers/
 """
 
 from .environment import RenderError, make_environment
-from .renderer import Plan, Renderer, embed_codes, plan
+from .renderer import Plan, Renderer, Selections, embed_codes, plan
 from .views import urls_for
 
-__all__ = ["Plan", "RenderError", "Renderer", "embed_codes", "make_environment", "plan", "urls_for"]
+__all__ = [
+    "Plan",
+    "RenderError",
+    "Renderer",
+    "Selections",
+    "embed_codes",
+    "make_environment",
+    "plan",
+    "urls_for",
+]

@@ -26,9 +26,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from .. import __version__
-from ..config import SiteConfig, SubscriberConfig
+from ..config import SiteConfig, SubscriberConfig, SubscriberOptions
 from ..models import Story
-from ..select import select
+from ..select import capacity, select
 from .environment import (
     SUBSCRIBER_TEMPLATES,
     RenderError,
@@ -43,12 +43,14 @@ from .views import (
     SubscriberView,
     Urls,
     fill,
+    fragment_key,
     hole_values,
     hole_view,
     item_view,
     subscriber_view,
     urls_for,
     variant,
+    variant_key,
 )
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,39 @@ class Plan:
     fingerprint: str
 
 
+class Selections:
+    """`select` for many subscribers over the same stories at the same `now`: each
+    distinct selection is worked out once, with the fingerprint bytes of what it shows."""
+
+    def __init__(self, stories: Sequence[Story], now: datetime) -> None:
+        self.stories = stories
+        self.now = now
+        self._memo: dict[tuple[Any, ...], tuple[tuple[Story, ...], bytes]] = {}
+
+    def select(self, options: SubscriberOptions) -> tuple[tuple[Story, ...], bytes]:
+        """The stories `options` selects, and their fingerprint bytes."""
+        key = (
+            options.categories,
+            options.exclude_categories,
+            options.keywords,
+            options.exclude_keywords,
+            options.max_age_days,
+            capacity(options),
+        )
+        found = self._memo.get(key)
+        if found is None:
+            listed = select(self.stories, options, self.now)
+            found = self._memo[key] = (listed, b"".join(_token(story) for story in listed))
+        return found
+
+
+def _token(story: Story) -> bytes:
+    """What a story contributes to a fingerprint."""
+    return (
+        f"{story.slug}\0{story.article.content_hash}\0{story.presence}\0{story.outlet}\0".encode()
+    )
+
+
 def plan(
     subscriber: SubscriberConfig,
     stories: Sequence[Story],
@@ -75,14 +110,19 @@ def plan(
     previous: Mapping[str, datetime | None],
     now: datetime,
     salt: str,
+    *,
+    selections: Selections | None = None,
 ) -> Plan:
     """Decide what `subscriber` shows now. Pure.
 
     `previous` is its page ledger. A story that leaves its lists keeps its page for
     `keep_pages_days` (links given out keep working); a story removed upstream keeps a
-    "no longer available" page for as long.
+    "no longer available" page for as long. `selections` shares the selecting among
+    many subscribers planned over the same `stories` and `now`.
     """
-    listed = select(stories, subscriber, now)
+    if selections is None:
+        selections = Selections(stories, now)
+    listed, listed_bytes = selections.select(subscriber)
     ledger: dict[str, datetime | None] = {}
     pages: list[Story] = []
     if "articles" in subscriber.outputs:
@@ -99,12 +139,9 @@ def plan(
                 pages.append(story)
     digest = hashlib.sha256(salt.encode())
     digest.update(subscriber.model_dump_json().encode())
-    for group in (listed, pages[len(listed) :]):
-        digest.update(b"|")
-        for story in group:
-            digest.update(
-                f"{story.slug}\0{story.article.content_hash}\0{story.presence}\0{story.outlet}\0".encode()
-            )
+    digest.update(b"|" + listed_bytes + b"|")
+    for story in pages[len(listed) :]:
+        digest.update(_token(story))
     return Plan(subscriber, listed, tuple(pages), ledger, digest.hexdigest())
 
 
@@ -118,7 +155,7 @@ class _Target:
     real: SubscriberView
     holes: SubscriberView
     values: dict[str, str]
-    key: tuple[Any, ...] = field(default=())
+    keys: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # template → sharing key
 
 
 class Renderer:
@@ -130,6 +167,8 @@ class Renderer:
         self.share = share
         folders = template_chain(config_dir)
         self._site_env = make_environment(folders)
+        # Built-in templates read known options (`fragment_key`); site templates anything.
+        self._key = variant_key if folders else fragment_key
         self._site_salt = f"{RENDER_VERSION}\0{site.model_dump_json()}\0" + (
             overrides_fingerprint(folders) if folders else ""
         )
@@ -139,7 +178,7 @@ class Renderer:
         self._own_folders = frozenset(
             path.name for path in (own.iterdir() if own.is_dir() else ()) if path.is_dir()
         )
-        self._fragments: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._fragments: dict[str, OrderedDict[tuple[Any, ...], str]] = {}
         self._css: dict[tuple[Any, ...], str] = {}
 
     def salt(self, subscriber_id: str) -> str:
@@ -181,7 +220,15 @@ class Renderer:
             real=real,
             holes=hole_view(self.site, subscriber) if self.share and own is None else real,
             values=hole_values(subscriber),
-            key=variant(subscriber),
+        )
+
+    def sort_key(self, subscriber: SubscriberConfig) -> tuple[Any, ...]:
+        """Rendering subscribers in this order keeps each shared fragment's users together."""
+        return (
+            *(self._key(name, subscriber) for name in ("article.html", "_feed_item.html")),
+            self._key("_item.html", subscriber),
+            variant(subscriber),
+            subscriber.id,
         )
 
     def _render(self, plan: Plan) -> Iterator[tuple[str, bytes]]:
@@ -274,15 +321,19 @@ class Renderer:
     def _fragment(self, target: _Target, name: str, story: Story) -> Markup:
         """A story's fragment for this subscriber: shared when possible, else its own."""
         if target.shared:
-            key = (name, story.slug, story.article.content_hash, story.presence, target.key)
-            text = self._fragments.get(key)
+            shared = target.keys.get(name)
+            if shared is None:
+                shared = target.keys[name] = self._key(name, target.subscriber)
+            key = (story.slug, story.article.content_hash, story.presence, shared)
+            cache = self._fragments.setdefault(name, OrderedDict())
+            text = cache.get(key)
             if text is None:
                 text = self._render_fragment(target, name, story, target.holes)
-                self._fragments[key] = text
-                if len(self._fragments) > FRAGMENT_CACHE_SIZE:
-                    self._fragments.popitem(last=False)
+                cache[key] = text
+                if len(cache) > FRAGMENT_CACHE_SIZE:
+                    cache.popitem(last=False)
             else:
-                self._fragments.move_to_end(key)
+                cache.move_to_end(key)
             filled = fill(text, target.values)
             if HOLE_CHAR not in filled:
                 return Markup(filled)  # noqa: S704 - rendered by our autoescaping templates
@@ -324,6 +375,13 @@ class Renderer:
             },
         }
         return env.get_template("embed.js").render(data=data).encode()
+
+    def index_fingerprint(self, subscribers: Sequence[SubscriberConfig]) -> str:
+        """Everything `render_index` depends on: equal fingerprints, equal bytes."""
+        digest = hashlib.sha256(self._site_salt.encode())
+        for subscriber in subscribers:
+            digest.update(b"\0" + subscriber.model_dump_json().encode())
+        return digest.hexdigest()
 
     def render_index(self, subscribers: Sequence[SubscriberConfig]) -> dict[str, bytes]:
         """The top-level index.html and subscribers.opml (site templates only)."""
@@ -376,4 +434,4 @@ def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
     return codes
 
 
-__all__ = ["Plan", "RenderError", "Renderer", "embed_codes", "plan", "urls_for"]
+__all__ = ["Plan", "RenderError", "Renderer", "Selections", "embed_codes", "plan", "urls_for"]

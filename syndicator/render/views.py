@@ -171,6 +171,7 @@ def strings_for(language: str) -> Mapping[str, str]:
 
 
 @functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def format_date(moment: datetime, pattern: str, timezone: str, language: str) -> str:
     """`moment` in `timezone`, formatted with strftime `pattern`, month and day names in
     `language` (never the process locale, so outputs do not depend on the machine)."""
@@ -315,6 +316,39 @@ def variant(options: SubscriberOptions) -> tuple[Any, ...]:
     return tuple(getattr(options, name) for name in VARIANT_FIELDS)
 
 
+def variant_key(name: str, options: SubscriberOptions) -> tuple[Any, ...]:
+    """The sharing key of any template: the whole variant."""
+    return (name, *variant(options))
+
+
+def fragment_key(name: str, options: SubscriberOptions) -> tuple[Any, ...]:
+    """The narrower key under which subscribers share the built-in template `name`: only
+    the options it (with what it includes) reads for the story, so more subscribers
+    share each fragment. Site templates may read anything: they use `variant`.
+
+    Keep in step with the templates; test_render's sharing test renders random options
+    shared and unshared and fails on any difference."""
+    o = options
+    dates = (o.language, o.date_format, o.timezone)
+    if name in ("article.html", "_story.html"):
+        return (name, o.image != "none", o.utm, *dates)
+    if name == "gone.html":
+        return (name, o.language)
+    if name == "_feed_item.html":
+        pictured = o.content != "title" and o.image != "none"
+        if o.content == "title":
+            return (name, o.content, o.utm, o.language)
+        if o.content == "full":
+            return (name, o.content, pictured, o.utm, o.language)
+        return (name, o.content, o.excerpt_words, pictured, o.link_to, o.utm, o.language)
+    if name == "_item.html":
+        image = o.image if o.content != "title" else "none"
+        position = o.image_position if image != "none" else None
+        words = o.excerpt_words if o.content == "excerpt" else None
+        return (name, o.content, words, image, position, o.link_to, o.utm, *dates)
+    return variant_key(name, o)
+
+
 @dataclass(frozen=True, slots=True)
 class ItemView:
     """One story as templates see it, for one subscriber (or one variant, with holes)."""
@@ -332,7 +366,8 @@ class ItemView:
     dateline: str | None
     date_iso: str
     date_text: str
-    excerpt: str
+    excerpt: str  # cut to the subscriber's excerpt_words
+    summary: str  # the outlet-wide excerpt, the same for every subscriber: page descriptions
     body: Markup
     image: Image | None
     image_in_body: bool  # the lead image is already in the body (full text shows it there)
@@ -365,6 +400,7 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         date_iso=story.date.isoformat(),
         date_text=format_date(story.date, sub.date_format, sub.timezone, sub.language),
         excerpt=excerpt_of(story, sub.excerpt_words),
+        summary=article.excerpt,
         body=safe_html(article.body_html),
         image=article.lead_image,
         image_in_body=_in_body(article.lead_image, article.body_html),
@@ -374,6 +410,7 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _in_body(image: Image | None, body: str) -> bool:
     return image is not None and (image.url in body or str(escape(image.url)) in body)
 
