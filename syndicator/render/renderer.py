@@ -56,7 +56,29 @@ from .views import (
 log = logging.getLogger(__name__)
 
 RENDER_VERSION = f"{__version__}/3"  # bump when output bytes change for the same inputs
-FRAGMENT_CACHE_SIZE = 4096
+FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
+FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
+
+
+class _Fragments:
+    """One template's shared fragments, least recently used dropped beyond a size."""
+
+    def __init__(self, limit: int = FRAGMENT_CACHE_CHARS) -> None:
+        self.limit = limit
+        self.size = 0
+        self._texts: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        text = self._texts.get(key)
+        if text is not None:
+            self._texts.move_to_end(key)
+        return text
+
+    def put(self, key: tuple[Any, ...], text: str) -> None:
+        self._texts[key] = text
+        self.size += len(text)
+        while self.size > self.limit and len(self._texts) > 1:
+            self.size -= len(self._texts.popitem(last=False)[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +200,7 @@ class Renderer:
         self._own_folders = frozenset(
             path.name for path in (own.iterdir() if own.is_dir() else ()) if path.is_dir()
         )
-        self._fragments: dict[str, OrderedDict[tuple[Any, ...], str]] = {}
+        self._fragments: dict[str, _Fragments] = {}
         self._css: dict[tuple[Any, ...], str] = {}
 
     def salt(self, subscriber_id: str) -> str:
@@ -325,15 +347,13 @@ class Renderer:
             if shared is None:
                 shared = target.keys[name] = self._key(name, target.subscriber)
             key = (story.slug, story.article.content_hash, story.presence, shared)
-            cache = self._fragments.setdefault(name, OrderedDict())
+            cache = self._fragments.get(name)
+            if cache is None:
+                cache = self._fragments[name] = _Fragments()
             text = cache.get(key)
             if text is None:
                 text = self._render_fragment(target, name, story, target.holes)
-                cache[key] = text
-                if len(cache) > FRAGMENT_CACHE_SIZE:
-                    cache.popitem(last=False)
-            else:
-                cache.move_to_end(key)
+                cache.put(key, text)
             filled = fill(text, target.values)
             if HOLE_CHAR not in filled:
                 return Markup(filled)  # noqa: S704 - rendered by our autoescaping templates
