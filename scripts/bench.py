@@ -96,7 +96,7 @@ def article_of_20kb(entries: tuple[Entry, ...]) -> Entry:
     longest = max(entries, key=lambda e: len(e.content_html))
     html = longest.content_html
     cut = html.rfind("<p>If you are interested")  # insert before the promo paragraph
-    extra = []
+    extra: list[str] = []
     for other in entries:
         if len(html) + sum(map(len, extra)) >= TARGET_BYTES:
             break
@@ -323,7 +323,7 @@ def synthetic_subscriber(number: int, outputs: tuple[Output, ...]) -> Subscriber
         name=name,
         site_url=site_url,
         outputs=outputs,
-        theme=Theme(**theme),
+        theme=Theme.model_validate(theme),
         **options,
     )
 
@@ -777,8 +777,8 @@ def main(argv: list[str]) -> int:
     if args.suite == "clean":
         bench_clean(args.rounds)
     elif args.subscribers is None:
-        for count, outputs in DEFAULT_RUNS:
-            bench_render(count, outputs)
+        for subscribers, outputs in DEFAULT_RUNS:
+            bench_render(subscribers, outputs)
     else:
         bench_render(args.subscribers, args.outputs)
     return 0
