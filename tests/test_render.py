@@ -1136,9 +1136,10 @@ def test_shared_fragments_give_the_bytes_of_rendering_alone(site: Site, seed: in
                 **base,
                 **options,
                 "id": f"church-{number}",
-                "name": f"Church {number}",
-                "footer": f"Shared with church {number}.",
-                "detail_page_url": f"https://church-{number}.example.org/news",
+                # Every character that HTML, XML text and XML attributes escape differently.
+                "name": f"Church {number} & \"Sons\" <Chapel> 'Ü'",
+                "footer": f"Shared with church {number} & <friends> \"here\".",
+                "detail_page_url": f"https://church-{number}.example.org/news?a=1&b=\"<x>'",
             }
         )
         for number, options in enumerate(choices)
@@ -1155,3 +1156,24 @@ def test_shared_fragments_give_the_bytes_of_rendering_alone(site: Site, seed: in
         assert together.keys() == apart.keys()
         for name, data in apart.items():
             assert together[name] == data, f"{name} differs when shared"
+
+
+def test_a_story_holding_the_feed_placeholder_character_is_not_filled_in(site: Site) -> None:
+    """Shared feed entries mark subscriber values with a Unicode noncharacter; a story whose
+    own text holds that very mark must come out verbatim, never with a subscriber's
+    name put in its place."""
+    mark = "\ufdd0n\ufdd0"
+    first = site.stories[0]
+    odd = replace(first, article=replace(first.article, title=f"Title {mark} here"))
+    stories = [odd, *site.stories[1:]]
+    subscriber = site.subscriber("grace")
+    twin = SubscriberConfig.model_validate(
+        {**subscriber.model_dump(), "id": "twin", "name": "Twin Church"}
+    )
+    renderer = Renderer(site.config.path.parent, site.config.site)
+    by_slug = {s.slug: s for s in stories}
+    for sub in (subscriber, twin):
+        files = renderer.render(plan(sub, stories, by_slug, {}, NOW, "salt"))
+        for name in (f"{sub.id}/rss.xml", f"{sub.id}/atom.xml"):
+            titles = [e.title for e in feedparser.parse(files[name]).entries]
+            assert f"Title {mark} here" in titles, name

@@ -9,12 +9,14 @@ one alternate (feedgen drops their rel), XML-invalid characters stripped.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from hashlib import sha256
 
 from feedgen.feed import FeedGenerator
+from markupsafe import escape
 
 from .. import __version__
 from ..clean.sanitize import strip_invalid_chars
@@ -55,11 +57,23 @@ def rss_and_atom(
     sub: SubscriberView, items: Sequence[FeedItem], *, rss: bool, atom: bool
 ) -> tuple[bytes | None, bytes | None]:
     """The subscriber's RSS 2.0 and Atom 1.0 documents (None for one not asked for)."""
-    words = sub.words
-    outlet = items[0].story.outlet if items else "Syndicator"
+    generator = _channel(sub, items)
+    for item in items:
+        _add_entry(generator, item, sub)
+    return _documents(generator, sub, rss=rss, atom=atom)
+
+
+def _generator() -> FeedGenerator:
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     generator.load_extension("media", atom=False, rss=True)
+    return generator
+
+
+def _channel(sub: SubscriberView, items: Sequence[FeedItem]) -> FeedGenerator:
+    words = sub.words
+    outlet = items[0].story.outlet if items else "Syndicator"
+    generator = _generator()
     generator.id(sub.urls.atom)
     generator.title(_text(words["news_for"].format(name=sub.name)))
     generator.subtitle(_text(words["feed_description"].format(outlet=outlet, name=sub.name)))
@@ -69,8 +83,12 @@ def rss_and_atom(
     generator.lastBuildDate(newest(items))
     generator.updated(newest(items))
     generator.ttl(30)
-    for item in items:
-        _add_entry(generator, item, sub)
+    return generator
+
+
+def _documents(
+    generator: FeedGenerator, sub: SubscriberView, *, rss: bool, atom: bool
+) -> tuple[bytes | None, bytes | None]:
     rss_bytes = atom_bytes = None
     alternate = {"href": sub.site_url, "rel": "alternate", "type": "text/html"}
     if rss:  # feedgen takes the RSS <link> from the last link given
@@ -113,6 +131,111 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, sub: SubscriberView) ->
     # for the article's link. `replace` keeps only the article's link in Atom; the RSS
     # enclosure set above stays.
     entry.link(href=view.url, rel="alternate", replace=True)
+
+
+# Shared entries. Subscribers of one option variant get the same <item>/<entry> for a
+# story but for their own values (id, name, footer, site and detail URLs). Those are
+# rendered by feedgen once, with MARK letter MARK where each value goes, then spliced
+# into each subscriber's own channel and filled in, escaped for where they stand.
+# MARK is a Unicode noncharacter: when any of a story's own text holds one, the
+# subscriber's feeds are made entirely by feedgen instead.
+MARK = "\ufdd0"
+_HOLE = re.compile("\x00([a-z])\x00")
+_MARKED = re.compile("\ufdd0([a-zA-Z])\ufdd0")
+_RSS_END = "  </channel>"
+_ATOM_END = "</feed>"
+
+
+@dataclass(frozen=True, slots=True)
+class SharedEntry:
+    """One story's RSS <item> and Atom <entry>, marked where subscriber values go."""
+
+    rss: str
+    atom: str
+
+    def __len__(self) -> int:
+        return len(self.rss) + len(self.atom)
+
+
+def shared_entries(
+    sub: SubscriberView, items: Sequence[tuple[Story, ItemView, str]]
+) -> list[SharedEntry]:
+    """Each story's entries for the hole view `sub`: its view and content carry NUL holes
+    (`views.hole`); in the link they become upper-case marks, in the content lower-case."""
+    generator = _generator()  # a stand-in channel: only the entries are kept
+    generator.id("urn:syndicator:entry")
+    generator.title("entry")
+    generator.subtitle("entry")
+    generator.link({"href": "urn:syndicator:entry", "rel": "alternate"})
+    generator.updated(_EPOCH)
+    for story, view, content in items:
+        url = _HOLE.sub(lambda m: f"{MARK}{m[1].upper()}{MARK}", view.url)
+        marked = _HOLE.sub(f"{MARK}\\1{MARK}", content)
+        _add_entry(generator, FeedItem(story, replace(view, url=url), marked), sub)
+    rss = _pieces(generator.rss_str(pretty=True).decode(), "    <item>\n", "    </item>\n")
+    atom = _pieces(generator.atom_str(pretty=True).decode(), "  <entry>\n", "  </entry>\n")
+    return [SharedEntry(one, other) for one, other in zip(rss, atom, strict=True)]
+
+
+def _pieces(document: str, start: str, end: str) -> list[str]:
+    """The serialized entries of `document`, each from its `start` line to its `end` line
+    (element text is escaped, so neither line occurs inside an entry)."""
+    first = document.find(start)
+    if first < 0:
+        return []
+    body = document[first : document.rindex(end) + len(end)]
+    return [piece + end for piece in body.split(end)[:-1]]
+
+
+def has_mark(item: FeedItem) -> bool:
+    """Whether the story's own text holds a MARK (then its entries cannot be shared)."""
+    view = item.view
+    image = view.image
+    texts = (item.content_html, view.url, view.title, view.excerpt, view.author or "")
+    return any(MARK in text for text in (*texts, *view.categories)) or (
+        image is not None and MARK in f"{image.url}{image.alt}"
+    )
+
+
+def rss_and_atom_shared(
+    sub: SubscriberView,
+    items: Sequence[FeedItem],
+    entries: Sequence[SharedEntry],
+    values: Mapping[str, str],
+    *,
+    rss: bool,
+    atom: bool,
+) -> tuple[bytes | None, bytes | None]:
+    """What `rss_and_atom(sub, items, ...)` gives, from `items`' shared entries filled
+    with `values` (the subscriber's raw hole values, `views.raw_hole_values`)."""
+    rss_bytes, atom_bytes = _documents(_channel(sub, items), sub, rss=rss, atom=atom)
+    text = {key: _xml_text(value) for key, value in values.items()}  # as lxml escapes
+    content = {key: _xml_text(str(escape(_text(value)))) for key, value in values.items()}
+    if rss_bytes is not None:
+        rss_bytes = _splice(rss_bytes, _RSS_END, (e.rss for e in entries), content, text)
+    if atom_bytes is not None:
+        attribute = {key: value.replace('"', "&quot;") for key, value in text.items()}
+        atom_bytes = _splice(atom_bytes, _ATOM_END, (e.atom for e in entries), content, attribute)
+    return rss_bytes, atom_bytes
+
+
+def _splice(
+    document: bytes,
+    end: str,
+    entries: Iterable[str],
+    content: Mapping[str, str],
+    link: Mapping[str, str],
+) -> bytes:
+    text = document.decode()
+    at = text.rindex(end)
+    filled = _MARKED.sub(
+        lambda m: content[m[1]] if m[1].islower() else link[m[1].lower()], "".join(entries)
+    )
+    return (text[:at] + filled + text[at:]).encode()
+
+
+def _xml_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _summary(sub: SubscriberView, view: ItemView) -> str | None:

@@ -16,11 +16,11 @@ import hashlib
 import html
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -37,7 +37,15 @@ from .environment import (
     overrides_fingerprint,
     template_chain,
 )
-from .feeds import FeedItem, json_feed, rss_and_atom
+from .feeds import (
+    FeedItem,
+    SharedEntry,
+    has_mark,
+    json_feed,
+    rss_and_atom,
+    rss_and_atom_shared,
+    shared_entries,
+)
 from .views import (
     HOLE_CHAR,
     SubscriberView,
@@ -47,6 +55,7 @@ from .views import (
     hole_values,
     hole_view,
     item_view,
+    raw_hole_values,
     subscriber_view,
     urls_for,
     variant,
@@ -56,25 +65,26 @@ from .views import (
 log = logging.getLogger(__name__)
 
 RENDER_VERSION = f"{__version__}/3"  # bump when output bytes change for the same inputs
+T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
 
 
-class _Fragments:
+class _Fragments(Generic[T]):
     """One template's shared fragments, least recently used dropped beyond a size."""
 
     def __init__(self, limit: int = FRAGMENT_CACHE_CHARS) -> None:
         self.limit = limit
         self.size = 0
-        self._texts: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._texts: OrderedDict[tuple[Any, ...], T] = OrderedDict()
 
-    def get(self, key: tuple[Any, ...]) -> str | None:
+    def get(self, key: tuple[Any, ...]) -> T | None:
         text = self._texts.get(key)
         if text is not None:
             self._texts.move_to_end(key)
         return text
 
-    def put(self, key: tuple[Any, ...], text: str) -> None:
+    def put(self, key: tuple[Any, ...], text: T) -> None:
         self._texts[key] = text
         self.size += len(text)
         while self.size > self.limit and len(self._texts) > 1:
@@ -177,6 +187,8 @@ class _Target:
     real: SubscriberView
     holes: SubscriberView
     values: dict[str, str]
+    raw: dict[str, str]
+    variant: tuple[Any, ...]
     keys: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # template → sharing key
 
 
@@ -200,7 +212,8 @@ class Renderer:
         self._own_folders = frozenset(
             path.name for path in (own.iterdir() if own.is_dir() else ()) if path.is_dir()
         )
-        self._fragments: dict[str, _Fragments] = {}
+        self._fragments: dict[str, _Fragments[str]] = {}
+        self._entries: _Fragments[SharedEntry] = _Fragments()
         self._css: dict[tuple[Any, ...], str] = {}
 
     def salt(self, subscriber_id: str) -> str:
@@ -242,6 +255,8 @@ class Renderer:
             real=real,
             holes=hole_view(self.site, subscriber) if self.share and own is None else real,
             values=hole_values(subscriber),
+            raw=raw_hole_values(subscriber),
+            variant=variant(subscriber),
         )
 
     def sort_key(self, subscriber: SubscriberConfig) -> tuple[Any, ...]:
@@ -303,7 +318,12 @@ class Renderer:
                 )
                 for story in front
             ]
-            rss, atom = rss_and_atom(real, feed_items, rss="rss" in outputs, atom="atom" in outputs)
+            wanted = {"rss": "rss" in outputs, "atom": "atom" in outputs}
+            entries = self._shared_entries(target, feed_items) if any(wanted.values()) else None
+            if entries is None:
+                rss, atom = rss_and_atom(real, feed_items, **wanted)
+            else:
+                rss, atom = rss_and_atom_shared(real, feed_items, entries, target.raw, **wanted)
             if rss is not None:
                 yield prefix + "rss.xml", rss
             if atom is not None:
@@ -343,22 +363,55 @@ class Renderer:
     def _fragment(self, target: _Target, name: str, story: Story) -> Markup:
         """A story's fragment for this subscriber: shared when possible, else its own."""
         if target.shared:
-            shared = target.keys.get(name)
-            if shared is None:
-                shared = target.keys[name] = self._key(name, target.subscriber)
-            key = (story.slug, story.article.content_hash, story.presence, shared)
-            cache = self._fragments.get(name)
-            if cache is None:
-                cache = self._fragments[name] = _Fragments()
-            text = cache.get(key)
-            if text is None:
-                text = self._render_fragment(target, name, story, target.holes)
-                cache.put(key, text)
-            filled = fill(text, target.values)
+            filled = fill(self._shared(target, name, story), target.values)
             if HOLE_CHAR not in filled:
                 return Markup(filled)  # noqa: S704 - rendered by our autoescaping templates
             # A template transformed a hole (e.g. `sub.name|upper`): render this one unshared.
         return Markup(self._render_fragment(target, name, story, target.real))  # noqa: S704
+
+    def _shared(self, target: _Target, name: str, story: Story) -> str:
+        """The story's fragment with holes, as every subscriber sharing it gets it."""
+        shared = target.keys.get(name)
+        if shared is None:
+            shared = target.keys[name] = self._key(name, target.subscriber)
+        key = (story.slug, story.article.content_hash, story.presence, shared)
+        cache = self._fragments.get(name)
+        if cache is None:
+            cache = self._fragments[name] = _Fragments()
+        text = cache.get(key)
+        if text is None:
+            text = self._render_fragment(target, name, story, target.holes)
+            cache.put(key, text)
+        return text
+
+    def _shared_entries(
+        self, target: _Target, items: Sequence[FeedItem]
+    ) -> list[SharedEntry] | None:
+        """The items' RSS/Atom entries shared by the subscribers of this variant, or None
+        when this subscriber's feeds must be made on their own."""
+        if not target.shared:
+            return None
+        if any(has_mark(item) for item in items):
+            return None
+        keys = [
+            (item.story.slug, item.story.article.content_hash, item.story.presence, *target.variant)
+            for item in items
+        ]
+        found = {key: self._entries.get(key) for key in keys}
+        missing = [
+            (key, item.story) for key, item in zip(keys, items, strict=True) if found[key] is None
+        ]
+        if missing:
+            made = []
+            for _, story in missing:
+                text = self._shared(target, "_feed_item.html", story)
+                if HOLE_CHAR in fill(text, target.values):
+                    return None  # a template transformed a hole: see `_fragment`
+                made.append((story, item_view(story, target.holes), text))
+            for (key, _), entry in zip(missing, shared_entries(target.holes, made), strict=True):
+                self._entries.put(key, entry)
+                found[key] = entry
+        return [entry for entry in (found[key] for key in keys) if entry is not None]
 
     def _render_fragment(
         self, target: _Target, name: str, story: Story, sub: SubscriberView

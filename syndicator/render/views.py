@@ -299,6 +299,11 @@ def _view(
     )
 
 
+def raw_hole_values(subscriber: SubscriberConfig) -> dict[str, str]:
+    """What fills the holes for this subscriber, unescaped (for other contexts than HTML)."""
+    return _real_values(subscriber)
+
+
 def hole_values(subscriber: SubscriberConfig) -> dict[str, str]:
     """What fills the holes of a shared HTML fragment for this subscriber (escaped)."""
     return {key: str(escape(value)) for key, value in _real_values(subscriber).items()}
