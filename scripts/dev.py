@@ -62,7 +62,7 @@ def _ensure_chromium() -> None:
     if CHROMIUM.exists():
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
-        _say(f"{CHROMIUM} is missing and cannot be installed here: browser tests will skip")
+        _say(f"{CHROMIUM} is missing and cannot be installed here: the browser tests will fail")
         return
     _say("installing Debian's chromium for the browser tests")
     quiet = {"stdout": subprocess.DEVNULL}

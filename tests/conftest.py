@@ -80,8 +80,9 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # clients hanging up mid-request is what several tests do on purpose
 
 
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
+@contextlib.contextmanager
+def running_server() -> Iterator[FeedServer]:
+    """A `FeedServer` on a free 127.0.0.1 port for the duration of the block."""
     server_state: dict[str, FeedServer] = {}
 
     class RequestHandler(BaseHTTPRequestHandler):
@@ -110,6 +111,12 @@ def feed_server() -> Iterator[FeedServer]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with running_server() as server:
+        yield server
 
 
 def rss(*items: dict[str, Any], title: str = "Test Feed") -> bytes:
@@ -195,3 +202,43 @@ def articles_snapshot(config: Config) -> list[tuple[Any, ...]]:
     """Every stored article row, read straight from the SQLite file."""
     with sqlite3.connect(config.database_path) as db:
         return db.execute("SELECT * FROM articles ORDER BY source_id, id").fetchall()
+
+
+# -- the embed in a real browser (tests/embed_site.py) --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, shared by the browser tests (a fresh context each)."""
+    from playwright.sync_api import sync_playwright
+
+    from .embed_site import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def web() -> Iterator[dict[str, FeedServer]]:
+    """The church pages' server and the image server (and a sink for hostile markup)."""
+    from .embed_site import start_image_server
+
+    with running_server() as host, running_server() as images, running_server() as sink:
+        start_image_server(images)
+        yield {"host": host, "images": images, "sink": sink}
+
+
+@pytest.fixture(scope="session")
+def embed_site(
+    tmp_path_factory: pytest.TempPathFactory, web: dict[str, FeedServer]
+) -> Iterator[Any]:
+    """The test subscribers published over the synthetic feed and served."""
+    from .embed_site import SUBSCRIBERS, feed, published
+
+    folder = tmp_path_factory.mktemp("embed")
+    with published(
+        folder, feed(web["images"].base), SUBSCRIBERS, web["host"], web["images"]
+    ) as site:
+        yield site

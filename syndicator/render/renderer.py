@@ -64,7 +64,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/3"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/4"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -500,8 +500,9 @@ def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
         codes["Script (recommended)"] = f'<script src="{urls.embed}" async></script>'
     if "widget" in subscriber.outputs:
         codes["Iframe"] = (
+            # Sized by attributes, not a style attribute: it works under a strict CSP.
             f'<iframe src="{urls.widget}" title="{name} news" loading="lazy" '
-            'style="width:100%;height:640px;border:0" '
+            'width="100%" height="640" frameborder="0" '
             'sandbox="allow-popups allow-top-navigation-by-user-activation"></iframe>'
         )
     return codes

@@ -1,0 +1,604 @@
+"""The embed in a real browser: the script embed, the pasted snippet and the iframe (and the
+article pages) as a church's visitors see them, in Debian's headless Chromium.
+
+Outputs are published by the real pipeline and served by `syndicator serve`; church pages
+come from another origin, images from a third (tests/embed_site.py). Every test runs in a
+fresh browser context that records all requests, console errors, page errors and dialogs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Frame, Page
+
+from .embed_site import (
+    DESKTOP,
+    FORMS,
+    MOBILE,
+    OUTLET,
+    SCREENSHOTS,
+    STORIES,
+    EmbedSite,
+    FeedStory,
+    Visit,
+    items,
+    scope,
+    visiting,
+)
+
+SUBSCRIBER_IDS = ("alpha", "bravo", "charlie", "delta", "echo")
+UTM = "utm_source={id}&utm_medium=syndication&utm_campaign=syndicator"
+FOOTERS = {
+    "alpha": "News shared with Alpha Church.",
+    "bravo": "Bravo shares Worthy News with its members.",
+    "charlie": "News shared with Charlie Chapel.",
+    "delta": "News shared with Delta Ministries.",
+    "echo": "News shared with Echo Church.",
+}
+
+
+@pytest.fixture
+def visit(browser: Browser, embed_site: EmbedSite) -> Iterator[Visit]:
+    """A fresh context; whatever the test does, it must stay quiet and local."""
+    with visiting(browser, embed_site) as seen:
+        yield seen
+        seen.assert_quiet()
+
+
+def open_form(visit: Visit, kind: str, subscriber_id: str, form: str | list[str]) -> Page:
+    return visit.open(visit.site.page(kind, subscriber_id, form))
+
+
+def original(story: FeedStory, subscriber_id: str) -> str:
+    return f"{story.link}?{UTM.format(id=subscriber_id)}"
+
+
+def expected_link(site: EmbedSite, subscriber_id: str, story: FeedStory) -> str:
+    subscriber = site.subscriber(subscriber_id)
+    slug = site.slugs[story.title]
+    if subscriber.link_to == "original":
+        return original(story, subscriber_id)
+    if subscriber.link_to == "hosted":
+        return site.url(subscriber_id, f"articles/{slug}.html")
+    return f"{subscriber.detail_page_url}?story={slug}"
+
+
+def shown_count(site: EmbedSite, subscriber_id: str, form: str) -> int:
+    """The embed's first pager page; the snippet and the widget show `limit`."""
+    subscriber = site.subscriber(subscriber_id)
+    return min(subscriber.per_page if form == "embed" else subscriber.limit, len(STORIES))
+
+
+def close(a: float, b: float, within: float = 1.5) -> bool:
+    return abs(a - b) <= within
+
+
+# -- what each form shows ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
+def test_items_in_order_with_titles_links_dates_images_and_text(
+    visit: Visit, subscriber_id: str, form: str
+) -> None:
+    site = visit.site
+    subscriber = site.subscriber(subscriber_id)
+    page = open_form(visit, "plain", subscriber_id, form)
+    shown = items(page, form)
+    expected = STORIES[: shown_count(site, subscriber_id, form)]
+    assert [item["title"] for item in shown] == [story.title for story in expected]
+
+    for item, story in zip(shown, expected, strict=True):
+        assert item["href"] == expected_link(site, subscriber_id, story)
+        assert (item["date"], item["dateText"]) == (story.date_iso, story.date_text)
+        # Attribution: "By AUTHOR — Worthy News", the outlet's name linking to the original.
+        by = f"By {story.author} — " if story.author else ""
+        assert item["meta"] == f"{story.date_text} · {by}{OUTLET}"
+        assert item["attribution"] == [[OUTLET, original(story, subscriber_id)]]
+        assert item["visible"] and item["box"]["w"] > 0 and item["box"]["h"] > 0
+        assert item["titleBox"]["h"] > 0
+
+        # Text per `content`.
+        if subscriber.content == "excerpt":
+            assert item["excerpt"].startswith(story.lead)
+            assert story.closing not in item["excerpt"]
+            assert item["body"] is None
+        elif subscriber.content == "full":
+            assert story.lead in item["body"] and story.closing in item["body"]
+            assert item["excerpt"] is None
+        else:
+            assert item["excerpt"] is None and item["body"] is None
+
+        # The lead image per `image` and `image_position`, decorative beside its title link.
+        image = item["img"]
+        if subscriber.content == "full" and story.has_image:  # shown once, in the text
+            assert image is None
+            assert item["bodyImages"] == [story.image(site.images.base)]
+            continue
+        if subscriber.image == "none" or subscriber.content == "title" or not story.has_image:
+            assert image is None
+            continue
+        assert image["src"] == story.image(site.images.base)
+        assert image["alt"] == ""
+        assert f"syn-img--{subscriber.image}" in image["cls"].split()
+        box, li = image["box"], item["box"]
+        inner = li["w"] - 2 * item["padding"]
+        if subscriber.image_position == "left":
+            assert image["float"] == "left" and close(box["x"], li["x"] + item["padding"])
+        elif subscriber.image_position == "right":
+            assert image["float"] == "right" and close(box["right"], li["right"] - item["padding"])
+        if subscriber.image_position == "top" or subscriber.theme.layout == "cards":
+            assert image["float"] == "none"
+            assert box["bottom"] <= item["titleBox"]["y"]
+            assert close(box["w"], inner, 3)
+        elif subscriber.image == "thumbnail":
+            assert box["w"] <= min(0.3 * inner, 10 * 16) + 1
+        else:  # a full-size image beside the text takes half the width
+            assert close(box["w"], 0.5 * inner, 2)
+
+    footer = scope(page, form).locator(".syn-footer")
+    assert footer.inner_text() == FOOTERS[subscriber_id]
+    assert footer.is_visible()
+    assert (footer.bounding_box() or {"height": 0})["height"] > 0
+
+
+@pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
+def test_article_pages_show_the_full_story_with_attribution_and_footer(
+    visit: Visit, subscriber_id: str
+) -> None:
+    site = visit.site
+    page = visit.context.new_page()
+    for story in (STORIES[0], STORIES[2]):
+        page.goto(site.url(subscriber_id, f"articles/{site.slugs[story.title]}.html"))
+        assert page.locator("h1").inner_text() == story.title
+        body = page.locator(".syn-story .syn-body")
+        assert story.lead in body.inner_text() and story.closing in body.inner_text()
+        assert page.locator("link[rel=canonical]").get_attribute("href") == story.link
+        outlet = page.locator(".syn-meta a")
+        assert outlet.inner_text() == OUTLET
+        assert outlet.get_attribute("href") == original(story, subscriber_id)
+        footer = page.locator(".syn-footer")
+        assert footer.is_visible() and footer.inner_text() == FOOTERS[subscriber_id]
+        if story.has_image:
+            image = page.locator(".syn-body img").first
+            assert image.get_attribute("src") == story.image(site.images.base)
+            assert image.get_attribute("alt") == f"Volunteers at story {story.number}"
+
+
+# -- detail pages and the pager ------------------------------------------------------------
+
+
+def shadow_titles(page: Page) -> list[str]:
+    return page.locator("section.embed-embed .syn-title a").all_inner_texts()
+
+
+@pytest.mark.parametrize("subscriber_id", ["charlie", "delta"])
+def test_pager_and_detail_page_on_the_host_page(visit: Visit, subscriber_id: str) -> None:
+    site = visit.site
+    subscriber = site.subscriber(subscriber_id)
+    per = subscriber.per_page
+    listed = min(len(STORIES), per * subscriber.pages)
+    pages = -(-listed // per)
+    page = open_form(visit, "plain", subscriber_id, "embed")
+    assert page.url == subscriber.detail_page_url  # the host page is the detail page
+    page.locator("section.embed-embed .syn-item").first.wait_for()
+    status = page.locator("section.embed-embed .syn-pager [role=status]")
+    previous = page.get_by_role("button", name="Previous")
+    following = page.get_by_role("button", name="Next")
+
+    # The pager moves through every page and back; focus follows to the new list.
+    for number in range(1, pages + 1):
+        shown = STORIES[(number - 1) * per : min(number * per, listed)]
+        assert shadow_titles(page) == [s.title for s in shown]
+        assert status.inner_text() == f"Page {number} of {pages}"
+        assert previous.is_disabled() == (number == 1)
+        assert following.is_disabled() == (number == pages)
+        if number < pages:
+            following.click()
+            assert page.evaluate(
+                "document.querySelector('section.embed-embed div').shadowRoot.activeElement.className"
+            ).startswith("syn-list")
+    previous.click()
+    assert status.inner_text() == f"Page {pages - 1} of {pages}"
+
+    # Following a story link shows the full story on the host page itself.
+    story = STORIES[(pages - 2) * per + 1]
+    page.locator("section.embed-embed .syn-title a", has_text=story.title).click()
+    page.wait_for_url(re.compile(r"\?story="))
+    assert page.url == expected_link(site, subscriber_id, story)
+    article = page.locator("section.embed-embed .syn-story")
+    assert article.locator("h1").inner_text() == story.title
+    assert story.closing in article.locator(".syn-body").inner_text()
+    assert article.locator(".syn-meta a").get_attribute("href") == original(story, subscriber_id)
+    footer = page.locator("section.embed-embed .syn-footer")
+    assert footer.is_visible() and footer.inner_text() == FOOTERS[subscriber_id]
+    assert page.locator("section.embed-embed .syn-item").count() == 0
+
+    # And back to the list.
+    page.get_by_role("link", name="Back to the news").click()
+    page.wait_for_url(subscriber.detail_page_url or "")
+    assert shadow_titles(page) == [s.title for s in STORIES[:per]]
+
+
+def test_iframe_links_open_in_the_top_window(visit: Visit) -> None:
+    """The widget's links leave the sandboxed iframe for the page around it."""
+    site = visit.site
+    page = open_form(visit, "plain", "bravo", "iframe")
+    frame = scope(page, "iframe")
+    frame.locator(".syn-title a").first.click()
+    story = STORIES[0]
+    page.wait_for_url(expected_link(site, "bravo", story))
+    assert page.locator("h1").inner_text() == story.title
+
+
+# -- quiet, local, and leaving nothing behind ----------------------------------------------
+
+
+STORAGE_JS = """async () => ({
+  cookie: document.cookie,
+  local: localStorage.length,
+  session: sessionStorage.length,
+  idb: (await indexedDB.databases()).map(d => d.name),
+  caches: window.caches ? await caches.keys() : [],
+})"""
+SANDBOXED_JS = "() => { try { localStorage; return 'open'; } catch (e) { return e.name; } }"
+EMPTY_STORAGE = {"cookie": "", "local": 0, "session": 0, "idb": [], "caches": []}
+
+
+@pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
+def test_no_console_errors_no_foreign_requests_no_cookies_or_storage(
+    visit: Visit, subscriber_id: str
+) -> None:
+    site = visit.site
+    responses: list[dict[str, str]] = []
+    visit.context.on("response", lambda response: responses.append(response.all_headers()))
+    page = open_form(visit, "plain", subscriber_id, list(FORMS))
+    items(page, "embed")
+    frame = scope(page, "iframe")
+    frame.locator(".syn-item").first.wait_for()
+    # The iframe is sandboxed without allow-same-origin: it cannot store anything at all.
+    assert frame.evaluate(SANDBOXED_JS) == "SecurityError"
+    following = page.get_by_role("button", name="Next")
+    if following.count():
+        following.click()
+    if site.subscriber(subscriber_id).link_to == "detail_page":  # a story on its host page
+        page.locator("section.embed-embed .syn-title a").first.click()
+        page.locator("section.embed-embed .syn-story").wait_for()
+    widget = visit.open(site.url(subscriber_id, "widget.html"))  # the outputs origin, on top
+    article = visit.open(site.url(subscriber_id, f"articles/{site.slugs[STORIES[0].title]}.html"))
+
+    # Every request went to the outputs, the church's page or the image host; the embed
+    # script itself came cross-origin (CORS-enabled) from the outputs.
+    assert visit.foreign() == [] and visit.blocked == []
+    assert any(seen.url == site.url(subscriber_id, "embed.js") for seen in visit.requests)
+    assert visit.errors == []
+    # Nothing was stored, on either origin.
+    assert visit.context.cookies() == []
+    assert not [headers for headers in responses if "set-cookie" in headers]
+    for where in (page, widget, article):
+        assert where.evaluate(STORAGE_JS) == EMPTY_STORAGE, where.url
+
+
+# -- isolation: the host's CSS and the widget's CSS stay on their own side ------------------
+
+HOST_ELEMENTS = ["html", "body", "host-h1", "host-p", "host-a", "host-img", "host-button",
+                 "host-ul", "host-li", "host-first", "host-after", "host-last"]  # fmt: skip
+# Used sizes follow the page's height (a scrollbar), not any rule; everything else must match.
+LAYOUT = {"width", "height", "inline-size", "block-size", "perspective-origin", "transform-origin"}
+
+HOST_STYLES_JS = """([ids, skip]) => Object.fromEntries(ids.map(id => {
+  const e = id === 'html' ? document.documentElement : id === 'body' ? document.body
+          : document.getElementById(id);
+  const cs = getComputedStyle(e);
+  return [id, Object.fromEntries([...cs].filter(p => !skip.includes(p))
+                                        .map(p => [p, cs.getPropertyValue(p)]))];
+}))"""
+PAGE_STATE_JS = """() => ({
+  globals: Object.keys(window).filter(k => !/^(__pw|\\d)/.test(k)).sort(),  // frames are window[0]…
+  title: document.title, htmlAttrs: [...document.documentElement.attributes].map(a => a.name),
+  bodyAttrs: [...document.body.attributes].map(a => a.name),
+  adopted: document.adoptedStyleSheets.length,
+  head: document.head.innerHTML,
+})"""
+
+
+def host_state(page: Page) -> tuple[Any, Any]:
+    return (
+        page.evaluate(HOST_STYLES_JS, [HOST_ELEMENTS, sorted(LAYOUT)]),
+        page.evaluate(PAGE_STATE_JS),
+    )
+
+
+@pytest.mark.parametrize("kind", ["plain", "aggressive"])
+@pytest.mark.parametrize("form", FORMS)
+def test_the_widget_does_not_change_the_host_page(visit: Visit, form: str, kind: str) -> None:
+    bare = open_form(visit, kind, "delta", "none")
+    before = host_state(bare)
+    page = open_form(visit, kind, "delta", form)
+    items(page, form)
+    after = host_state(page)
+    assert after[0] == before[0]  # every computed style of every host element
+    assert after[1] == before[1]  # no globals, no attributes, nothing in <head>
+
+
+def text_styles(root: Any) -> dict[str, Any]:
+    title = root.locator(".syn-title a").first
+    styles: dict[str, Any] = title.evaluate(
+        """a => { const cs = getComputedStyle(a);
+                  const li = a.closest('.syn-item'), list = li.parentElement;
+                  const lis = [...list.children].map(e => e.getBoundingClientRect());
+                  const img = li.querySelector('img');
+                  return {size: parseFloat(cs.fontSize), transform: cs.textTransform,
+                          spacing: cs.letterSpacing, indent: cs.textIndent, shadow: cs.textShadow,
+                          style: cs.fontStyle, align: getComputedStyle(li).textAlign,
+                          space: getComputedStyle(li).whiteSpace,
+                          meta: parseFloat(getComputedStyle(li.querySelector('.syn-meta')).fontSize),
+                          stacked: lis.every((r, i) => i === 0 || r.top >= lis[i - 1].bottom - 1),
+                          img: img && img.getBoundingClientRect().width,
+                          listWidth: list.getBoundingClientRect().width,
+                          listStyle: getComputedStyle(li).listStyleType}; }"""
+    )
+    return styles
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_host_css_does_not_break_the_widget(visit: Visit, form: str) -> None:
+    """Under a stylesheet that resets everything, sets 40 px type, uppercase, spacing and
+    stretched images, the widget looks as it does on a plain page."""
+    plain = text_styles(scope(open_form(visit, "plain", "alpha", form), form))
+    page = open_form(visit, "aggressive", "alpha", form)
+    items(page, form)
+    hostile = text_styles(scope(page, form))
+    assert 14 <= hostile["size"] <= 24 and hostile["size"] == plain["size"]
+    assert hostile["meta"] == plain["meta"]
+    for key in ("transform", "spacing", "indent", "shadow", "style", "align", "space", "listStyle"):
+        assert hostile[key] == plain[key], key
+    assert hostile["stacked"]
+    assert hostile["img"] is not None and hostile["img"] <= 10 * 16 + 1  # a thumbnail still
+    assert hostile["img"] < hostile["listWidth"] / 2
+
+
+# -- strict CSP, and no JavaScript ---------------------------------------------------------
+
+VIOLATIONS_JS = """window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI), true);"""
+
+
+@pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
+def test_works_under_a_strict_content_security_policy(visit: Visit, subscriber_id: str) -> None:
+    """script-src: only the outputs origin; style-src 'none'; no inline anything. The
+    embed's shadow-root styles (a constructed stylesheet) still apply."""
+    visit.context.add_init_script(VIOLATIONS_JS)
+    plain = open_form(visit, "plain", subscriber_id, ["embed", "iframe"])
+    page = open_form(visit, "csp", subscriber_id, ["embed", "iframe"])
+    assert page.evaluate("1") == 1
+    for form in ("embed", "iframe"):
+        assert [i["title"] for i in items(page, form)] == [i["title"] for i in items(plain, form)]
+        styled, unstyled = text_styles(scope(page, form)), text_styles(scope(plain, form))
+        for key in ("listWidth", "img"):  # the host page's own margins differ
+            del styled[key], unstyled[key]
+        assert styled == unstyled
+    assert page.evaluate("window.__violations") == []
+    assert scope(page, "iframe").evaluate("window.__violations") == []
+
+
+def test_snippet_and_iframe_work_without_javascript(
+    browser: Browser, embed_site: EmbedSite
+) -> None:
+    with visiting(browser, embed_site, java_script_enabled=False) as visit:
+        for subscriber_id in SUBSCRIBER_IDS:
+            page = open_form(visit, "nojs", subscriber_id, list(FORMS))
+            for form in ("snippet", "iframe"):
+                shown = items(page, form)
+                count = shown_count(embed_site, subscriber_id, form)
+                assert [i["title"] for i in shown] == [s.title for s in STORIES[:count]]
+                assert all(item["visible"] for item in shown)
+                assert scope(page, form).locator(".syn-footer").is_visible()
+            # The script does not run: nothing rendered, nothing broken.
+            assert page.locator("section.embed-embed .syn-item").count() == 0
+        visit.assert_quiet()
+
+
+# -- small screens, accessibility, keyboard, colour scheme ---------------------------------
+
+NO_SCROLL_JS = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+
+
+@pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
+def test_no_horizontal_scroll_at_375_px(
+    browser: Browser, embed_site: EmbedSite, subscriber_id: str
+) -> None:
+    site = embed_site
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with visiting(browser, site, viewport=MOBILE) as visit:
+        for form in FORMS:
+            page = open_form(visit, "plain", subscriber_id, form)
+            items(page, form)
+            wide, viewport = page.evaluate(NO_SCROLL_JS)
+            assert wide <= viewport, form
+            page.screenshot(path=SCREENSHOTS / f"{subscriber_id}-{form}-375.png", full_page=True)
+        frame = scope(page, "iframe")
+        wide, viewport = frame.evaluate(NO_SCROLL_JS)
+        assert wide <= viewport, "inside the iframe"
+        for name in ("widget.html", f"articles/{site.slugs[STORIES[2].title]}.html"):
+            page = visit.open(site.url(subscriber_id, name))
+            wide, viewport = page.evaluate(NO_SCROLL_JS)
+            assert wide <= viewport, name
+            shot = "article" if "articles" in name else "widget"
+            page.screenshot(path=SCREENSHOTS / f"{subscriber_id}-{shot}-375.png", full_page=True)
+        visit.assert_quiet()
+
+
+@pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
+def test_desktop_screenshots(visit: Visit, subscriber_id: str) -> None:
+    """For a person to look at: every form at 1280 px, in artifacts/screenshots/."""
+    site = visit.site
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for form in FORMS:
+        page = open_form(visit, "plain", subscriber_id, form)
+        items(page, form)
+        page.screenshot(path=SCREENSHOTS / f"{subscriber_id}-{form}-1280.png", full_page=True)
+    for name in ("widget.html", f"articles/{site.slugs[STORIES[0].title]}.html"):
+        page = visit.open(site.url(subscriber_id, name))
+        shot = "article" if "articles" in name else "widget"
+        page.screenshot(path=SCREENSHOTS / f"{subscriber_id}-{shot}-1280.png", full_page=True)
+    assert DESKTOP["width"] == page.viewport_size["width"]  # type: ignore[index]
+
+
+A11Y_JS = """root => {
+  const name = a => (a.getAttribute('aria-label') || a.textContent || '').trim()
+                 || [...a.querySelectorAll('img')].map(i => i.alt).join('').trim();
+  const hidden = e => e.closest('[aria-hidden=true]') !== null;
+  return {
+    unnamed: [...root.querySelectorAll('a[href], button')]
+      .filter(a => !hidden(a) && !name(a)).map(a => a.outerHTML),
+    hiddenButFocusable: [...root.querySelectorAll('[aria-hidden=true] a[href], a[aria-hidden=true][href]')]
+      .filter(a => a.tabIndex >= 0).map(a => a.outerHTML),
+    noAlt: [...root.querySelectorAll('img')].filter(i => !i.hasAttribute('alt')).map(i => i.outerHTML),
+    decorativeShown: [...root.querySelectorAll('img[alt=""]')]
+      .filter(i => !hidden(i) && i.getAttribute('role') !== 'presentation'
+                   && i.closest('figure') === null).map(i => i.outerHTML),
+    links: root.querySelectorAll('a[href]').length,
+  };
+}"""
+
+
+@pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
+def test_links_have_names_and_images_alt_text(visit: Visit, subscriber_id: str) -> None:
+    site = visit.site
+    page = open_form(visit, "plain", subscriber_id, list(FORMS))
+    roots: list[Any] = [
+        page.locator("section.embed-embed div").first.evaluate_handle("e => e.shadowRoot"),
+        page.locator("section.embed-snippet").element_handle(),
+    ]
+    items(page, "embed")
+    frame = scope(page, "iframe")
+    frame.locator(".syn-item").first.wait_for()
+    roots.append(frame.evaluate_handle("document"))
+    article = visit.open(site.url(subscriber_id, f"articles/{site.slugs[STORIES[0].title]}.html"))
+    roots.append(article.evaluate_handle("document"))
+    for root in roots:
+        found = root.evaluate(A11Y_JS)
+        assert found["links"] > 0
+        assert found["unnamed"] == [] and found["noAlt"] == []
+        assert found["hiddenButFocusable"] == []
+        assert found["decorativeShown"] == []
+
+
+FOCUSABLE_JS = """root => [...root.querySelectorAll('a[href], button')]
+  .filter(e => e.tabIndex >= 0 && !e.disabled && e.checkVisibility())
+  .map(e => e.tagName + ':' + e.textContent.trim())"""
+DEEP_ACTIVE = """let e = document.activeElement;
+  while (e && e.shadowRoot && e.shadowRoot.activeElement) e = e.shadowRoot.activeElement;"""
+ACTIVE_JS = f"() => {{ {DEEP_ACTIVE} return [e.tagName, e.id, e.textContent.trim()]; }}"
+OUTLINE_JS = f"() => {{ {DEEP_ACTIVE} return getComputedStyle(e).outlineStyle; }}"
+
+
+def tab_through(page: Page, frame: Frame | None) -> list[str]:
+    """Press Tab from the host's button to its last link; what got focus on the way."""
+    page.locator("#host-button").focus()
+    reached: list[str] = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        tag, element_id, text = page.evaluate(ACTIVE_JS)
+        if element_id == "host-after":
+            return reached
+        where: Page | Frame = page
+        if tag == "IFRAME" and frame is not None:
+            where = frame
+            tag, element_id, text = frame.evaluate(ACTIVE_JS)
+        if tag != "IFRAME":  # the focused element shows it
+            assert where.evaluate(OUTLINE_JS) != "none", f"no focus outline on {tag} {text}"
+        reached.append(f"{tag}:{text}")
+    raise AssertionError(f"Tab never left the widget: {reached[-5:]}")
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("subscriber_id", ["alpha", "charlie"])
+def test_keyboard_reaches_every_link_and_button(
+    visit: Visit, subscriber_id: str, form: str
+) -> None:
+    page = open_form(visit, "plain", subscriber_id, form)
+    items(page, form)
+    frame = scope(page, "iframe") if form == "iframe" else None
+    if frame is not None:
+        expected = frame.locator("body").evaluate(FOCUSABLE_JS)
+    elif form == "embed":
+        expected = page.locator("section.embed-embed div").first.evaluate(
+            f"e => ({FOCUSABLE_JS})(e.shadowRoot)"
+        )
+    else:
+        expected = page.locator("section.embed-snippet").evaluate(FOCUSABLE_JS)
+    reached = tab_through(page, frame)
+    assert [r for r in reached if not r.startswith("IFRAME")] == expected
+    assert len(expected) >= 2 * shown_count(visit.site, subscriber_id, form)
+
+
+COLOURS_JS = """e => { const cs = getComputedStyle(e); return [cs.backgroundColor, cs.color]; }"""
+
+
+def colours(page: Page, form: str) -> list[str]:
+    root = scope(page, form)
+    target = root.locator("body") if form == "iframe" else root.locator(".syn").first
+    return target.evaluate(COLOURS_JS)  # type: ignore[no-any-return]
+
+
+def luminance(colour: str) -> float:
+    red, green, blue = (int(v) / 255 for v in re.findall(r"\d+", colour)[:3])
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_theme_auto_follows_the_colour_scheme_and_fixed_themes_do_not(
+    visit: Visit, form: str
+) -> None:
+    seen: dict[tuple[str, str], list[str]] = {}
+    for scheme in ("light", "dark"):
+        for subscriber_id in ("alpha", "bravo", "charlie"):
+            page = open_form(visit, "plain", subscriber_id, form)
+            page.emulate_media(color_scheme=scheme)
+            items(page, form)
+            seen[subscriber_id, scheme] = colours(page, form)
+    auto_light, auto_dark = seen["charlie", "light"], seen["charlie", "dark"]
+    assert auto_light != auto_dark
+    assert luminance(auto_dark[0]) < luminance(auto_light[0])
+    assert luminance(auto_dark[1]) > luminance(auto_light[1])
+    assert seen["alpha", "light"] == seen["alpha", "dark"] == auto_light  # mode = "light"
+    assert seen["bravo", "light"] == seen["bravo", "dark"] == auto_dark  # mode = "dark"
+
+
+CONTRAST_JS = """root => {
+  const bg = getComputedStyle(root.querySelector('.syn') || root.querySelector('body')).backgroundColor;
+  return [...root.querySelectorAll('.syn-title a, .syn-meta, .syn-meta a, .syn-excerpt, .syn-footer, .syn-pager button:not(:disabled)')]
+    .map(e => [e.className || e.tagName, getComputedStyle(e).color, bg]);
+}"""
+
+
+def contrast(foreground: str, background: str) -> float:
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_meets_wcag_aa(visit: Visit, scheme: str) -> None:
+    for subscriber_id in SUBSCRIBER_IDS:
+        page = open_form(visit, "plain", subscriber_id, "embed")
+        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        items(page, "embed")
+        pairs = page.locator("section.embed-embed div").first.evaluate(
+            f"e => ({CONTRAST_JS})(e.shadowRoot)"
+        )
+        for name, foreground, background in pairs:
+            ratio = contrast(foreground, background)
+            assert ratio >= 4.5, (
+                f"{subscriber_id} {scheme}: {name} {foreground} on {background}: {ratio:.2f}"
+            )
