@@ -148,6 +148,15 @@ def test_title_becomes_plain_text() -> None:
     assert clean.plain_line(raw) == "Pastor’s “Hope” Tour – Day 2"
 
 
+def test_a_title_that_was_only_markup_becomes_the_first_words() -> None:
+    """Feeds, lists and pages all need a title: found in the browser tests, where one such
+    story made feedgen fail every subscriber that listed it."""
+    text = "<p>Churches opened their doors on Sunday. More follows here.</p>"
+    article = clean.clean_entry(entry(text, title="<img src=x onerror=alert(1)>"), CleanSettings())
+    assert article.title == "Churches opened their doors on Sunday. More follows here."
+    assert clean.clean_entry(entry("", title="<b></b>"), CleanSettings()).title == LINK
+
+
 # -- golden articles --------------------------------------------------------------------
 
 

@@ -129,7 +129,9 @@ def clean_entry(
     article = Article(
         source_id=entry.source_id,
         id=entry.id,
-        title=plain_line(entry.title),
+        # A title that was all markup is empty: the story's first words stand in (feeds,
+        # lists and pages all need one).
+        title=plain_line(entry.title) or make_excerpt(text, 12) or entry.link or entry.id,
         link=safe_url(entry.link, WEB_SCHEMES) if entry.link else None,
         author=author or (plain_line(entry.author) if entry.author else None),
         author_role=role,
