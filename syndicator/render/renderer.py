@@ -64,7 +64,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/4"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/5"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -430,11 +430,10 @@ class Renderer:
                 story.slug: str(self._fragment(target, "_story.html", story)) for story in listed
             }
         data = {
-            "id": subscriber.id,
             "lang": subscriber.language,
             "layout": subscriber.theme.layout,
             "per": subscriber.per_page,
-            "css": self._style(target, ".syn"),
+            "css": self._style(target, ":host .syn"),
             "items": [str(item) for item in items],
             "empty": f"<p>{Markup.escape(words['no_news'])}</p>",
             "footer": footer.strip(),

@@ -1,92 +1,32 @@
-/* Syndicator embed: news for one subscriber. Vanilla JS; no cookies, no storage, no
-   requests but the images. Renders after its own <script> tag, or into the element named
-   by the tag's data-target attribute, inside a shadow root so no styles leak either way. */
-(function () {
-  "use strict";
-  var D = {{ data|tojson }};
-  var script = document.currentScript;
-  var id = script && script.getAttribute("data-target");
-  var host = id ? document.getElementById(id) : null;
-  if (!host) {
-    host = document.createElement("div");
-    if (script && script.parentNode) script.parentNode.insertBefore(host, script.nextSibling);
-    else document.body.appendChild(host);
-  }
-  if (host.shadowRoot || !host.attachShadow) return;
-  var root = host.attachShadow({ mode: "open" });
-  var css = ":host{display:block}" + D.css;
-  if (root.adoptedStyleSheets && typeof CSSStyleSheet === "function") {
-    var sheet = new CSSStyleSheet();
-    sheet.replaceSync(css);
-    root.adoptedStyleSheets = [sheet];
-  } else {
-    var style = document.createElement("style");
-    style.textContent = css;
-    root.appendChild(style);
-  }
-  var box = el("div", "syn");
-  box.lang = D.lang;
-  root.appendChild(box);
+{#- Syndicator embed: news for one subscriber. Vanilla JS; no cookies, no storage, no
+    requests but the images. Renders after its own <script> tag, or into the element named
+    by the tag's data-target attribute, inside a shadow root so no styles leak either way.
+    With link_to = detail_page, `?story=<slug>` on the host page shows that full story.
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text) node.textContent = text;
-    return node;
-  }
-
-  function html(markup) {
-    var div = el("div");
-    div.innerHTML = markup; // built and sanitized by Syndicator, never from the host page
-    return div;
-  }
-
-  function showPage(n, focus) {
-    var pages = Math.max(1, Math.ceil(D.items.length / D.per));
-    box.textContent = "";
-    var list = html(D.items.length
-      ? '<ul class="syn-list syn-list--' + D.layout + '" tabindex="-1">' +
-        D.items.slice(n * D.per, (n + 1) * D.per).join("") + "</ul>"
-      : D.empty).firstElementChild;
-    box.appendChild(list);
-    if (pages > 1) box.appendChild(pager(n, pages));
-    box.appendChild(html(D.footer).firstElementChild);
-    if (focus) list.focus();
-  }
-
-  function pager(n, pages) {
-    var nav = el("nav", "syn-pager");
-    nav.setAttribute("aria-label", D.w.pages);
-    nav.appendChild(button(D.w.previous, n > 0, function () { showPage(n - 1, true); }));
-    var status = el("span", "", D.w.page_of.replace("{n}", n + 1).replace("{count}", pages));
-    status.setAttribute("role", "status");
-    nav.appendChild(status);
-    nav.appendChild(button(D.w.next, n < pages - 1, function () { showPage(n + 1, true); }));
-    return nav;
-  }
-
-  function button(label, enabled, action) {
-    var b = el("button", "", label);
-    b.type = "button";
-    b.disabled = !enabled;
-    b.addEventListener("click", action);
-    return b;
-  }
-
-  function showStory(slug) {
-    box.textContent = "";
-    box.appendChild(html(D.stories[slug]).firstElementChild);
-    var back = new URL(location.href);
-    back.searchParams.delete("story");
-    var p = el("p");
-    var a = el("a", "", D.w.back);
-    a.href = back.href;
-    p.appendChild(a);
-    box.appendChild(p);
-    box.appendChild(html(D.footer).firstElementChild);
-  }
-
-  var story = D.stories ? new URLSearchParams(location.search).get("story") : null;
-  if (story && Object.prototype.hasOwnProperty.call(D.stories, story)) showStory(story);
-  else showPage(0, false);
-})();
+    Written small on purpose (every church's visitors download it): this comment stays in
+    the template, and the names are short. D: the data (renderer `_embed`); el(tag, class,
+    text) makes an element; html(markup) parses markup built and sanitized by Syndicator,
+    never anything from the host page; page(n, focus) shows list page n (from 0) and the
+    pager; story(slug) shows one full story and a link back to the list. -#}
+(function(){"use strict";
+var D = {{ data|js_data }};
+var d=document,s=d.currentScript,t=s&&s.getAttribute("data-target"),h=t?d.getElementById(t):null,w=D.w;
+if(!h){h=d.createElement("div");if(s&&s.parentNode)s.parentNode.insertBefore(h,s.nextSibling);else d.body.appendChild(h)}
+if(h.shadowRoot||!h.attachShadow)return;
+var r=h.attachShadow({mode:"open"}),c=":host{display:block!important}"+D.css;
+if(r.adoptedStyleSheets&&typeof CSSStyleSheet=="function"){var k=new CSSStyleSheet();k.replaceSync(c);r.adoptedStyleSheets=[k]}
+else{var y=d.createElement("style");y.textContent=c;r.appendChild(y)}
+var b=el("div","syn");b.lang=D.lang;r.appendChild(b);
+function el(g,n,x){var e=d.createElement(g);if(n)e.className=n;if(x)e.textContent=x;return e}
+function html(m){var e=el("div");e.innerHTML=m;return e.firstElementChild}
+function add(e){b.appendChild(e);return e}
+function page(n,f){var p=Math.max(1,Math.ceil(D.items.length/D.per));b.textContent="";
+var l=add(html(D.items.length?'<ul class="syn-list syn-list--'+D.layout+'" tabindex="-1">'+D.items.slice(n*D.per,(n+1)*D.per).join("")+"</ul>":D.empty));
+if(p>1){var v=add(el("nav","syn-pager")),u=el("span","",w.page_of.replace("{n}",n+1).replace("{count}",p));v.setAttribute("aria-label",w.pages);
+v.appendChild(btn(w.previous,n>0,n-1));u.setAttribute("role","status");v.appendChild(u);v.appendChild(btn(w.next,n<p-1,n+1))}
+add(html(D.footer));if(f)l.focus()}
+function btn(x,on,n){var e=el("button","",x);e.type="button";e.disabled=!on;e.addEventListener("click",function(){page(n,1)});return e}
+function story(g){var u=new URL(location.href),a=el("a","",w.back);b.textContent="";add(html(D.stories[g]));
+u.searchParams.delete("story");a.href=u.href;add(el("p")).appendChild(a);add(html(D.footer))}
+var g=D.stories&&new URLSearchParams(location.search).get("story");
+if(g&&Object.prototype.hasOwnProperty.call(D.stories,g))story(g);else page(0,0)})();
