@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py bench clean [--rounds N]
     python3 scripts/dev.py bench render [--subscribers N] [--outputs all|feeds]
+    python3 scripts/dev.py bench embed [--loads N]
 
 `clean`: one ~20 KB WordPress-shaped article (built from the bundled sample feed) cleaned
 `--rounds` times: median ms for the whole clean step and for each stage, against
@@ -18,11 +19,19 @@ sample when that would take long, scaled); the write-only floor (the full build'
 written to the same files by the same Publisher); a rebuild with nothing changed; one new
 article in one category; one corrected article. Without `--subscribers` it runs 10,000
 subscribers with all outputs, then 100,000 with feeds only (when the disk has room).
+
+`embed`: the bundled example subscribers and one with every default, over the sample feed,
+published and served by `syndicator serve`: each embed.js's gzipped size (target ≤ 6 KB for
+the default one), then in headless Chromium (Debian's) the time from inserting the script
+into a page of another origin to its items painted, median of `--loads` cold loads, beside
+an empty script from the same server and the same items as static HTML.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import http.server
 import json
 import os
 import random
@@ -32,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -751,6 +761,173 @@ def _verdict(ok: bool) -> str:
     return "[green]pass[/]" if ok else "[bold red]FAIL[/]"
 
 
+# -- embed ----------------------------------------------------------------------------------
+
+EMBED_TARGET = 6 * 1024  # gzipped embed.js of a default subscriber with 15 items
+EMBED_LOADS = 20
+EMBED_NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # the sample feed's week
+# Insert something, then wait for the frame that shows it (two animation frames), and
+# report the times in ms since the insertion. `kind` picks what is inserted.
+EMBED_HOST = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>bench</title></head><body><h1>Church</h1><div id="news"></div>
+<template id="static">%(snippet)s</template>
+<script>
+window.measure = (kind, src) => new Promise(done => {
+  const news = document.getElementById('news');
+  const start = performance.now();
+  const painted = ready => requestAnimationFrame(() => requestAnimationFrame(() => {
+    const entry = performance.getEntriesByName(src)[0];
+    done({total: performance.now() - start, ready: ready - start,
+          fetched: entry ? entry.responseEnd - start : 0,
+          items: ((news.querySelector('div') || {}).shadowRoot || news)
+                   .querySelectorAll('.syn-item').length});
+  }));
+  if (kind === 'static') {
+    news.appendChild(document.getElementById('static').content.cloneNode(true));
+    painted(performance.now());
+    return;
+  }
+  const script = document.createElement('script');
+  script.src = src;
+  script.async = true;
+  script.onload = () => painted(performance.now());
+  news.appendChild(script);
+});
+</script></body></html>"""
+
+
+def _embed_site(work: Path, port: int) -> Config:
+    """The bundled example subscribers and a default one over the sample feed, published
+    for `syndicator serve` on `port`."""
+    (work / "subscribers").mkdir(parents=True)
+    for path in sorted((ROOT / "config" / "subscribers").glob("*.toml")):
+        shutil.copy(path, work / "subscribers" / path.name)
+    (work / "subscribers" / "default.toml").write_text(
+        'name = "Default Church"\nsite_url = "https://default.example.org/"\n', encoding="utf-8"
+    )
+    sample = ROOT / "config" / "samples" / "worthynews-feed.xml"
+    (work / "syndicator.toml").write_text(
+        f'[site]\nname = "bench"\nbase_url = "http://127.0.0.1:{port}/"\n'
+        f'[[sources]]\nid = "worthynews"\nurl = "{sample.as_uri()}"\n',
+        encoding="utf-8",
+    )
+    config = load_config(work / "syndicator.toml")
+    run_once(config, EMBED_NOW)
+    return config
+
+
+def bench_embed(loads: int) -> None:
+    """embed.js gzipped sizes, and time from inserting the script to its items painted in
+    Chromium, against an empty script and the same items as static HTML."""
+    from playwright.sync_api import sync_playwright
+
+    from syndicator.serve import make_server
+    from tests.embed_site import CHROMIUM, LAUNCH_ARGS
+
+    console = Console()
+    work = Path(tempfile.mkdtemp(prefix="syndicator-bench-"))
+    try:
+        (work / "output").mkdir()
+        server = make_server(work / "output", port=0)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        port = server.server_port
+        config = _embed_site(work, port)
+        out = config.site.output_dir
+
+        sizes = Table(
+            title="embed.js (gzip level 6, as `syndicator serve` and the nginx config send it)"
+        )
+        for column in ("subscriber", "items", "content", "bytes", "gzipped", "target", "result"):
+            sizes.add_column(
+                column, justify="left" if column in {"subscriber", "content"} else "right"
+            )
+        for subscriber in config.subscribers:
+            data = (out / subscriber.id / "embed.js").read_bytes()
+            packed = len(gzip.compress(data, compresslevel=6, mtime=0))
+            count = len(select(load_bench_stories(config), subscriber, EMBED_NOW))
+            is_default = subscriber.id == "default"
+            sizes.add_row(
+                subscriber.id + (" (all defaults)" if is_default else ""),
+                str(count),
+                subscriber.content,
+                f"{len(data):,}",
+                f"{packed:,}",
+                f"≤ {EMBED_TARGET:,}" if is_default else "",
+                _verdict(packed <= EMBED_TARGET) if is_default else "",
+            )
+        console.print(sizes)
+
+        (out / "_bench").mkdir()
+        (out / "_bench" / "empty.js").write_text("/* nothing */\n", encoding="utf-8")
+        snippet = (out / "default" / "snippet.html").read_text(encoding="utf-8")
+        page_bytes = (EMBED_HOST % {"snippet": snippet}).encode()
+
+        class Host(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page_bytes)))
+                self.end_headers()
+                self.wfile.write(page_bytes)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        host = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Host)
+        threading.Thread(target=host.serve_forever, args=(0.05,), daemon=True).start()
+        outputs = f"http://127.0.0.1:{port}"
+        embed = f"{outputs}/default/embed.js"
+        cases = [
+            ("embed.js, default subscriber (15 stories, 10 a page)", "script", embed),
+            ("baseline: an empty script, same server", "script", f"{outputs}/_bench/empty.js"),
+            ("baseline: its snippet.html, the same 10 items as static HTML", "static", ""),
+        ]
+        times: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in cases}
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+            for _ in range(loads):
+                for name, kind, src in cases:  # interleaved, so drift hits all alike
+                    context = browser.new_context()  # a cold cache every time
+                    page = context.new_page()
+                    page.goto(f"http://127.0.0.1:{host.server_port}/")
+                    times[name].append(page.evaluate("([k, s]) => measure(k, s)", [kind, src]))
+                    context.close()
+            browser.close()
+        host.shutdown()
+        server.shutdown()
+
+        table = Table(title=f"time to items painted in Chromium, median of {loads} cold loads (ms)")
+        for column in ("what", "items", "downloaded", "run", "painted", "painted p90"):
+            table.add_column(column, justify="left" if column == "what" else "right")
+        for name, _, _ in cases:
+            runs = times[name]
+
+            def median(key: str, runs: list[dict[str, float]] = runs) -> float:
+                return statistics.median(run[key] for run in runs)
+
+            painted = sorted(run["total"] for run in runs)
+            table.add_row(
+                name,
+                str(int(median("items"))),
+                f"{median('fetched'):.1f}" if median("fetched") else "—",
+                f"{median('ready'):.1f}",
+                f"{median('total'):.1f}",
+                f"{painted[int(len(painted) * 0.9) - 1]:.1f}",
+            )
+        console.print(table)
+        console.print(
+            "  downloaded: responseEnd of the script; run: its load event (executed); painted: "
+            "two animation frames later. All since the script element was inserted."
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load_bench_stories(config: Config) -> list[Story]:
+    with Store(config.database_path) as store:
+        return load_stories(config, store)
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["_phase"]:  # one phase of `render`, in its own process
         name, work, count, outputs, *extra = argv[1:]
@@ -759,8 +936,13 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("suite", choices=["clean", "render"], help="which benchmark to run")
+    parser.add_argument(
+        "suite", choices=["clean", "render", "embed"], help="which benchmark to run"
+    )
     parser.add_argument("--rounds", type=int, default=200, help="clean: repetitions (default 200)")
+    parser.add_argument(
+        "--loads", type=int, default=EMBED_LOADS, help=f"embed: page loads (default {EMBED_LOADS})"
+    )
     parser.add_argument(
         "--subscribers",
         type=int,
@@ -776,6 +958,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.suite == "clean":
         bench_clean(args.rounds)
+    elif args.suite == "embed":
+        bench_embed(args.loads)
     elif args.subscribers is None:
         for subscribers, outputs in DEFAULT_RUNS:
             bench_render(subscribers, outputs)

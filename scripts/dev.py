@@ -65,13 +65,12 @@ def _ensure_chromium() -> None:
         _say(f"{CHROMIUM} is missing and cannot be installed here: the browser tests will fail")
         return
     _say("installing Debian's chromium for the browser tests")
-    quiet = {"stdout": subprocess.DEVNULL}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)  # type: ignore[call-overload]
+    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(
         ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
         check=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        **quiet,  # type: ignore[arg-type]
+        stdout=subprocess.DEVNULL,
     )
 
 
