@@ -92,6 +92,11 @@ TARGET_BYTES = 20 * 1024
 TARGET_MS = 10.0
 
 
+def _console() -> Console:
+    """Rich output; wide enough for the tables when written to a file or a pipe."""
+    return Console() if sys.stdout.isatty() else Console(width=150)
+
+
 def sample_entries() -> tuple[Entry, ...]:
     feed = parse_bytes("worthynews", SAMPLE.read_bytes(), {"content-type": "application/xml"})
     return feed.entries
@@ -122,7 +127,7 @@ def median_ms(samples: list[float]) -> float:
 
 
 def bench_clean(rounds: int) -> None:
-    console = Console()
+    console = _console()
     entries = sample_entries()
     article = article_of_20kb(entries)
     settings = CleanSettings()
@@ -633,7 +638,7 @@ def _same_outputs(left: Path, right: Path, names: Iterable[str]) -> bool:
 
 
 def bench_render(count: int, outputs: str) -> None:
-    console = Console()
+    console = _console()
     console.print(f"[bold]render: {count:,} subscribers, {_kind(outputs)}[/]")
     work = Path(tempfile.mkdtemp(prefix="syndicator-bench-"))
     try:
@@ -824,7 +829,7 @@ def bench_embed(loads: int) -> None:
     from syndicator.serve import make_server
     from tests.embed_site import CHROMIUM, LAUNCH_ARGS
 
-    console = Console()
+    console = _console()
     work = Path(tempfile.mkdtemp(prefix="syndicator-bench-"))
     try:
         (work / "output").mkdir()
