@@ -497,6 +497,7 @@ DEEP_ACTIVE = """let e = document.activeElement;
   while (e && e.shadowRoot && e.shadowRoot.activeElement) e = e.shadowRoot.activeElement;"""
 ACTIVE_JS = f"() => {{ {DEEP_ACTIVE} return [e.tagName, e.id, e.textContent.trim()]; }}"
 OUTLINE_JS = f"() => {{ {DEEP_ACTIVE} return getComputedStyle(e).outlineStyle; }}"
+SETTLED_JS = "() => document.activeElement && document.activeElement !== document.body"
 
 
 def tab_through(page: Page, frame: Frame | None) -> list[str]:
@@ -505,12 +506,16 @@ def tab_through(page: Page, frame: Frame | None) -> list[str]:
     reached: list[str] = []
     for _ in range(80):
         page.keyboard.press("Tab")
+        # Focus crosses into and out of an iframe asynchronously: until it lands, the
+        # document that is losing it reports its body as the active element.
+        page.wait_for_function(SETTLED_JS)
         tag, element_id, text = page.evaluate(ACTIVE_JS)
         if element_id == "host-after":
             return reached
         where: Page | Frame = page
         if tag == "IFRAME" and frame is not None:
             where = frame
+            frame.wait_for_function(SETTLED_JS)
             tag, element_id, text = frame.evaluate(ACTIVE_JS)
         if tag != "IFRAME":  # the focused element shows it
             assert where.evaluate(OUTLINE_JS) != "none", f"no focus outline on {tag} {text}"
