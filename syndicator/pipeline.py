@@ -110,13 +110,15 @@ def publish_outputs(
     *,
     force: bool = False,
     renderer: Renderer | None = None,
+    publisher: Publisher | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[tuple[SubscriberReport, ...], PublishReport, str | None]:
     """Render every subscriber whose inputs changed (all with `force`) and publish them.
 
     A subscriber that fails to render keeps its last good outputs and is reported; the
     others carry on. Files are published in batches (one durability barrier each); the
-    ledger records a subscriber only once its files are in place.
+    ledger records a subscriber only once its files are in place. `renderer` and
+    `publisher` (rooted at the output folder) are made from `config` unless given.
     """
     renderer = renderer or Renderer(config.path.parent, config.site)
     stories = load_stories(config, store)
@@ -124,7 +126,7 @@ def publish_outputs(
     ledger = store.page_ledger()
     records = store.render_records()
     selections = Selections(stories, now)
-    publisher = Publisher(config.site.output_dir)
+    publisher = publisher or Publisher(config.site.output_dir)
     reports: dict[str, SubscriberReport] = {}
     pending: list[tuple[Plan, int, int]] = []  # staged, not yet committed
 
