@@ -103,6 +103,36 @@ def test_excerpt_ends_at_a_sentence_boundary() -> None:
     assert article.reading_minutes == 1
 
 
+@pytest.mark.parametrize(
+    "opening",
+    [
+        # WordPress's caption shortcode output, and a figure already in place
+        '<div class="wp-caption"><img src="https://www.worthynews.com/a.jpg" alt="Crowd">'
+        '<p class="wp-caption-text">Believers gather outside (Photo: Agency)</p></div>',
+        '<figure><img src="https://www.worthynews.com/a.jpg" alt="Crowd">'
+        "<figcaption>Believers gather outside (Photo: Agency)</figcaption></figure>",
+    ],
+)
+def test_excerpt_and_stand_in_title_skip_a_leading_photo_caption(opening: str) -> None:
+    prose = "Churches opened their doors on Sunday. Many came to pray and to sing."
+    article = clean.clean_entry(
+        entry(f"{opening}<p>{prose}</p>", title=""), CleanSettings(excerpt_words=10)
+    )
+    assert "<figcaption>Believers gather outside" in article.body_html  # still shown
+    assert "Believers" in article.text
+    assert article.excerpt == "Churches opened their doors on Sunday."
+    assert article.title.startswith("Churches opened their doors")
+
+
+def test_an_article_that_is_only_a_captioned_photo_still_gets_an_excerpt() -> None:
+    html = (
+        '<figure><img src="https://www.worthynews.com/a.jpg" alt="Crowd">'
+        "<figcaption>Believers gather outside</figcaption></figure>"
+    )
+    article = clean.clean_entry(entry(html), CleanSettings())
+    assert article.excerpt == "Believers gather outside"
+
+
 def test_excerpt_without_a_near_sentence_end_gets_an_ellipsis() -> None:
     words = " ".join(f"word{n}" for n in range(100))
     assert clean.make_excerpt(words, 10) == " ".join(f"word{n}" for n in range(10)) + "…"

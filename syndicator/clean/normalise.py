@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..config import CleanSettings
 
 # Bump when cleaning code changes its output, so stored articles are cleaned again.
-CLEANER_VERSION = 2
+CLEANER_VERSION = 3  # bump when the same input and settings clean differently
 WORDS_PER_MINUTE = 230
 # Removed before anything else: never content, and some hide duplicates (noscript images).
 NOISE_TAGS = frozenset({
@@ -54,6 +54,7 @@ UNWRAP_TAGS = frozenset(
 )
 HEADING_OR_P = frozenset({"p", "h2", "h3", "h4", "h5", "h6"})
 CHECKED_BLOCKS = HEADING_OR_P | {"li", "figcaption"}
+CAPTION_TAGS = frozenset({"figcaption", "figure"})  # not prose: left out of excerpts
 INLINE_TAGS = frozenset({"strong", "b", "em", "i", "u", "s", "small", "mark", "sub", "sup", "a"})
 BLOCK_TAGS = frozenset(
     {
@@ -125,13 +126,16 @@ def clean_entry(
     lap("sanitize")
     tree = _tree(safe)
     text = _text_of_tree(tree)
+    # Excerpts and stand-in titles come from the prose: an article that opens with a
+    # photo would otherwise start its excerpt with the photo's caption.
+    prose = _text_of_tree(tree, skip=CAPTION_TAGS) or text
     words = len(text.split())
     article = Article(
         source_id=entry.source_id,
         id=entry.id,
         # A title that was all markup is empty: the story's first words stand in (feeds,
         # lists and pages all need one).
-        title=plain_line(entry.title) or make_excerpt(text, 12) or entry.link or entry.id,
+        title=plain_line(entry.title) or make_excerpt(prose, 12) or entry.link or entry.id,
         link=safe_url(entry.link, WEB_SCHEMES) if entry.link else None,
         author=author or (plain_line(entry.author) if entry.author else None),
         author_role=role,
@@ -141,7 +145,7 @@ def clean_entry(
         categories=entry.categories,
         body_html=safe,
         text=text,
-        excerpt=make_excerpt(text, settings.excerpt_words),
+        excerpt=make_excerpt(prose, settings.excerpt_words),
         word_count=words,
         reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
         lead_image=_lead_image(tree) or _first_safe_image(entry.images),
@@ -235,15 +239,22 @@ def _tree(html: str) -> lxml.html.HtmlElement:
     return lxml.html.fragment_fromstring(html, create_parent="div")
 
 
-def _text_of_tree(root: lxml.html.HtmlElement) -> str:
+def _text_of_tree(root: lxml.html.HtmlElement, skip: frozenset[str] = frozenset()) -> str:
+    """The text of the innermost blocks, one paragraph each, leaving out those inside
+    (or being) a `skip` tag."""
     blocks = [
         _fold(block.text_content())
         for block in root.iter(*BLOCK_TAGS)
         if next(block.iterdescendants(*BLOCK_TAGS), None) is None  # innermost blocks only
+        and not (skip and _within(block, skip))
     ]
     if not blocks:
         blocks = [_fold(root.text_content())]
     return "\n\n".join(b for b in blocks if b)
+
+
+def _within(element: lxml.html.HtmlElement, tags: frozenset[str]) -> bool:
+    return element.tag in tags or any(a.tag in tags for a in element.iterancestors(*tags))
 
 
 def make_excerpt(text: str, words: int) -> str:
