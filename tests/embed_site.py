@@ -318,6 +318,7 @@ def host_page(kind: str, forms: list[str], codes: dict[str, str], snippet: str) 
         "plain": f"<style>{HOST_CSS}</style>",
         "aggressive": f"<style>{AGGRESSIVE_CSS}</style>",
         "csp": "",  # style-src 'none': the page may have no style of its own either
+        "csp-scripts": f"<style>{HOST_CSS}</style>",  # a policy on scripts alone
         "nojs": f"<style>{HOST_CSS}</style>",
     }[kind]
     pasted = {"embed": codes["embed"], "snippet": snippet, "iframe": codes["iframe"], "none": ""}
@@ -391,6 +392,8 @@ class EmbedSite:
             sent = {"Content-Type": "text/html; charset=utf-8", **(headers or {})}
             if kind == "csp":
                 sent["Content-Security-Policy"] = self.strict_csp
+            elif kind == "csp-scripts":
+                sent["Content-Security-Policy"] = self.scripts_csp
             self.host.serve(path, 200, html.encode(), sent)
         return self.host.url(path)
 
@@ -403,6 +406,12 @@ class EmbedSite:
             f"img-src {self.images.base}; frame-src {self.outputs}; base-uri 'none'; "
             "form-action 'none'; object-src 'none'"
         )
+
+    @property
+    def scripts_csp(self) -> str:
+        """The common strict policy: scripts only from the outputs origin, no inline
+        script, no plugins; styles and images left alone."""
+        return f"script-src {self.outputs}; object-src 'none'; base-uri 'none'"
 
 
 def _serve_outputs(root: Path) -> Iterator[str]:

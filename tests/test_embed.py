@@ -387,6 +387,48 @@ def test_works_under_a_strict_content_security_policy(visit: Visit, subscriber_i
     assert scope(page, "iframe").evaluate("window.__violations") == []
 
 
+def content(shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What `items` found, without where it was laid out (images may still be loading)."""
+    return [
+        {
+            key: {k: v for k, v in value.items() if k != "box"} if key == "img" and value else value
+            for key, value in item.items()
+            if key not in {"box", "titleBox", "metaBox"}
+        }
+        for item in shown
+    ]
+
+
+@pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
+def test_the_snippet_under_a_strict_content_security_policy(
+    visit: Visit, subscriber_id: str
+) -> None:
+    """The snippet has no script, so a policy allowing scripts only from our origin leaves
+    it whole. Pasted HTML brings its CSS inline, so one that also says style-src 'none'
+    costs it its looks (the policy's own choice) but never its news: every item, the
+    attribution and the footer still show, and nothing but that style is refused."""
+    visit.context.add_init_script(VIOLATIONS_JS)
+    plain = open_form(visit, "plain", subscriber_id, "snippet")
+    expected = items(plain, "snippet")
+    scripts_only = open_form(visit, "csp-scripts", subscriber_id, "snippet")
+    assert content(items(scripts_only, "snippet")) == content(expected)
+    assert text_styles(scope(scripts_only, "snippet")) == text_styles(scope(plain, "snippet"))
+    assert scripts_only.evaluate("window.__violations") == []
+
+    strict = open_form(visit, "csp", subscriber_id, "snippet")
+    shown = items(strict, "snippet")
+    assert [(i["title"], i["href"]) for i in shown] == [(i["title"], i["href"]) for i in expected]
+    assert [i["attribution"] for i in shown] == [i["attribution"] for i in expected]
+    assert all(item["visible"] for item in shown)
+    assert scope(strict, "snippet").locator(".syn-footer").is_visible()
+    refused = strict.evaluate("window.__violations")
+    assert refused and all(v.startswith("style-src") for v in refused), refused
+    # Chromium logs each refusal as a console error: those, and only those, are expected.
+    expected_errors = [e for e in visit.errors if "violates" in e and "'style-src 'none''" in e]
+    assert len(expected_errors) == len(refused)
+    visit.errors[:] = [e for e in visit.errors if e not in expected_errors]
+
+
 def test_snippet_and_iframe_work_without_javascript(
     browser: Browser, embed_site: EmbedSite
 ) -> None:
