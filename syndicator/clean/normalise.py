@@ -125,10 +125,7 @@ def clean_entry(
     safe = sanitize(markup, policy_for(settings))
     lap("sanitize")
     tree = _tree(safe)
-    text = _text_of_tree(tree)
-    # Excerpts and stand-in titles come from the prose: an article that opens with a
-    # photo would otherwise start its excerpt with the photo's caption.
-    prose = _text_of_tree(tree, skip=CAPTION_TAGS) or text
+    text, prose = _text_and_prose(tree)
     words = len(text.split())
     article = Article(
         source_id=entry.source_id,
@@ -239,22 +236,35 @@ def _tree(html: str) -> lxml.html.HtmlElement:
     return lxml.html.fragment_fromstring(html, create_parent="div")
 
 
-def _text_of_tree(root: lxml.html.HtmlElement, skip: frozenset[str] = frozenset()) -> str:
-    """The text of the innermost blocks, one paragraph each, leaving out those inside
-    (or being) a `skip` tag."""
-    blocks = [
-        _fold(block.text_content())
-        for block in root.iter(*BLOCK_TAGS)
-        if next(block.iterdescendants(*BLOCK_TAGS), None) is None  # innermost blocks only
-        and not (skip and _within(block, skip))
-    ]
+def _text_of_tree(root: lxml.html.HtmlElement) -> str:
+    return _text_and_prose(root)[0]
+
+
+def _text_and_prose(root: lxml.html.HtmlElement) -> tuple[str, str]:
+    """The text of the innermost blocks, one paragraph each; and the same without photo
+    captions, which excerpts and stand-in titles are made from (an article that opens with
+    a photo would otherwise start its excerpt with the caption). One pass."""
+    blocks: list[str] = []
+    prose: list[str] = []
+    captioned = next(root.iter(*CAPTION_TAGS), None) is not None
+    for block in root.iter(*BLOCK_TAGS):
+        if next(block.iterdescendants(*BLOCK_TAGS), None) is not None:
+            continue  # innermost blocks only
+        folded = _fold(block.text_content())
+        if not folded:
+            continue
+        blocks.append(folded)
+        if not captioned or not _within(block, CAPTION_TAGS):
+            prose.append(folded)
     if not blocks:
-        blocks = [_fold(root.text_content())]
-    return "\n\n".join(b for b in blocks if b)
+        whole = _fold(root.text_content())
+        return whole, whole
+    text = "\n\n".join(blocks)
+    return text, "\n\n".join(prose) or text
 
 
 def _within(element: lxml.html.HtmlElement, tags: frozenset[str]) -> bool:
-    return element.tag in tags or any(a.tag in tags for a in element.iterancestors(*tags))
+    return element.tag in tags or any(True for _ in element.iterancestors(*tags))
 
 
 def make_excerpt(text: str, words: int) -> str:
