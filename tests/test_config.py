@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 from syndicator.config import (
-    ConfigError,
     load_config,
     load_subscriber,
     validate_subscriber_id,
 )
-from syndicator.errors import ConfigErrors
+from syndicator.errors import ConfigError, ConfigErrors
 
 from .conftest import REPO, write_config
 
@@ -245,7 +244,7 @@ def test_missing_main_file(tmp_path: Path) -> None:
 def test_models_are_frozen(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, "https://example.org/feed"))
     with pytest.raises(Exception, match="frozen"):
-        config.site.name = "x"  # type: ignore[misc]
+        config.site.name = "x"
 
 
 def test_hosted_links_need_article_pages_and_names_must_not_be_blank(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from syndicator.config import Config, load_config
+from syndicator.models import RunReport, SourceState
 from syndicator.pipeline import run_once
 from syndicator.store import Store
 
@@ -22,13 +23,21 @@ GOOD = rss(item("1", 20), item("2", 21), item("3", 22))
 MakeConfig = Callable[..., Config]
 
 
-def run(config: Config, at: timedelta = timedelta(0), **kwargs: object) -> object:
-    return run_once(config, NOW + at, rng=random.Random(0), **kwargs)  # type: ignore[arg-type]
+def run(
+    config: Config,
+    at: timedelta = timedelta(0),
+    *,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunReport:
+    return run_once(config, NOW + at, rng=random.Random(0), force=force, progress=progress)
 
 
-def state(config: Config) -> object:
+def state(config: Config) -> SourceState:
     with Store(config.database_path) as store:
-        return store.source_state("worthynews")
+        found = store.source_state("worthynews")
+    assert found is not None
+    return found
 
 
 def _trickle(request: BaseHTTPRequestHandler) -> None:
@@ -40,7 +49,7 @@ def _trickle(request: BaseHTTPRequestHandler) -> None:
         time.sleep(0.05)
 
 
-FAILURES: dict[str, Callable[[FeedServer], None]] = {
+FAILURES: dict[str, Callable[[FeedServer], object]] = {
     "404": lambda s: s.serve("/feed", 404, b"gone", {"Content-Type": "text/html"}),
     "500": lambda s: s.serve("/feed", 500),
     "redirect-loop": lambda s: (
@@ -84,20 +93,20 @@ def test_a_failed_poll_keeps_every_stored_article(
         fetch={"deadline_seconds": 1.0, "max_bytes": 256 * 1024},
     )
     first = run(config)
-    assert len(first.sources[0].changes.new) == 3  # type: ignore[attr-defined]
+    assert len(first.sources[0].changes.new) == 3
     before = articles_snapshot(config)
 
     FAILURES[case](feed_server)
     report = run(config, timedelta(hours=1), force=True)
 
-    (source,) = report.sources  # type: ignore[attr-defined]
+    (source,) = report.sources
     assert source.outcome == "failed" and source.error
-    assert not report.ok  # type: ignore[attr-defined]
+    assert not report.ok
     assert articles_snapshot(config) == before
     after = state(config)
-    assert after.consecutive_failures == 1  # type: ignore[attr-defined]
-    assert after.last_error == source.error  # type: ignore[attr-defined]
-    assert after.last_success == NOW  # type: ignore[attr-defined]
+    assert after.consecutive_failures == 1
+    assert after.last_error == source.error
+    assert after.last_success == NOW
 
 
 def test_500_backs_off_exponentially(feed_server: FeedServer, make_config: MakeConfig) -> None:
@@ -106,15 +115,16 @@ def test_500_backs_off_exponentially(feed_server: FeedServer, make_config: MakeC
     at = timedelta(0)
     for failures in range(1, 6):
         report = run(config, at)
-        due = report.sources[0].next_due  # type: ignore[attr-defined]
+        due = report.sources[0].next_due
+        assert due is not None
         ceiling = interval * 2 ** (failures - 1)
         assert ceiling / 2 <= due - (NOW + at) <= ceiling
-        assert state(config).consecutive_failures == failures  # type: ignore[attr-defined]
-        assert run(config, at + timedelta(seconds=1)).sources[0].outcome == "skipped"  # type: ignore[attr-defined]
+        assert state(config).consecutive_failures == failures
+        assert run(config, at + timedelta(seconds=1)).sources[0].outcome == "skipped"
         at = due - NOW
     feed_server.serve("/feed", body=GOOD)
-    assert run(config, at).sources[0].outcome == "updated"  # type: ignore[attr-defined]
-    assert state(config).consecutive_failures == 0  # type: ignore[attr-defined]
+    assert run(config, at).sources[0].outcome == "updated"
+    assert state(config).consecutive_failures == 0
 
 
 @pytest.mark.parametrize(
@@ -130,10 +140,10 @@ def test_429_schedules_the_next_poll_at_retry_after(
 ) -> None:
     config = make_config(feed_server.serve("/feed", 429, headers={"Retry-After": header}))
     report = run(config)
-    assert report.sources[0].next_due == expected  # type: ignore[attr-defined]
-    assert state(config).next_due == expected  # type: ignore[attr-defined]
+    assert report.sources[0].next_due == expected
+    assert state(config).next_due == expected
     requests = len(feed_server.requests)
-    assert run(config, timedelta(minutes=59)).sources[0].outcome == "skipped"  # type: ignore[attr-defined]
+    assert run(config, timedelta(minutes=59)).sources[0].outcome == "skipped"
     assert len(feed_server.requests) == requests
 
 
@@ -142,17 +152,18 @@ def test_410_disables_the_source_until_an_admin_acts(
 ) -> None:
     config = make_config(feed_server.serve("/feed", 410))
     report = run(config)
-    assert "410" in report.sources[0].error and "disabled" in report.sources[0].error  # type: ignore[attr-defined]
+    error = report.sources[0].error
+    assert error is not None and "410" in error and "disabled" in error
     requests = len(feed_server.requests)
     later = run(config, timedelta(days=3))
-    assert later.sources[0].outcome == "disabled" and not later.ok  # type: ignore[attr-defined]
+    assert later.sources[0].outcome == "disabled" and not later.ok
     assert len(feed_server.requests) == requests  # not polled again
     # Pointing the config at a new URL re-enables it.
     text = (tmp_path / "syndicator.toml").read_text().replace("/feed", "/new")
     (tmp_path / "syndicator.toml").write_text(text)
     feed_server.serve("/new", body=GOOD)
     fixed = run(load_config(tmp_path / "syndicator.toml"), timedelta(days=3))
-    assert fixed.sources[0].outcome == "updated"  # type: ignore[attr-defined]
+    assert fixed.sources[0].outcome == "updated"
 
 
 @pytest.mark.parametrize("status", [301, 308])
@@ -162,8 +173,8 @@ def test_permanent_redirect_updates_the_stored_url(
     new = feed_server.serve("/moved", body=GOOD)
     config = make_config(feed_server.serve("/feed", status, headers={"Location": "/moved"}))
     report = run(config)
-    assert report.sources[0].moved_to == new  # type: ignore[attr-defined]
-    assert state(config).url == new  # type: ignore[attr-defined]
+    assert report.sources[0].moved_to == new
+    assert state(config).url == new
     feed_server.requests.clear()
     run(config, timedelta(hours=1))
     assert [r.path for r in feed_server.requests] == ["/moved"]
@@ -181,7 +192,7 @@ def test_304_costs_no_parsing_and_updates_last_seen(
     config = make_config(feed_server.route("/feed", conditional))
     run(config)
     report = run(config, timedelta(hours=1))
-    assert report.sources[0].outcome == "not_modified"  # type: ignore[attr-defined]
+    assert report.sources[0].outcome == "not_modified"
     assert feed_server.requests[-1].headers["If-None-Match"] == '"v1"'
     with Store(config.database_path) as store:
         assert {a.last_seen for a in store.articles()} == {NOW + timedelta(hours=1)}
@@ -191,9 +202,9 @@ def test_correction_and_removed_item(feed_server: FeedServer, make_config: MakeC
     config = make_config(
         feed_server.serve("/feed", body=(FEEDS / "correction-before.xml").read_bytes())
     )
-    assert len(run(config).sources[0].changes.new) == 3  # type: ignore[attr-defined]
+    assert len(run(config).sources[0].changes.new) == 3
     feed_server.serve("/feed", body=(FEEDS / "correction-after.xml").read_bytes())
-    changes = run(config, timedelta(hours=1)).sources[0].changes  # type: ignore[attr-defined]
+    changes = run(config, timedelta(hours=1)).sources[0].changes
     assert changes.new == ("https://www.worthynews.com/?p=90004",)
     assert changes.changed == ("https://www.worthynews.com/?p=90002",)
     assert changes.unchanged == ("https://www.worthynews.com/?p=90001",)
@@ -222,22 +233,23 @@ url = "{feed_server.serve("/good", body=GOOD)}"
 """
     )
     report = run(load_config(main))
-    outcomes = {s.source_id: s.outcome for s in report.sources}  # type: ignore[attr-defined]
+    outcomes = {s.source_id: s.outcome for s in report.sources}
     assert outcomes == {"broken": "failed", "good": "updated"}
-    assert not report.ok  # type: ignore[attr-defined]
+    assert not report.ok
 
 
 def test_recoverable_bozo_feed_is_accepted_with_a_warning(
     feed_server: FeedServer, make_config: MakeConfig
 ) -> None:
     config = make_config(feed_server.serve("/feed", body=(FEEDS / "malformed.xml").read_bytes()))
-    (source,) = run(config).sources  # type: ignore[attr-defined]
+    (source,) = run(config).sources
     assert source.outcome == "updated" and len(source.changes.new) >= 2
     assert any("not well-formed" in w for w in source.warnings)
-    assert "not well-formed" in state(config).last_warning  # type: ignore[attr-defined]
+    warning = state(config).last_warning
+    assert warning is not None and "not well-formed" in warning
     feed_server.serve("/feed", body=GOOD)
     run(config, timedelta(hours=1), force=True)
-    assert state(config).last_warning is None  # type: ignore[attr-defined]
+    assert state(config).last_warning is None
 
 
 def test_feed_with_a_wrong_but_textual_content_type_is_accepted(
@@ -246,7 +258,7 @@ def test_feed_with_a_wrong_but_textual_content_type_is_accepted(
     config = make_config(
         feed_server.serve("/feed", body=GOOD, headers={"Content-Type": "text/html; charset=utf-8"})
     )
-    assert run(config).sources[0].outcome == "updated"  # type: ignore[attr-defined]
+    assert run(config).sources[0].outcome == "updated"
 
 
 # --- render and publish ------------------------------------------------------------------

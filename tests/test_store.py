@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from syndicator.errors import StoreError
-from syndicator.models import Entry, Image, ParsedFeed, SourceState
+from syndicator.models import Entry, Image, ParsedFeed, Presence, SourceState
 from syndicator.store import MIGRATIONS, Store, StoredKey, compare_entries
 
 from .conftest import NOW
@@ -37,8 +37,8 @@ def feed(*entries: Entry) -> ParsedFeed:
     return ParsedFeed("wn", "Worthy", "https://www.worthynews.com", tuple(entries))
 
 
-def key(e: Entry, presence: str = "present") -> StoredKey:
-    return StoredKey(e.content_hash(), e.published, presence)  # type: ignore[arg-type]
+def key(e: Entry, presence: Presence = "present") -> StoredKey:
+    return StoredKey(e.content_hash(), e.published, presence)
 
 
 class TestCompareEntries:
@@ -83,15 +83,16 @@ class TestCompareEntries:
 
     def test_hash_covers_every_field_upstream_can_correct(self) -> None:
         a = entry("1", 20)
+        assert a.published is not None
         for change in (
             {"title": "New title"},
             {"content_html": "<p>x</p>"},
             {"categories": ("US News",)},
             {"author": "John"},
-            {"published": a.published + timedelta(hours=1)},  # type: ignore[operator]
+            {"published": a.published + timedelta(hours=1)},
             {"images": ()},
         ):
-            assert replace(a, **change).content_hash() != a.content_hash(), change  # type: ignore[arg-type]
+            assert replace(a, **change).content_hash() != a.content_hash(), change
         assert replace(a).content_hash() == a.content_hash()
 
 
