@@ -406,21 +406,21 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
 class _TimedPublisher(Publisher):
     """A Publisher that adds up the time spent writing files (staging and committing)."""
 
-    seconds = 0.0  # every instance's, in this process
+    seconds = 0.0
 
     def stage(self, files: Mapping[str, bytes], *, managed: Iterable[str] = ()) -> int:
         started = time.perf_counter()
         try:
             return super().stage(files, managed=managed)
         finally:
-            _TimedPublisher.seconds += time.perf_counter() - started
+            self.seconds += time.perf_counter() - started
 
     def commit(self) -> None:
         started = time.perf_counter()
         try:
             super().commit()
         finally:
-            _TimedPublisher.seconds += time.perf_counter() - started
+            self.seconds += time.perf_counter() - started
 
 
 def _phase_build(work: Path, count: int, outputs: str) -> dict[str, Any]:
@@ -438,7 +438,7 @@ def _phase_build(work: Path, count: int, outputs: str) -> dict[str, Any]:
     variants = Counter(variant(s) for s in config.subscribers)
     return {
         "seconds": seconds,
-        "render_seconds": seconds - _TimedPublisher.seconds,
+        "render_seconds": seconds - publisher.seconds,
         "files": published.written,
         "bytes": published.bytes_written,
         "rss": _peak_mb(),
@@ -470,7 +470,7 @@ def _phase_naive(work: Path, count: int, outputs: str) -> dict[str, Any]:
                 show(number, len(sample))
         publisher.commit()
         subscribers_seconds = time.perf_counter() - started
-        writing_seconds = _TimedPublisher.seconds
+        writing_seconds = publisher.seconds
         sampled = publisher.report
         started = time.perf_counter()
         publisher.stage(renderer.render_index(config.subscribers))  # once, for everyone
