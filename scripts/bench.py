@@ -430,11 +430,13 @@ def _phase_build(work: Path, count: int, outputs: str) -> dict[str, Any]:
     publisher = _TimedPublisher(config.site.output_dir)
     with Store(config.database_path) as store:
         started = time.perf_counter()
-        reports, published, error = publish_outputs(
+        outcome = publish_outputs(
             config, store, RENDER_NOW, publisher=publisher, progress=_progress("full build")
         )
         seconds = time.perf_counter() - started
-    assert error is None and all(r.outcome == "published" for r in reports), error
+    published = outcome.publish
+    assert outcome.error is None and outcome.index_error is None, outcome
+    assert all(r.outcome == "published" for r in outcome.subscribers)
     variants = Counter(variant(s) for s in config.subscribers)
     return {
         "seconds": seconds,
@@ -562,12 +564,11 @@ def _phase_rebuild(work: Path, count: int, outputs: str, change: str) -> dict[st
     config = bench_config(work, count, outputs, "out-full", "state-full")
     with Store(config.database_path) as store:
         started = time.perf_counter()
-        reports, published, error = publish_outputs(
-            config, store, CHANGES[change], progress=_progress("rebuild")
-        )
+        outcome = publish_outputs(config, store, CHANGES[change], progress=_progress("rebuild"))
         seconds = time.perf_counter() - started
-    assert error is None, error
-    rendered = {r.subscriber_id for r in reports if r.outcome == "published"}
+    published = outcome.publish
+    assert outcome.error is None and outcome.index_error is None, outcome
+    rendered = {r.subscriber_id for r in outcome.subscribers if r.outcome == "published"}
     affected = set() if change == "none" else set(json.loads(_affected(work).read_text()))
     return {
         "seconds": seconds,

@@ -578,6 +578,11 @@ def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
                 f"subscriber {subscriber.subscriber_id}: FAILED: {subscriber.error} "
                 "(its last good outputs stay published)"
             )
+    if report.index_error:
+        _err(
+            f"index.html and subscribers.opml: FAILED: {report.index_error} "
+            "(the last good ones stay published)"
+        )
     if report.publish_error:
         _err(f"error: publishing stopped: {report.publish_error}")
     if not quiet:

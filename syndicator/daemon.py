@@ -71,6 +71,8 @@ def poll_job(source_ids: list[str]) -> None:
         "cycle done: %d subscriber(s) rendered, %d file(s) written, %d removed",
         rendered, report.publish.written, report.publish.removed,
     )  # fmt: skip
+    if report.index_error:
+        log.error("index.html and subscribers.opml: %s (last good ones kept)", report.index_error)
     if report.publish_error:
         log.error("publishing stopped: %s", report.publish_error)
 

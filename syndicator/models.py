@@ -254,6 +254,16 @@ class SubscriberReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishOutcome:
+    """What `pipeline.publish_outputs` did."""
+
+    subscribers: tuple[SubscriberReport, ...]
+    publish: PublishReport
+    error: str | None = None  # publishing stopped: the output folder refused a write
+    index_error: str | None = None  # index.html/subscribers.opml failed; last good ones stay
+
+
+@dataclass(frozen=True, slots=True)
 class RunReport:
     """What `pipeline.run_once` did; the CLI turns it into lines and an exit code."""
 
@@ -264,12 +274,14 @@ class RunReport:
     subscribers: tuple[SubscriberReport, ...] = ()
     publish: PublishReport = field(default_factory=PublishReport)
     publish_error: str | None = None  # the output folder refused a write
+    index_error: str | None = None  # index.html/subscribers.opml failed to render
 
     @property
     def ok(self) -> bool:
         return (
             not self.config_errors
             and not self.publish_error
+            and not self.index_error
             and not any(s.failed for s in self.sources)
             and not any(c.errors for c in self.cleaning)
             and not any(s.outcome == "failed" for s in self.subscribers)

@@ -23,7 +23,7 @@ from .fetch import Fetcher
 from .models import (
     CleanReport,
     EntryChanges,
-    PublishReport,
+    PublishOutcome,
     RenderRecord,
     RunReport,
     SourceReport,
@@ -67,17 +67,16 @@ def run_once(
             for source in sources
         )
         cleaning = tuple(clean_source(source, store) for source in sources)
-        subscribers, published, publish_error = publish_outputs(
-            config, store, now, force=force, progress=progress
-        )
+        outcome = publish_outputs(config, store, now, force=force, progress=progress)
     return RunReport(
         started=now,
         sources=reports,
         cleaning=cleaning,
         config_errors=tuple(str(problem) for problem in config.problems),
-        subscribers=subscribers,
-        publish=published,
-        publish_error=publish_error,
+        subscribers=outcome.subscribers,
+        publish=outcome.publish,
+        publish_error=outcome.error,
+        index_error=outcome.index_error,
     )
 
 
@@ -112,13 +111,15 @@ def publish_outputs(
     renderer: Renderer | None = None,
     publisher: Publisher | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[tuple[SubscriberReport, ...], PublishReport, str | None]:
+) -> PublishOutcome:
     """Render every subscriber whose inputs changed (all with `force`) and publish them.
 
     A subscriber that fails to render keeps its last good outputs and is reported; the
     others carry on. Files are published in batches (one durability barrier each); the
-    ledger records a subscriber only once its files are in place. `renderer` and
-    `publisher` (rooted at the output folder) are made from `config` unless given.
+    ledger records a subscriber only once its files are in place. A failing site-wide
+    template (index.html, subscribers.opml) keeps the last good index; the subscribers
+    are published all the same. `renderer` and `publisher` (rooted at the output folder)
+    are made from `config` unless given.
     """
     renderer = renderer or Renderer(config.path.parent, config.site)
     stories = load_stories(config, store)
@@ -173,22 +174,29 @@ def publish_outputs(
         for subscriber_id in retired:
             publisher.stage({}, managed=[subscriber_id])
         index = renderer.index_fingerprint(config.subscribers)
+        index_error = None
         if force or store.site_fingerprint(INDEX) != index:
-            publisher.stage(renderer.render_index(config.subscribers))
+            try:
+                publisher.stage(renderer.render_index(config.subscribers))
+            except RenderError as exc:
+                log.warning("%s", exc)
+                index_error = exc.message
         commit()
         with store.transaction():
-            store.save_site_fingerprint(INDEX, index)
+            if index_error is None:
+                store.save_site_fingerprint(INDEX, index)
             for subscriber_id in retired:
                 store.forget_subscriber(subscriber_id)
                 reports[subscriber_id] = SubscriberReport(subscriber_id, "retired")
     except PublishError as exc:
-        publisher.discard()
         for failed, _, _ in pending:
             reports[failed.subscriber.id] = SubscriberReport(
                 failed.subscriber.id, "failed", error=str(exc)
             )
-        return _in_order(config, reports), publisher.report, str(exc)
-    return _in_order(config, reports), publisher.report, None
+        return PublishOutcome(_in_order(config, reports), publisher.report, str(exc))
+    finally:
+        publisher.discard()  # whatever is staged and not committed: no stray temporary files
+    return PublishOutcome(_in_order(config, reports), publisher.report, index_error=index_error)
 
 
 BATCH_BYTES = 64 * 1024 * 1024  # staged bytes per durability barrier

@@ -469,6 +469,39 @@ def test_a_syntax_error_names_template_line_and_subscriber(
     assert (config.site.output_dir / "good" / "rss.xml").is_file()
 
 
+def test_a_broken_site_index_template_keeps_the_last_index_and_publishes_everyone(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    assert run(config).ok
+    output = config.site.output_dir
+    names = ("index.html", "subscribers.opml")
+    before = {name: (output / name).read_bytes() for name in names}
+
+    site = tmp_path / "templates"
+    site.mkdir()
+    (site / "index.html").write_text("<h1>\n{{ site.nme.upper() }}</h1>\n")
+    (tmp_path / "subscribers" / "new.toml").write_text(
+        'name = "New"\nsite_url = "https://n.example/"'
+    )
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(load_config(config.path), timedelta(hours=1))
+
+    assert not report.ok
+    assert report.index_error and "templates/index.html line 2" in report.index_error
+    assert {s.outcome for s in report.subscribers} == {"published"}
+    assert b"Story 4" in outputs_of(config, "good")["rss.xml"]
+    assert b"Story 4" in outputs_of(config, "new")["rss.xml"]
+    assert {name: (output / name).read_bytes() for name in names} == before  # last good kept
+    assert not [p for p in output.rglob("*") if p.name.startswith(".tmp-")]
+
+    (site / "index.html").unlink()  # fixed: the next run tries again and publishes the index
+    again = run(load_config(config.path), timedelta(hours=2))
+    assert again.ok and again.index_error is None
+    assert b"New" in (output / "index.html").read_bytes()
+
+
 def test_site_overrides_apply_to_everyone_and_a_subscriber_folder_to_one(
     feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
 ) -> None:

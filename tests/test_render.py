@@ -898,13 +898,11 @@ def test_rendering_again_writes_nothing(tmp_path: Path) -> None:
     assert run_once(config, NOW).ok
     before = read_site(config).files
     with Store(config.database_path) as store:
-        reports, published, error = publish_outputs(
-            config, store, NOW + timedelta(days=2, hours=5), force=True
-        )
-    assert error is None
-    assert [r.outcome for r in reports] == ["published"] * len(SUBSCRIBERS)
-    assert [r.written for r in reports] == [0] * len(SUBSCRIBERS)
-    assert published.written == 0 and published.removed == 0
+        outcome = publish_outputs(config, store, NOW + timedelta(days=2, hours=5), force=True)
+    assert outcome.error is None and outcome.index_error is None
+    assert [r.outcome for r in outcome.subscribers] == ["published"] * len(SUBSCRIBERS)
+    assert [r.written for r in outcome.subscribers] == [0] * len(SUBSCRIBERS)
+    assert outcome.publish.written == 0 and outcome.publish.removed == 0
     assert read_site(config).files == before
 
 

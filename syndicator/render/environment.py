@@ -28,10 +28,14 @@ SUBSCRIBER_TEMPLATES = "templates/subscribers"  # then <subscriber-id>/
 
 
 class RenderError(SyndicatorError):
-    """A subscriber's outputs could not be rendered; its last good outputs stay."""
+    """A subscriber's outputs (or, with no subscriber, the site's index.html and
+    subscribers.opml) could not be rendered; the last good ones stay."""
 
-    def __init__(self, subscriber_id: str, message: str) -> None:
-        super().__init__(f"subscriber {subscriber_id}: {message}")
+    def __init__(self, subscriber_id: str | None, message: str) -> None:
+        where = (
+            f"subscriber {subscriber_id}" if subscriber_id else "index.html and subscribers.opml"
+        )
+        super().__init__(f"{where}: {message}")
         self.subscriber_id = subscriber_id
         self.message = message
 

@@ -456,15 +456,20 @@ class Renderer:
         return digest.hexdigest()
 
     def render_index(self, subscribers: Sequence[SubscriberConfig]) -> dict[str, bytes]:
-        """The top-level index.html and subscribers.opml (site templates only)."""
+        """The top-level index.html and subscribers.opml (site templates only).
+
+        Raises `RenderError` naming the template and line when a template fails.
+        """
         entries = [self._index_entry(subscriber) for subscriber in subscribers]
         context = {"site": self.site, "subscribers": entries}
-        return {
-            "index.html": self._site_env.get_template("index.html").render(context).encode(),
-            "subscribers.opml": self._site_env.get_template("subscribers.opml")
-            .render(context)
-            .encode(),
-        }
+        try:
+            return {
+                name: self._site_env.get_template(name).render(context).encode()
+                for name in ("index.html", "subscribers.opml")
+            }
+        except Exception as exc:
+            log.debug("index render failed", exc_info=True)
+            raise RenderError(None, describe(exc)) from exc
 
     def _index_entry(self, subscriber: SubscriberConfig) -> dict[str, Any]:
         view = subscriber_view(self.site, subscriber)
