@@ -109,6 +109,8 @@ detail_page_url = "https://eglise.example.org/actualites/?lang=fr"
 language = "fr"
 utm = false
 limit = 12
+per_page = 5
+pages = 2
 outputs = ["rss", "json", "embed", "widget"]
 """,
         footer="Actualités partagées avec Église Saint-Jean.",
@@ -120,7 +122,7 @@ site_url = "https://compact.example.org/"
 exclude_categories = ["Opinion"]
 excerpt_words = 20
 image = "none"
-limit = 5
+limit = 12
 per_page = 4
 pages = 2
 outputs = ["rss", "atom", "snippet", "pages", "articles"]
@@ -398,8 +400,8 @@ def test_each_subscriber_gets_exactly_the_outputs_it_asked_for(site: Site) -> No
         expected = {FILES[o] for o in sub.outputs if o in FILES}
         if {"widget", "pages", "articles"} & set(sub.outputs):
             expected.add("style.css")
-        if "pages" in sub.outputs:
-            count = max(1, math.ceil(len(listed) / sub.per_page))
+        if "pages" in sub.outputs:  # `pages` of `per_page`, even when feeds list more
+            count = max(1, math.ceil(min(len(listed), sub.per_page * sub.pages) / sub.per_page))
             expected |= {f"page/{n}.html" for n in range(1, count + 1)}
         if "articles" in sub.outputs:
             expected |= {f"articles/{story.slug}.html" for story in listed}
@@ -408,6 +410,28 @@ def test_each_subscriber_gets_exactly_the_outputs_it_asked_for(site: Site) -> No
         }
         assert got == expected, sub.id
     assert {name.split("/")[0] for name in set(site.files) - top} == set(SUBSCRIBERS)
+
+
+def test_the_archive_and_the_pager_hold_pages_of_per_page_even_when_feeds_list_more(
+    site: Site,
+) -> None:
+    """`limit` is for the feeds, snippet and widget; `per_page × pages` for the archive
+    pages and the embed's pager, whichever is larger."""
+    compact = site.listed("compact")  # limit 12, 4 per page, 2 pages
+    assert len(compact) > 8
+    assert len(json.loads(site.files["eglise-fr/feed.json"])["items"]) == 12
+    names = sorted(n for n in site.files if n.startswith("compact/page/"))
+    assert names == ["compact/page/1.html", "compact/page/2.html"]
+    second = lxml.html.fromstring(site.files["compact/page/2.html"])
+    titles = [e.text_content().strip() for e in second.find_class("syn-title")]
+    assert titles == [story.article.title for story in compact[4:8]]
+    assert len(lxml.etree.fromstring(site.files["compact/rss.xml"]).findall(".//item")) == 12
+
+    data = embed_data(site.text("eglise-fr/embed.js"))  # limit 12, 5 per page, 2 pages
+    front = site.front("eglise-fr")
+    assert len(front) == 12
+    assert len(data["items"]) == 10 and data["per"] == 5
+    assert set(data["stories"]) == {story.slug for story in front}  # feed links open too
 
 
 def test_outputs_do_not_depend_on_the_machine(site: Site) -> None:
@@ -965,7 +989,9 @@ def test_embed_script_is_small_and_keeps_to_itself(site: Site) -> None:
         for forbidden in FORBIDDEN_JS:
             assert forbidden not in code, (subscriber_id, forbidden)
         data = embed_data(script)
-        assert len(data["items"]) == len(site.listed(subscriber_id))
+        sub = site.subscriber(subscriber_id)
+        paged = min(len(site.listed(subscriber_id)), sub.per_page * sub.pages)
+        assert len(data["items"]) == paged
     # The default subscriber (all 15 sample stories) is reported; the budget is for 10.
     report = ", ".join(f"{k}: {v:,} bytes" for k, v in sizes.items())
     assert len(site.listed("ten")) == 10 and len(site.listed("grace")) == 15

@@ -64,7 +64,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/5"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/6"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -275,7 +275,8 @@ class Renderer:
         outputs = set(subscriber.outputs)
         prefix = f"{subscriber.id}/"
         listed = plan.listed
-        front = listed[: subscriber.limit]
+        front = listed[: subscriber.limit]  # feeds, snippet and widget
+        paged = min(len(listed), subscriber.per_page * subscriber.pages)  # archive and pager
         words = real.words
         context = {"sub": real, "words": words}
 
@@ -303,7 +304,7 @@ class Renderer:
 
         if "pages" in outputs:
             per_page = subscriber.per_page
-            count = max(1, -(-len(listed) // per_page))
+            count = max(1, -(-paged // per_page))
             for number in range(1, count + 1):
                 chunk = items[(number - 1) * per_page : number * per_page]
                 html = self._page(
@@ -332,7 +333,9 @@ class Renderer:
                 yield prefix + "feed.json", json_feed(real, feed_items)
 
         if "embed" in outputs:
-            yield prefix + "embed.js", self._embed(target, items, listed)
+            # Its pager shows the archive's stories; with detail_page, every listed story
+            # can be opened (the feeds link to them too).
+            yield prefix + "embed.js", self._embed(target, items[:paged], listed)
 
         for story in plan.pages:
             name = "gone.html" if story.presence == "removed" else "article.html"
@@ -425,10 +428,15 @@ class Renderer:
         env = target.env
         footer = env.get_template("_footer.html").render(sub=real, words=words)
         stories = None
+        shown = {"previous": words["previous"], "next": words["next"], "pages": words["pages"]}
+        shown["page_of"] = words["page_of"]
         if subscriber.link_to == "detail_page":
             stories = {
                 story.slug: str(self._fragment(target, "_story.html", story)) for story in listed
             }
+            # Only a detail page shows a story, or says that `?story=` is no longer listed.
+            shown["back"] = words["back"]
+            shown["gone"] = f"{words['gone_title']}."
         data = {
             "lang": subscriber.language,
             "layout": subscriber.theme.layout,
@@ -438,13 +446,7 @@ class Renderer:
             "empty": f"<p>{Markup.escape(words['no_news'])}</p>",
             "footer": footer.strip(),
             "stories": stories,
-            "w": {
-                "previous": words["previous"],
-                "next": words["next"],
-                "pages": words["pages"],
-                "page_of": words["page_of"],
-                "back": words["back"],
-            },
+            "w": shown,
         }
         return env.get_template("embed.js").render(data=data).encode()
 
