@@ -100,6 +100,20 @@ def _printable(value: str) -> str:
 
 
 WebUrl = Annotated[str, Strict(), AfterValidator(_printable), AfterValidator(_web_url)]
+
+
+def _no_fragment(value: str) -> str:
+    if "#" in value:
+        raise PydanticCustomError(
+            "fragment",
+            "must not have a #fragment: story links add ?story=… to it, which must come "
+            "before any '#' (remove {fragment}), got {value}",
+            {"fragment": repr(value[value.index("#") :]), "value": repr(value)},
+        )
+    return value
+
+
+DetailUrl = Annotated[WebUrl, AfterValidator(_no_fragment)]
 Text = Annotated[str, Strict(), Field(min_length=1), AfterValidator(_printable)]
 
 
@@ -275,7 +289,7 @@ class SubscriberOptions(_Model):
     image: Literal["none", "thumbnail", "full"] = "thumbnail"
     image_position: Literal["left", "right", "top"] = "left"
     link_to: Literal["original", "hosted", "detail_page"] = "original"
-    detail_page_url: WebUrl | None = None  # required with link_to = "detail_page"
+    detail_page_url: DetailUrl | None = None  # required with link_to = "detail_page"
     utm: Annotated[bool, Strict()] = True  # tag links to the outlet with utm_* naming us
     footer: Annotated[str, Strict(), AfterValidator(_printable)] = ""  # plain text; "" = default
     keep_pages_days: Annotated[int, Strict(), InRange(0, 3650)] = 90  # pages of unlisted stories

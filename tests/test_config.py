@@ -214,6 +214,10 @@ def test_site_defaults_apply_and_subscribers_override_key_by_key(tmp_path: Path)
     ("line", "expected"),
     [
         ('link_to = "detail_page"', 'link_to = "detail_page" needs detail_page_url'),
+        (
+            'detail_page_url = "https://g.example/news/?a=1#latest"',
+            "detail_page_url: must not have a #fragment: story links add ?story=",
+        ),
         ('timezone = "Mars/Olympus"', "timezone: unknown time zone 'Mars/Olympus'"),
         ('date_format = "%B %Q"', "date_format: unknown strftime directive(s) %Q"),
         ('outputs = ["rss", "pdf"]', "outputs[1]: must be one of"),
