@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx2
+from pydantic import ValidationError
 
 from . import clean, schedule
-from .config import Config, SourceConfig
+from .config import Config, SourceConfig, SubscriberConfig
 from .errors import FetchError, ParseError, SourceGone
 from .fetch import Fetcher
 from .models import (
@@ -136,7 +137,14 @@ def publish_outputs(
         with store.transaction():
             for done, files, written in pending:
                 subscriber_id = done.subscriber.id
-                store.save_published(subscriber_id, done.fingerprint, now, files, done.ledger)
+                store.save_published(
+                    subscriber_id,
+                    done.fingerprint,
+                    now,
+                    files,
+                    done.ledger,
+                    done.subscriber.model_dump_json(),
+                )
                 reports[subscriber_id] = SubscriberReport(
                     subscriber_id, "published", files=files, written=written
                 )
@@ -173,11 +181,12 @@ def publish_outputs(
         retired = retired_subscribers(config, records)
         for subscriber_id in retired:
             publisher.stage({}, managed=[subscriber_id])
-        index = renderer.index_fingerprint(config.subscribers)
+        listed = index_subscribers(config, store)
+        index = renderer.index_fingerprint(listed)
         index_error = None
         if force or store.site_fingerprint(INDEX) != index:
             try:
-                publisher.stage(renderer.render_index(config.subscribers))
+                publisher.stage(renderer.render_index(listed))
             except RenderError as exc:
                 log.warning("%s", exc)
                 index_error = exc.message
@@ -201,6 +210,22 @@ def publish_outputs(
 
 BATCH_BYTES = 64 * 1024 * 1024  # staged bytes per durability barrier
 INDEX = "index"  # the site-wide outputs' name in the ledger
+
+
+def index_subscribers(config: Config, store: Store) -> list[SubscriberConfig]:
+    """Who index.html and subscribers.opml list: every configured subscriber, and each
+    whose file is broken as it was last published (its outputs stay, so its entry does)."""
+    broken = sorted({Path(problem.file).stem for problem in config.problems})
+    kept = []
+    for subscriber_id, settings in store.published_settings(broken).items():
+        try:
+            kept.append(SubscriberConfig.model_validate_json(settings))
+        except ValidationError:  # published by a version whose options no longer load
+            log.warning(
+                "%s: its last published options no longer load; left out of the index",
+                subscriber_id,
+            )
+    return sorted([*config.subscribers, *kept], key=lambda subscriber: subscriber.id)
 
 
 def retired_subscribers(config: Config, records: Mapping[str, RenderRecord]) -> list[str]:

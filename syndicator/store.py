@@ -12,7 +12,7 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -107,6 +107,11 @@ MIGRATIONS: tuple[str, ...] = (
         name        TEXT PRIMARY KEY,
         fingerprint TEXT NOT NULL
     );
+    """,
+    # 6: the options each subscriber was last published with, so that the index can keep
+    # listing a subscriber whose file is broken (its outputs stay published too).
+    """
+    ALTER TABLE renders ADD COLUMN settings TEXT;
     """,
 )
 
@@ -439,20 +444,35 @@ class Store:
         now: datetime,
         files: int,
         pages: Mapping[str, datetime | None],
+        settings: str | None = None,
     ) -> None:
-        """Record a successful publish: its input fingerprint and its article pages."""
+        """Record a successful publish: its input fingerprint, its article pages and the
+        options (`SubscriberConfig` as JSON) it was published with."""
         self._db.execute(
-            "INSERT INTO renders (subscriber_id, fingerprint, published_at, files) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (subscriber_id) DO UPDATE SET "
+            "INSERT INTO renders (subscriber_id, fingerprint, published_at, files, settings) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscriber_id) DO UPDATE SET "
             "fingerprint = excluded.fingerprint, published_at = excluded.published_at, "
-            "files = excluded.files, last_error = NULL, failed_at = NULL",
-            (subscriber_id, fingerprint, _to_db(now), files),
+            "files = excluded.files, settings = excluded.settings, "
+            "last_error = NULL, failed_at = NULL",
+            (subscriber_id, fingerprint, _to_db(now), files, settings),
         )
         self._db.execute("DELETE FROM pages WHERE subscriber_id = ?", (subscriber_id,))
         self._db.executemany(
             "INSERT INTO pages (subscriber_id, slug, unlisted_at) VALUES (?, ?, ?)",
             [(subscriber_id, slug, _to_db(when)) for slug, when in pages.items()],
         )
+
+    def published_settings(self, subscriber_ids: Iterable[str]) -> dict[str, str]:
+        """The options (JSON) each of these subscribers was last published with, if any."""
+        found = {}
+        for subscriber_id in subscriber_ids:
+            row = self._db.execute(
+                "SELECT settings FROM renders WHERE subscriber_id = ? AND settings IS NOT NULL",
+                (subscriber_id,),
+            ).fetchone()
+            if row is not None:
+                found[subscriber_id] = str(row[0])
+        return found
 
     def save_render_failure(self, subscriber_id: str, error: str, now: datetime) -> None:
         """Record why a subscriber could not be rendered; its last fingerprint stays."""

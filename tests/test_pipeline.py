@@ -446,6 +446,11 @@ def test_a_broken_template_or_option_costs_only_that_subscriber(
     assert b"Story 4" in outputs_of(config, "good")["rss.xml"]
     assert outputs_of(config, "templated") == before["templated"]  # last good outputs kept
     assert outputs_of(config, "typo") == before["typo"]
+    # The index changed (a new story count elsewhere does not matter; a broken file must
+    # not drop its subscriber): it still lists the one whose file is broken, as published.
+    output = config.site.output_dir
+    assert b"Typo Church" in (output / "index.html").read_bytes()
+    assert b"typo/rss.xml" in (output / "subscribers.opml").read_bytes()
     with Store(config.database_path) as store:
         assert store.render_records()["templated"].last_error == error
 
