@@ -474,6 +474,39 @@ def test_a_syntax_error_names_template_line_and_subscriber(
     assert (config.site.output_dir / "good" / "rss.xml").is_file()
 
 
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "''.__class__.__mro__[1].__subclasses__()",
+        "sub.__class__.__init__.__globals__",
+        "item.__dict__",
+        "words.update(footer='x')",  # shared state may not be changed either
+    ],
+)
+def test_an_admin_template_cannot_reach_python_internals(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path, expression: str
+) -> None:
+    """Override templates run sandboxed: reaching for internals fails that subscriber
+    with a message naming the template; nothing of the interpreter reaches an output."""
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    own = tmp_path / "templates" / "subscribers" / "templated"
+    own.mkdir(parents=True)
+    (own / "_footer.html").write_text(f'<p class="syn-footer">\n{{{{ {expression} }}}}</p>\n')
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    report = run(config)
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert outcomes["templated"].outcome == "failed"
+    assert "templates/subscribers/templated/_footer.html line 2" in (
+        outcomes["templated"].error or ""
+    )
+    assert outcomes["good"].outcome == "published"
+    assert not (config.site.output_dir / "templated").exists()
+    for path in config.site.output_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"<class " not in data and b"__builtins__" not in data, path
+
+
 def test_a_broken_site_index_template_keeps_the_last_index_and_publishes_everyone(
     feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
 ) -> None:
