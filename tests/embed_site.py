@@ -397,6 +397,21 @@ class EmbedSite:
             self.host.serve(path, 200, html.encode(), sent)
         return self.host.url(path)
 
+    def custom_page(self, name: str, head: str, body: str) -> str:
+        """Serve (once) a church page of the test's own making at /custom/<name>.html: its
+        `head` and `body` markup between the host's usual elements; the URL."""
+        path = f"/custom/{name}.html"
+        if path not in self.host.routes:
+            html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Grace Church — {escape(name)}</title><style>{HOST_CSS}</style>{head}</head>
+<body><h1 id="host-h1">Grace Church</h1>
+{body}
+<p id="host-last"><a id="host-after" href="/contact">Contact</a></p>
+</body></html>"""
+            self.host.serve(path, 200, html.encode(), {"Content-Type": "text/html; charset=utf-8"})
+        return self.host.url(path)
+
     @property
     def strict_csp(self) -> str:
         """Scripts and frames only from the outputs origin; no inline script or style at

@@ -8,13 +8,21 @@ fresh browser context that records all requests, console errors, page errors and
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Frame, Page
 
+from syndicator.pipeline import load_stories
+from syndicator.render import Renderer, plan
+from syndicator.store import Store
+
+from .conftest import NOW
 from .embed_site import (
     DESKTOP,
     FORMS,
@@ -26,6 +34,7 @@ from .embed_site import (
     FeedStory,
     Visit,
     items,
+    respond,
     scope,
     visiting,
 )
@@ -222,6 +231,215 @@ def test_pager_and_detail_page_on_the_host_page(visit: Visit, subscriber_id: str
     page.get_by_role("link", name="Back to the news").click()
     page.wait_for_url(subscriber.detail_page_url or "")
     assert shadow_titles(page) == [s.title for s in STORIES[:per]]
+
+
+@pytest.mark.parametrize("subscriber_id", ["charlie", "delta"])
+@pytest.mark.parametrize("slug", ["no-such-story", "typo", "__proto__", "hasOwnProperty"])
+def test_a_story_no_longer_listed_shows_a_notice_above_the_list(
+    visit: Visit, subscriber_id: str, slug: str
+) -> None:
+    """`?story=` naming a story the subscriber no longer lists (aged out, withdrawn, a
+    typo): a short notice, announced as a status, above the list's first page."""
+    site = visit.site
+    subscriber = site.subscriber(subscriber_id)
+    detail = subscriber.detail_page_url or ""
+    if slug == "typo":
+        slug = site.slugs[STORIES[0].title][:-1]
+    page = visit.open(f"{detail}?story={slug}")
+    page.locator("section.embed-embed .syn-item").first.wait_for()
+    notice = page.locator("section.embed-embed .syn > [role=status]")
+    assert notice.inner_text() == "This article is no longer available."
+    assert notice.is_visible()
+    assert shadow_titles(page) == [s.title for s in STORIES[: subscriber.per_page]]
+    first = page.locator("section.embed-embed .syn-item").first.bounding_box()
+    box = notice.bounding_box()
+    assert box is not None and first is not None and box["y"] + box["height"] <= first["y"]
+    # The notice belongs to the first page: paging on leaves it behind.
+    page.get_by_role("button", name="Next").click()
+    assert notice.count() == 0
+    assert page.locator("section.embed-embed .syn-pager [role=status]").count() == 1
+
+    # A story that is listed still shows in full, without the notice.
+    story = STORIES[1]
+    page.goto(expected_link(site, subscriber_id, story))
+    article = page.locator("section.embed-embed .syn-story")
+    assert article.locator("h1").inner_text() == story.title
+    assert story.closing in article.locator(".syn-body").inner_text()
+    assert page.locator("section.embed-embed [role=status]").count() == 0
+
+
+def test_only_detail_page_embeds_carry_the_notice(visit: Visit) -> None:
+    """The notice's words and code ride in a detail-page subscriber's embed.js only; on
+    other subscribers' pages `?story=` means nothing."""
+    site = visit.site
+    for subscriber_id in SUBSCRIBER_IDS:
+        script = site.output(subscriber_id, "embed.js")
+        detail = site.subscriber(subscriber_id).link_to == "detail_page"
+        assert ("This article is no longer available." in script) == detail, subscriber_id
+        code = re.sub(r"var D = \{.*?\};\n", "", script, count=1)
+        assert ("story" in code and "w.gone" in code) == detail, subscriber_id
+    page = visit.open(site.page("plain", "alpha", "embed") + "?story=no-such-story")
+    page.locator("section.embed-embed .syn-item").first.wait_for()
+    assert page.locator("section.embed-embed .syn > [role=status]").count() == 0
+    assert len(shadow_titles(page)) == site.subscriber("alpha").per_page
+
+
+# The notice in each language we have words for; others fall back to English.
+GONE = {
+    "en": "This article is no longer available.",
+    "es": "Este artículo ya no está disponible.",
+    "pt-BR": "Este artigo não está mais disponível.",
+    "fr": "Cet article n’est plus disponible.",
+    "de": "Dieser Artikel ist nicht mehr verfügbar.",
+    "nl": "This article is no longer available.",
+}
+
+
+def test_the_notice_is_in_the_subscribers_language(embed_site: EmbedSite) -> None:
+    config = embed_site.config
+    with Store(config.database_path) as store:
+        stories = load_stories(config, store)
+    by_slug = {story.slug: story for story in stories}
+    renderer = Renderer(config.path.parent, config.site)
+    for language, notice in GONE.items():
+        subscriber = embed_site.subscriber("charlie").model_copy(
+            update={"id": f"charlie-{language.lower()}", "language": language}
+        )
+        files = renderer.render(plan(subscriber, stories, by_slug, {}, NOW, "salt"))
+        script = files[f"{subscriber.id}/embed.js"].decode()
+        found = re.search(r"var D = (\{.*?\});\n", script)
+        assert found, "embed.js has no data object"
+        assert json.loads(found[1])["w"]["gone"] == notice, language
+
+
+# -- where the script embed renders: data-target -------------------------------------------
+
+# Every element of the page with a shadow root: where it is and what it shows.
+HOSTS_JS = """() => [...document.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => {
+  const name = n => n ? n.tagName + (n.id ? '#' + n.id : '') : null;
+  const items = [...e.shadowRoot.querySelectorAll('.syn-item')];
+  return {host: name(e), parent: name(e.parentElement), previous: name(e.previousElementSibling),
+          items: items.length, visible: items.length > 0 && items.every(li => li.checkVisibility()),
+          inBody: document.body.contains(e)};
+})"""
+# Records each look-up of the target: when (document.readyState) and whether <body> existed.
+LOOKUPS_JS = """window.__lookups = [];
+const byId = Document.prototype.getElementById;
+Document.prototype.getElementById = function (id) {
+  if (id === 'news') window.__lookups.push([document.readyState, !!document.body]);
+  return byId.call(this, id);
+};"""
+NEWS = '<div id="news"></div>'
+# Words before the container, so it is parsed well after the script could have run.
+FILLER = "".join(f"<p>Parish notice {n}: choir practice moved to Thursday.</p>" for n in range(40))
+
+
+def shadow_hosts(page: Page) -> list[dict[str, Any]]:
+    page.locator(".syn-item").first.wait_for()
+    return page.evaluate(HOSTS_JS)  # type: ignore[no-any-return]
+
+
+def hold_parser(site: EmbedSite, seconds: float) -> str:
+    """A parser-blocking script that takes `seconds` to arrive: while the parser waits for
+    it in <head>, an async script that is already downloaded runs, before <body> exists."""
+    path = "/slow.js"
+
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        respond(200, b"", {"Content-Type": "text/javascript", "Cache-Control": "no-store"})(request)
+
+    return site.host.route(path, slow)
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["head", "head-async-parser-held", "head-defer", "head-async", "body-above"],
+)
+def test_data_target_after_the_script_is_found(visit: Visit, where: str) -> None:
+    """The container named by data-target may come after the script tag (the tag in
+    <head>, or above the div): the widget waits for the document and renders inside it."""
+    site = visit.site
+    visit.context.add_init_script(LOOKUPS_JS)
+    src = site.url("alpha", "embed.js")
+    attrs = {"head-async-parser-held": " async", "head-defer": " defer", "head-async": " async"}
+    tag = f'<script src="{src}" data-target="news"{attrs.get(where, "")}></script>'
+    if where == "head-async-parser-held":
+        tag += f'<script src="{hold_parser(site, 0.8)}"></script>'
+    head, body = ("", tag) if where == "body-above" else (tag, "")
+    page = visit.open(site.custom_page(f"target-{where}", head, f"{body}{FILLER}{NEWS}"))
+    hosts = shadow_hosts(page)
+    assert hosts == [
+        {"host": "DIV#news", "parent": "BODY", "previous": "P", "items": 4, "visible": True,
+         "inBody": True}
+    ]  # fmt: skip
+    titles = page.locator("#news .syn-title a").all_inner_texts()
+    assert titles == [s.title for s in STORIES[:4]]
+    assert page.locator("head div").count() == 0
+    lookups = page.evaluate("window.__lookups")
+    if where in ("head", "head-async-parser-held"):  # it did run before the body was parsed
+        assert lookups[0] == ["loading", False]
+    if where == "body-above":
+        assert lookups[0] == ["loading", True]
+
+
+@pytest.mark.parametrize("where", ["head", "body"])
+def test_data_target_missing_falls_back_to_the_body(visit: Visit, where: str) -> None:
+    """No element has the data-target id, even once the page is parsed: from <head> the
+    widget goes at the end of <body>; from <body>, right after its script."""
+    site = visit.site
+    tag = f'<script src="{site.url("alpha", "embed.js")}" data-target="no-such-id"></script>'
+    head, body = (tag, "") if where == "head" else ("", tag)
+    page = visit.open(site.custom_page(f"missing-{where}", head, f"{body}{FILLER}"))
+    hosts = shadow_hosts(page)
+    previous = "P#host-last" if where == "head" else "SCRIPT"
+    assert hosts == [
+        {"host": "DIV", "parent": "BODY", "previous": previous, "items": 4, "visible": True,
+         "inBody": True}
+    ]  # fmt: skip
+
+
+# The target, the page around it, and where the widget must be: in the target itself when it
+# can host a shadow root, else in a div inside it where a div is valid, else just after it.
+TARGETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ul": ('<ul id="news"></ul>', {"host": "DIV", "parent": "BODY", "previous": "UL#news"}),
+    "ol": ('<ol id="news"></ol>', {"host": "DIV", "parent": "BODY", "previous": "OL#news"}),
+    "p": ('<p id="news"></p>', {"host": "P#news", "parent": "BODY"}),
+    "li": (
+        '<ul><li>Sunday service at 10</li><li id="news"></li></ul>',
+        {"host": "DIV", "parent": "LI#news", "previous": None},
+    ),
+    "td": (
+        '<table><tr><td>Notices</td><td id="news"></td></tr></table>',
+        {"host": "DIV", "parent": "TD#news", "previous": None},
+    ),
+    "table": (
+        '<table id="news"></table>',
+        {"host": "DIV", "parent": "BODY", "previous": "TABLE#news"},
+    ),
+    "tr": (
+        '<table id="t"><tr id="news"><td>Notices</td></tr></table>',
+        {"host": "DIV", "parent": "BODY", "previous": "TABLE#t"},
+    ),
+}
+
+
+@pytest.mark.parametrize("tag", list(TARGETS))
+@pytest.mark.parametrize("placement", ["before", "after"])
+def test_data_target_that_cannot_host_a_shadow_root(visit: Visit, tag: str, placement: str) -> None:
+    """A data-target that cannot take a shadow root (a list, a list item, a table cell…)
+    still gets the news, where the page stays valid, with nothing logged."""
+    site = visit.site
+    target, expected = TARGETS[tag]
+    script = f'<script src="{site.url("alpha", "embed.js")}" data-target="news"></script>'
+    body = f"{target}{script}" if placement == "after" else f"{script}{target}"
+    page = visit.open(site.custom_page(f"cannot-{tag}-{placement}", "", body))
+    if "previous" not in expected:  # the target itself hosts it, where the page put it
+        expected = {**expected, "previous": "SCRIPT" if placement == "before" else "H1#host-h1"}
+    hosts = shadow_hosts(page)
+    assert hosts == [{**expected, "items": 4, "visible": True, "inBody": True}]
+    assert page.locator(".syn-title a").all_inner_texts() == [s.title for s in STORIES[:4]]
+    if tag in ("ul", "ol"):  # the list keeps list items only
+        assert page.locator("#news > :not(li)").count() == 0
 
 
 def test_iframe_links_open_in_the_top_window(visit: Visit) -> None:
