@@ -133,6 +133,15 @@ def test_an_article_that_is_only_a_captioned_photo_still_gets_an_excerpt() -> No
     assert article.excerpt == "Believers gather outside"
 
 
+def test_a_youtube_player_stays_on_youtube_when_the_no_cookie_host_is_not_allowed() -> None:
+    frame = '<iframe src="https://www.youtube.com/embed/abc"></iframe>'
+    only_youtube = CleanSettings(video_hosts=("www.youtube.com",))
+    article = clean.clean_entry(entry(f"<p>Watch.</p>{frame}"), only_youtube)
+    assert 'src="https://www.youtube.com/embed/abc"' in article.body_html
+    article = clean.clean_entry(entry(f"<p>Watch.</p>{frame}"), CleanSettings())
+    assert 'src="https://www.youtube-nocookie.com/embed/abc"' in article.body_html
+
+
 def test_excerpt_without_a_near_sentence_end_gets_an_ellipsis() -> None:
     words = " ".join(f"word{n}" for n in range(100))
     assert clean.make_excerpt(words, 10) == " ".join(f"word{n}" for n in range(10)) + "…"

@@ -20,7 +20,7 @@ from collections.abc import Collection
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import ftfy
 import lxml.html
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..config import CleanSettings
 
 # Bump when cleaning code changes its output, so stored articles are cleaned again.
-CLEANER_VERSION = 3
+CLEANER_VERSION = 4
 WORDS_PER_MINUTE = 230
 # Removed before anything else: never content, and some hide duplicates (noscript images).
 NOISE_TAGS = frozenset({
@@ -349,7 +349,7 @@ def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> 
         if is_video_embed(src, settings.video_hosts):
             keep = {k: _attr(frame, k) for k in ("width", "height", "title") if frame.get(k)}
             frame.attrs = {
-                "src": src,
+                "src": _private_player(src, settings.video_hosts),
                 **keep,
                 "allowfullscreen": "",
                 "loading": "lazy",
@@ -358,6 +358,22 @@ def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> 
             frame.clear()
         else:
             frame.replace_with(_link_paragraph(soup, src, "Watch the video"))
+
+
+NO_COOKIE_HOST = "www.youtube-nocookie.com"
+
+
+def _private_player(src: str, hosts: Collection[str]) -> str:
+    """The player's privacy-enhanced address: YouTube's no-cookie host (when allowed),
+    Vimeo's do-not-track. Readers of a church's page are not tracked by a player they
+    have not started."""
+    parts = urlsplit(src)
+    host = (parts.hostname or "").lower()
+    if host in {"www.youtube.com", "youtube.com"} and NO_COOKIE_HOST in hosts:
+        return urlunsplit(parts._replace(netloc=NO_COOKIE_HOST))
+    if host == "player.vimeo.com" and "dnt=" not in parts.query:
+        return urlunsplit(parts._replace(query=f"{parts.query}&dnt=1".lstrip("&")))
+    return src
 
 
 def _embed_url(tag: Tag) -> str | None:
