@@ -1,7 +1,8 @@
 """The hostile corpus (tests/fixtures/xss/vectors.txt) in a real browser: every vector is
-an article of its own, pushed through the real pipeline, then shown by every HTML output
-(the snippet pasted into a church page, widget.html, every article page, and the DOM the
-embed script builds, both its lists and its full-story views). Traps on alert, confirm,
+an article of its own, pushed through the real pipeline for subscribers showing full text,
+excerpts with thumbnails, and titles only, then shown by every HTML output (the snippet
+pasted into a church page, widget.html, every archive page, every article page, and the
+DOM the embed script builds, both its lists and its full-story views). Traps on alert, confirm,
 prompt, print and open, a dialog listener, and a sink server (the corpus's
 `https://sink.invalid/` rewritten to a local port) must record nothing.
 
@@ -76,20 +77,43 @@ def hostile_feed(corpus: list[tuple[str, str]]) -> bytes:
     ).encode()
 
 
+VARIANTS = {
+    # Full text and images, with the full-story view on the host page and article pages.
+    "full": """content = "full"
+image = "full"
+link_to = "detail_page"
+detail_page_url = "{host}/plain/hostile-full-CHUNK/embed.html"
+""",
+    # The plugin's usual look: excerpt and thumbnail, cards, the archive pages.
+    "excerpt": """content = "excerpt"
+image = "thumbnail"
+image_position = "right"
+outputs = ["snippet", "embed", "widget", "pages"]
+[theme]
+layout = "cards"
+""",
+    # Headlines only.
+    "title": """content = "title"
+outputs = ["snippet", "embed", "widget", "pages"]
+[theme]
+layout = "compact"
+""",
+}
+
+
 def subscribers(chunks: int) -> dict[str, str]:
-    """Per chunk of the corpus: full text, full images, the full-story view on the host page."""
+    """Per chunk of the corpus and per variant (full text with the full-story view and
+    article pages; excerpt with thumbnails; titles only), one subscriber."""
     return {
-        f"hostile-{chunk}": f"""name = "Hostile <{chunk}> & Co"
+        f"hostile-{variant}-{chunk}": f"""name = "Hostile <{chunk}> & Co"
 site_url = "https://hostile.example.org/"
 categories = ["Chunk {chunk}"]
 limit = {CHUNK}
 per_page = {CHUNK // 2}
 pages = 2
-content = "full"
-image = "full"
-link_to = "detail_page"
-detail_page_url = "{{host}}/plain/hostile-{chunk}/embed.html"
 """
+        + options.replace("CHUNK", str(chunk))
+        for variant, options in VARIANTS.items()
         for chunk in range(chunks)
     }
 
@@ -221,6 +245,19 @@ def framed(visit: Visit, urls: list[str], name: str) -> list[Page]:
         page.goto(site.host.url(path))  # waits for every frame's load event
         pages.append(page)
     return pages
+
+
+def test_every_archive_page_runs_nothing(visit: Visit) -> None:
+    site = visit.site
+    root = site.config.site.output_dir
+    urls = [
+        site.url(path.parent.parent.name, f"page/{path.name}")
+        for path in sorted(root.glob("*/page/*.html"))
+    ]
+    assert len(urls) == 2 * len(subscriber_ids(site))  # two pages of 50 each
+    pages = framed(visit, urls, "archive")
+    assert sum(len(page.main_frame.child_frames) for page in pages) == len(urls)
+    assert_nothing_ran(visit, pages)
 
 
 def test_every_article_page_runs_nothing(visit: Visit) -> None:
