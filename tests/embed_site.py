@@ -620,6 +620,8 @@ ITEMS_JS = """items => items.map(li => {
     meta: li.querySelector('.syn-meta').textContent.replace(/\\s+/g, ' ').trim(),
     metaBox: box(li.querySelector('.syn-meta')),
     attribution: links.map(a => [a.textContent, a.href]),
+    attributionShown: links.length > 0 && links.every(a => { const r = a.getBoundingClientRect();
+      return a.checkVisibility({opacityProperty: true, visibilityProperty: true}) && r.width > 0 && r.height > 0; }),
     img: img && {src: img.getAttribute('src'), cls: img.className, alt: img.getAttribute('alt'),
                  float: getComputedStyle(img).float, box: box(img)},
     excerpt: text('.syn-excerpt'), body: text('.syn-body'),

@@ -108,6 +108,7 @@ def test_items_in_order_with_titles_links_dates_images_and_text(
         by = f"By {story.author} — " if story.author else ""
         assert item["meta"] == f"{story.date_text} · {by}{OUTLET}"
         assert item["attribution"] == [[OUTLET, original(story, subscriber_id)]]
+        assert item["attributionShown"] and item["metaBox"]["h"] > 0  # visibly, not just there
         assert item["visible"] and item["box"]["w"] > 0 and item["box"]["h"] > 0
         assert item["titleBox"]["h"] > 0
 
