@@ -868,3 +868,27 @@ def test_text_contrast_meets_wcag_aa(visit: Visit, scheme: str) -> None:
             assert ratio >= 4.5, (
                 f"{subscriber_id} {scheme}: {name} {foreground} on {background}: {ratio:.2f}"
             )
+
+
+@pytest.mark.parametrize("subscriber_id", ["charlie", "delta"])
+def test_the_full_story_view_fits_375_px_and_is_reachable_and_named(
+    browser: Browser, embed_site: EmbedSite, subscriber_id: str
+) -> None:
+    """The `?story=` view on the church's page (its own CSS, `:host .syn`) at phone width:
+    no horizontal scroll, links named, images with alt text, Tab reaches every link."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with visiting(browser, embed_site, viewport=MOBILE) as visit:
+        page = visit.open(expected_link(embed_site, subscriber_id, STORIES[0]))
+        page.locator("section.embed-embed .syn-story").wait_for()
+        wide, viewport = page.evaluate(NO_SCROLL_JS)
+        assert wide <= viewport
+        host = page.locator("section.embed-embed div").first
+        found = host.evaluate(f"e => ({A11Y_JS})(e.shadowRoot)")
+        assert found["links"] > 0
+        assert found["unnamed"] == [] and found["noAlt"] == []
+        assert found["hiddenButFocusable"] == [] and found["decorativeShown"] == []
+        expected = host.evaluate(f"e => ({FOCUSABLE_JS})(e.shadowRoot)")
+        assert "A:Back to the news" in expected
+        assert tab_through(page, None) == expected
+        page.screenshot(path=SCREENSHOTS / f"{subscriber_id}-story-375.png", full_page=True)
+        visit.assert_quiet()
