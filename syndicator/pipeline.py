@@ -143,7 +143,7 @@ def publish_outputs(
                     now,
                     files,
                     done.ledger,
-                    done.subscriber.model_dump_json(),
+                    done.settings,
                 )
                 reports[subscriber_id] = SubscriberReport(
                     subscriber_id, "published", files=files, written=written

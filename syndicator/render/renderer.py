@@ -100,6 +100,7 @@ class Plan:
     pages: tuple[Story, ...]  # stories with an articles/<slug>.html (listed + kept + gone)
     ledger: Mapping[str, datetime | None]  # slug → when it left the lists (None: listed)
     fingerprint: str
+    settings: str  # the subscriber's options as JSON (part of the fingerprint)
 
 
 class Selections:
@@ -170,11 +171,12 @@ def plan(
                 ledger[slug] = since
                 pages.append(story)
     digest = hashlib.sha256(salt.encode())
-    digest.update(subscriber.model_dump_json().encode())
+    settings = subscriber.model_dump_json()
+    digest.update(settings.encode())
     digest.update(b"|" + listed_bytes + b"|")
     for story in pages[len(listed) :]:
         digest.update(_token(story))
-    return Plan(subscriber, listed, tuple(pages), ledger, digest.hexdigest())
+    return Plan(subscriber, listed, tuple(pages), ledger, digest.hexdigest(), settings)
 
 
 @dataclass
