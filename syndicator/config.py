@@ -365,6 +365,11 @@ class Config:
     def database_path(self) -> Path:
         return self.site.state_dir / "syndicator.sqlite3"
 
+    @property
+    def broken_subscriber_ids(self) -> frozenset[str]:
+        """Ids of the subscriber files skipped as invalid (their outputs stay published)."""
+        return frozenset(Path(problem.file).stem for problem in self.problems)
+
     def source(self, source_id: str) -> SourceConfig:
         for source in self.sources:
             if source.id == source_id:

@@ -12,7 +12,6 @@ import random
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx2
 from pydantic import ValidationError
@@ -215,9 +214,10 @@ INDEX = "index"  # the site-wide outputs' name in the ledger
 def index_subscribers(config: Config, store: Store) -> list[SubscriberConfig]:
     """Who index.html and subscribers.opml list: every configured subscriber, and each
     whose file is broken as it was last published (its outputs stay, so its entry does)."""
-    broken = sorted({Path(problem.file).stem for problem in config.problems})
     kept = []
-    for subscriber_id, settings in store.published_settings(broken).items():
+    for subscriber_id, settings in store.published_settings(
+        sorted(config.broken_subscriber_ids)
+    ).items():
         try:
             kept.append(SubscriberConfig.model_validate_json(settings))
         except ValidationError:  # published by a version whose options no longer load
@@ -225,14 +225,15 @@ def index_subscribers(config: Config, store: Store) -> list[SubscriberConfig]:
                 "%s: its last published options no longer load; left out of the index",
                 subscriber_id,
             )
+    if not kept:
+        return list(config.subscribers)
     return sorted([*config.subscribers, *kept], key=lambda subscriber: subscriber.id)
 
 
 def retired_subscribers(config: Config, records: Mapping[str, RenderRecord]) -> list[str]:
     """Subscribers we published for whose file is gone (not merely broken: a broken file
     keeps its outputs). Pure."""
-    present = {s.id for s in config.subscribers}
-    present |= {Path(problem.file).stem for problem in config.problems}
+    present = {s.id for s in config.subscribers} | config.broken_subscriber_ids
     return sorted(set(records) - present)
 
 

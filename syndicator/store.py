@@ -444,7 +444,7 @@ class Store:
         now: datetime,
         files: int,
         pages: Mapping[str, datetime | None],
-        settings: str | None = None,
+        settings: str,
     ) -> None:
         """Record a successful publish: its input fingerprint, its article pages and the
         options (`SubscriberConfig` as JSON) it was published with."""

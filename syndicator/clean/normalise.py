@@ -229,15 +229,11 @@ def plain_line(raw: str) -> str:
 
 def plain_text(html: str) -> str:
     """The readable text of sanitized HTML, one paragraph per block."""
-    return _text_of_tree(_tree(html))
+    return _text_and_prose(_tree(html))[0]
 
 
 def _tree(html: str) -> lxml.html.HtmlElement:
     return lxml.html.fragment_fromstring(html, create_parent="div")
-
-
-def _text_of_tree(root: lxml.html.HtmlElement) -> str:
-    return _text_and_prose(root)[0]
 
 
 def _text_and_prose(root: lxml.html.HtmlElement) -> tuple[str, str]:

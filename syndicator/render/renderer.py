@@ -430,8 +430,7 @@ class Renderer:
         env = target.env
         footer = env.get_template("_footer.html").render(sub=real, words=words)
         stories = None
-        shown = {"previous": words["previous"], "next": words["next"], "pages": words["pages"]}
-        shown["page_of"] = words["page_of"]
+        shown = {key: words[key] for key in ("previous", "next", "pages", "page_of")}
         if subscriber.link_to == "detail_page":
             stories = {
                 story.slug: str(self._fragment(target, "_story.html", story)) for story in listed
