@@ -2,7 +2,7 @@
 """Benchmarks, printed as tables, each with a baseline measured in the same run.
 
     python3 scripts/dev.py bench clean [--rounds N]
-    python3 scripts/dev.py bench render [--subscribers N] [--outputs all|feeds]
+    python3 scripts/dev.py bench render [--subscribers N] [--outputs all|feeds] [--dir DIR]
     python3 scripts/dev.py bench embed [--loads N]
 
 `clean`: one ~20 KB WordPress-shaped article (built from the bundled sample feed) cleaned
@@ -662,10 +662,12 @@ def _same_outputs(left: Path, right: Path, names: Iterable[str]) -> bool:
     return True
 
 
-def bench_render(count: int, outputs: str) -> None:
+def bench_render(count: int, outputs: str, folder: Path | None = None) -> None:
     console = _console()
     console.print(f"[bold]render: {count:,} subscribers, {_kind(outputs)}[/]")
-    work = Path(tempfile.mkdtemp(prefix="syndicator-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="syndicator-bench-", dir=folder))
+    where = _filesystem(work)
+    console.print(f"  working in {work} ({where})")
     try:
         _setup(work)
         used, files = _estimate(work, count, outputs)
@@ -698,12 +700,29 @@ def bench_render(count: int, outputs: str) -> None:
             console.print(f"  rebuild after one change: {change} …")
             _run_phase("change", work, count, outputs, change)
             results[change] = _run_phase("rebuild", work, count, outputs, change)
-        console.print(_render_table(count, outputs, results))
+        console.print(_render_table(count, outputs, results, where))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _render_table(count: int, outputs: str, results: Mapping[str, Mapping[str, Any]]) -> Table:
+def _filesystem(path: Path) -> str:
+    """The type of the file system `path` is on (Linux), for the table's reader."""
+    best, kind = "", "unknown file system"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return kind
+    for line in mounts:
+        fields = line.split()
+        point = fields[1].replace("\\040", " ")
+        if str(path).startswith(point.rstrip("/") + "/") and len(point) > len(best):
+            best, kind = point, f"{fields[2]} mounted on {point}"
+    return kind
+
+
+def _render_table(
+    count: int, outputs: str, results: Mapping[str, Mapping[str, Any]], where: str
+) -> Table:
     build, naive, floor = results["build"], results["naive"], results["floor"]
     table = Table(
         title=f"render: {ARTICLES} articles, {count:,} subscribers, {_kind(outputs)}"
@@ -714,7 +733,8 @@ def _render_table(count: int, outputs: str, results: Mapping[str, Mapping[str, A
         ),
         caption=(
             f"{build['variants']:,} distinct option variants (largest: "
-            f"{build['largest_variant']:,} subscribers); {os.cpu_count()} CPUs. Peak RSS is "
+            f"{build['largest_variant']:,} subscribers); {os.cpu_count()} CPUs; outputs on "
+            f"{where}. Peak RSS is "
             f"each run's own process ({build['rss_before']:.0f} MB of the full build's before "
             "it started: Python, libraries and the subscriber configs). Writing the files "
             f"alone takes the floor's time, so no build can beat naive by more than "
@@ -997,6 +1017,12 @@ def main(argv: list[str]) -> int:
         default="all",
         help="render with --subscribers: every output, or rss/atom/json only (default all)",
     )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="render: where the outputs are written (default: the system's temporary folder); "
+        "point it at the disk your outputs will live on",
+    )
     args = parser.parse_args(argv)
     if args.suite == "clean":
         bench_clean(args.rounds)
@@ -1004,9 +1030,9 @@ def main(argv: list[str]) -> int:
         bench_embed(args.loads)
     elif args.subscribers is None:
         for subscribers, outputs in DEFAULT_RUNS:
-            bench_render(subscribers, outputs)
+            bench_render(subscribers, outputs, args.dir)
     else:
-        bench_render(args.subscribers, args.outputs)
+        bench_render(args.subscribers, args.outputs, args.dir)
     return 0
 
 

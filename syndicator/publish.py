@@ -11,9 +11,12 @@ ever touched.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import secrets
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,10 +57,14 @@ def _fsync_dir(folder: Path) -> None:
 
 def resolve_inside(root: Path, relative: str) -> Path:
     """`root / relative`, refusing absolute paths, `..` and anything else that leaves root."""
+    _check_inside(relative)
+    return root.joinpath(*relative.split("/"))
+
+
+def _check_inside(relative: str) -> None:
     parts = relative.split("/")
     if any(part in {"", ".", ".."} or "\\" in part or "\0" in part for part in parts):
         raise PublishError(f"refusing to publish outside the output folder: {relative!r}")
-    return root.joinpath(*parts)
 
 
 class Publisher:
@@ -67,13 +74,18 @@ class Publisher:
     every staged byte durable (`os.sync`), renames the temporary files over their targets,
     and syncs again so the renames are durable too. A process killed at any instant leaves
     each target wholly old or wholly new; leftover temporary files are pruned later.
+
+    Paths are handled as strings and folders created once per batch: at hundreds of
+    thousands of files, pathlib and `tempfile` cost as much as the writing itself.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+        self._staged: list[tuple[str, str]] = []  # (temporary file, target)
         self._staged_bytes = 0
         self._managed: list[tuple[str, frozenset[str]]] = []
+        self._folders: set[str] = set()  # known to exist since the last commit
+        self._temps = _temp_names()
         self.report = PublishReport()
 
     @property
@@ -87,20 +99,18 @@ class Publisher:
         name are removed.
         """
         changed = unchanged = size = 0
+        root = os.fspath(self.root)
         for relative, data in sorted(files.items()):
-            path = resolve_inside(self.root, relative)
+            _check_inside(relative)
+            path = f"{root}/{relative}"
             if _same_bytes(path, data):
                 unchanged += 1
                 continue
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.chmod(temp, 0o644)  # mkstemp makes 0600; web servers must read it
+                temp = self._write_temp(os.path.dirname(path), data)
             except OSError as exc:
                 raise PublishError(f"{path}: cannot write: {exc.strerror}") from exc
-            self._staged.append((Path(temp), path))
+            self._staged.append((temp, path))
             changed += 1
             size += len(data)
         keep = frozenset(files)
@@ -113,6 +123,30 @@ class Publisher:
             self.report.bytes_written + size,
         )
         return changed
+
+    def _write_temp(self, folder: str, data: bytes) -> str:
+        """`data` in a new temporary file in `folder` (created if need be): its path."""
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        while True:
+            temp = f"{folder}/{next(self._temps)}"
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            except FileExistsError:  # a leftover with the same name: take the next one
+                continue
+            break
+        try:
+            os.fchmod(fd, 0o644)  # web servers must read it, whatever the umask
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            os.close(fd)
+            os.unlink(temp)
+            raise
+        os.close(fd)
+        return temp
 
     def commit(self) -> None:
         """Make everything staged durable and visible, then prune the managed folders."""
@@ -128,17 +162,26 @@ class Publisher:
         for folder, keep in self._managed:
             removed += _prune(self.root, folder, keep)
         self.report = replace(self.report, removed=self.report.removed + removed)
-        self._staged.clear()
-        self._managed.clear()
-        self._staged_bytes = 0
+        self._clear()
 
     def discard(self) -> None:
         """Forget what is staged (its temporary files are removed; targets stay as they were)."""
         for temp, _ in self._staged:
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        self._clear()
+
+    def _clear(self) -> None:
         self._staged.clear()
         self._managed.clear()
+        self._folders.clear()  # pruning may have removed some
         self._staged_bytes = 0
+
+
+def _temp_names() -> Iterator[str]:
+    """Names for temporary files: this process's own random prefix and a counter."""
+    prefix = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-"
+    return (f"{prefix}{number}" for number in itertools.count())
 
 
 def publish(
@@ -156,12 +199,13 @@ def publish(
     return publisher.report
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _same_bytes(path: str, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data):
+        if os.stat(path).st_size != len(data):
             return False
-        return path.read_bytes() == data
-    except FileNotFoundError:
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except (FileNotFoundError, NotADirectoryError):
         return False
 
 
@@ -169,15 +213,32 @@ def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
     base = resolve_inside(root, folder)
     if not base.is_dir():
         return 0
-    removed = 0
-    for path in sorted(base.rglob("*"), reverse=True):  # children before their folders
-        relative = path.relative_to(root).as_posix()
-        if path.is_dir():
-            if not any(path.iterdir()):
-                path.rmdir()
-        elif relative not in keep or path.name.startswith(TEMP_PREFIX):
-            path.unlink()
-            removed += not path.name.startswith(TEMP_PREFIX)
-    if not keep and not any(base.iterdir()):
+    removed = _prune_tree(os.fspath(base), folder, keep)
+    if not keep and _is_empty(os.fspath(base)):
         base.rmdir()  # a folder managed with nothing to keep goes entirely (retired subscriber)
     return removed
+
+
+def _prune_tree(path: str, relative: str, keep: Collection[str]) -> int:
+    """Remove what `keep` does not name under `path` (`relative` to the output root), and
+    every temporary file; then the folders left empty. Returns how many files went."""
+    removed = 0
+    with os.scandir(path) as scan:
+        entries = list(scan)
+    for entry in entries:
+        name = f"{relative}/{entry.name}"
+        if entry.is_dir(follow_symlinks=False):
+            removed += _prune_tree(entry.path, name, keep)
+            if _is_empty(entry.path):
+                os.rmdir(entry.path)
+        elif entry.name.startswith(TEMP_PREFIX):
+            os.unlink(entry.path)
+        elif name not in keep:
+            os.unlink(entry.path)
+            removed += 1
+    return removed
+
+
+def _is_empty(folder: str) -> bool:
+    with os.scandir(folder) as scan:
+        return next(scan, None) is None

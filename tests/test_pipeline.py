@@ -549,6 +549,11 @@ def test_site_overrides_apply_to_everyone_and_a_subscriber_folder_to_one(
     # A site-wide footer that transforms a subscriber field: fragments cannot be shared,
     # and each subscriber must still get its own name, not a neighbour's or a placeholder.
     (site / "_footer.html").write_text('<p class="syn-footer">SITE {{ sub.name|upper }}</p>\n')
+    # …and a list item that cuts one short: what is left of its placeholder is detected too.
+    (site / "_item.html").write_text(
+        '<li class="syn-item"><a href="{{ item.url }}">{{ item.title }}</a> '
+        "[{{ sub.name[:2] }}] {% include '_attribution.html' %}</li>\n"
+    )
     (site / "subscribers" / "templated" / "_attribution.html").write_text(
         'Via <a href="{{ item.original_url }}">{{ item.outlet }}</a> (ours)\n'
     )
@@ -559,6 +564,8 @@ def test_site_overrides_apply_to_everyone_and_a_subscriber_folder_to_one(
         for output in ("snippet.html", "rss.xml", f"articles/{slug_of(config, '1')}.html"):
             assert f"SITE {shown}".encode() in files[output], (name, output)
             assert b"\0" not in files[output]
+    for name, cut in (("good", "Go"), ("templated", "Te")):
+        assert f"[{cut}]".encode() in outputs_of(config, name)["snippet.html"]
     assert b"(ours)" in outputs_of(config, "templated")["snippet.html"]
     assert b"(ours)" not in outputs_of(config, "good")["snippet.html"]
 

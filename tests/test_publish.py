@@ -37,6 +37,52 @@ def test_files_are_world_readable_and_no_temp_files_remain(tmp_path: Path) -> No
     assert not [p for p in tmp_path.rglob(f"{TEMP_PREFIX}*")]
 
 
+def test_files_are_world_readable_under_a_strict_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o077)
+    try:
+        publish(tmp_path, {"a/b/c.html": b"x", "index.html": b"y"})
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a" / "b" / "c.html").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "index.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_temporary_name_already_taken_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leftover temporary file that happens to have the next name is neither reused
+    nor published; the leftover goes when its folder is pruned."""
+    taken = f"{TEMP_PREFIX}leftover-0"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / taken).write_bytes(b"half of an old write")
+    names = iter([taken, f"{TEMP_PREFIX}leftover-1"])
+    monkeypatch.setattr("syndicator.publish._temp_names", lambda: names)
+    report = publish(tmp_path, {"a/rss.xml": b"<rss/>"}, managed=["a"])
+    assert report.written == 1
+    assert (tmp_path / "a" / "rss.xml").read_bytes() == b"<rss/>"
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["rss.xml"]
+
+
+def test_a_retired_folder_goes_entirely_with_its_subfolders(tmp_path: Path) -> None:
+    publish(tmp_path, {"old/rss.xml": b"1", "old/articles/a.html": b"2", "old/page/1.html": b"3"})
+    report = publish(tmp_path, {}, managed=["old"])
+    assert report.removed == 3
+    assert not (tmp_path / "old").exists()
+
+
+def test_pruning_removes_a_symlink_but_never_what_it_points_to(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_bytes(b"keep me")
+    root = tmp_path / "out"
+    publish(root, {"grace/rss.xml": b"1"})
+    (root / "grace" / "linked").symlink_to(outside, target_is_directory=True)
+    report = publish(root, {"grace/rss.xml": b"1"}, managed=["grace"])
+    assert report.removed == 1
+    assert not (root / "grace" / "linked").is_symlink()
+    assert (outside / "precious.txt").read_bytes() == b"keep me"
+
+
 def test_prunes_stale_files_only_in_managed_folders(tmp_path: Path) -> None:
     publish(tmp_path, {"grace/rss.xml": b"1", "grace/articles/old.html": b"2", "keep.txt": b"3"})
     (tmp_path / "grace" / "articles" / f"{TEMP_PREFIX}crashed").write_bytes(b"half")

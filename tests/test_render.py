@@ -37,6 +37,7 @@ from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.models import Story
 from syndicator.pipeline import load_stories, publish_outputs, run_once
 from syndicator.render import Renderer, plan
+from syndicator.render.views import HOLE_CHAR, fill, hole
 from syndicator.select import select
 from syndicator.store import Store
 
@@ -1205,3 +1206,31 @@ def test_a_story_holding_the_feed_placeholder_character_is_not_filled_in(site: S
         for name in (f"{sub.id}/rss.xml", f"{sub.id}/atom.xml"):
             titles = [e.title for e in feedparser.parse(files[name]).entries]
             assert f"Title {mark} here" in titles, name
+
+
+FILL_VALUES = {"i": "grace", "n": "Grace & Co", "f": "Footer", "s": "https://g.example/", "d": ""}
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.characters(blacklist_characters="\0")),
+            st.sampled_from(sorted(FILL_VALUES)).map(hole),
+        )
+    )
+)
+def test_fill_puts_each_value_in_its_hole(pieces: list[str]) -> None:
+    expected = "".join(FILL_VALUES[p[1]] if p.startswith(HOLE_CHAR) else p for p in pieces)
+    assert fill("".join(pieces), FILL_VALUES) == expected
+
+
+@pytest.mark.parametrize(
+    "mangled",
+    [hole("n").upper(), hole("n")[:2], hole("n")[1:], hole("n") + hole("q"), "\0nx\0"],
+)
+def test_fill_leaves_a_mangled_hole_visible(mangled: str) -> None:
+    """A template that transformed a hole (`|upper`, a slice) must not get a neighbour's
+    value or an error: the NUL stays, and the renderer renders that subscriber alone."""
+    text = fill(f"<p>{hole('i')} {mangled} {hole('s')}</p>", FILL_VALUES)
+    assert HOLE_CHAR in text
+    assert text.startswith("<p>grace ") and text.endswith(" https://g.example/</p>")

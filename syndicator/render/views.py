@@ -313,7 +313,14 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     """Put a subscriber's values into the holes of a shared fragment, in one pass."""
     if HOLE_CHAR not in text:
         return text
-    return _HOLE.sub(lambda match: values[match[1]], text)
+    # NUL occurs only in holes, so splitting on it puts each hole's letter at an odd index.
+    parts = text.split(HOLE_CHAR)
+    names = parts[1::2]
+    if len(parts) % 2 == 0 or not all(name in values for name in names):
+        # A template transformed a hole: fill what is intact; the NUL left shows the rest.
+        return _HOLE.sub(lambda match: values.get(match[1], match[0]), text)
+    parts[1::2] = [values[name] for name in names]
+    return "".join(parts)
 
 
 def variant(options: SubscriberOptions) -> tuple[Any, ...]:
