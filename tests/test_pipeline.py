@@ -483,24 +483,29 @@ def test_a_syntax_error_names_template_line_and_subscriber(
         "words.update(footer='x')",  # shared state may not be changed either
     ],
 )
+@pytest.mark.parametrize("folder", ["subscribers/templated", "."])
 def test_an_admin_template_cannot_reach_python_internals(
-    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path, expression: str
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path, expression: str, folder: str
 ) -> None:
-    """Override templates run sandboxed: reaching for internals fails that subscriber
-    with a message naming the template; nothing of the interpreter reaches an output."""
+    """Override templates run sandboxed, a subscriber's or the site's (where the built-in
+    templates render in a plain environment when there is none): reaching for internals
+    fails whom the override applies to, with a message naming the template; nothing of the
+    interpreter reaches an output."""
     url = feed_server.serve("/feed", body=rss(*FOUR))
-    own = tmp_path / "templates" / "subscribers" / "templated"
-    own.mkdir(parents=True)
+    own = tmp_path / "templates" / folder
+    own.mkdir(parents=True, exist_ok=True)
     (own / "_footer.html").write_text(f'<p class="syn-footer">\n{{{{ {expression} }}}}</p>\n')
     config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
     report = run(config)
     outcomes = {s.subscriber_id: s for s in report.subscribers}
-    assert outcomes["templated"].outcome == "failed"
-    assert "templates/subscribers/templated/_footer.html line 2" in (
-        outcomes["templated"].error or ""
-    )
-    assert outcomes["good"].outcome == "published"
-    assert not (config.site.output_dir / "templated").exists()
+    hit = ["templated"] if folder != "." else ["good", "templated", "typo"]
+    where = "/".join(part for part in ("templates", folder, "_footer.html") if part != ".")
+    for name in hit:
+        assert outcomes[name].outcome == "failed", name
+        assert f"{where} line 2" in (outcomes[name].error or "")
+        assert not (config.site.output_dir / name).exists()
+    if folder != ".":
+        assert outcomes["good"].outcome == "published"
     for path in config.site.output_dir.rglob("*"):
         if path.is_file():
             data = path.read_bytes()

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Environment
 from markupsafe import Markup
 
 from .. import __version__
@@ -184,7 +184,7 @@ class _Target:
     """One subscriber being rendered: its environment and its two views."""
 
     subscriber: SubscriberConfig
-    env: ImmutableSandboxedEnvironment
+    env: Environment
     shared: bool
     real: SubscriberView
     holes: SubscriberView
