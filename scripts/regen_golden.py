@@ -97,7 +97,7 @@ def regen_render() -> int:
 
 
 def main(argv: list[str]) -> int:
-    kinds = argv or ["clean"]
+    kinds = argv or list(KINDS)
     unknown = [kind for kind in kinds if kind not in KINDS]
     if unknown:
         print(f"unknown golden kind {unknown[0]!r}; known: {', '.join(KINDS)}", file=sys.stderr)

@@ -130,6 +130,7 @@ def publish_outputs(
     publisher = publisher or Publisher(config.site.output_dir)
     reports: dict[str, SubscriberReport] = {}
     pending: list[tuple[Plan, int, int]] = []  # staged, not yet committed
+    settings: dict[str, str] = {}  # each subscriber's options as JSON, made once
 
     def commit() -> None:
         publisher.commit()
@@ -158,6 +159,7 @@ def publish_outputs(
             salt = renderer.salt(subscriber.id)
             previous = ledger.get(subscriber.id, {})
             decided = plan(subscriber, stories, by_slug, previous, now, salt, selections=selections)
+            settings[subscriber.id] = decided.settings
             if not force and record is not None and record.fingerprint == decided.fingerprint:
                 reports[subscriber.id] = SubscriberReport(
                     subscriber.id, "unchanged", files=record.files
@@ -181,7 +183,7 @@ def publish_outputs(
         for subscriber_id in retired:
             publisher.stage({}, managed=[subscriber_id])
         listed = index_subscribers(config, store)
-        index = renderer.index_fingerprint(listed)
+        index = renderer.index_fingerprint(listed, settings)
         index_error = None
         if force or store.site_fingerprint(INDEX) != index:
             try:

@@ -443,6 +443,19 @@ def test_data_target_that_cannot_host_a_shadow_root(visit: Visit, tag: str, plac
         assert page.locator("#news > :not(li)").count() == 0
 
 
+@pytest.mark.parametrize("tag", ["div", *TARGETS])
+def test_the_same_code_pasted_twice_shows_one_widget(visit: Visit, tag: str) -> None:
+    """A volunteer who pastes the embed code twice (or a page builder that repeats it)
+    gets one widget in the target, whatever the target's kind, and nothing logged."""
+    site = visit.site
+    target, expected = TARGETS.get(tag, ('<div id="news"></div>', {"host": "DIV#news"}))
+    script = f'<script src="{site.url("alpha", "embed.js")}" data-target="news"></script>'
+    page = visit.open(site.custom_page(f"twice-{tag}", "", f"{target}{script}{script}"))
+    assert len(shadow_hosts(page)) == 1
+    assert shadow_hosts(page)[0]["host"] == expected["host"]
+    assert page.locator(".syn-title a").all_inner_texts() == [s.title for s in STORIES[:4]]
+
+
 def test_iframe_links_open_in_the_top_window(visit: Visit) -> None:
     """The widget's links leave the sandboxed iframe for the page around it."""
     site = visit.site

@@ -64,7 +64,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/6"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/7"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -451,11 +451,17 @@ class Renderer:
         }
         return env.get_template("embed.js").render(data=data).encode()
 
-    def index_fingerprint(self, subscribers: Sequence[SubscriberConfig]) -> str:
-        """Everything `render_index` depends on: equal fingerprints, equal bytes."""
+    def index_fingerprint(
+        self, subscribers: Sequence[SubscriberConfig], settings: Mapping[str, str] = {}
+    ) -> str:
+        """Everything `render_index` depends on: equal fingerprints, equal bytes.
+
+        `settings` holds subscribers' options as JSON already made (`Plan.settings`), by
+        id, so that a run does not make them twice."""
         digest = hashlib.sha256(self._site_salt.encode())
         for subscriber in subscribers:
-            digest.update(b"\0" + subscriber.model_dump_json().encode())
+            made = settings.get(subscriber.id)
+            digest.update(b"\0" + (made or subscriber.model_dump_json()).encode())
         return digest.hexdigest()
 
     def render_index(self, subscribers: Sequence[SubscriberConfig]) -> dict[str, bytes]:

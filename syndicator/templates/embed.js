@@ -7,8 +7,9 @@
     Where: go() runs at once, or at DOMContentLoaded while the page is still loading and
     the target (or, without one, a <body> holding the script) is not there yet. A target
     that cannot host a shadow root (ul, li, td, table...) gets a div inside it, or after it
-    where a div is not valid inside (lists, tables, their rows: after the table). No
-    target found: after the script when it is in <body>, else at the end of <body>.
+    where a div is not valid inside (lists, tables, their rows: after the table), once:
+    the same code pasted twice shows one widget, as with a target that takes the shadow
+    root. No target found: after the script when it is in <body>, else at the end of <body>.
 
     Written small on purpose (every church's visitors download it): this comment stays in
     the template, and the names are short. D: the data (renderer `_embed`); el(tag, class,
@@ -22,7 +23,7 @@ var d=document,s=d.currentScript,t=s&&s.getAttribute("data-target"),w=D.w,b;
 function go(){var h=t&&d.getElementById(t),p=d.body,r,x,o={mode:"open"},c=":host{display:block!important}"+D.css;
 if(!h){h=el("div");p.contains(s)?s.after(h):p.appendChild(h)}
 if(h.shadowRoot||!h.attachShadow)return;
-try{r=h.attachShadow(o)}catch(e){x=el("div");if(/^T(R|BODY|HEAD|FOOT)$/.test(h.tagName))h=h.closest("table")||h;
+try{r=h.attachShadow(o)}catch(e){if(/^T(R|BODY|HEAD|FOOT)$/.test(h.tagName))h=h.closest("table")||h;if(h.$syn)return;h.$syn=x=el("div");
 /^([OU]L|DL|MENU|TABLE|SELECT)$/.test(h.tagName)?h.after(x):h.appendChild(x);r=x.attachShadow(o)}
 if(r.adoptedStyleSheets&&typeof CSSStyleSheet=="function"){var k=new CSSStyleSheet();k.replaceSync(c);r.adoptedStyleSheets=[k]}
 else{var y=el("style");y.textContent=c;r.appendChild(y)}
