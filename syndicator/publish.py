@@ -158,6 +158,9 @@ class Publisher:
             except OSError as exc:
                 raise PublishError(f"{target}: cannot replace: {exc.strerror}") from exc
             os.sync()  # and the renames are durable before the ledger says "published"
+        root = os.fspath(self.root)
+        if any(os.path.dirname(target) == root for _, target in self._staged):
+            _remove_leftover_temps(root)  # top-level files are in no managed folder
         removed = 0
         for folder, keep in self._managed:
             removed += _prune(self.root, folder, keep)
@@ -237,6 +240,15 @@ def _prune_tree(path: str, relative: str, keep: Collection[str]) -> int:
             os.unlink(entry.path)
             removed += 1
     return removed
+
+
+def _remove_leftover_temps(folder: str) -> None:
+    """Temporary files directly in `folder`: left by a run killed mid-publish."""
+    with os.scandir(folder) as scan:
+        leftovers = [e.path for e in scan if e.name.startswith(TEMP_PREFIX) and e.is_file()]
+    for path in leftovers:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def _is_empty(folder: str) -> bool:

@@ -63,6 +63,20 @@ def test_a_temporary_name_already_taken_is_skipped(
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["rss.xml"]
 
 
+def test_leftover_temporary_files_beside_the_index_go_when_it_is_published(
+    tmp_path: Path,
+) -> None:
+    """index.html and the OPML are in no managed folder: a run killed while writing them
+    leaves its temporary files at the top, which the next top-level publish removes."""
+    publish(tmp_path, {"index.html": b"1", "grace/rss.xml": b"r"})
+    (tmp_path / f"{TEMP_PREFIX}killed-0").write_bytes(b"half an index")
+    publish(tmp_path, {"grace/rss.xml": b"r2"}, managed=["grace"])
+    assert (tmp_path / f"{TEMP_PREFIX}killed-0").exists()  # nothing top-level written yet
+    publish(tmp_path, {"index.html": b"2"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grace", "index.html"]
+    assert (tmp_path / "index.html").read_bytes() == b"2"
+
+
 def test_a_retired_folder_goes_entirely_with_its_subfolders(tmp_path: Path) -> None:
     publish(tmp_path, {"old/rss.xml": b"1", "old/articles/a.html": b"2", "old/page/1.html": b"3"})
     report = publish(tmp_path, {}, managed=["old"])
