@@ -34,6 +34,7 @@ from .models import (
 from .parse import parse_feed
 from .publish import Publisher, PublishError
 from .render import Plan, Renderer, RenderError, Selections, plan
+from .render.renderer import settings_digest
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def publish_outputs(
     publisher = publisher or Publisher(config.site.output_dir)
     reports: dict[str, SubscriberReport] = {}
     pending: list[tuple[Plan, int, int]] = []  # staged, not yet committed
-    settings: dict[str, str] = {}  # each subscriber's options as JSON, made once
+    settings: dict[str, bytes] = {}  # each subscriber's options, digested once
 
     def commit() -> None:
         publisher.commit()
@@ -159,7 +160,7 @@ def publish_outputs(
             salt = renderer.salt(subscriber.id)
             previous = ledger.get(subscriber.id, {})
             decided = plan(subscriber, stories, by_slug, previous, now, salt, selections=selections)
-            settings[subscriber.id] = decided.settings
+            settings[subscriber.id] = settings_digest(decided.settings)
             if not force and record is not None and record.fingerprint == decided.fingerprint:
                 reports[subscriber.id] = SubscriberReport(
                     subscriber.id, "unchanged", files=record.files

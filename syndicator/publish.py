@@ -12,6 +12,7 @@ ever touched.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import secrets
@@ -81,6 +82,8 @@ class Publisher:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = os.path.normpath(os.fspath(root))
+        self._real_root: str | None = None  # resolved when the first folder is made
         self._staged: list[tuple[str, str]] = []  # (temporary file, target)
         self._staged_bytes = 0
         self._managed: list[tuple[str, frozenset[str]]] = []
@@ -99,7 +102,7 @@ class Publisher:
         name are removed.
         """
         changed = unchanged = size = 0
-        root = os.fspath(self.root)
+        root = self._root
         for relative, data in sorted(files.items()):
             _check_inside(relative)
             path = f"{root}/{relative}"
@@ -127,7 +130,7 @@ class Publisher:
     def _write_temp(self, folder: str, data: bytes) -> str:
         """`data` in a new temporary file in `folder` (created if need be): its path."""
         if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)
+            self._make_folder(folder)
             self._folders.add(folder)
         while True:
             temp = f"{folder}/{next(self._temps)}"
@@ -148,6 +151,36 @@ class Publisher:
         os.close(fd)
         return temp
 
+    def _make_folder(self, folder: str) -> None:
+        """Create `folder` and any missing parent, readable by a web server whatever the
+        umask; refuse one that leads outside the root (through a symbolic link) before
+        creating anything there."""
+        missing = []
+        path = folder
+        while not os.path.isdir(path) and path != os.path.dirname(path):
+            missing.append(path)
+            path = os.path.dirname(path)
+        if path == self._root or path.startswith(self._root + "/"):
+            self._check_real(path)  # the deepest folder that exists, inside the root
+        for path in reversed(missing):
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                if not os.path.isdir(path):
+                    raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", path) from None
+                continue  # made meanwhile by someone else: not ours to change
+            os.chmod(path, 0o755)  # noqa: S103 - the outputs are public: a web server serves them
+
+    def _check_real(self, folder: str) -> None:
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self._root)
+        real = os.path.realpath(folder)
+        if real != self._real_root and not real.startswith(self._real_root + os.sep):
+            raise PublishError(
+                f"{folder}: refusing to publish outside the output folder "
+                f"(it leads to {real}; is it a symbolic link?)"
+            )
+
     def commit(self) -> None:
         """Make everything staged durable and visible, then prune the managed folders."""
         if self._staged:
@@ -158,7 +191,7 @@ class Publisher:
             except OSError as exc:
                 raise PublishError(f"{target}: cannot replace: {exc.strerror}") from exc
             os.sync()  # and the renames are durable before the ledger says "published"
-        root = os.fspath(self.root)
+        root = self._root
         if any(os.path.dirname(target) == root for _, target in self._staged):
             _remove_leftover_temps(root)  # top-level files are in no managed folder
         removed = 0
@@ -197,8 +230,11 @@ def publish(
     of an interrupted run.
     """
     publisher = Publisher(root)
-    publisher.stage(files, managed=managed)
-    publisher.commit()
+    try:
+        publisher.stage(files, managed=managed)
+        publisher.commit()
+    finally:
+        publisher.discard()  # after a failure: no temporary files left behind
     return publisher.report
 
 
@@ -210,15 +246,22 @@ def _same_bytes(path: str, data: bytes) -> bool:
             return handle.read() == data
     except (FileNotFoundError, NotADirectoryError):
         return False
+    except OSError as exc:  # a folder in the way, no permission…
+        raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
 def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
     base = resolve_inside(root, folder)
+    if base.is_symlink():
+        raise PublishError(f"{base}: refusing to prune a symbolic link (it leads elsewhere)")
     if not base.is_dir():
         return 0
-    removed = _prune_tree(os.fspath(base), folder, keep)
-    if not keep and _is_empty(os.fspath(base)):
-        base.rmdir()  # a folder managed with nothing to keep goes entirely (retired subscriber)
+    try:
+        removed = _prune_tree(os.fspath(base), folder, keep)
+        if not keep and _is_empty(os.fspath(base)):
+            base.rmdir()  # a folder managed with nothing to keep goes (retired subscriber)
+    except OSError as exc:
+        raise PublishError(f"{exc.filename or base}: cannot remove: {exc.strerror}") from exc
     return removed
 
 
@@ -247,7 +290,7 @@ def _remove_leftover_temps(folder: str) -> None:
     with os.scandir(folder) as scan:
         leftovers = [e.path for e in scan if e.name.startswith(TEMP_PREFIX) and e.is_file()]
     for path in leftovers:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # best effort: the next publish tries again
             os.unlink(path)
 
 

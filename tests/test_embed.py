@@ -456,6 +456,21 @@ def test_the_same_code_pasted_twice_shows_one_widget(visit: Visit, tag: str) -> 
     assert page.locator(".syn-title a").all_inner_texts() == [s.title for s in STORIES[:4]]
 
 
+def test_two_embeds_in_two_rows_of_one_table_both_show(visit: Visit) -> None:
+    """Two different subscribers' codes aimed at two rows of one table: both widgets, after
+    the table (a row cannot hold a div), in the order of their scripts."""
+    site = visit.site
+    table = '<table id="t"><tr id="one"><td>A</td></tr><tr id="two"><td>B</td></tr></table>'
+    scripts = "".join(
+        f'<script src="{site.url(name, "embed.js")}" data-target="{row}"></script>'
+        for name, row in (("alpha", "one"), ("bravo", "two"))
+    )
+    page = visit.open(site.custom_page("two-rows", "", table + scripts))
+    hosts = shadow_hosts(page)
+    assert len(hosts) == 2
+    assert all(host["parent"] == "BODY" for host in hosts)
+
+
 def test_iframe_links_open_in_the_top_window(visit: Visit) -> None:
     """The widget's links leave the sandboxed iframe for the page around it."""
     site = visit.site

@@ -45,6 +45,20 @@ def test_files_are_world_readable_under_a_strict_umask(tmp_path: Path) -> None:
         os.umask(previous)
     assert (tmp_path / "a" / "b" / "c.html").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "index.html").stat().st_mode & 0o777 == 0o644
+    # …and a web server running as another user can reach them: the folders we made too.
+    for folder in (tmp_path / "a", tmp_path / "a" / "b"):
+        assert folder.stat().st_mode & 0o777 == 0o755, folder
+
+
+def test_an_output_folder_made_under_a_strict_umask_can_be_served(tmp_path: Path) -> None:
+    root = tmp_path / "srv" / "out"
+    previous = os.umask(0o077)
+    try:
+        publish(root, {"grace/rss.xml": b"x"})
+    finally:
+        os.umask(previous)
+    for folder in (tmp_path / "srv", root, root / "grace"):
+        assert folder.stat().st_mode & 0o777 == 0o755, folder
 
 
 def test_a_temporary_name_already_taken_is_skipped(
@@ -95,6 +109,57 @@ def test_pruning_removes_a_symlink_but_never_what_it_points_to(tmp_path: Path) -
     assert report.removed == 1
     assert not (root / "grace" / "linked").is_symlink()
     assert (outside / "precious.txt").read_bytes() == b"keep me"
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the output root, holding something precious."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "precious.txt").write_bytes(b"keep me")
+    return folder
+
+
+def _untouched(outside: Path) -> None:
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
+    assert (outside / "precious.txt").read_bytes() == b"keep me"
+
+
+def test_a_folder_that_leads_outside_the_root_is_refused_before_writing(
+    tmp_path: Path, outside: Path
+) -> None:
+    """A symbolic link inside the output folder (a subscriber's articles/ pointing
+    elsewhere) is not followed: nothing is written or created there, the error names it."""
+    root = tmp_path / "out"
+    publish(root, {"grace/rss.xml": b"1"})
+    (root / "grace" / "articles").symlink_to(outside, target_is_directory=True)
+    for files in ({"grace/articles/a.html": b"2"}, {"grace/articles/new/b.html": b"3"}):
+        with pytest.raises(PublishError, match=r"grace/articles.*outside the output folder"):
+            publish(root, {"grace/rss.xml": b"1", **files}, managed=["grace"])
+        _untouched(outside)
+    assert not [p for p in root.rglob(f"{TEMP_PREFIX}*")]
+
+
+def test_a_managed_folder_that_is_a_link_is_never_pruned_through(
+    tmp_path: Path, outside: Path
+) -> None:
+    """Retiring a subscriber whose folder was replaced by a link removes nothing it leads to."""
+    root = tmp_path / "out"
+    publish(root, {"index.html": b"i"})
+    (root / "gone").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(PublishError, match="symbolic link"):
+        publish(root, {}, managed=["gone"])
+    _untouched(outside)
+
+
+def test_a_failed_publish_leaves_no_temporary_files(tmp_path: Path) -> None:
+    (tmp_path / "grace").mkdir()
+    (tmp_path / "grace" / "articles").write_bytes(b"a file where a folder should be")
+    files = {"grace/a.html": b"1", "grace/articles/x.html": b"2", "grace/b.html": b"3"}
+    with pytest.raises(PublishError, match=r"grace/articles/x.html: cannot write"):
+        publish(tmp_path, files)
+    assert not [p for p in tmp_path.rglob(f"{TEMP_PREFIX}*")]
+    assert not (tmp_path / "grace" / "a.html").exists()  # nothing of the batch went live
 
 
 def test_prunes_stale_files_only_in_managed_folders(tmp_path: Path) -> None:

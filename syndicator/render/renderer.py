@@ -64,7 +64,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/7"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/8"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -452,16 +452,16 @@ class Renderer:
         return env.get_template("embed.js").render(data=data).encode()
 
     def index_fingerprint(
-        self, subscribers: Sequence[SubscriberConfig], settings: Mapping[str, str] = {}
+        self, subscribers: Sequence[SubscriberConfig], settings: Mapping[str, bytes] = {}
     ) -> str:
         """Everything `render_index` depends on: equal fingerprints, equal bytes.
 
-        `settings` holds subscribers' options as JSON already made (`Plan.settings`), by
-        id, so that a run does not make them twice."""
+        `settings` holds, by id, the `settings_digest` of subscribers' options already
+        made (`Plan.settings`), so that a run does not make them twice."""
         digest = hashlib.sha256(self._site_salt.encode())
         for subscriber in subscribers:
             made = settings.get(subscriber.id)
-            digest.update(b"\0" + (made or subscriber.model_dump_json()).encode())
+            digest.update(made or settings_digest(subscriber.model_dump_json()))
         return digest.hexdigest()
 
     def render_index(self, subscribers: Sequence[SubscriberConfig]) -> dict[str, bytes]:
@@ -503,6 +503,12 @@ class Renderer:
             "codes": list(embed_codes(urls, subscriber).items()),
             "feed": urls.rss if "rss" in outputs else (urls.atom if "atom" in outputs else None),
         }
+
+
+def settings_digest(settings: str) -> bytes:
+    """A subscriber's options JSON, as the index fingerprint takes it (32 bytes kept per
+    subscriber during a run, not the JSON)."""
+    return hashlib.sha256(settings.encode()).digest()
 
 
 def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:

@@ -171,7 +171,6 @@ def strings_for(language: str) -> Mapping[str, str]:
 
 
 @functools.lru_cache(maxsize=65536)
-@functools.lru_cache(maxsize=16384)
 def format_date(moment: datetime, pattern: str, timezone: str, language: str) -> str:
     """`moment` in `timezone`, formatted with strftime `pattern`, month and day names in
     `language` (never the process locale, so outputs do not depend on the machine)."""

@@ -4,7 +4,7 @@ var d=document,s=d.currentScript,t=s&&s.getAttribute("data-target"),w=D.w,b;
 function go(){var h=t&&d.getElementById(t),p=d.body,r,x,o={mode:"open"},c=":host{display:block!important}"+D.css;
 if(!h){h=el("div");p.contains(s)?s.after(h):p.appendChild(h)}
 if(h.shadowRoot||!h.attachShadow)return;
-try{r=h.attachShadow(o)}catch(e){if(/^T(R|BODY|HEAD|FOOT)$/.test(h.tagName))h=h.closest("table")||h;if(h.$syn)return;h.$syn=x=el("div");
+try{r=h.attachShadow(o)}catch(e){if(h.$syn)return;h.$syn=x=el("div");if(/^T(R|BODY|HEAD|FOOT)$/.test(h.tagName))h=h.closest("table")||h;
 /^([OU]L|DL|MENU|TABLE|SELECT)$/.test(h.tagName)?h.after(x):h.appendChild(x);r=x.attachShadow(o)}
 if(r.adoptedStyleSheets&&typeof CSSStyleSheet=="function"){var k=new CSSStyleSheet();k.replaceSync(c);r.adoptedStyleSheets=[k]}
 else{var y=el("style");y.textContent=c;r.appendChild(y)}
