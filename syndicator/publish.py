@@ -88,6 +88,7 @@ class Publisher:
         self._staged_bytes = 0
         self._managed: list[tuple[str, frozenset[str]]] = []
         self._folders: set[str] = set()  # known to exist since the last commit
+        self._top_level = False  # a file directly in the root is staged
         self._temps = _temp_names()
         self.report = PublishReport()
 
@@ -114,6 +115,7 @@ class Publisher:
             except OSError as exc:
                 raise PublishError(f"{path}: cannot write: {exc.strerror}") from exc
             self._staged.append((temp, path))
+            self._top_level = self._top_level or "/" not in relative
             changed += 1
             size += len(data)
         keep = frozenset(files)
@@ -191,9 +193,8 @@ class Publisher:
             except OSError as exc:
                 raise PublishError(f"{target}: cannot replace: {exc.strerror}") from exc
             os.sync()  # and the renames are durable before the ledger says "published"
-        root = self._root
-        if any(os.path.dirname(target) == root for _, target in self._staged):
-            _remove_leftover_temps(root)  # top-level files are in no managed folder
+        if self._top_level:
+            _remove_leftover_temps(self._root)  # top-level files are in no managed folder
         removed = 0
         for folder, keep in self._managed:
             removed += _prune(self.root, folder, keep)
@@ -211,6 +212,7 @@ class Publisher:
         self._staged.clear()
         self._managed.clear()
         self._folders.clear()  # pruning may have removed some
+        self._top_level = False
         self._staged_bytes = 0
 
 
