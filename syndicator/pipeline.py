@@ -33,8 +33,7 @@ from .models import (
 )
 from .parse import parse_feed
 from .publish import Publisher, PublishError
-from .render import Plan, Renderer, RenderError, Selections, plan
-from .render.renderer import settings_digest
+from .render import Plan, Renderer, RenderError, Selections, plan, settings_digest
 from .store import Store
 
 log = logging.getLogger(__name__)

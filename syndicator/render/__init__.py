@@ -6,7 +6,7 @@ per site (`config/templates/`) or per subscriber (`config/templates/subscribers/
 """
 
 from .environment import RenderError, make_environment
-from .renderer import Plan, Renderer, Selections, embed_codes, plan
+from .renderer import Plan, Renderer, Selections, embed_codes, plan, settings_digest
 from .views import urls_for
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "embed_codes",
     "make_environment",
     "plan",
+    "settings_digest",
     "urls_for",
 ]
