@@ -1137,7 +1137,7 @@ SHARED_OPTIONS: dict[str, tuple[Any, ...]] = {
     "link_to": ("original", "hosted", "detail_page"),
     "utm": (True, False),
     "language": ("en", "es", "de"),
-    "date_format": ("%B %-d, %Y", "%d/%m/%Y", "%A %H:%M"),
+    "date_format": ("%B %-d, %Y", "%d/%m/%Y", "%A %H:%M", '<%-d> & "%b" %Y'),
     "timezone": ("UTC", "America/Chicago", "Asia/Tokyo"),
 }
 

@@ -50,6 +50,7 @@ from .views import (
     HOLE_CHAR,
     SubscriberView,
     Urls,
+    date_value,
     fill,
     fragment_key,
     hole_values,
@@ -68,6 +69,7 @@ RENDER_VERSION = f"{__version__}/8"  # bump when output bytes change for the sam
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
+ENTRIES = "entries"  # the shared RSS/Atom entries' key, kept with the templates' keys
 
 
 class _Fragments(Generic[T]):
@@ -190,7 +192,6 @@ class _Target:
     holes: SubscriberView
     values: dict[str, str]
     raw: dict[str, str]
-    variant: tuple[Any, ...]
     keys: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # template → sharing key
 
 
@@ -258,7 +259,6 @@ class Renderer:
             holes=hole_view(self.site, subscriber) if self.share and own is None else real,
             values=hole_values(subscriber),
             raw=raw_hole_values(subscriber),
-            variant=variant(subscriber),
         )
 
     def sort_key(self, subscriber: SubscriberConfig) -> tuple[Any, ...]:
@@ -368,7 +368,7 @@ class Renderer:
     def _fragment(self, target: _Target, name: str, story: Story) -> Markup:
         """A story's fragment for this subscriber: shared when possible, else its own."""
         if target.shared:
-            filled = fill(self._shared(target, name, story), target.values)
+            filled = fill(self._shared(target, name, story), _values(target, story))
             if HOLE_CHAR not in filled:
                 return Markup(filled)  # noqa: S704 - rendered by our autoescaping templates
             # A template transformed a hole (e.g. `sub.name|upper`): render this one unshared.
@@ -376,10 +376,12 @@ class Renderer:
 
     def _shared(self, target: _Target, name: str, story: Story) -> str:
         """The story's fragment with holes, as every subscriber sharing it gets it."""
-        shared = target.keys.get(name)
-        if shared is None:
-            shared = target.keys[name] = self._key(name, target.subscriber)
-        key = (story.slug, story.article.content_hash, story.presence, shared)
+        key = (
+            story.slug,
+            story.article.content_hash,
+            story.presence,
+            self._shared_key(target, name),
+        )
         cache = self._fragments.get(name)
         if cache is None:
             cache = self._fragments[name] = _Fragments()
@@ -389,17 +391,25 @@ class Renderer:
             cache.put(key, text)
         return text
 
+    def _shared_key(self, target: _Target, name: str) -> tuple[Any, ...]:
+        """The sharing key of template `name` for this subscriber (worked out once)."""
+        key = target.keys.get(name)
+        if key is None:
+            key = target.keys[name] = self._key(name, target.subscriber)
+        return key
+
     def _shared_entries(
         self, target: _Target, items: Sequence[FeedItem]
     ) -> list[SharedEntry] | None:
-        """The items' RSS/Atom entries shared by the subscribers of this variant, or None
+        """The items' RSS/Atom entries shared by the subscribers of one `_entries_key`, or None
         when this subscriber's feeds must be made on their own."""
         if not target.shared:
             return None
         if any(has_mark(item) for item in items):
             return None
+        shared = self._entries_key(target)
         keys = [
-            (item.story.slug, item.story.article.content_hash, item.story.presence, *target.variant)
+            (item.story.slug, item.story.article.content_hash, item.story.presence, shared)
             for item in items
         ]
         found = {key: self._entries.get(key) for key in keys}
@@ -410,13 +420,30 @@ class Renderer:
             made = []
             for _, story in missing:
                 text = self._shared(target, "_feed_item.html", story)
-                if HOLE_CHAR in fill(text, target.values):
+                if HOLE_CHAR in fill(text, _values(target, story)):
                     return None  # a template transformed a hole: see `_fragment`
                 made.append((story, item_view(story, target.holes), text))
             for (key, _), entry in zip(missing, shared_entries(target.holes, made), strict=True):
                 self._entries.put(key, entry)
                 found[key] = entry
         return [entry for entry in (found[key] for key in keys) if entry is not None]
+
+    def _entries_key(self, target: _Target) -> tuple[Any, ...]:
+        """What a story's shared RSS/Atom entries depend on: its content fragment, and what
+        `feeds._add_entry` reads besides (summary length, pictures, the link's form)."""
+        key = target.keys.get(ENTRIES)
+        if key is None:
+            o = target.subscriber
+            summary = o.excerpt_words if o.content != "title" else None
+            pictured = o.content != "title" and o.image != "none"
+            key = target.keys[ENTRIES] = (
+                self._shared_key(target, "_feed_item.html"),
+                summary,
+                pictured,
+                o.link_to,
+                o.utm,
+            )
+        return key
 
     def _render_fragment(
         self, target: _Target, name: str, story: Story, sub: SubscriberView
@@ -503,6 +530,11 @@ class Renderer:
             "codes": list(embed_codes(urls, subscriber).items()),
             "feed": urls.rss if "rss" in outputs else (urls.atom if "atom" in outputs else None),
         }
+
+
+def _values(target: _Target, story: Story) -> dict[str, str]:
+    """What fills the holes of `story`'s shared fragments for this subscriber."""
+    return {**target.values, "t": date_value(story, target.subscriber)}
 
 
 def settings_digest(settings: str) -> bytes:

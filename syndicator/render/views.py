@@ -11,7 +11,7 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -239,6 +239,7 @@ class SubscriberView:
     timezone: str
     theme: Theme
     words: Mapping[str, str]
+    dates_as_holes: bool = False  # shared fragments: each story's date is a hole ("t")
 
     @property
     def root_class(self) -> str:
@@ -251,13 +252,15 @@ def subscriber_view(site: SiteConfig, subscriber: SubscriberConfig) -> Subscribe
 
 
 def hole_view(site: SiteConfig, subscriber: SubscriberConfig) -> SubscriberView:
-    """The view shared fragments are rendered with: holes where subscribers differ."""
-    return _view(
+    """The view shared fragments are rendered with: holes where subscribers differ, and
+    for each story's date (`date_value`), so that date formats and time zones share too."""
+    view = _view(
         site,
         subscriber,
         hole("i"),
         {"n": hole("n"), "f": hole("f"), "s": hole("s"), "d": hole("d")},
     )
+    return replace(view, dates_as_holes=True)
 
 
 def _real_values(subscriber: SubscriberConfig) -> dict[str, str]:
@@ -308,6 +311,18 @@ def hole_values(subscriber: SubscriberConfig) -> dict[str, str]:
     return {key: str(escape(value)) for key, value in _real_values(subscriber).items()}
 
 
+def date_value(story: Story, subscriber: SubscriberOptions) -> str:
+    """What fills a shared fragment's date hole ("t") for this story and subscriber."""
+    return _escaped_date(
+        story.date, subscriber.date_format, subscriber.timezone, subscriber.language
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _escaped_date(moment: datetime, pattern: str, timezone: str, language: str) -> str:
+    return str(escape(format_date(moment, pattern, timezone, language)))
+
+
 def fill(text: str, values: Mapping[str, str]) -> str:
     """Put a subscriber's values into the holes of a shared fragment, in one pass."""
     if HOLE_CHAR not in text:
@@ -340,9 +355,9 @@ def fragment_key(name: str, options: SubscriberOptions) -> tuple[Any, ...]:
     Keep in step with the templates; test_render's sharing test renders random options
     shared and unshared and fails on any difference."""
     o = options
-    dates = (o.language, o.date_format, o.timezone)
+    # Dates are holes (`date_value`): the date format and time zone need no key of their own.
     if name in ("article.html", "_story.html"):
-        return (name, o.image != "none", o.utm, *dates)
+        return (name, o.image != "none", o.utm, o.language)
     if name == "gone.html":
         return (name, o.language)
     if name == "_feed_item.html":
@@ -356,7 +371,7 @@ def fragment_key(name: str, options: SubscriberOptions) -> tuple[Any, ...]:
         image = o.image if o.content != "title" else "none"
         position = o.image_position if image != "none" else None
         words = o.excerpt_words if o.content == "excerpt" else None
-        return (name, o.content, words, image, position, o.link_to, o.utm, *dates)
+        return (name, o.content, words, image, position, o.link_to, o.utm, o.language)
     return variant_key(name, o)
 
 
@@ -409,7 +424,9 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         outlet=story.outlet,
         dateline=article.dateline,
         date_iso=story.date.isoformat(),
-        date_text=format_date(story.date, sub.date_format, sub.timezone, sub.language),
+        date_text=hole("t")
+        if sub.dates_as_holes
+        else format_date(story.date, sub.date_format, sub.timezone, sub.language),
         excerpt=excerpt_of(story, sub.excerpt_words),
         summary=article.excerpt,
         body=safe_html(article.body_html),
