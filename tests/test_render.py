@@ -37,7 +37,7 @@ from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.models import Story
 from syndicator.pipeline import load_stories, publish_outputs, run_once
 from syndicator.render import Renderer, plan
-from syndicator.render.views import HOLE_CHAR, fill, hole
+from syndicator.render.views import HOLE_CHAR, Pieces, hole
 from syndicator.select import select
 from syndicator.store import Store
 
@@ -1208,29 +1208,40 @@ def test_a_story_holding_the_feed_placeholder_character_is_not_filled_in(site: S
             assert f"Title {mark} here" in titles, name
 
 
-FILL_VALUES = {"i": "grace", "n": "Grace & Co", "f": "Footer", "s": "https://g.example/", "d": ""}
+FILL_VALUES = {
+    "i": "grace",
+    "n": "Grace & Co",
+    "f": "Footer",
+    "s": "https://g.example/",
+    "d": "",
+    "t": "1 mai",
+}
 
 
 @given(
     st.lists(
         st.one_of(
-            st.text(alphabet=st.characters(blacklist_characters="\0")),
+            st.text(alphabet=st.characters(blacklist_characters="\0", blacklist_categories=["Cs"])),
             st.sampled_from(sorted(FILL_VALUES)).map(hole),
         )
     )
 )
-def test_fill_puts_each_value_in_its_hole(pieces: list[str]) -> None:
+def test_pieces_put_each_value_in_its_hole(pieces: list[str]) -> None:
     expected = "".join(FILL_VALUES[p[1]] if p.startswith(HOLE_CHAR) else p for p in pieces)
-    assert fill("".join(pieces), FILL_VALUES) == expected
+    split = Pieces.split("".join(pieces))
+    assert split is not None
+    assert split.fill(FILL_VALUES) == expected
+    assert split.text == "".join(pieces)
+    encoded = {name: value.encode() for name, value in FILL_VALUES.items()}
+    assert split.encoded().fill(encoded) == expected.encode()
 
 
 @pytest.mark.parametrize(
     "mangled",
     [hole("n").upper(), hole("n")[:2], hole("n")[1:], hole("n") + hole("q"), "\0nx\0"],
 )
-def test_fill_leaves_a_mangled_hole_visible(mangled: str) -> None:
+def test_a_mangled_hole_is_never_filled(mangled: str) -> None:
     """A template that transformed a hole (`|upper`, a slice) must not get a neighbour's
-    value or an error: the NUL stays, and the renderer renders that subscriber alone."""
-    text = fill(f"<p>{hole('i')} {mangled} {hole('s')}</p>", FILL_VALUES)
-    assert HOLE_CHAR in text
-    assert text.startswith("<p>grace ") and text.endswith(" https://g.example/</p>")
+    value or an error: the fragment cannot be cut, and the renderer renders that subscriber
+    alone."""
+    assert Pieces.split(f"<p>{hole('i')} {mangled} {hole('s')}</p>") is None

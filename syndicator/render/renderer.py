@@ -47,11 +47,11 @@ from .feeds import (
     shared_entries,
 )
 from .views import (
-    HOLE_CHAR,
+    EncodedPieces,
+    Pieces,
     SubscriberView,
     Urls,
     date_value,
-    fill,
     fragment_key,
     hole_values,
     hole_view,
@@ -193,6 +193,21 @@ class _Target:
     values: dict[str, str]
     raw: dict[str, str]
     keys: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # template → sharing key
+    encoded: dict[str, bytes] = field(default_factory=dict)  # `values` as UTF-8
+
+    def values_for(self, story: Story) -> dict[str, str]:
+        """What fills the holes of `story`'s shared fragments for this subscriber (the
+        same dict each time, with this story's date: used before the next call)."""
+        self.values["t"] = date_value(story, self.subscriber)
+        return self.values
+
+    def encoded_for(self, story: Story) -> dict[str, bytes]:
+        """`values_for`, encoded as UTF-8."""
+        encoded = self.encoded
+        if not encoded:
+            encoded.update((key, value.encode()) for key, value in self.values.items())
+        encoded["t"] = date_value(story, self.subscriber).encode()
+        return encoded
 
 
 class Renderer:
@@ -215,7 +230,8 @@ class Renderer:
         self._own_folders = frozenset(
             path.name for path in (own.iterdir() if own.is_dir() else ()) if path.is_dir()
         )
-        self._fragments: dict[str, _Fragments[str]] = {}
+        self._fragments: dict[str, _Fragments[Pieces]] = {}
+        self._files: dict[str, _Fragments[EncodedPieces]] = {}
         self._entries: _Fragments[SharedEntry] = _Fragments()
         self._css: dict[tuple[Any, ...], str] = {}
 
@@ -341,10 +357,7 @@ class Renderer:
 
         for story in plan.pages:
             name = "gone.html" if story.presence == "removed" else "article.html"
-            yield (
-                f"{prefix}articles/{story.slug}.html",
-                self._fragment(target, name, story).encode(),
-            )
+            yield f"{prefix}articles/{story.slug}.html", self._file(target, name, story)
 
     def _page(self, target: _Target, name: str, context: dict[str, Any], **extra: Any) -> bytes:
         template = target.env.get_template(name)
@@ -368,28 +381,45 @@ class Renderer:
     def _fragment(self, target: _Target, name: str, story: Story) -> Markup:
         """A story's fragment for this subscriber: shared when possible, else its own."""
         if target.shared:
-            filled = fill(self._shared(target, name, story), _values(target, story))
-            if HOLE_CHAR not in filled:
-                return Markup(filled)  # noqa: S704 - rendered by our autoescaping templates
+            pieces = self._shared(target, name, story)
+            if pieces is not None:
+                # Rendered by our autoescaping templates; the values are escaped.
+                return Markup(pieces.fill(target.values_for(story)))  # noqa: S704
             # A template transformed a hole (e.g. `sub.name|upper`): render this one unshared.
         return Markup(self._render_fragment(target, name, story, target.real))  # noqa: S704
 
-    def _shared(self, target: _Target, name: str, story: Story) -> str:
-        """The story's fragment with holes, as every subscriber sharing it gets it."""
-        key = (
-            story.slug,
-            story.article.content_hash,
-            story.presence,
-            self._shared_key(target, name),
-        )
-        cache = self._fragments.get(name)
-        if cache is None:
-            cache = self._fragments[name] = _Fragments()
-        text = cache.get(key)
-        if text is None:
+    def _file(self, target: _Target, name: str, story: Story) -> bytes:
+        """A story's fragment that is a whole file (its article page), as bytes."""
+        if target.shared:
+            key = (*self._story_key(story), self._shared_key(target, name))
+            cache = self._files.setdefault(name, _Fragments())
+            pieces = cache.get(key)
+            if pieces is None:
+                shared = self._shared(target, name, story, keep=False)
+                pieces = _MANGLED_FILE if shared is None else shared.encoded()
+                cache.put(key, pieces)
+            if pieces is not _MANGLED_FILE:
+                return pieces.fill(target.encoded_for(story))
+        return self._render_fragment(target, name, story, target.real).encode()
+
+    def _shared(
+        self, target: _Target, name: str, story: Story, *, keep: bool = True
+    ) -> Pieces | None:
+        """The story's fragment with holes, as every subscriber sharing it gets it (kept
+        for the next one unless `keep` is false); None when a template mangled a hole."""
+        key = (*self._story_key(story), self._shared_key(target, name))
+        cache = self._fragments.setdefault(name, _Fragments())
+        pieces = cache.get(key)
+        if pieces is None:
             text = self._render_fragment(target, name, story, target.holes)
-            cache.put(key, text)
-        return text
+            pieces = Pieces.split(text) or _MANGLED
+            if keep:
+                cache.put(key, pieces)
+        return None if pieces is _MANGLED else pieces
+
+    @staticmethod
+    def _story_key(story: Story) -> tuple[str, str, str]:
+        return (story.slug, story.article.content_hash, story.presence)
 
     def _shared_key(self, target: _Target, name: str) -> tuple[Any, ...]:
         """The sharing key of template `name` for this subscriber (worked out once)."""
@@ -419,10 +449,10 @@ class Renderer:
         if missing:
             made = []
             for _, story in missing:
-                text = self._shared(target, "_feed_item.html", story)
-                if HOLE_CHAR in fill(text, _values(target, story)):
+                pieces = self._shared(target, "_feed_item.html", story)
+                if pieces is None:
                     return None  # a template transformed a hole: see `_fragment`
-                made.append((story, item_view(story, target.holes), text))
+                made.append((story, item_view(story, target.holes), pieces.text))
             for (key, _), entry in zip(missing, shared_entries(target.holes, made), strict=True):
                 self._entries.put(key, entry)
                 found[key] = entry
@@ -532,9 +562,8 @@ class Renderer:
         }
 
 
-def _values(target: _Target, story: Story) -> dict[str, str]:
-    """What fills the holes of `story`'s shared fragments for this subscriber."""
-    return {**target.values, "t": date_value(story, target.subscriber)}
+_MANGLED = Pieces(("mangled",))  # cached for a fragment whose holes a template transformed
+_MANGLED_FILE = _MANGLED.encoded()
 
 
 def settings_digest(settings: str) -> bytes:

@@ -38,7 +38,6 @@ VARIANT_FIELDS = (
 
 # A hole is NUL, a letter, NUL. NUL cannot occur in anything else we render: upstream text
 # passes `strip_invalid_chars`, config text is checked, and escaping never produces it.
-_HOLE = re.compile("\x00([a-z])\x00")
 HOLE_CHAR = "\x00"
 
 
@@ -323,18 +322,60 @@ def _escaped_date(moment: datetime, pattern: str, timezone: str, language: str) 
     return str(escape(format_date(moment, pattern, timezone, language)))
 
 
-def fill(text: str, values: Mapping[str, str]) -> str:
-    """Put a subscriber's values into the holes of a shared fragment, in one pass."""
-    if HOLE_CHAR not in text:
-        return text
-    # NUL occurs only in holes, so splitting on it puts each hole's letter at an odd index.
-    parts = text.split(HOLE_CHAR)
-    names = parts[1::2]
-    if len(parts) % 2 == 0 or not all(name in values for name in names):
-        # A template transformed a hole: fill what is intact; the NUL left shows the rest.
-        return _HOLE.sub(lambda match: values.get(match[1], match[0]), text)
-    parts[1::2] = [values[name] for name in names]
-    return "".join(parts)
+HOLE_NAMES = frozenset("infsdt")  # the holes `hole_view` and `date_value` fill
+
+
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """A shared fragment cut at its holes, to be filled many times without searching it:
+    `layout` alternates its text with the names of the holes between (text, name, …, text)."""
+
+    layout: tuple[str, ...]
+
+    @classmethod
+    def split(cls, text: str) -> Pieces | None:
+        """`text` cut at its holes; None when a template transformed a hole (a NUL left
+        over, or a letter that names no hole): that subscriber is rendered on its own."""
+        layout = tuple(text.split(HOLE_CHAR))
+        if len(layout) % 2 == 0 or not HOLE_NAMES.issuperset(layout[1::2]):
+            return None
+        return cls(layout)
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        """The fragment with `values` in its holes."""
+        out = list(self.layout)
+        out[1::2] = [values[name] for name in self.layout[1::2]]
+        return "".join(out)
+
+    def encoded(self) -> EncodedPieces:
+        layout = self.layout
+        texts = tuple(text.encode() for text in layout[::2])
+        return EncodedPieces(texts, layout[1::2])
+
+    @property
+    def text(self) -> str:
+        """The fragment as rendered, holes and all."""
+        return HOLE_CHAR.join(self.layout)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.layout[::2]))
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedPieces:
+    """`Pieces` as UTF-8 bytes, for a fragment that is a whole file (an article page)."""
+
+    texts: tuple[bytes, ...]  # one more than names
+    names: tuple[str, ...]
+
+    def fill(self, values: Mapping[str, bytes]) -> bytes:
+        out = [b""] * (2 * len(self.texts) - 1)
+        out[::2] = self.texts
+        out[1::2] = [values[name] for name in self.names]
+        return b"".join(out)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.texts))
 
 
 def variant(options: SubscriberOptions) -> tuple[Any, ...]:
