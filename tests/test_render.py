@@ -37,6 +37,7 @@ from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.models import Story
 from syndicator.pipeline import load_stories, publish_outputs, run_once
 from syndicator.render import Renderer, plan
+from syndicator.render.environment import ScriptData, js_data, js_string_body
 from syndicator.render.views import HOLE_CHAR, Pieces, hole
 from syndicator.select import select
 from syndicator.store import Store
@@ -1245,3 +1246,34 @@ def test_a_mangled_hole_is_never_filled(mangled: str) -> None:
     value or an error: the fragment cannot be cut, and the renderer renders that subscriber
     alone."""
     assert Pieces.split(f"<p>{hole('i')} {mangled} {hole('s')}</p>") is None
+
+
+TEXTS = st.text(alphabet=st.characters(blacklist_categories=["Cs"]))
+
+
+@given(TEXTS, TEXTS)
+def test_script_pieces_join_into_the_script_text_of_the_whole(left: str, right: str) -> None:
+    """The embed's items are filled from pieces escaped one by one (`js_string_body`); that
+    gives the escaping of the whole unless a piece ends with `<` (then `</`, `<!` could
+    form across the join, and the renderer escapes the whole instead)."""
+    joined = js_string_body(left) + js_string_body(right)
+    if not left.endswith("<"):
+        assert joined == js_string_body(left + right)
+    assert str(js_data(left + right)) == f'"{js_string_body(left + right)}"'
+
+
+def test_script_pieces_cut_after_a_less_than_sign_would_not_escape_a_closing_tag() -> None:
+    assert js_string_body("<") + js_string_body("/script>") != js_string_body("</script>")
+    assert "</" not in js_string_body("</script>")
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.one_of(TEXTS, st.integers(), st.none(), st.lists(TEXTS, max_size=3)),
+        max_size=6,
+    )
+)
+def test_script_data_made_from_literals_is_what_js_data_makes(members: dict[str, Any]) -> None:
+    literals = {key: str(js_data(value)) for key, value in members.items()}
+    assert js_data(ScriptData(members, literals)) == js_data(members)

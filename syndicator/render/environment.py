@@ -9,6 +9,7 @@ folder → built-in templates, so an admin overrides one file without copying th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import traceback
@@ -104,8 +105,19 @@ def js_data(value: Any) -> Markup:
     """`value` as a JavaScript literal for a .js file: compact JSON, without `tojson`'s
     HTML escaping of every `<`, `>`, `&` and `'` (the embed's items are HTML, and it is
     downloaded by every visitor). Still safe if the text is ever put inside a <script>
-    element: `</` and `<!` are escaped, and so are U+2028/U+2029 for older engines."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    element: `</` and `<!` are escaped, and so are U+2028/U+2029 for older engines.
+
+    A `ScriptData` comes with its literal made already (from pieces made by this function)."""
+    if isinstance(value, ScriptData):
+        return value.literal
+    return Markup(_script_safe(_json(value)))  # noqa: S704 - JSON text, escaped for a script
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _script_safe(text: str) -> str:
     for raw, escaped in (
         ("</", "<\\/"),
         ("<!", "\\u003c!"),
@@ -113,7 +125,31 @@ def js_data(value: Any) -> Markup:
         ("\u2029", "\\u2029"),
     ):
         text = text.replace(raw, escaped)
-    return Markup(text)  # noqa: S704 - JSON text, escaped for a script context above
+    return text
+
+
+def js_string_body(text: str) -> str:
+    """What `js_data` makes of the string `text`, without its quotes. Escaping is one
+    character at a time but for `</` and `<!`: pieces made by this function join into the
+    body of their concatenation unless one ends with `<` (`ScriptData` checks)."""
+    return _script_safe(json.dumps(text, ensure_ascii=False)[1:-1])
+
+
+class ScriptData(dict[str, Any]):
+    """A dict for `js_data` whose literal is made already: its members' literals (made
+    by `js_data`, or from `js_string_body` pieces) in `js_data`'s key order. The dict itself
+    holds the same members, for templates that read them (`data.stories`)."""
+
+    def __init__(self, members: dict[str, Any], literals: dict[str, str]) -> None:
+        super().__init__(members)
+        self.literal = Markup(  # noqa: S704 - made of js_data literals
+            "{" + ",".join(f"{_key(key)}:{literals[key]}" for key in sorted(members)) + "}"
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _key(name: str) -> str:
+    return _json(name)
 
 
 def overrides_fingerprint(folders: Sequence[Path]) -> str:

@@ -32,7 +32,10 @@ from ..select import capacity, select
 from .environment import (
     SUBSCRIBER_TEMPLATES,
     RenderError,
+    ScriptData,
     describe,
+    js_data,
+    js_string_body,
     make_environment,
     overrides_fingerprint,
     template_chain,
@@ -69,6 +72,7 @@ RENDER_VERSION = f"{__version__}/8"  # bump when output bytes change for the sam
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
+DATE_OPTIONS_KEPT = 4096  # distinct date options whose stories' dates are kept
 ENTRIES = "entries"  # the shared RSS/Atom entries' key, kept with the templates' keys
 
 
@@ -194,20 +198,40 @@ class _Target:
     raw: dict[str, str]
     keys: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # template → sharing key
     encoded: dict[str, bytes] = field(default_factory=dict)  # `values` as UTF-8
+    scripted: dict[str, str] = field(default_factory=dict)  # `values` in JavaScript strings
+
+    dates: dict[datetime, tuple[str, str, bytes]] = field(default_factory=dict)
 
     def values_for(self, story: Story) -> dict[str, str]:
         """What fills the holes of `story`'s shared fragments for this subscriber (the
         same dict each time, with this story's date: used before the next call)."""
-        self.values["t"] = date_value(story, self.subscriber)
+        self.values["t"] = self._date(story)[0]
         return self.values
+
+    def script_values_for(self, story: Story) -> dict[str, str]:
+        """`values_for`, as the insides of JavaScript strings (`js_string_body`)."""
+        scripted = self.scripted
+        if not scripted:
+            scripted.update((key, js_string_body(value)) for key, value in self.values.items())
+        scripted["t"] = self._date(story)[1]
+        return scripted
 
     def encoded_for(self, story: Story) -> dict[str, bytes]:
         """`values_for`, encoded as UTF-8."""
         encoded = self.encoded
         if not encoded:
             encoded.update((key, value.encode()) for key, value in self.values.items())
-        encoded["t"] = date_value(story, self.subscriber).encode()
+        encoded["t"] = self._date(story)[2]
         return encoded
+
+    def _date(self, story: Story) -> tuple[str, str, bytes]:
+        """The story's date hole value for HTML, inside JavaScript strings, and as UTF-8.
+        `dates` is shared by subscribers with the same date options."""
+        found = self.dates.get(story.date)
+        if found is None:
+            text = date_value(story, self.subscriber)
+            found = self.dates[story.date] = (text, js_string_body(text), text.encode())
+        return found
 
 
 class Renderer:
@@ -232,6 +256,7 @@ class Renderer:
         )
         self._fragments: dict[str, _Fragments[Pieces]] = {}
         self._files: dict[str, _Fragments[EncodedPieces]] = {}
+        self._dates: dict[tuple[str, str, str], dict[datetime, tuple[str, str, bytes]]] = {}
         self._entries: _Fragments[SharedEntry] = _Fragments()
         self._css: dict[tuple[Any, ...], str] = {}
 
@@ -267,7 +292,13 @@ class Renderer:
         if own is not None:
             env = make_environment(template_chain(self.config_dir, subscriber.id))
         real = subscriber_view(self.site, subscriber)
+        if len(self._dates) > DATE_OPTIONS_KEPT:
+            self._dates.clear()
+        dates = self._dates.setdefault(
+            (subscriber.date_format, subscriber.timezone, subscriber.language), {}
+        )
         return _Target(
+            dates=dates,
             subscriber=subscriber,
             env=env,
             shared=self.share and own is None,
@@ -302,11 +333,14 @@ class Renderer:
             yield prefix + "style.css", self._style(target, ".syn").encode()
 
         needs_items = outputs & {"snippet", "widget", "pages", "embed"}
-        items = (
-            [self._fragment(target, "_item.html", story) for story in listed]
-            if (needs_items)
-            else []
-        )
+        shared_items: list[Pieces | None] = [None] * len(listed)
+        if needs_items and target.shared:
+            shared_items = [self._shared(target, "_item.html", story) for story in listed]
+        items = [
+            self._fragment(target, "_item.html", story, pieces)
+            for story, pieces in zip(listed, shared_items, strict=True)
+            if needs_items
+        ]
 
         if "snippet" in outputs:
             css = Markup(self._style(target, f".syn--{subscriber.id}"))  # noqa: S704 - our CSS
@@ -353,7 +387,10 @@ class Renderer:
         if "embed" in outputs:
             # Its pager shows the archive's stories; with detail_page, every listed story
             # can be opened (the feeds link to them too).
-            yield prefix + "embed.js", self._embed(target, items[:paged], listed)
+            yield (
+                prefix + "embed.js",
+                self._embed(target, items[:paged], listed, shared_items[:paged]),
+            )
 
         for story in plan.pages:
             name = "gone.html" if story.presence == "removed" else "article.html"
@@ -378,10 +415,13 @@ class Renderer:
                 self._css[key] = css
         return css
 
-    def _fragment(self, target: _Target, name: str, story: Story) -> Markup:
-        """A story's fragment for this subscriber: shared when possible, else its own."""
+    def _fragment(
+        self, target: _Target, name: str, story: Story, pieces: Pieces | None = None
+    ) -> Markup:
+        """A story's fragment for this subscriber: shared when possible, else its own.
+        `pieces`: its shared pieces when they were looked up already."""
         if target.shared:
-            pieces = self._shared(target, name, story)
+            pieces = pieces or self._shared(target, name, story)
             if pieces is not None:
                 # Rendered by our autoescaping templates; the values are escaped.
                 return Markup(pieces.fill(target.values_for(story)))  # noqa: S704
@@ -392,7 +432,7 @@ class Renderer:
         """A story's fragment that is a whole file (its article page), as bytes."""
         if target.shared:
             key = (*self._story_key(story), self._shared_key(target, name))
-            cache = self._files.setdefault(name, _Fragments())
+            cache = self._files.get(name) or self._files.setdefault(name, _Fragments())
             pieces = cache.get(key)
             if pieces is None:
                 shared = self._shared(target, name, story, keep=False)
@@ -408,7 +448,7 @@ class Renderer:
         """The story's fragment with holes, as every subscriber sharing it gets it (kept
         for the next one unless `keep` is false); None when a template mangled a hole."""
         key = (*self._story_key(story), self._shared_key(target, name))
-        cache = self._fragments.setdefault(name, _Fragments())
+        cache = self._fragments.get(name) or self._fragments.setdefault(name, _Fragments())
         pieces = cache.get(key)
         if pieces is None:
             text = self._render_fragment(target, name, story, target.holes)
@@ -481,7 +521,13 @@ class Renderer:
         template = target.env.get_template(name)
         return template.render(sub=sub, item=item_view(story, sub), words=sub.words)
 
-    def _embed(self, target: _Target, items: Sequence[Markup], listed: Sequence[Story]) -> bytes:
+    def _embed(
+        self,
+        target: _Target,
+        items: Sequence[Markup],
+        listed: Sequence[Story],
+        shared_items: Sequence[Pieces | None],  # the shared pieces of `items`
+    ) -> bytes:
         subscriber, real = target.subscriber, target.real
         words = real.words
         env = target.env
@@ -506,7 +552,63 @@ class Renderer:
             "stories": stories,
             "w": shown,
         }
+        if target.shared:
+            literals = self._script_literals(target, data, listed, shared_items)
+            if literals is not None:
+                data = ScriptData(data, literals)
         return env.get_template("embed.js").render(data=data).encode()
+
+    def _script_literals(
+        self,
+        target: _Target,
+        data: Mapping[str, Any],
+        listed: Sequence[Story],
+        shared_items: Sequence[Pieces | None],
+    ) -> dict[str, str] | None:
+        """The JavaScript literal of each member of the embed's `data`, its items and
+        stories filled in from shared pieces; None when one of those cannot be shared."""
+        literals = {
+            key: str(js_data(value))
+            for key, value in data.items()
+            if key not in ("items", "stories")
+        }
+        items = [
+            self._script(target, pieces, story)
+            for story, pieces in zip(listed, shared_items, strict=False)
+        ]
+        if None in items:
+            return None
+        literals["items"] = f"[{','.join(items)}]"  # type: ignore[arg-type]
+        literals["stories"] = "null"
+        if data["stories"] is not None:
+            stories = [
+                (
+                    story.slug,
+                    self._script(target, self._shared(target, "_story.html", story), story),
+                )
+                for story in listed
+            ]
+            if any(literal is None for _, literal in stories):
+                return None
+            members = dict(stories)
+            literals["stories"] = (
+                "{" + ",".join(f"{js_data(slug)}:{members[slug]}" for slug in sorted(members)) + "}"
+            )
+        return literals
+
+    def _script(self, target: _Target, pieces: Pieces | None, story: Story) -> str | None:
+        """The story's fragment for this subscriber as a JavaScript string literal, from
+        its shared `pieces`; None when they cannot be used."""
+        if pieces is None:
+            return None
+        script = pieces.forms.get("js", _MANGLED)
+        if script is _MANGLED:
+            script = pieces.forms["js"] = pieces.mapped(js_string_body)
+            if any(text.endswith("<") for text in script.layout[:-1:2]):
+                script = pieces.forms["js"] = None  # `</` or `<!` would be made across a hole
+        if script is None:
+            return None
+        return f'"{script.fill(target.script_values_for(story))}"'
 
     def index_fingerprint(
         self, subscribers: Sequence[SubscriberConfig], settings: Mapping[str, bytes] = {}

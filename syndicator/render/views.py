@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -325,12 +325,14 @@ def _escaped_date(moment: datetime, pattern: str, timezone: str, language: str) 
 HOLE_NAMES = frozenset("infsdt")  # the holes `hole_view` and `date_value` fill
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Pieces:
     """A shared fragment cut at its holes, to be filled many times without searching it:
-    `layout` alternates its text with the names of the holes between (text, name, …, text)."""
+    `layout` alternates its text with the names of the holes between (text, name, …, text).
+    `forms` keeps what is made from it for other contexts (the renderer's)."""
 
     layout: tuple[str, ...]
+    forms: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def split(cls, text: str) -> Pieces | None:
@@ -346,6 +348,12 @@ class Pieces:
         out = list(self.layout)
         out[1::2] = [values[name] for name in self.layout[1::2]]
         return "".join(out)
+
+    def mapped(self, function: Callable[[str], str]) -> Pieces:
+        """The same holes, `function` applied to the text between them."""
+        layout = list(self.layout)
+        layout[::2] = [function(text) for text in layout[::2]]
+        return Pieces(tuple(layout))
 
     def encoded(self) -> EncodedPieces:
         layout = self.layout
