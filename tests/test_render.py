@@ -1170,6 +1170,7 @@ def test_shared_fragments_give_the_bytes_of_rendering_alone(site: Site, seed: in
                 "name": f"Church {number} & \"Sons\" <Chapel> 'Ü'",
                 "footer": f'Shared with church {number} & <friends> "here".',
                 "detail_page_url": f"https://church-{number}.example.org/news?a=1&b=\"<x>'",
+                "site_url": f'https://church-{number}.example.org/?a=1&b="<x>"',
             }
         )
         for number, options in enumerate(choices)

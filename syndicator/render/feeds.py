@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from hashlib import sha256
+from typing import Any
 
 from feedgen.feed import FeedGenerator
 from markupsafe import escape
@@ -21,7 +22,7 @@ from markupsafe import escape
 from .. import __version__
 from ..clean.sanitize import strip_invalid_chars
 from ..models import Image, Story
-from .views import ItemView, SubscriberView
+from .views import ItemView, SubscriberView, urls_for
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -148,13 +149,19 @@ _ATOM_END = "</feed>"
 
 @dataclass(frozen=True, slots=True)
 class SharedEntry:
-    """One story's RSS <item> and Atom <entry>, marked where subscriber values go."""
+    """One story's RSS <item> and Atom <entry>, marked where subscriber values go: each cut
+    at its marks (text, letter, text, …, text), a lower-case letter for a value in
+    content, an upper-case one for a value in a link."""
 
-    rss: str
-    atom: str
+    rss: tuple[str, ...]
+    atom: tuple[str, ...]
+
+    @classmethod
+    def of(cls, rss: str, atom: str) -> SharedEntry:
+        return cls(tuple(rss.split(MARK)), tuple(atom.split(MARK)))
 
     def __len__(self) -> int:
-        return len(self.rss) + len(self.atom)
+        return sum(map(len, self.rss)) + sum(map(len, self.atom))
 
 
 def shared_entries(
@@ -174,7 +181,7 @@ def shared_entries(
         _add_entry(generator, FeedItem(story, replace(view, url=url), marked), sub)
     rss = _pieces(generator.rss_str(pretty=True).decode(), "    <item>\n", "    </item>\n")
     atom = _pieces(generator.atom_str(pretty=True).decode(), "  <entry>\n", "  </entry>\n")
-    return [SharedEntry(one, other) for one, other in zip(rss, atom, strict=True)]
+    return [SharedEntry.of(one, other) for one, other in zip(rss, atom, strict=True)]
 
 
 def _pieces(document: str, start: str, end: str) -> list[str]:
@@ -197,41 +204,104 @@ def has_mark(item: FeedItem) -> bool:
     )
 
 
+class Channels:
+    """Feed documents without their entries, made by feedgen once for every subscriber
+    they differ for only by values (name, id, site): marked where those go, and cut at the
+    marks like `SharedEntry`. A letter's case tells the value's place: lower-case in text,
+    upper-case in an attribute."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self._made: dict[tuple[Any, ...], tuple[tuple[str, ...] | None, ...]] = {}
+
+    def documents(
+        self, holes: SubscriberView, items: Sequence[FeedItem], *, rss: bool, atom: bool
+    ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """The RSS and Atom documents (None for one not asked for) of the hole view
+        `holes` (`views.hole_view`), cut at their marks."""
+        outlet = items[0].story.outlet if items else "Syndicator"
+        key = (holes.language, outlet, newest(items), rss, atom)
+        made = self._made.get(key)
+        if made is None:
+            if len(self._made) >= self.limit:
+                self._made.clear()
+            marked = replace(
+                holes,
+                name=_marked("n"),
+                site_url=_marked("s"),
+                urls=urls_for(holes.urls.base[: -len(holes.id) - 1], _marked("i")),
+            )
+            documents = _documents(_channel(marked, items), marked, rss=rss, atom=atom)
+            made = self._made[key] = tuple(
+                None if document is None else _cut(document.decode()) for document in documents
+            )
+        return made[0], made[1]
+
+
+def _marked(letter: str) -> str:
+    return f"{MARK}{letter}{MARK}"
+
+
+def _cut(document: str) -> tuple[str, ...]:
+    """`document` cut at its marks, each letter upper-cased where it stands in an
+    attribute (inside a tag: after a `<` with no `>` since; text escapes both)."""
+    layout = document.split(MARK)
+    for at in range(1, len(layout), 2):
+        before = layout[at - 1]
+        if before.rfind("<") > before.rfind(">"):
+            layout[at] = layout[at].upper()
+    return tuple(layout)
+
+
 def rss_and_atom_shared(
     sub: SubscriberView,
     items: Sequence[FeedItem],
     entries: Sequence[SharedEntry],
     values: Mapping[str, str],
     *,
+    channels: Channels,
+    holes: SubscriberView,
     rss: bool,
     atom: bool,
 ) -> tuple[bytes | None, bytes | None]:
-    """What `rss_and_atom(sub, items, ...)` gives, from `items`' shared entries filled
-    with `values` (the subscriber's raw hole values, `views.raw_hole_values`)."""
-    rss_bytes, atom_bytes = _documents(_channel(sub, items), sub, rss=rss, atom=atom)
-    text = {key: _xml_text(value) for key, value in values.items()}  # as lxml escapes
+    """What `rss_and_atom(sub, items, ...)` gives, from `channels` and `items`' shared
+    entries filled with `values` (the subscriber's raw hole values,
+    `views.raw_hole_values`); `holes` is the subscriber's hole view."""
+    rss_layout, atom_layout = channels.documents(holes, items, rss=rss, atom=atom)
+    text = {key: _xml_text(_text(value)) for key, value in values.items()}  # as lxml escapes
     content = {key: _xml_text(str(escape(_text(value)))) for key, value in values.items()}
-    if rss_bytes is not None:
-        rss_bytes = _splice(rss_bytes, _RSS_END, (e.rss for e in entries), content, text)
-    if atom_bytes is not None:
-        attribute = {key: value.replace('"', "&quot;") for key, value in text.items()}
-        atom_bytes = _splice(atom_bytes, _ATOM_END, (e.atom for e in entries), content, attribute)
+    attribute = {key: value.replace('"', "&quot;") for key, value in text.items()}
+    rss_bytes = atom_bytes = None
+    if rss_layout is not None:
+        channel = {**text, **{key.upper(): value for key, value in attribute.items()}}
+        link = {**content, **{key.upper(): value for key, value in text.items()}}
+        rss_bytes = _splice(rss_layout, channel, _RSS_END, (e.rss for e in entries), link)
+    if atom_layout is not None:
+        channel = {**text, **{key.upper(): value for key, value in attribute.items()}}
+        link = {**content, **{key.upper(): value for key, value in attribute.items()}}
+        atom_bytes = _splice(atom_layout, channel, _ATOM_END, (e.atom for e in entries), link)
     return rss_bytes, atom_bytes
 
 
 def _splice(
-    document: bytes,
+    channel: tuple[str, ...],
+    channel_values: Mapping[str, str],
     end: str,
-    entries: Iterable[str],
-    content: Mapping[str, str],
-    link: Mapping[str, str],
+    entries: Iterable[tuple[str, ...]],
+    entry_values: Mapping[str, str],
 ) -> bytes:
-    text = document.decode()
+    """The channel filled in, with the entries filled in before its `end`."""
+    out = list(channel)
+    out[1::2] = [channel_values[letter] for letter in channel[1::2]]
+    text = "".join(out)
     at = text.rindex(end)
-    filled = _MARKED.sub(
-        lambda m: content[m[1]] if m[1].islower() else link[m[1].lower()], "".join(entries)
-    )
-    return (text[:at] + filled + text[at:]).encode()
+    pieces = [text[:at]]
+    for entry in entries:
+        filled = list(entry)
+        filled[1::2] = [entry_values[letter] for letter in entry[1::2]]
+        pieces.extend(filled)
+    pieces.append(text[at:])
+    return "".join(pieces).encode()
 
 
 def _xml_text(value: str) -> str:

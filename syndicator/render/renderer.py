@@ -41,6 +41,7 @@ from .environment import (
     template_chain,
 )
 from .feeds import (
+    Channels,
     FeedItem,
     SharedEntry,
     has_mark,
@@ -258,6 +259,7 @@ class Renderer:
         self._files: dict[str, _Fragments[EncodedPieces]] = {}
         self._dates: dict[tuple[str, str, str], dict[datetime, tuple[str, str, bytes]]] = {}
         self._entries: _Fragments[SharedEntry] = _Fragments()
+        self._channels = Channels()
         self._css: dict[tuple[Any, ...], str] = {}
 
     def salt(self, subscriber_id: str) -> str:
@@ -376,7 +378,15 @@ class Renderer:
             if entries is None:
                 rss, atom = rss_and_atom(real, feed_items, **wanted)
             else:
-                rss, atom = rss_and_atom_shared(real, feed_items, entries, target.raw, **wanted)
+                rss, atom = rss_and_atom_shared(
+                    real,
+                    feed_items,
+                    entries,
+                    target.raw,
+                    channels=self._channels,
+                    holes=target.holes,
+                    **wanted,
+                )
             if rss is not None:
                 yield prefix + "rss.xml", rss
             if atom is not None:
