@@ -1189,6 +1189,34 @@ def test_shared_fragments_give_the_bytes_of_rendering_alone(site: Site, seed: in
             assert together[name] == data, f"{name} differs when shared"
 
 
+def test_a_site_template_showing_dates_in_feed_items_gets_each_subscribers_dates(
+    site: Site, tmp_path: Path
+) -> None:
+    """Dates are holes in shared fragments. A site `_feed_item.html` that shows one puts
+    a date hole into feed content, which shared feed entries cannot fill per story: those
+    subscribers' feeds are made on their own, with their own dates, not an error."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    builtin = Path("syndicator/templates/_feed_item.html").read_text()
+    (folder / "_feed_item.html").write_text(builtin + "<p>On {{ item.date_text }}</p>\n")
+    base = site.subscriber("grace").model_dump()
+    twins = [
+        SubscriberConfig.model_validate(
+            {**base, "id": f"twin-{n}", "date_format": fmt, "timezone": "Asia/Tokyo"}
+        )
+        for n, fmt in enumerate(["%d/%m/%Y", "%Y-%m-%d %H:%M", "%d/%m/%Y"])
+    ]
+    by_slug = {s.slug: s for s in site.stories}
+    shared = Renderer(tmp_path, site.config.site)
+    alone = Renderer(tmp_path, site.config.site, share=False)
+    for twin in twins:
+        decided = plan(twin, site.stories, by_slug, {}, NOW, "salt")
+        together, apart = shared.render(decided), alone.render(decided)
+        assert together == apart
+        assert "On " in together[f"{twin.id}/rss.xml"].decode()
+    assert HOLE_CHAR not in together[f"{twins[-1].id}/feed.json"].decode()
+
+
 def test_a_story_holding_the_feed_placeholder_character_is_not_filled_in(site: Site) -> None:
     """Shared feed entries mark subscriber values with a Unicode noncharacter; a story whose
     own text holds that very mark must come out verbatim, never with a subscriber's

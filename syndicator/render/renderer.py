@@ -75,6 +75,7 @@ FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
 DATE_OPTIONS_KEPT = 4096  # distinct date options whose stories' dates are kept
 ENTRIES = "entries"  # the shared RSS/Atom entries' key, kept with the templates' keys
+DATE = "t"  # the hole of a story's date (`views.date_value`)
 
 
 class _Fragments(Generic[T]):
@@ -206,7 +207,7 @@ class _Target:
     def values_for(self, story: Story) -> dict[str, str]:
         """What fills the holes of `story`'s shared fragments for this subscriber (the
         same dict each time, with this story's date: used before the next call)."""
-        self.values["t"] = self._date(story)[0]
+        self.values[DATE] = self._date(story)[0]
         return self.values
 
     def script_values_for(self, story: Story) -> dict[str, str]:
@@ -214,7 +215,7 @@ class _Target:
         scripted = self.scripted
         if not scripted:
             scripted.update((key, js_string_body(value)) for key, value in self.values.items())
-        scripted["t"] = self._date(story)[1]
+        scripted[DATE] = self._date(story)[1]
         return scripted
 
     def encoded_for(self, story: Story) -> dict[str, bytes]:
@@ -222,7 +223,7 @@ class _Target:
         encoded = self.encoded
         if not encoded:
             encoded.update((key, value.encode()) for key, value in self.values.items())
-        encoded["t"] = self._date(story)[2]
+        encoded[DATE] = self._date(story)[2]
         return encoded
 
     def _date(self, story: Story) -> tuple[str, str, bytes]:
@@ -500,8 +501,10 @@ class Renderer:
             made = []
             for _, story in missing:
                 pieces = self._shared(target, "_feed_item.html", story)
-                if pieces is None:
-                    return None  # a template transformed a hole: see `_fragment`
+                if pieces is None or DATE in pieces.layout[1::2]:
+                    # A template transformed a hole (see `_fragment`), or shows the date,
+                    # which entries shared by subscribers of other date options cannot hold.
+                    return None
                 made.append((story, item_view(story, target.holes), pieces.text))
             for (key, _), entry in zip(missing, shared_entries(target.holes, made), strict=True):
                 self._entries.put(key, entry)
