@@ -155,13 +155,14 @@ class SharedEntry:
 
     rss: tuple[str, ...]
     atom: tuple[str, ...]
+    json: tuple[str, ...]  # the JSON Feed item, indented as an element of "items"
 
     @classmethod
-    def of(cls, rss: str, atom: str) -> SharedEntry:
-        return cls(tuple(rss.split(MARK)), tuple(atom.split(MARK)))
+    def of(cls, rss: str, atom: str, json: str) -> SharedEntry:
+        return cls(tuple(rss.split(MARK)), tuple(atom.split(MARK)), tuple(json.split(MARK)))
 
     def __len__(self) -> int:
-        return sum(map(len, self.rss)) + sum(map(len, self.atom))
+        return sum(sum(map(len, layout)) for layout in (self.rss, self.atom, self.json))
 
 
 def shared_entries(
@@ -175,13 +176,16 @@ def shared_entries(
     generator.subtitle("entry")
     generator.link({"href": "urn:syndicator:entry", "rel": "alternate"})
     generator.updated(_EPOCH)
+    json_items = []
     for story, view, content in items:
         url = _HOLE.sub(lambda m: f"{MARK}{m[1].upper()}{MARK}", view.url)
         marked = _HOLE.sub(f"{MARK}\\1{MARK}", content)
-        _add_entry(generator, FeedItem(story, replace(view, url=url), marked), sub)
+        item = FeedItem(story, replace(view, url=url), marked)
+        _add_entry(generator, item, sub)
+        json_items.append(_json_text(_json_item(item, sub)).replace("\n", _JSON_ITEM_BREAK))
     rss = _pieces(generator.rss_str(pretty=True).decode(), "    <item>\n", "    </item>\n")
     atom = _pieces(generator.atom_str(pretty=True).decode(), "  <entry>\n", "  </entry>\n")
-    return [SharedEntry.of(one, other) for one, other in zip(rss, atom, strict=True)]
+    return [SharedEntry.of(*three) for three in zip(rss, atom, json_items, strict=True)]
 
 
 def _pieces(document: str, start: str, end: str) -> list[str]:
@@ -340,9 +344,53 @@ def _text(value: str) -> str:
 
 def json_feed(sub: SubscriberView, items: Sequence[FeedItem]) -> bytes:
     """The subscriber's JSON Feed 1.1 document."""
+    document = _json_document(sub, items)
+    document["items"] = [_json_item(item, sub) for item in items]
+    return (_json_text(document) + "\n").encode()
+
+
+def json_feed_shared(
+    sub: SubscriberView,
+    items: Sequence[FeedItem],
+    entries: Sequence[SharedEntry],
+    values: Mapping[str, str],
+) -> bytes:
+    """What `json_feed(sub, items)` gives, from `items`' shared entries filled with
+    `values` (the subscriber's raw hole values)."""
+    text = _json_text(_json_document(sub, items))
+    if entries:
+        link = {key: _json_string(value) for key, value in values.items()}
+        letters = {key: _json_string(str(escape(value))) for key, value in values.items()}
+        letters.update((key.upper(), value) for key, value in link.items())
+        filled = []
+        for entry in entries:
+            out = list(entry.json)
+            out[1::2] = [letters[letter] for letter in entry.json[1::2]]
+            filled.append("".join(out))
+        # json.dumps ends the document with its last member, "items": [] here.
+        text = f"{text.removesuffix(_NO_ITEMS)}[{_JSON_ITEM_BREAK}"
+        text += f",{_JSON_ITEM_BREAK}".join(filled) + "\n  ]\n}"
+    return (text + "\n").encode()
+
+
+_JSON_ITEM_BREAK = "\n    "  # a line break inside an element of the document's "items"
+_NO_ITEMS = "[]\n}"
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _json_string(value: str) -> str:
+    """`value` as json.dumps writes it inside a string, without the quotes."""
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
+def _json_document(sub: SubscriberView, items: Sequence[FeedItem]) -> dict[str, object]:
+    """The document without its items (an empty list, last)."""
     words = sub.words
     outlet = items[0].story.outlet if items else "Syndicator"
-    document = {
+    return {
         "version": JSON_FEED_VERSION,
         "title": words["news_for"].format(name=sub.name),
         "home_page_url": sub.site_url,
@@ -350,9 +398,8 @@ def json_feed(sub: SubscriberView, items: Sequence[FeedItem]) -> bytes:
         "description": words["feed_description"].format(outlet=outlet, name=sub.name),
         "language": sub.language,
         "authors": [{"name": outlet}],
-        "items": [_json_item(item, sub) for item in items],
+        "items": [],
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
 
 
 def _json_item(item: FeedItem, sub: SubscriberView) -> dict[str, object]:

@@ -46,6 +46,7 @@ from .feeds import (
     SharedEntry,
     has_mark,
     json_feed,
+    json_feed_shared,
     rss_and_atom,
     rss_and_atom_shared,
     shared_entries,
@@ -375,8 +376,10 @@ class Renderer:
                 for story in front
             ]
             wanted = {"rss": "rss" in outputs, "atom": "atom" in outputs}
-            entries = self._shared_entries(target, feed_items) if any(wanted.values()) else None
-            if entries is None:
+            entries = self._shared_entries(target, feed_items)
+            if not any(wanted.values()):
+                rss = atom = None
+            elif entries is None:
                 rss, atom = rss_and_atom(real, feed_items, **wanted)
             else:
                 rss, atom = rss_and_atom_shared(
@@ -393,7 +396,12 @@ class Renderer:
             if atom is not None:
                 yield prefix + "atom.xml", atom
             if "json" in outputs:
-                yield prefix + "feed.json", json_feed(real, feed_items)
+                json = (
+                    json_feed(real, feed_items)
+                    if entries is None
+                    else json_feed_shared(real, feed_items, entries, target.raw)
+                )
+                yield prefix + "feed.json", json
 
         if "embed" in outputs:
             # Its pager shows the archive's stories; with detail_page, every listed story
