@@ -499,3 +499,11 @@ def test_an_article_that_cannot_be_cleaned_does_not_stop_the_others(
     monkeypatch.setattr(clean, "clean_entry", real)
     retry = run_once(config, NOW, rng=random.Random(0))
     assert retry.cleaning[0].cleaned == 1 and retry.ok  # retried next run
+
+
+def test_a_link_dropped_with_an_empty_image_before_it_is_not_an_error() -> None:
+    """Found by hypothesis: dropping an image without a source can take its emptied parent
+    and the link in it; the URL pass went on to that dropped link and crashed. The whole
+    article would have failed to clean."""
+    article = clean.clean_entry(entry("<abbr><img><a>"), CleanSettings())
+    assert "<img" not in article.body_html

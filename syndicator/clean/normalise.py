@@ -289,6 +289,8 @@ def _fix_urls(body: Tag, base: str, settings: CleanSettings) -> None:
     """Absolute URLs everywhere; lazy images get their real src; pixels are dropped."""
     trackers = set(settings.tracker_hosts)
     for tag in _tags(body, {"img", "a", "blockquote", "q"}):
+        if tag.decomposed:  # dropped with an image before it (an empty parent goes too)
+            continue
         if tag.name == "img":
             _fix_image(tag, base, trackers)
             continue
