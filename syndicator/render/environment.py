@@ -149,7 +149,7 @@ class ScriptData(dict[str, Any]):
 
 @functools.lru_cache(maxsize=256)
 def _key(name: str) -> str:
-    return _json(name)
+    return _script_safe(_json(name))
 
 
 def overrides_fingerprint(folders: Sequence[Path]) -> str:
