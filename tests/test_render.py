@@ -1140,6 +1140,8 @@ SHARED_OPTIONS: dict[str, tuple[Any, ...]] = {
     "language": ("en", "es", "de"),
     "date_format": ("%B %-d, %Y", "%d/%m/%Y", "%A %H:%M", '<%-d> & "%b" %Y'),
     "timezone": ("UTC", "America/Chicago", "Asia/Tokyo"),
+    "theme": tuple({"layout": layout, "accent": "#123456"} for layout in ("list", "cards")),
+    "per_page": (3, 10),
 }
 
 

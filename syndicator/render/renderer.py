@@ -58,6 +58,7 @@ from .views import (
     Urls,
     date_value,
     fragment_key,
+    hole,
     hole_values,
     hole_view,
     item_view,
@@ -77,6 +78,7 @@ FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LR
 DATE_OPTIONS_KEPT = 4096  # distinct date options whose stories' dates are kept
 ENTRIES = "entries"  # the shared RSS/Atom entries' key, kept with the templates' keys
 DATE = "t"  # the hole of a story's date (`views.date_value`)
+ITEMS, CSS = "l", "c"  # the holes of a list page's items and style sheet (`_shell`)
 
 
 class _Fragments(Generic[T]):
@@ -262,6 +264,8 @@ class Renderer:
         self._dates: dict[tuple[str, str, str], dict[datetime, tuple[str, str, bytes]]] = {}
         self._entries: _Fragments[SharedEntry] = _Fragments()
         self._channels = Channels()
+        self._shells: dict[tuple[Any, ...], Pieces] = {}
+        self._builtin = not folders  # the site has no template folder of its own
         self._css: dict[tuple[Any, ...], str] = {}
 
     def salt(self, subscriber_id: str) -> str:
@@ -416,8 +420,48 @@ class Renderer:
             yield f"{prefix}articles/{story.slug}.html", self._file(target, name, story)
 
     def _page(self, target: _Target, name: str, context: dict[str, Any], **extra: Any) -> bytes:
+        """A list page (snippet, widget, archive page) of the subscriber's `items`."""
+        if target.shared and self._builtin:
+            shell = self._shell(target, name, extra)
+            if shell is not None:
+                values = {**target.values, ITEMS: "".join(extra["items"])}
+                if "css" in extra:
+                    values[CSS] = str(extra["css"])
+                return shell.fill(values).encode()
         template = target.env.get_template(name)
         return template.render(**context, **extra).encode()
+
+    def _shell(self, target: _Target, name: str, extra: Mapping[str, Any]) -> Pieces | None:
+        """The built-in list page `name` for every subscriber with the same language,
+        layout and page numbers, with holes for its values, its items and its style sheet;
+        None when it cannot be cut at them. (Built-in only: the key holds what these
+        templates read; a site's may read anything.)"""
+        subscriber = target.subscriber
+        archive = extra.get("archive")
+        key = (
+            name,
+            subscriber.language,
+            subscriber.theme.layout,
+            bool(extra["items"]),
+            extra.get("number"),
+            extra.get("count"),
+            archive is not None,
+        )
+        shell = self._shells.get(key)
+        if shell is None:
+            if len(self._shells) >= FRAGMENT_CACHE_SIZE:
+                self._shells.clear()
+            holes = target.holes
+            placeholder = Markup(hole(ITEMS))  # noqa: S704 - a hole: NUL, a letter, NUL
+            values: dict[str, Any] = {**extra, "items": [placeholder] if extra["items"] else []}
+            if "css" in extra:
+                values["css"] = Markup(hole(CSS))  # noqa: S704 - a hole
+            if archive is not None:
+                values["archive"] = holes.urls.archive
+            template = target.env.get_template(name)
+            text = template.render(sub=holes, words=holes.words, **values)
+            shell = self._shells[key] = Pieces.split(text) or _MANGLED
+        return None if shell is _MANGLED else shell
 
     def _style(self, target: _Target, root: str) -> str:
         theme = target.subscriber.theme

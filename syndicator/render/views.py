@@ -322,7 +322,8 @@ def _escaped_date(moment: datetime, pattern: str, timezone: str, language: str) 
     return str(escape(format_date(moment, pattern, timezone, language)))
 
 
-HOLE_NAMES = frozenset("infsdt")  # the holes `hole_view` and `date_value` fill
+# The holes `hole_view` and `date_value` fill, and a list page's items and style sheet.
+HOLE_NAMES = frozenset("infsdtlc")
 
 
 @dataclass(slots=True, eq=False)
