@@ -1307,4 +1307,4 @@ def test_script_pieces_cut_after_a_less_than_sign_would_not_escape_a_closing_tag
 )
 def test_script_data_made_from_literals_is_what_js_data_makes(members: dict[str, Any]) -> None:
     literals = {key: str(js_data(value)) for key, value in members.items()}
-    assert js_data(ScriptData(members, literals)) == js_data(members)
+    assert js_data(ScriptData.of(members, literals)) == js_data(members)

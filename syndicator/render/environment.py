@@ -140,11 +140,15 @@ class ScriptData(dict[str, Any]):
     by `js_data`, or from `js_string_body` pieces) in `js_data`'s key order. The dict itself
     holds the same members, for templates that read them (`data.stories`)."""
 
-    def __init__(self, members: dict[str, Any], literals: dict[str, str]) -> None:
+    def __init__(self, members: dict[str, Any], literal: Markup) -> None:
         super().__init__(members)
-        self.literal = Markup(  # noqa: S704 - made of js_data literals
-            "{" + ",".join(f"{_key(key)}:{literals[key]}" for key in sorted(members)) + "}"
-        )
+        self.literal = literal
+
+    @classmethod
+    def of(cls, members: dict[str, Any], literals: dict[str, str]) -> ScriptData:
+        """`members`, with the literal made of their `literals`."""
+        literal = "{" + ",".join(f"{_key(key)}:{literals[key]}" for key in sorted(members)) + "}"
+        return cls(members, Markup(literal))  # noqa: S704 - made of js_data literals
 
 
 @functools.lru_cache(maxsize=256)

@@ -79,6 +79,7 @@ DATE_OPTIONS_KEPT = 4096  # distinct date options whose stories' dates are kept
 ENTRIES = "entries"  # the shared RSS/Atom entries' key, kept with the templates' keys
 DATE = "t"  # the hole of a story's date (`views.date_value`)
 ITEMS, CSS = "l", "c"  # the holes of a list page's items and style sheet (`_shell`)
+DATA = "j"  # the hole of the embed's data literal
 
 
 class _Fragments(Generic[T]):
@@ -596,7 +597,7 @@ class Renderer:
         subscriber, real = target.subscriber, target.real
         words = real.words
         env = target.env
-        footer = env.get_template("_footer.html").render(sub=real, words=words)
+        footer = self._footer(target)
         stories = None
         shown = {key: words[key] for key in ("previous", "next", "pages", "page_of")}
         if subscriber.link_to == "detail_page":
@@ -620,8 +621,32 @@ class Renderer:
         if target.shared:
             literals = self._script_literals(target, data, listed, shared_items)
             if literals is not None:
-                data = ScriptData(data, literals)
+                script = ScriptData.of(data, literals)
+                if self._builtin:  # the template around the data is the same for many
+                    key = ("embed.js", stories is None)
+                    shell = self._shells.get(key)
+                    if shell is None:
+                        stand_in = ScriptData(data, Markup(hole(DATA)))  # noqa: S704 - a hole
+                        text = env.get_template("embed.js").render(data=stand_in)
+                        shell = self._shells[key] = Pieces.split(text) or _MANGLED
+                    if shell is not _MANGLED:
+                        return shell.fill({DATA: str(script.literal)}).encode()
+                data = script
         return env.get_template("embed.js").render(data=data).encode()
+
+    def _footer(self, target: _Target) -> str:
+        """The subscriber's footer paragraph (for the embed's data)."""
+        real = target.real
+        if target.shared and self._builtin:
+            key = ("_footer.html", real.language)
+            shell = self._shells.get(key)
+            if shell is None:
+                holes = target.holes
+                text = target.env.get_template("_footer.html").render(sub=holes, words=holes.words)
+                shell = self._shells[key] = Pieces.split(text) or _MANGLED
+            if shell is not _MANGLED:
+                return shell.fill(target.values)
+        return target.env.get_template("_footer.html").render(sub=real, words=real.words)
 
     def _script_literals(
         self,

@@ -322,8 +322,9 @@ def _escaped_date(moment: datetime, pattern: str, timezone: str, language: str) 
     return str(escape(format_date(moment, pattern, timezone, language)))
 
 
-# The holes `hole_view` and `date_value` fill, and a list page's items and style sheet.
-HOLE_NAMES = frozenset("infsdtlc")
+# The holes `hole_view` and `date_value` fill; a list page's items and style sheet; the
+# embed's data.
+HOLE_NAMES = frozenset("infsdtlcj")
 
 
 @dataclass(slots=True, eq=False)
