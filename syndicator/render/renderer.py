@@ -5,9 +5,14 @@ works out what the subscriber shows and a fingerprint of everything its outputs 
 on. An unchanged fingerprint means unchanged outputs, so the subscriber is skipped.
 
 `Renderer` shares work across subscribers: a story's list item, feed content and article
-page are rendered once per option variant (`views.variant`) with holes where subscribers
-differ, then filled per subscriber. Subscribers with their own template folder, and any
-fragment whose holes a template mangled, are rendered on their own instead.
+page are rendered once per combination of the options their template reads
+(`views.fragment_key`; with site templates, `views.variant`) with holes where subscribers
+differ (id, name, footer, site, detail page, the story's date), kept cut at the holes
+(`views.Pieces`) and filled per subscriber. So are a story's RSS/Atom/JSON Feed entries
+(`feeds.shared_entries`), the feeds' channels (`feeds.Channels`) and, with the built-in
+templates, the list pages and the embed around their items (`_shell`). Subscribers with
+their own template folder, and any fragment whose holes a template mangled, are
+rendered on their own instead.
 """
 
 from __future__ import annotations
