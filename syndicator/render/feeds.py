@@ -22,7 +22,7 @@ from markupsafe import escape
 from .. import __version__
 from ..clean.sanitize import strip_invalid_chars
 from ..models import Image, Story
-from .views import ItemView, SubscriberView, urls_for
+from .views import ItemView, SubscriberView, filled, urls_for
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -142,7 +142,6 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, sub: SubscriberView) ->
 # subscriber's feeds are made entirely by feedgen instead.
 MARK = "\ufdd0"
 _HOLE = re.compile("\x00([a-z])\x00")
-_MARKED = re.compile("\ufdd0([a-zA-Z])\ufdd0")
 _RSS_END = "  </channel>"
 _ATOM_END = "</feed>"
 
@@ -275,13 +274,12 @@ def rss_and_atom_shared(
     text = {key: _xml_text(_text(value)) for key, value in values.items()}  # as lxml escapes
     content = {key: _xml_text(str(escape(_text(value)))) for key, value in values.items()}
     attribute = {key: value.replace('"', "&quot;") for key, value in text.items()}
+    channel = {**text, **{key.upper(): value for key, value in attribute.items()}}
     rss_bytes = atom_bytes = None
-    if rss_layout is not None:
-        channel = {**text, **{key.upper(): value for key, value in attribute.items()}}
+    if rss_layout is not None:  # an RSS item's link is element text
         link = {**content, **{key.upper(): value for key, value in text.items()}}
         rss_bytes = _splice(rss_layout, channel, _RSS_END, (e.rss for e in entries), link)
-    if atom_layout is not None:
-        channel = {**text, **{key.upper(): value for key, value in attribute.items()}}
+    if atom_layout is not None:  # an Atom entry's link is an attribute
         link = {**content, **{key.upper(): value for key, value in attribute.items()}}
         atom_bytes = _splice(atom_layout, channel, _ATOM_END, (e.atom for e in entries), link)
     return rss_bytes, atom_bytes
@@ -295,15 +293,11 @@ def _splice(
     entry_values: Mapping[str, str],
 ) -> bytes:
     """The channel filled in, with the entries filled in before its `end`."""
-    out = list(channel)
-    out[1::2] = [channel_values[letter] for letter in channel[1::2]]
-    text = "".join(out)
+    text = "".join(filled(channel, channel_values))
     at = text.rindex(end)
     pieces = [text[:at]]
     for entry in entries:
-        filled = list(entry)
-        filled[1::2] = [entry_values[letter] for letter in entry[1::2]]
-        pieces.extend(filled)
+        pieces.extend(filled(entry, entry_values))
     pieces.append(text[at:])
     return "".join(pieces).encode()
 
@@ -362,14 +356,10 @@ def json_feed_shared(
         link = {key: _json_string(value) for key, value in values.items()}
         letters = {key: _json_string(str(escape(value))) for key, value in values.items()}
         letters.update((key.upper(), value) for key, value in link.items())
-        filled = []
-        for entry in entries:
-            out = list(entry.json)
-            out[1::2] = [letters[letter] for letter in entry.json[1::2]]
-            filled.append("".join(out))
+        made = ["".join(filled(entry.json, letters)) for entry in entries]
         # json.dumps ends the document with its last member, "items": [] here.
         text = f"{text.removesuffix(_NO_ITEMS)}[{_JSON_ITEM_BREAK}"
-        text += f",{_JSON_ITEM_BREAK}".join(filled) + "\n  ]\n}"
+        text += f",{_JSON_ITEM_BREAK}".join(made) + "\n  ]\n}"
     return (text + "\n").encode()
 
 

@@ -21,7 +21,7 @@ import hashlib
 import html
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,6 +57,7 @@ from .feeds import (
     shared_entries,
 )
 from .views import (
+    DATE,
     EncodedPieces,
     Pieces,
     SubscriberView,
@@ -82,7 +83,6 @@ FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
 DATE_OPTIONS_KEPT = 4096  # distinct date options whose stories' dates are kept
 ENTRIES = "entries"  # the shared RSS/Atom entries' key, kept with the templates' keys
-DATE = "t"  # the hole of a story's date (`views.date_value`)
 ITEMS, CSS = "l", "c"  # the holes of a list page's items and style sheet (`_shell`)
 DATA = "j"  # the hole of the embed's data literal
 
@@ -210,7 +210,7 @@ class _Target:
     keys: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # template → sharing key
     encoded: dict[str, bytes] = field(default_factory=dict)  # `values` as UTF-8
     scripted: dict[str, str] = field(default_factory=dict)  # `values` in JavaScript strings
-
+    # Each story's date as `_date` gives it, shared by subscribers with the same date options.
     dates: dict[datetime, tuple[str, str, bytes]] = field(default_factory=dict)
 
     def values_for(self, story: Story) -> dict[str, str]:
@@ -453,10 +453,8 @@ class Renderer:
             extra.get("count"),
             archive is not None,
         )
-        shell = self._shells.get(key)
-        if shell is None:
-            if len(self._shells) >= FRAGMENT_CACHE_SIZE:
-                self._shells.clear()
+
+        def render() -> str:
             holes = target.holes
             placeholder = Markup(hole(ITEMS))  # noqa: S704 - a hole: NUL, a letter, NUL
             values: dict[str, Any] = {**extra, "items": [placeholder] if extra["items"] else []}
@@ -465,8 +463,18 @@ class Renderer:
             if archive is not None:
                 values["archive"] = holes.urls.archive
             template = target.env.get_template(name)
-            text = template.render(sub=holes, words=holes.words, **values)
-            shell = self._shells[key] = Pieces.split(text) or _MANGLED
+            return template.render(sub=holes, words=holes.words, **values)
+
+        return self._shell_of(key, render)
+
+    def _shell_of(self, key: tuple[Any, ...], render: Callable[[], str]) -> Pieces | None:
+        """The built-in template output `render` makes with holes, kept under `key`, cut at
+        its holes; None when it cannot be cut (see `Pieces.split`)."""
+        shell = self._shells.get(key)
+        if shell is None:
+            if len(self._shells) >= FRAGMENT_CACHE_SIZE:
+                self._shells.clear()
+            shell = self._shells[key] = Pieces.split(render()) or _MANGLED
         return None if shell is _MANGLED else shell
 
     def _style(self, target: _Target, root: str) -> str:
@@ -490,7 +498,8 @@ class Renderer:
         """A story's fragment for this subscriber: shared when possible, else its own.
         `pieces`: its shared pieces when they were looked up already."""
         if target.shared:
-            pieces = pieces or self._shared(target, name, story)
+            if pieces is None:
+                pieces = self._shared(target, name, story)
             if pieces is not None:
                 # Rendered by our autoescaping templates; the values are escaped.
                 return Markup(pieces.fill(target.values_for(story)))  # noqa: S704
@@ -547,10 +556,7 @@ class Renderer:
         if any(has_mark(item) for item in items):
             return None
         shared = self._entries_key(target)
-        keys = [
-            (item.story.slug, item.story.article.content_hash, item.story.presence, shared)
-            for item in items
-        ]
+        keys = [(*self._story_key(item.story), shared) for item in items]
         found = {key: self._entries.get(key) for key in keys}
         missing = [
             (key, item.story) for key, item in zip(keys, items, strict=True) if found[key] is None
@@ -628,13 +634,12 @@ class Renderer:
             if literals is not None:
                 script = ScriptData.of(data, literals)
                 if self._builtin:  # the template around the data is the same for many
-                    key = ("embed.js", stories is None)
-                    shell = self._shells.get(key)
-                    if shell is None:
-                        stand_in = ScriptData(data, Markup(hole(DATA)))  # noqa: S704 - a hole
-                        text = env.get_template("embed.js").render(data=stand_in)
-                        shell = self._shells[key] = Pieces.split(text) or _MANGLED
-                    if shell is not _MANGLED:
+                    stand_in = ScriptData(data, Markup(hole(DATA)))  # noqa: S704 - a hole
+                    shell = self._shell_of(
+                        ("embed.js", stories is None),
+                        lambda: env.get_template("embed.js").render(data=stand_in),
+                    )
+                    if shell is not None:
                         return shell.fill({DATA: str(script.literal)}).encode()
                 data = script
         return env.get_template("embed.js").render(data=data).encode()
@@ -643,13 +648,14 @@ class Renderer:
         """The subscriber's footer paragraph (for the embed's data)."""
         real = target.real
         if target.shared and self._builtin:
-            key = ("_footer.html", real.language)
-            shell = self._shells.get(key)
-            if shell is None:
-                holes = target.holes
-                text = target.env.get_template("_footer.html").render(sub=holes, words=holes.words)
-                shell = self._shells[key] = Pieces.split(text) or _MANGLED
-            if shell is not _MANGLED:
+            holes = target.holes
+            shell = self._shell_of(
+                ("_footer.html", real.language),
+                lambda: target.env.get_template("_footer.html").render(
+                    sub=holes, words=holes.words
+                ),
+            )
+            if shell is not None:
                 return shell.fill(target.values)
         return target.env.get_template("_footer.html").render(sub=real, words=real.words)
 

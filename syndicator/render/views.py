@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -39,6 +39,7 @@ VARIANT_FIELDS = (
 # A hole is NUL, a letter, NUL. NUL cannot occur in anything else we render: upstream text
 # passes `strip_invalid_chars`, config text is checked, and escaping never produces it.
 HOLE_CHAR = "\x00"
+DATE = "t"  # the hole of a story's date in shared fragments (`date_value`)
 
 
 def hole(name: str) -> str:
@@ -238,7 +239,7 @@ class SubscriberView:
     timezone: str
     theme: Theme
     words: Mapping[str, str]
-    dates_as_holes: bool = False  # shared fragments: each story's date is a hole ("t")
+    dates_as_holes: bool = False  # shared fragments: each story's date is a hole (`DATE`)
 
     @property
     def root_class(self) -> str:
@@ -311,20 +312,21 @@ def hole_values(subscriber: SubscriberConfig) -> dict[str, str]:
 
 
 def date_value(story: Story, subscriber: SubscriberOptions) -> str:
-    """What fills a shared fragment's date hole ("t") for this story and subscriber."""
-    return _escaped_date(
-        story.date, subscriber.date_format, subscriber.timezone, subscriber.language
-    )
-
-
-@functools.lru_cache(maxsize=65536)
-def _escaped_date(moment: datetime, pattern: str, timezone: str, language: str) -> str:
-    return str(escape(format_date(moment, pattern, timezone, language)))
+    """What fills a shared fragment's date hole (`DATE`) for this story and subscriber."""
+    o = subscriber
+    return str(escape(format_date(story.date, o.date_format, o.timezone, o.language)))
 
 
 # The holes `hole_view` and `date_value` fill; a list page's items and style sheet; the
 # embed's data.
 HOLE_NAMES = frozenset("infsdtlcj")
+
+
+def filled(layout: Sequence[str], values: Mapping[str, str]) -> list[str]:
+    """A layout (text, name, …, text) with each name replaced by its value, to be joined."""
+    out = list(layout)
+    out[1::2] = [values[name] for name in layout[1::2]]
+    return out
 
 
 @dataclass(slots=True, eq=False)
@@ -347,9 +349,7 @@ class Pieces:
 
     def fill(self, values: Mapping[str, str]) -> str:
         """The fragment with `values` in its holes."""
-        out = list(self.layout)
-        out[1::2] = [values[name] for name in self.layout[1::2]]
-        return "".join(out)
+        return "".join(filled(self.layout, values))
 
     def mapped(self, function: Callable[[str], str]) -> Pieces:
         """The same holes, `function` applied to the text between them."""
@@ -475,7 +475,7 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         outlet=story.outlet,
         dateline=article.dateline,
         date_iso=story.date.isoformat(),
-        date_text=hole("t")
+        date_text=hole(DATE)
         if sub.dates_as_holes
         else format_date(story.date, sub.date_format, sub.timezone, sub.language),
         excerpt=excerpt_of(story, sub.excerpt_words),
