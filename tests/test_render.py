@@ -37,7 +37,12 @@ from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.models import Story
 from syndicator.pipeline import load_stories, publish_outputs, run_once
 from syndicator.render import Renderer, plan
-from syndicator.render.environment import ScriptData, js_data, js_string_body
+from syndicator.render.environment import (
+    BUILTIN_TEMPLATES,
+    ScriptData,
+    js_data,
+    js_string_body,
+)
 from syndicator.render.views import HOLE_CHAR, Pieces, hole
 from syndicator.select import select
 from syndicator.store import Store
@@ -1199,7 +1204,7 @@ def test_a_site_template_showing_dates_in_feed_items_gets_each_subscribers_dates
     subscribers' feeds are made on their own, with their own dates, not an error."""
     folder = tmp_path / "templates"
     folder.mkdir()
-    builtin = Path("syndicator/templates/_feed_item.html").read_text()
+    builtin = (BUILTIN_TEMPLATES / "_feed_item.html").read_text()
     (folder / "_feed_item.html").write_text(builtin + "<p>On {{ item.date_text }}</p>\n")
     base = site.subscriber("grace").model_dump()
     twins = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
@@ -22,7 +22,7 @@ from markupsafe import escape
 from .. import __version__
 from ..clean.sanitize import strip_invalid_chars
 from ..models import Image, Story
-from .views import ItemView, SubscriberView, filled, urls_for
+from .views import ItemView, SubscriberView, filled
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -178,7 +178,7 @@ def shared_entries(
     json_items = []
     for story, view, content in items:
         url = _HOLE.sub(lambda m: f"{MARK}{m[1].upper()}{MARK}", view.url)
-        marked = _HOLE.sub(f"{MARK}\\1{MARK}", content)
+        marked = _marked(content)
         item = FeedItem(story, replace(view, url=url), marked)
         _add_entry(generator, item, sub)
         json_items.append(_json_text(_json_item(item, sub)).replace("\n", _JSON_ITEM_BREAK))
@@ -228,11 +228,14 @@ class Channels:
         if made is None:
             if len(self._made) >= self.limit:
                 self._made.clear()
-            marked = replace(
+            urls = holes.urls
+            marked = replace(  # lxml refuses NUL: the holes the channel shows become marks
                 holes,
-                name=_marked("n"),
-                site_url=_marked("s"),
-                urls=urls_for(holes.urls.base[: -len(holes.id) - 1], _marked("i")),
+                name=_marked(holes.name),
+                site_url=_marked(holes.site_url),
+                urls=replace(
+                    urls, **{f.name: _marked(getattr(urls, f.name)) for f in fields(urls)}
+                ),
             )
             documents = _documents(_channel(marked, items), marked, rss=rss, atom=atom)
             made = self._made[key] = tuple(
@@ -241,8 +244,9 @@ class Channels:
         return made[0], made[1]
 
 
-def _marked(letter: str) -> str:
-    return f"{MARK}{letter}{MARK}"
+def _marked(text: str) -> str:
+    """`text` with its holes (`views.hole`) turned into marks."""
+    return _HOLE.sub(f"{MARK}\\1{MARK}", text)
 
 
 def _cut(document: str) -> tuple[str, ...]:

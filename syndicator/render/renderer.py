@@ -673,13 +673,13 @@ class Renderer:
             for key, value in data.items()
             if key not in ("items", "stories")
         }
-        items = [
-            self._script(target, pieces, story)
-            for story, pieces in zip(listed, shared_items, strict=False)
-        ]
-        if None in items:
-            return None
-        literals["items"] = f"[{','.join(items)}]"  # type: ignore[arg-type]
+        items = []
+        for story, pieces in zip(listed, shared_items, strict=False):  # items: the first stories
+            literal = self._script(target, pieces, story)
+            if literal is None:
+                return None
+            items.append(literal)
+        literals["items"] = f"[{','.join(items)}]"
         literals["stories"] = "null"
         if data["stories"] is not None:
             stories = [
