@@ -689,10 +689,10 @@ def bench_render(count: int, outputs: str, folder: Path | None = None) -> None:
         _, numbers = _sample(count, NAIVE_SAMPLE)
         names = [*(f"church-{n:06d}" for n in numbers), "index.html"]
         naive["identical"] = _same_outputs(work / "out-naive", work / "out-full", names)
-        # Trees are deleted only at the end: on ext4 without a journal, creating files
-        # for minutes after a large deletion scans past the recently deleted inodes
-        # (fs/ext4/ialloc.c, recently_deleted), which slowed the floor measured after
-        # deleting the naive tree up to tenfold here.
+        # Trees are deleted only at the end, so that no timed phase follows a large
+        # deletion: on ext4 without a journal, creating files in the minutes after one
+        # scans past the recently deleted inodes (fs/ext4/ialloc.c, recently_deleted);
+        # on this project's dev VM that made creating 50,000 files up to ten times slower.
         console.print("  write-only floor …")
         results["floor"] = _run_phase("floor", work, count, outputs)
         console.print(f"  no-change rebuild ×{NO_CHANGE_RUNS} …")
