@@ -81,7 +81,7 @@ from syndicator.pipeline import (  # noqa: E402
     publish_outputs,
     run_once,
 )
-from syndicator.publish import Publisher  # noqa: E402
+from syndicator.publish import Publisher, PublishError  # noqa: E402
 from syndicator.render import Renderer, plan  # noqa: E402
 from syndicator.render.views import variant  # noqa: E402
 from syndicator.select import select  # noqa: E402
@@ -415,10 +415,10 @@ class _TimedPublisher(Publisher):
         finally:
             self.seconds += time.perf_counter() - started
 
-    def commit(self) -> None:
+    def commit(self) -> dict[str, PublishError]:
         started = time.perf_counter()
         try:
-            super().commit()
+            return super().commit()
         finally:
             self.seconds += time.perf_counter() - started
 

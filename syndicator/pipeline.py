@@ -114,12 +114,15 @@ def publish_outputs(
 ) -> PublishOutcome:
     """Render every subscriber whose inputs changed (all with `force`) and publish them.
 
-    A subscriber that fails to render keeps its last good outputs and is reported; the
-    others carry on. Files are published in batches (one durability barrier each); the
-    ledger records a subscriber only once its files are in place. A failing site-wide
-    template (index.html, subscribers.opml) keeps the last good index; the subscribers
-    are published all the same. `renderer` and `publisher` (rooted at the output folder)
-    are made from `config` unless given.
+    A subscriber that fails to render, or whose files cannot be written (a file or link
+    in the way of its folder), keeps its last good outputs and is reported; the others
+    carry on. When the file system itself refuses (full, read-only, failing), what is
+    staged is still published, the subscribers not reached are reported as not published,
+    and the outcome carries the error. Files are published in batches (one durability
+    barrier each); the ledger records a subscriber only once its files are in place. A
+    failing site-wide template (index.html, subscribers.opml) keeps the last good index;
+    the subscribers are published all the same. `renderer` and `publisher` (rooted at the
+    output folder) are made from `config` unless given.
     """
     renderer = renderer or Renderer(config.path.parent, config.site)
     stories = load_stories(config, store)
@@ -131,12 +134,25 @@ def publish_outputs(
     reports: dict[str, SubscriberReport] = {}
     pending: list[tuple[Plan, int, int]] = []  # staged, not yet committed
     settings: dict[str, bytes] = {}  # each subscriber's options, digested once
+    stopped: PublishError | None = None  # the file system refused: no one else is tried
 
-    def commit() -> None:
-        publisher.commit()
+    def fail(subscriber_id: str, error: str, *, record: bool = True) -> None:
+        log.warning("subscriber %s: %s", subscriber_id, error)
+        if record:  # not when the disk refused: the database may well be on it
+            with store.transaction():
+                store.save_render_failure(subscriber_id, error, now)
+        reports[subscriber_id] = SubscriberReport(subscriber_id, "failed", error=error)
+
+    def commit() -> dict[str, PublishError]:
+        refused = publisher.commit()
+        for done, _, _ in pending:
+            if (error := refused.get(done.subscriber.id)) is not None:
+                fail(done.subscriber.id, f"stale files not removed: {error}")  # tried again
         with store.transaction():
             for done, files, written in pending:
                 subscriber_id = done.subscriber.id
+                if subscriber_id in refused:
+                    continue
                 store.save_published(
                     subscriber_id,
                     done.fingerprint,
@@ -149,6 +165,7 @@ def publish_outputs(
                     subscriber_id, "published", files=files, written=written
                 )
         pending.clear()
+        return refused
 
     ordered = sorted(config.subscribers, key=renderer.sort_key)
     try:
@@ -168,17 +185,28 @@ def publish_outputs(
             try:
                 files = renderer.render(decided)
             except RenderError as exc:
-                log.warning("%s", exc)
-                with store.transaction():
-                    store.save_render_failure(subscriber.id, exc.message, now)
-                reports[subscriber.id] = SubscriberReport(
-                    subscriber.id, "failed", error=exc.message
-                )
+                fail(subscriber.id, exc.message)
                 continue
-            written = publisher.stage(files, managed=[subscriber.id])
+            try:
+                written = publisher.stage(files, managed=[subscriber.id])
+            except PublishError as exc:
+                error = f"not published: {exc}"
+                fail(subscriber.id, error, record=not exc.disk_wide)
+                if exc.disk_wide:
+                    stopped = exc
+                    break
+                continue
             pending.append((decided, len(files), written))
             if publisher.pending_bytes >= BATCH_BYTES:
                 commit()
+        if stopped is not None:  # what is staged is whole: publish it, then stop
+            staged = {done.subscriber.id for done, _, _ in pending}
+            for subscriber in ordered:
+                if subscriber.id not in reports and subscriber.id not in staged:
+                    error = f"not published: {stopped}"
+                    fail(subscriber.id, error, record=False)
+            commit()
+            return PublishOutcome(_in_order(config, reports), publisher.report, str(stopped))
         retired = retired_subscribers(config, records)
         for subscriber_id in retired:
             publisher.stage({}, managed=[subscriber_id])
@@ -191,11 +219,19 @@ def publish_outputs(
             except RenderError as exc:
                 log.warning("%s", exc)
                 index_error = exc.message
-        commit()
+            except PublishError as exc:  # a folder in index.html's way, say
+                log.warning("%s", exc)
+                index_error = str(exc)
+        refused = commit()
         with store.transaction():
             if index_error is None:
                 store.save_site_fingerprint(INDEX, index)
             for subscriber_id in retired:
+                if subscriber_id in refused:  # its files stay: so does its ledger, to retry
+                    reports[subscriber_id] = SubscriberReport(
+                        subscriber_id, "failed", error=str(refused[subscriber_id])
+                    )
+                    continue
                 store.forget_subscriber(subscriber_id)
                 reports[subscriber_id] = SubscriberReport(subscriber_id, "retired")
     except PublishError as exc:

@@ -28,7 +28,21 @@ TEMP_PREFIX = ".tmp-"
 
 
 class PublishError(SyndicatorError):
-    """A path would leave the output folder, or the disk refused a write."""
+    """A path would leave the output folder, or the disk refused a write. `errno` is the
+    operating system's error number when the disk refused."""
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+    @property
+    def disk_wide(self) -> bool:
+        """The file system itself refused (full, over quota, read-only, failing): no other
+        file would fare better, so a publish stops instead of trying every subscriber."""
+        return self.errno in DISK_WIDE
+
+
+DISK_WIDE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -100,24 +114,35 @@ class Publisher:
         """Stage `files` (relative POSIX path → bytes); return how many differ from disk.
 
         After the next `commit`, files under each `managed` folder that `files` does not
-        name are removed.
+        name are removed. All or nothing: when one file cannot be staged, the files this
+        call staged already are dropped again (what earlier calls staged stays) and
+        PublishError says which file and why.
         """
         changed = unchanged = size = 0
         root = self._root
-        for relative, data in sorted(files.items()):
-            _check_inside(relative)
-            path = f"{root}/{relative}"
-            if _same_bytes(path, data):
-                unchanged += 1
-                continue
-            try:
-                temp = self._write_temp(os.path.dirname(path), data)
-            except OSError as exc:
-                raise PublishError(f"{path}: cannot write: {exc.strerror}") from exc
-            self._staged.append((temp, path))
-            self._top_level = self._top_level or "/" not in relative
-            changed += 1
-            size += len(data)
+        first = len(self._staged)
+        top_level = False
+        try:
+            for relative, data in sorted(files.items()):
+                _check_inside(relative)
+                path = f"{root}/{relative}"
+                if _same_bytes(path, data):
+                    unchanged += 1
+                    continue
+                try:
+                    temp = self._write_temp(os.path.dirname(path), data)
+                except OSError as exc:
+                    raise PublishError(
+                        f"{path}: cannot write: {exc.strerror}", errno=exc.errno
+                    ) from exc
+                self._staged.append((temp, path))
+                top_level = top_level or "/" not in relative
+                changed += 1
+                size += len(data)
+        except BaseException:
+            self._unstage(first)
+            raise
+        self._top_level = self._top_level or top_level
         keep = frozenset(files)
         self._managed.extend((folder, keep) for folder in managed)
         self._staged_bytes += size
@@ -183,29 +208,45 @@ class Publisher:
                 f"(it leads to {real}; is it a symbolic link?)"
             )
 
-    def commit(self) -> None:
-        """Make everything staged durable and visible, then prune the managed folders."""
+    def _unstage(self, first: int) -> None:
+        """Drop what was staged from position `first` on, removing its temporary files."""
+        for temp, _ in self._staged[first:]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        del self._staged[first:]
+
+    def commit(self) -> dict[str, PublishError]:
+        """Make everything staged durable and visible, then prune the managed folders.
+
+        Returns the managed folders that could not be pruned, each with its error (their
+        new files are in place; only stale ones may remain). A failed rename raises.
+        """
         if self._staged:
             os.sync()  # one barrier for the whole batch: the data is on disk before renames
             try:
                 for temp, target in self._staged:
                     os.replace(temp, target)
             except OSError as exc:
-                raise PublishError(f"{target}: cannot replace: {exc.strerror}") from exc
+                raise PublishError(
+                    f"{target}: cannot replace: {exc.strerror}", errno=exc.errno
+                ) from exc
             os.sync()  # and the renames are durable before the ledger says "published"
         if self._top_level:
             _remove_leftover_temps(self._root)  # top-level files are in no managed folder
         removed = 0
+        refused: dict[str, PublishError] = {}
         for folder, keep in self._managed:
-            removed += _prune(self.root, folder, keep)
+            try:
+                removed += _prune(self.root, folder, keep)
+            except PublishError as exc:
+                refused[folder] = exc
         self.report = replace(self.report, removed=self.report.removed + removed)
         self._clear()
+        return refused
 
     def discard(self) -> None:
         """Forget what is staged (its temporary files are removed; targets stay as they were)."""
-        for temp, _ in self._staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+        self._unstage(0)
         self._clear()
 
     def _clear(self) -> None:
@@ -234,7 +275,8 @@ def publish(
     publisher = Publisher(root)
     try:
         publisher.stage(files, managed=managed)
-        publisher.commit()
+        for error in publisher.commit().values():
+            raise error
     finally:
         publisher.discard()  # after a failure: no temporary files left behind
     return publisher.report
@@ -249,7 +291,7 @@ def _same_bytes(path: str, data: bytes) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     except OSError as exc:  # a folder in the way, no permission…
-        raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise PublishError(f"{path}: cannot read: {exc.strerror}", errno=exc.errno) from exc
 
 
 def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
@@ -263,7 +305,9 @@ def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
         if not keep and _is_empty(os.fspath(base)):
             base.rmdir()  # a folder managed with nothing to keep goes (retired subscriber)
     except OSError as exc:
-        raise PublishError(f"{exc.filename or base}: cannot remove: {exc.strerror}") from exc
+        raise PublishError(
+            f"{exc.filename or base}: cannot remove: {exc.strerror}", errno=exc.errno
+        ) from exc
     return removed
 
 

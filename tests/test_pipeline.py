@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import random
 import time
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from syndicator import pipeline
 from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState
 from syndicator.pipeline import run_once
+from syndicator.publish import TEMP_PREFIX, Publisher
 from syndicator.store import Store
 
 from .conftest import FEEDS, NOW, FeedServer, articles_snapshot, item, respond, rss
@@ -458,6 +461,116 @@ def test_a_broken_template_or_option_costs_only_that_subscriber(
     assert run(load_config(config.path), timedelta(hours=2)).subscribers[1].outcome == "published"
 
 
+@pytest.mark.parametrize("obstacle", ["link leading outside", "file for a folder"])
+def test_a_subscriber_folder_in_the_way_costs_only_that_subscriber(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path, obstacle: str
+) -> None:
+    """Someone replaced one subscriber's folder by a link elsewhere, or put a file where
+    its articles/ folder goes: that subscriber is reported, names the path and keeps its
+    last outputs whole; the others publish in the same batch; fixed, it publishes."""
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    assert run(config).ok
+    output = config.site.output_dir
+    before = outputs_of(config, "templated")
+    moved = tmp_path / "moved"
+    if obstacle == "link leading outside":
+        (output / "templated").rename(moved)
+        (output / "templated").symlink_to(moved, target_is_directory=True)
+        where = "refusing to publish outside the output folder"
+    else:
+        (output / "templated" / "articles").rename(moved)
+        (output / "templated" / "articles").write_bytes(b"in the way")
+        where = "templated/articles/"
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(config, timedelta(hours=1))
+
+    assert not report.ok and report.publish_error is None
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert {i: s.outcome for i, s in outcomes.items()} == {
+        "good": "published", "templated": "failed", "typo": "published",
+    }  # fmt: skip
+    error = outcomes["templated"].error or ""
+    assert error.startswith("not published: ") and where in error, error
+    for name in ("good", "typo"):
+        assert b"Story 4" in outputs_of(config, name)["rss.xml"], name
+    assert not list(output.rglob(f"{TEMP_PREFIX}*"))
+    if obstacle == "link leading outside":
+        assert {p.name for p in moved.iterdir()} == {p.split("/")[0] for p in before}
+        assert b"Story 4" not in (moved / "rss.xml").read_bytes()  # nothing written there
+        (output / "templated").unlink()
+        moved.rename(output / "templated")
+    else:  # nothing of its batch went live: every file it has is as it was
+        kept = outputs_of(config, "templated")
+        assert {k: v for k, v in kept.items() if k != "articles"} == {
+            k: v for k, v in before.items() if not k.startswith("articles/")
+        }
+        (output / "templated" / "articles").unlink()
+        moved.rename(output / "templated" / "articles")
+    with Store(config.database_path) as store:
+        assert store.render_records()["templated"].last_error == error
+
+    fixed = run(config, timedelta(hours=2))
+    assert fixed.ok
+    assert b"Story 4" in outputs_of(config, "templated")["rss.xml"]
+
+
+def test_a_full_disk_stops_the_publish_and_loses_nothing(
+    feed_server: FeedServer,
+    make_config: MakeConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The disk fills while one subscriber is staged: those committed before stay
+    published, the rest keep their last outputs whole and are reported as not
+    published, the run fails naming the file; once there is room, the next run
+    publishes them."""
+    subscribers = {
+        f"church{n}": f'name = "Church {n}"\nsite_url = "https://c{n}.example/"' for n in range(4)
+    }
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=subscribers)
+    assert run(config).ok
+    before = {name: outputs_of(config, name) for name in subscribers}
+    index = (config.site.output_dir / "index.html").read_bytes()
+
+    monkeypatch.setattr(pipeline, "BATCH_BYTES", 1)  # each subscriber its own batch
+    write_temp = Publisher._write_temp
+    calls: list[str] = []
+
+    def fills_up(publisher: Publisher, folder: str, data: bytes) -> str:
+        calls.append(folder)
+        if len({f.split("/output/")[1].split("/")[0] for f in calls}) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")  # the third subscriber
+        return write_temp(publisher, folder, data)
+
+    monkeypatch.setattr(Publisher, "_write_temp", fills_up)
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(config, timedelta(hours=1))
+
+    assert not report.ok
+    assert report.publish_error and "No space left on device" in report.publish_error
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    published = {i for i, s in outcomes.items() if s.outcome == "published"}
+    failed = {i for i, s in outcomes.items() if s.outcome == "failed"}
+    assert len(published) == 2 and published | failed == set(subscribers)
+    for name in published:
+        assert b"Story 4" in outputs_of(config, name)["rss.xml"], name
+    for name in failed:
+        error = outcomes[name].error or ""
+        assert error.startswith("not published: "), error
+        assert "No space left on device" in error
+        assert outputs_of(config, name) == before[name]  # last outputs, whole
+    assert (config.site.output_dir / "index.html").read_bytes() == index
+    assert not list(config.site.output_dir.rglob(f"{TEMP_PREFIX}*"))
+
+    monkeypatch.setattr(Publisher, "_write_temp", write_temp)  # room again
+    again = run(config, timedelta(hours=2))
+    assert again.ok
+    assert {s.subscriber_id for s in again.subscribers if s.outcome == "published"} == failed
+    for name in subscribers:
+        assert b"Story 4" in outputs_of(config, name)["rss.xml"], name
+
+
 def test_a_syntax_error_names_template_line_and_subscriber(
     feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
 ) -> None:
@@ -610,6 +723,35 @@ def test_a_removed_subscriber_file_retires_its_outputs(
         assert "typo" not in store.render_records()
     again = run(load_config(config.path), timedelta(hours=2))
     assert "typo" not in {s.subscriber_id for s in again.subscribers}
+
+
+def test_a_retired_subscriber_whose_folder_is_a_link_is_reported_and_kept(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    """Nothing is removed through the link; the others publish; the subscriber stays in
+    the ledger, reported, until the link is gone."""
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    run(config)
+    output = config.site.output_dir
+    moved = tmp_path / "moved"
+    (output / "typo").rename(moved)
+    (output / "typo").symlink_to(moved, target_is_directory=True)
+    kept = sorted(p.relative_to(moved) for p in moved.rglob("*"))
+    (tmp_path / "subscribers" / "typo.toml").unlink()
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(load_config(config.path), timedelta(hours=1))
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert outcomes["typo"].outcome == "failed" and not report.ok
+    assert "symbolic link" in (outcomes["typo"].error or "")
+    assert sorted(p.relative_to(moved) for p in moved.rglob("*")) == kept
+    assert b"Story 4" in outputs_of(config, "good")["rss.xml"]
+    with Store(config.database_path) as store:
+        assert "typo" in store.render_records()
+    (output / "typo").unlink()
+    again = run(load_config(config.path), timedelta(hours=2))
+    assert {s.subscriber_id: s.outcome for s in again.subscribers}["typo"] == "retired"
+    assert again.ok
 
 
 def test_progress_is_reported_per_subscriber(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import signal
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicator.publish import TEMP_PREFIX, PublishError, publish, resolve_inside
+from syndicator.publish import TEMP_PREFIX, Publisher, PublishError, publish, resolve_inside
 
 from .conftest import REPO
 
@@ -160,6 +161,43 @@ def test_a_failed_publish_leaves_no_temporary_files(tmp_path: Path) -> None:
         publish(tmp_path, files)
     assert not [p for p in tmp_path.rglob(f"{TEMP_PREFIX}*")]
     assert not (tmp_path / "grace" / "a.html").exists()  # nothing of the batch went live
+
+
+def test_staging_is_all_or_nothing_per_call_and_a_refused_folder_spares_the_others(
+    tmp_path: Path, outside: Path
+) -> None:
+    """One subscriber's folder in the way costs that subscriber only: what it staged is
+    dropped, what others staged is published, and a folder that cannot be pruned is
+    reported by `commit` instead of stopping the other folders' pruning."""
+    root = tmp_path / "out"
+    publish(root, {"a/old.html": b"o", "c/old.html": b"o"})
+    (root / "b").mkdir()
+    (root / "b" / "articles").write_bytes(b"a file where a folder should be")
+    (root / "d").symlink_to(outside, target_is_directory=True)
+    publisher = Publisher(root)
+    assert publisher.stage({"a/rss.xml": b"A"}, managed=["a"]) == 1
+    with pytest.raises(PublishError, match=r"b/articles/x.html: cannot write") as caught:
+        publisher.stage({"b/a.html": b"1", "b/articles/x.html": b"2"}, managed=["b"])
+    assert caught.value.errno == errno.ENOTDIR and not caught.value.disk_wide
+    assert [p.parent.name for p in root.rglob(f"{TEMP_PREFIX}*")] == ["a"]  # b's dropped
+    publisher.stage({}, managed=["d"])  # retiring a folder replaced by a link
+    publisher.stage({"c/rss.xml": b"C"}, managed=["c"])
+    refused = publisher.commit()
+    assert list(refused) == ["d"] and "symbolic link" in str(refused["d"])
+    assert (root / "a" / "rss.xml").read_bytes() == b"A"
+    assert (root / "c" / "rss.xml").read_bytes() == b"C"
+    assert not (root / "a" / "old.html").exists()  # pruned after "b" failed
+    assert not (root / "c" / "old.html").exists()  # and after "d" was refused
+    assert not (root / "b" / "a.html").exists()
+    assert publisher.report.written == 2
+    assert not [p for p in root.rglob(f"{TEMP_PREFIX}*")]
+    _untouched(outside)
+
+
+def test_a_full_disk_is_told_apart_from_one_path_in_the_way(tmp_path: Path) -> None:
+    full = PublishError("x: cannot write: No space left on device", errno=errno.ENOSPC)
+    assert full.disk_wide
+    assert not PublishError("x: refusing to publish outside the output folder").disk_wide
 
 
 def test_prunes_stale_files_only_in_managed_folders(tmp_path: Path) -> None:
