@@ -3,7 +3,8 @@
 A write goes to a temporary file in the same folder, is made durable, then renamed over
 the target, so a process killed at any instant leaves each file wholly old or wholly new.
 `write_atomic` does that for one file (fsync each); `Publisher` does it for many with one
-`os.sync` per batch, which is what makes publishing 100,000 files affordable. Unchanged
+file-system sync per batch (`syncfs`), which is what makes publishing 100,000 files
+affordable. Unchanged
 bytes are not written at all. Files under a managed folder that the new set no longer
 contains are removed (pruned); nothing outside `root`, or outside the managed folders, is
 ever touched.
@@ -12,12 +13,14 @@ ever touched.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import itertools
 import os
 import secrets
+import sys
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,7 +89,8 @@ class Publisher:
     """Publish many files with one durability barrier per batch instead of one per file.
 
     `stage` writes each changed file to a temporary file beside its target; `commit` makes
-    every staged byte durable (`os.sync`), renames the temporary files over their targets,
+    every staged byte durable (`sync_file_systems`), renames the temporary files over their
+    targets,
     and syncs again so the renames are durable too. A process killed at any instant leaves
     each target wholly old or wholly new; leftover temporary files are pruned later.
 
@@ -222,7 +226,9 @@ class Publisher:
         new files are in place; only stale ones may remain). A failed rename raises.
         """
         if self._staged:
-            os.sync()  # one barrier for the whole batch: the data is on disk before renames
+            # One barrier for the whole batch: the data is on disk before the renames.
+            folders = {os.path.dirname(target) for _, target in self._staged}
+            sync_file_systems(folders)
             try:
                 for temp, target in self._staged:
                     os.replace(temp, target)
@@ -230,7 +236,8 @@ class Publisher:
                 raise PublishError(
                     f"{target}: cannot replace: {exc.strerror}", errno=exc.errno
                 ) from exc
-            os.sync()  # and the renames are durable before the ledger says "published"
+            # And the renames are durable before the ledger says "published".
+            sync_file_systems(folders)
         if self._top_level:
             _remove_leftover_temps(self._root)  # top-level files are in no managed folder
         removed = 0
@@ -255,6 +262,49 @@ class Publisher:
         self._folders.clear()  # pruning may have removed some
         self._top_level = False
         self._staged_bytes = 0
+
+
+def sync_file_systems(folders: Iterable[str]) -> None:
+    """Flush every file system that holds one of `folders` to disk, each once.
+
+    With `syncfs(2)` (Linux), only those file systems are flushed, not every disk of the
+    machine as `os.sync` does, and a failed write-back is reported (since Linux 5.8) as
+    PublishError instead of passing unnoticed; elsewhere `os.sync` is the fallback.
+    """
+    if _SYNCFS is None:
+        os.sync()
+        return
+    devices: dict[int, str] = {}
+    try:
+        for folder in folders:
+            devices.setdefault(os.stat(folder).st_dev, folder)
+        for folder in devices.values():
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                if _SYNCFS(fd) != 0:
+                    number = ctypes.get_errno()
+                    raise OSError(number, os.strerror(number), folder)
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        raise PublishError(
+            f"{exc.filename}: cannot write to disk: {exc.strerror}", errno=exc.errno
+        ) from exc
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):  # no C library to ask, or one without syncfs
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
+
+
+_SYNCFS = _find_syncfs()
 
 
 def _temp_names() -> Iterator[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import random
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from syndicator import publish as publish_module
 from syndicator.publish import TEMP_PREFIX, Publisher, PublishError, publish, resolve_inside
 
 from .conftest import REPO
@@ -198,6 +200,42 @@ def test_a_full_disk_is_told_apart_from_one_path_in_the_way(tmp_path: Path) -> N
     full = PublishError("x: cannot write: No space left on device", errno=errno.ENOSPC)
     assert full.disk_wide
     assert not PublishError("x: refusing to publish outside the output folder").disk_wide
+
+
+@pytest.mark.skipif(publish_module._SYNCFS is None, reason="syncfs(2) is Linux only")
+def test_a_batch_syncs_its_own_file_system_not_every_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """os.sync would flush every disk of the machine (and report no error): not used."""
+
+    def refuse() -> None:
+        raise AssertionError("os.sync called")
+
+    monkeypatch.setattr(os, "sync", refuse)
+    publish(tmp_path, {"grace/rss.xml": b"1"})
+    assert (tmp_path / "grace" / "rss.xml").read_bytes() == b"1"
+
+
+def test_a_failed_write_back_publishes_nothing_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fails while the batch is flushed: no target is replaced, no temporary
+    file stays, and the error is the disk's (so publishing stops)."""
+    publish(tmp_path, {"grace/rss.xml": b"old", "grace/atom.xml": b"old"})
+
+    def failing(fd: int) -> int:
+        ctypes.set_errno(errno.EIO)
+        return -1
+
+    monkeypatch.setattr(publish_module, "_SYNCFS", failing)
+    with pytest.raises(
+        PublishError, match="grace: cannot write to disk: Input/output error"
+    ) as caught:
+        publish(tmp_path, {"grace/rss.xml": b"new", "grace/atom.xml": b"new"})
+    assert caught.value.disk_wide
+    assert (tmp_path / "grace" / "rss.xml").read_bytes() == b"old"
+    assert (tmp_path / "grace" / "atom.xml").read_bytes() == b"old"
+    assert not [p for p in tmp_path.rglob(f"{TEMP_PREFIX}*")]
 
 
 def test_prunes_stale_files_only_in_managed_folders(tmp_path: Path) -> None:
