@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -117,12 +118,13 @@ def publish_outputs(
     A subscriber that fails to render, or whose files cannot be written (a file or link
     in the way of its folder), keeps its last good outputs and is reported; the others
     carry on. When the file system itself refuses (full, read-only, failing), what is
-    staged is still published, the subscribers not reached are reported as not published,
-    and the outcome carries the error. Files are published in batches (one durability
-    barrier each); the ledger records a subscriber only once its files are in place. A
-    failing site-wide template (index.html, subscribers.opml) keeps the last good index;
-    the subscribers are published all the same. `renderer` and `publisher` (rooted at the
-    output folder) are made from `config` unless given.
+    staged and whole is still published, every changed subscriber not reached is reported
+    and left for the next run, and the outcome carries the error; so it does when the
+    database cannot record what was published. Files are published in batches (one
+    durability barrier each); the ledger records a subscriber only once its files are in
+    place. A failing site-wide template (index.html, subscribers.opml) keeps the last good
+    index; the subscribers are published all the same. `renderer` and `publisher` (rooted
+    at the output folder) are made from `config` unless given.
     """
     renderer = renderer or Renderer(config.path.parent, config.site)
     stories = load_stories(config, store)
@@ -138,34 +140,55 @@ def publish_outputs(
 
     def fail(subscriber_id: str, error: str, *, record: bool = True) -> None:
         log.warning("subscriber %s: %s", subscriber_id, error)
+        reports[subscriber_id] = SubscriberReport(subscriber_id, "failed", error=error)
         if record:  # not when the disk refused: the database may well be on it
             with store.transaction():
                 store.save_render_failure(subscriber_id, error, now)
-        reports[subscriber_id] = SubscriberReport(subscriber_id, "failed", error=error)
 
     def commit() -> dict[str, PublishError]:
         refused = publisher.commit()
         for done, _, _ in pending:
             if (error := refused.get(done.subscriber.id)) is not None:
                 fail(done.subscriber.id, f"stale files not removed: {error}")  # tried again
-        with store.transaction():
-            for done, files, written in pending:
-                subscriber_id = done.subscriber.id
-                if subscriber_id in refused:
-                    continue
-                store.save_published(
-                    subscriber_id,
-                    done.fingerprint,
-                    now,
-                    files,
-                    done.ledger,
-                    done.settings,
-                )
-                reports[subscriber_id] = SubscriberReport(
-                    subscriber_id, "published", files=files, written=written
-                )
+        published = []
+        try:
+            with store.transaction():
+                for done, files, written in pending:
+                    subscriber_id = done.subscriber.id
+                    if subscriber_id in refused:
+                        continue
+                    store.save_published(
+                        subscriber_id,
+                        done.fingerprint,
+                        now,
+                        files,
+                        done.ledger,
+                        done.settings,
+                    )
+                    published.append(SubscriberReport(subscriber_id, "published", files, written))
+        except sqlite3.Error as exc:
+            raise _NotRecorded(str(exc)) from exc
+        for report in published:  # recorded: reported as such only now
+            reports[report.subscriber_id] = report
         pending.clear()
         return refused
+
+    def stop(error: str, pending_were: str) -> PublishOutcome:
+        """Publishing stopped on `error`: the subscribers still pending are reported as
+        `pending_were` (how far they got), every subscriber not reached as such."""
+        log.error("publishing stopped: %s", error)
+        for done, _, _ in pending:
+            subscriber_id = done.subscriber.id
+            reports[subscriber_id] = SubscriberReport(
+                subscriber_id, "failed", error=f"{pending_were}: {error}"
+            )
+        pending.clear()
+        for subscriber in ordered:
+            if subscriber.id not in reports:
+                reports[subscriber.id] = SubscriberReport(
+                    subscriber.id, "failed", error=f"not reached: publishing stopped: {error}"
+                )
+        return PublishOutcome(_in_order(config, reports), publisher.report, error)
 
     ordered = sorted(config.subscribers, key=renderer.sort_key)
     try:
@@ -182,6 +205,8 @@ def publish_outputs(
                     subscriber.id, "unchanged", files=record.files
                 )
                 continue
+            if stopped is not None:  # changed, and the disk refused: left for the next run
+                continue
             try:
                 files = renderer.render(decided)
             except RenderError as exc:
@@ -190,23 +215,15 @@ def publish_outputs(
             try:
                 written = publisher.stage(files, managed=[subscriber.id])
             except PublishError as exc:
-                error = f"not published: {exc}"
-                fail(subscriber.id, error, record=not exc.disk_wide)
-                if exc.disk_wide:
-                    stopped = exc
-                    break
+                fail(subscriber.id, f"not published: {exc}", record=not exc.disk_wide)
+                stopped = exc if exc.disk_wide else None
                 continue
             pending.append((decided, len(files), written))
             if publisher.pending_bytes >= BATCH_BYTES:
                 commit()
         if stopped is not None:  # what is staged is whole: publish it, then stop
-            staged = {done.subscriber.id for done, _, _ in pending}
-            for subscriber in ordered:
-                if subscriber.id not in reports and subscriber.id not in staged:
-                    error = f"not published: {stopped}"
-                    fail(subscriber.id, error, record=False)
             commit()
-            return PublishOutcome(_in_order(config, reports), publisher.report, str(stopped))
+            return stop(str(stopped), "not published")
         retired = retired_subscribers(config, records)
         for subscriber_id in retired:
             publisher.stage({}, managed=[subscriber_id])
@@ -235,14 +252,19 @@ def publish_outputs(
                 store.forget_subscriber(subscriber_id)
                 reports[subscriber_id] = SubscriberReport(subscriber_id, "retired")
     except PublishError as exc:
-        for failed, _, _ in pending:
-            reports[failed.subscriber.id] = SubscriberReport(
-                failed.subscriber.id, "failed", error=str(exc)
-            )
-        return PublishOutcome(_in_order(config, reports), publisher.report, str(exc))
+        return stop(str(exc), "not published")
+    except _NotRecorded as exc:
+        error = f"{config.database_path}: cannot record what was published: {exc}"
+        return stop(error, "published, not recorded (the next run records it)")
+    except sqlite3.Error as exc:
+        return stop(f"{config.database_path}: cannot record: {exc}", "not published")
     finally:
         publisher.discard()  # whatever is staged and not committed: no stray temporary files
     return PublishOutcome(_in_order(config, reports), publisher.report, index_error=index_error)
+
+
+class _NotRecorded(Exception):
+    """A batch's files are in place, but the database refused to record them."""
 
 
 BATCH_BYTES = 64 * 1024 * 1024  # staged bytes per durability barrier

@@ -215,7 +215,7 @@ class Publisher:
     def _unstage(self, first: int) -> None:
         """Drop what was staged from position `first` on, removing its temporary files."""
         for temp, _ in self._staged[first:]:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # gone, or a read-only disk: pruned later
                 os.unlink(temp)
         del self._staged[first:]
 
@@ -341,7 +341,8 @@ def _same_bytes(path: str, data: bytes) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     except OSError as exc:  # a folder in the way, no permission…
-        raise PublishError(f"{path}: cannot read: {exc.strerror}", errno=exc.errno) from exc
+        # One file's read error (a bad sector) is that subscriber's, not the disk's.
+        raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
 def _prune(root: Path, folder: str, keep: Collection[str]) -> int:

@@ -232,7 +232,12 @@ class Store:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("COMMIT")
+        except BaseException:  # a full disk, say: never leave the transaction open
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     # -- sources ---------------------------------------------------------------------
 

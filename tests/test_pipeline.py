@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import gzip
+import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -515,60 +517,116 @@ def test_a_subscriber_folder_in_the_way_costs_only_that_subscriber(
     assert b"Story 4" in outputs_of(config, "templated")["rss.xml"]
 
 
-def test_a_full_disk_stops_the_publish_and_loses_nothing(
+FOUR_CHURCHES = {
+    f"church{n}": f'name = "Church {n}"\nsite_url = "https://c{n}.example/"' for n in range(4)
+}
+
+
+@pytest.mark.parametrize(
+    ("refusal", "batches"),
+    [("full", "one per subscriber"), ("full", "one"), ("read-only", "one")],
+)
+def test_a_full_or_read_only_disk_stops_the_publish_and_loses_nothing(
     feed_server: FeedServer,
     make_config: MakeConfig,
     monkeypatch: pytest.MonkeyPatch,
+    refusal: str,
+    batches: str,
 ) -> None:
-    """The disk fills while one subscriber is staged: those committed before stay
-    published, the rest keep their last outputs whole and are reported as not
-    published, the run fails naming the file; once there is room, the next run
-    publishes them."""
-    subscribers = {
-        f"church{n}": f'name = "Church {n}"\nsite_url = "https://c{n}.example/"' for n in range(4)
-    }
+    """The disk refuses while the third subscriber is staged. Full: what was staged
+    whole is published (in its own batches or the pending one). Read-only: nothing can
+    be renamed or removed either. Either way, every other subscriber keeps its last
+    outputs whole and is reported, the run fails naming the file, nothing escapes as a
+    crash, and once the disk is back the next run publishes exactly those."""
     url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
-    config = make_config(url, subscribers=subscribers)
+    config = make_config(url, subscribers=FOUR_CHURCHES)
     assert run(config).ok
-    before = {name: outputs_of(config, name) for name in subscribers}
+    before = {name: outputs_of(config, name) for name in FOUR_CHURCHES}
     index = (config.site.output_dir / "index.html").read_bytes()
+    if batches == "one per subscriber":
+        monkeypatch.setattr(pipeline, "BATCH_BYTES", 1)
+    number, reason = {
+        "full": (errno.ENOSPC, "No space left on device"),
+        "read-only": (errno.EROFS, "Read-only file system"),
+    }[refusal]
+    write_temp, replace, unlink = Publisher._write_temp, os.replace, os.unlink
+    subscribers_seen: set[str] = set()
 
-    monkeypatch.setattr(pipeline, "BATCH_BYTES", 1)  # each subscriber its own batch
-    write_temp = Publisher._write_temp
-    calls: list[str] = []
-
-    def fills_up(publisher: Publisher, folder: str, data: bytes) -> str:
-        calls.append(folder)
-        if len({f.split("/output/")[1].split("/")[0] for f in calls}) > 2:
-            raise OSError(errno.ENOSPC, "No space left on device")  # the third subscriber
+    def refuses(publisher: Publisher, folder: str, data: bytes) -> str:
+        subscribers_seen.add(folder.split("/output/")[1].split("/")[0])
+        if len(subscribers_seen) > 2:
+            if refusal == "read-only":  # from now on, nothing in the output changes
+                monkeypatch.setattr(os, "replace", refused_too(replace))
+                monkeypatch.setattr(os, "unlink", refused_too(unlink))
+            raise OSError(number, reason)
         return write_temp(publisher, folder, data)
 
-    monkeypatch.setattr(Publisher, "_write_temp", fills_up)
+    def refused_too(call: Callable[..., None]) -> Callable[..., None]:
+        def refusing(path: str, *args: str) -> None:
+            if "/output/" in str(path):
+                raise OSError(number, reason, str(path))
+            call(path, *args)
+
+        return refusing
+
+    monkeypatch.setattr(Publisher, "_write_temp", refuses)
     feed_server.serve("/feed", body=rss(*FOUR))
     report = run(config, timedelta(hours=1))
+    monkeypatch.undo()  # the disk is back
 
     assert not report.ok
-    assert report.publish_error and "No space left on device" in report.publish_error
+    assert report.publish_error and reason in report.publish_error
     outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert set(outcomes) == set(FOUR_CHURCHES)
     published = {i for i, s in outcomes.items() if s.outcome == "published"}
     failed = {i for i, s in outcomes.items() if s.outcome == "failed"}
-    assert len(published) == 2 and published | failed == set(subscribers)
+    assert len(published) == (2 if refusal == "full" else 0)
+    assert published | failed == set(FOUR_CHURCHES)
     for name in published:
         assert b"Story 4" in outputs_of(config, name)["rss.xml"], name
     for name in failed:
         error = outcomes[name].error or ""
-        assert error.startswith("not published: "), error
-        assert "No space left on device" in error
-        assert outputs_of(config, name) == before[name]  # last outputs, whole
+        assert error.startswith(("not published: ", "not reached: publishing stopped: "))
+        assert reason in error, error
+        kept = outputs_of(config, name)
+        assert {k: v for k, v in kept.items() if TEMP_PREFIX not in k} == before[name]
     assert (config.site.output_dir / "index.html").read_bytes() == index
-    assert not list(config.site.output_dir.rglob(f"{TEMP_PREFIX}*"))
 
-    monkeypatch.setattr(Publisher, "_write_temp", write_temp)  # room again
     again = run(config, timedelta(hours=2))
     assert again.ok
     assert {s.subscriber_id for s in again.subscribers if s.outcome == "published"} == failed
-    for name in subscribers:
+    for name in FOUR_CHURCHES:
         assert b"Story 4" in outputs_of(config, name)["rss.xml"], name
+    assert not list(config.site.output_dir.rglob(f"{TEMP_PREFIX}*"))  # leftovers pruned
+
+
+def test_a_database_that_cannot_record_stops_the_publish_and_loses_nothing(
+    feed_server: FeedServer, make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs' disk is fine but the database's is full: the batch's files are live,
+    the run says they are not recorded and fails; the next run records them."""
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=FOUR_CHURCHES)
+    assert run(config).ok
+
+    def full(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Store, "save_published", full)
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(config, timedelta(hours=1))
+    monkeypatch.undo()
+
+    assert not report.ok
+    assert report.publish_error and "database or disk is full" in report.publish_error
+    assert str(config.database_path) in report.publish_error
+    assert {s.outcome for s in report.subscribers} == {"failed"}
+    for subscriber in report.subscribers:
+        assert (subscriber.error or "").startswith("published, not recorded"), subscriber
+        assert b"Story 4" in outputs_of(config, subscriber.subscriber_id)["rss.xml"]
+    again = run(config, timedelta(hours=2))
+    assert again.ok and again.publish.written == 0  # recorded now; the bytes were there
+    assert {s.outcome for s in again.subscribers} == {"published"}
 
 
 def test_a_syntax_error_names_template_line_and_subscriber(

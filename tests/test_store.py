@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,6 +177,37 @@ def test_a_failed_write_rolls_back_everything(tmp_path: Path) -> None:
             store.apply_feed(feed(b, replace(a, title="Changed")), NOW)
             raise RuntimeError("crash mid-store")
         assert store.articles() == before
+
+
+class _CommitFailsOnce:
+    """A connection whose first COMMIT fails as on a full disk (SQLite then keeps the
+    transaction open)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.failed = False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT" and not self.failed:
+            self.failed = True
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.db, name)
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """Else every later transaction of the process (the daemon's) would join the
+    dangling one and never be committed."""
+    with Store(tmp_path / "db.sqlite3") as store:
+        store._db = _CommitFailsOnce(store._db)  # type: ignore[assignment]
+        with pytest.raises(sqlite3.OperationalError), store.transaction():
+            store.save_site_fingerprint("index", "lost")
+        with store.transaction():
+            store.save_site_fingerprint("index", "kept")
+    with Store(tmp_path / "db.sqlite3") as store:  # what another process reads
+        assert store.site_fingerprint("index") == "kept"
 
 
 def test_source_state_round_trip(tmp_path: Path) -> None:
