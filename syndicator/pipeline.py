@@ -216,7 +216,8 @@ def publish_outputs(
                 written = publisher.stage(files, managed=[subscriber.id])
             except PublishError as exc:
                 fail(subscriber.id, f"not published: {exc}", record=not exc.disk_wide)
-                stopped = exc if exc.disk_wide else None
+                if exc.disk_wide:
+                    stopped = exc
                 continue
             pending.append((decided, len(files), written))
             if publisher.pending_bytes >= BATCH_BYTES:

@@ -4,10 +4,9 @@ A write goes to a temporary file in the same folder, is made durable, then renam
 the target, so a process killed at any instant leaves each file wholly old or wholly new.
 `write_atomic` does that for one file (fsync each); `Publisher` does it for many with one
 file-system sync per batch (`syncfs`), which is what makes publishing 100,000 files
-affordable. Unchanged
-bytes are not written at all. Files under a managed folder that the new set no longer
-contains are removed (pruned); nothing outside `root`, or outside the managed folders, is
-ever touched.
+affordable. Unchanged bytes are not written at all. Files under a managed folder that the
+new set no longer contains are removed (pruned); nothing outside `root`, or outside the
+managed folders, is ever touched.
 """
 
 from __future__ import annotations
@@ -90,9 +89,9 @@ class Publisher:
 
     `stage` writes each changed file to a temporary file beside its target; `commit` makes
     every staged byte durable (`sync_file_systems`), renames the temporary files over their
-    targets,
-    and syncs again so the renames are durable too. A process killed at any instant leaves
-    each target wholly old or wholly new; leftover temporary files are pruned later.
+    targets, and syncs again so the renames are durable too. A process killed at any
+    instant leaves each target wholly old or wholly new; leftover temporary files are
+    pruned later.
 
     Paths are handled as strings and folders created once per batch: at hundreds of
     thousands of files, pathlib and `tempfile` cost as much as the writing itself.
