@@ -40,7 +40,7 @@ from .daemon import JsonFormatter, run_daemon
 from .errors import ConfigErrors, StoreError, SyndicatorError
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
-from .pipeline import current_state, run_once
+from .pipeline import current_state, failures, named_few, run_once
 from .preview import PREVIEW_PAGE, build_preview
 from .render import embed_codes, urls_for
 from .render.environment import check_templates
@@ -572,12 +572,18 @@ def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
     for cleaning in report.cleaning:
         for error in cleaning.errors:
             _err(f"{cleaning.source_id}: {error}")
-    for subscriber in report.subscribers:
-        if subscriber.outcome == "failed":
-            _err(
-                f"subscriber {subscriber.subscriber_id}: FAILED: {subscriber.error} "
-                "(its last good outputs stay published)"
-            )
+    named, not_reached = failures(report.subscribers)
+    for subscriber in named:
+        _err(
+            f"subscriber {subscriber.subscriber_id}: FAILED: {subscriber.error} "
+            "(its last good outputs stay published)"
+        )
+    if not_reached:
+        _err(
+            f"{len(not_reached):,} subscriber(s) not reached after publishing stopped: "
+            f"{named_few(not_reached)} (their last good outputs stay published; the next "
+            "run publishes them)"
+        )
     if report.index_error:
         _err(
             f"index.html and subscribers.opml: FAILED: {report.index_error} "

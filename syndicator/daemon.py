@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .config import Config, load_config
 from .errors import ConfigErrors
 from .lock import RunLock
-from .pipeline import run_once
+from .pipeline import failures, named_few, run_once
 
 log = logging.getLogger("syndicator.daemon")
 
@@ -62,10 +62,14 @@ def poll_job(source_ids: list[str]) -> None:
                 f": {source.error}" if source.error else "")  # fmt: skip
     for problem in report.config_errors:
         log.warning("%s (subscriber skipped)", problem)
-    for subscriber in report.subscribers:
-        if subscriber.outcome == "failed":
-            log.warning("subscriber %s: %s (last good outputs kept)",
-                        subscriber.subscriber_id, subscriber.error)  # fmt: skip
+    failed, not_reached = failures(report.subscribers)
+    for subscriber in failed:
+        log.warning("subscriber %s: %s (last good outputs kept)",
+                    subscriber.subscriber_id, subscriber.error)  # fmt: skip
+    if not_reached:
+        log.warning("%d subscriber(s) not reached after publishing stopped: %s "
+                    "(last good outputs kept; the next cycle publishes them)",
+                    len(not_reached), named_few(not_reached))  # fmt: skip
     rendered = sum(s.outcome == "published" for s in report.subscribers)
     log.info(
         "cycle done: %d subscriber(s) rendered, %d file(s) written, %d removed",

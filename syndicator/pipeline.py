@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import sqlite3
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -186,7 +186,7 @@ def publish_outputs(
         for subscriber in ordered:
             if subscriber.id not in reports:
                 reports[subscriber.id] = SubscriberReport(
-                    subscriber.id, "failed", error=f"not reached: publishing stopped: {error}"
+                    subscriber.id, "failed", error=f"{NOT_REACHED}: {error}"
                 )
         return PublishOutcome(_in_order(config, reports), publisher.report, error)
 
@@ -269,7 +269,34 @@ class _NotRecorded(Exception):
 
 
 BATCH_BYTES = 64 * 1024 * 1024  # staged bytes per durability barrier
+NOT_REACHED = "not reached: publishing stopped"  # how a subscriber left for the next run fails
 INDEX = "index"  # the site-wide outputs' name in the ledger
+
+
+def failures(
+    subscribers: Iterable[SubscriberReport],
+) -> tuple[list[SubscriberReport], list[str]]:
+    """The failed subscribers to name one by one, and the ids of those merely not reached
+    after publishing stopped (to tell in one line: at scale there are thousands)."""
+    named: list[SubscriberReport] = []
+    not_reached: list[str] = []
+    for subscriber in subscribers:
+        if subscriber.outcome != "failed":
+            continue
+        if (subscriber.error or "").startswith(NOT_REACHED):
+            not_reached.append(subscriber.subscriber_id)
+        else:
+            named.append(subscriber)
+    return named, not_reached
+
+
+def named_few(ids: Sequence[str]) -> str:
+    """The first `NAMED` of `ids`, and how many more: "a, b and 3 more"."""
+    shown = ", ".join(ids[:NAMED])
+    return f"{shown} and {len(ids) - NAMED:,} more" if len(ids) > NAMED else shown
+
+
+NAMED = 10  # subscribers named in one line before "and N more"
 
 
 def index_subscribers(config: Config, store: Store) -> list[SubscriberConfig]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, FeedServer, item, rss, write_config
+from .conftest import NOW, REPO, FeedServer, item, rss, write_config
 
 
 def syndicator(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -292,3 +292,36 @@ def test_serve_and_preview_over_real_http(bundled: Path) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == live  # untouched
+
+
+def test_subscribers_not_reached_after_a_stop_are_told_in_one_line(
+    bundled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk at 10,000 subscribers must not mail the admin 10,000 lines: the one
+    that hit it is named with its reason, the rest in one line with their count."""
+    from syndicator.cli import _print_report
+    from syndicator.config import load_config
+    from syndicator.models import RunReport, SubscriberReport
+    from syndicator.pipeline import NAMED, NOT_REACHED
+
+    stop = "/srv/out/c1/rss.xml: cannot write: No space left on device"
+    left = [f"c{n}" for n in range(2, NAMED + 7)]  # NAMED + 5 of them
+    report = RunReport(
+        started=NOW,
+        sources=(),
+        subscribers=(
+            SubscriberReport("c0", "published", 5, 5),
+            SubscriberReport("c1", "failed", error=f"not published: {stop}"),
+            *(SubscriberReport(i, "failed", error=f"{NOT_REACHED}: {stop}") for i in left),
+        ),
+        publish_error=stop,
+    )
+    _print_report(load_config(bundled), report, quiet=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f"subscriber c1: FAILED: not published: {stop} (its last good outputs stay published)",
+        f"{len(left)} subscriber(s) not reached after publishing stopped: "
+        f"{', '.join(left[:NAMED])} and 5 more (their last good outputs stay published; "
+        "the next run publishes them)",
+        f"error: publishing stopped: {stop}",
+    ]
