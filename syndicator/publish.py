@@ -105,6 +105,7 @@ class Publisher:
         self._staged_bytes = 0
         self._managed: list[tuple[str, frozenset[str]]] = []
         self._folders: set[str] = set()  # known to exist since the last commit
+        self._made: set[str] = set()  # made by this batch: nothing in them to compare
         self._top_level = False  # a file directly in the root is staged
         self._temps = _temp_names()
         self.report = PublishReport()
@@ -129,11 +130,12 @@ class Publisher:
             for relative, data in sorted(files.items()):
                 _check_inside(relative)
                 path = f"{root}/{relative}"
-                if _same_bytes(path, data):
+                folder = os.path.dirname(path)
+                if folder not in self._made and _same_bytes(path, data):
                     unchanged += 1
                     continue
                 try:
-                    temp = self._write_temp(os.path.dirname(path), data)
+                    temp = self._write_temp(folder, data)
                 except OSError as exc:
                     raise PublishError(
                         f"{path}: cannot write: {exc.strerror}", errno=exc.errno
@@ -200,6 +202,7 @@ class Publisher:
                     raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", path) from None
                 continue  # made meanwhile by someone else: not ours to change
             os.chmod(path, 0o755)  # noqa: S103 - the outputs are public: a web server serves them
+            self._made.add(path)
 
     def _check_real(self, folder: str) -> None:
         if self._real_root is None:
@@ -259,6 +262,7 @@ class Publisher:
         self._staged.clear()
         self._managed.clear()
         self._folders.clear()  # pruning may have removed some
+        self._made.clear()
         self._top_level = False
         self._staged_bytes = 0
 

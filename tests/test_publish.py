@@ -196,6 +196,19 @@ def test_staging_is_all_or_nothing_per_call_and_a_refused_folder_spares_the_othe
     _untouched(outside)
 
 
+def test_a_folder_made_by_one_batch_is_compared_again_in_the_next(tmp_path: Path) -> None:
+    """A new folder's files are written without comparing (nothing is there yet); once
+    committed, the same publisher compares them again, so equal bytes are not rewritten."""
+    publisher = Publisher(tmp_path)
+    files = {"grace/rss.xml": b"1", "grace/articles/a.html": b"2"}
+    assert publisher.stage(files, managed=["grace"]) == 2
+    publisher.commit()
+    assert publisher.stage(files, managed=["grace"]) == 0
+    assert publisher.stage({**files, "grace/articles/b.html": b"3"}, managed=["grace"]) == 1
+    publisher.commit()
+    assert publisher.report.written == 3 and publisher.report.unchanged == 4
+
+
 def test_a_full_disk_is_told_apart_from_one_path_in_the_way(tmp_path: Path) -> None:
     full = PublishError("x: cannot write: No space left on device", errno=errno.ENOSPC)
     assert full.disk_wide
