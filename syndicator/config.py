@@ -90,10 +90,10 @@ def _web_url(value: str) -> str:
 def _printable(value: str) -> str:
     if value and not value.strip():
         raise PydanticCustomError("blank", "must not be blank, got {value}", {"value": repr(value)})
-    if re.search("[\x00-\x1f\x7f]", value):
+    if re.search("[\x00-\x1f\x7f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]", value):
         raise PydanticCustomError(
             "control_character",
-            "must not contain control characters, got {value}",
+            "must not contain control characters or noncharacters, got {value}",
             {"value": repr(value)},
         )
     return value

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from .clean.sanitize import strip_text_chars
 from .errors import ParseError
 from .models import Entry, FetchResult, Image, ParsedFeed
 
@@ -243,9 +244,11 @@ def _utc(value: time.struct_time | None) -> datetime | None:
 
 
 def _text(value: Any) -> str | None:
+    """A feed's text field, stripped of characters no output may carry (ids, links,
+    categories and image fields are not cleaned again before they are rendered)."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = strip_text_chars(str(value)).strip()
     return text or None
 
 

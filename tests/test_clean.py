@@ -165,6 +165,27 @@ def test_lead_image_falls_back_to_the_enclosure() -> None:
     assert article.lead_image == enclosure
 
 
+def test_a_tracker_or_pixel_enclosure_is_never_the_lead_image() -> None:
+    """The feed's images are checked like the body's: readers' browsers must not fetch a
+    tracker's pixel as a story's picture."""
+    tracker = Image("https://pixel.wp.com/b.gif?v=track.jpg", "image/gif")
+    pixel = Image("https://www.worthynews.com/p.gif", "image/gif", 1, 1)
+    real = Image("https://www.worthynews.com/e.jpg", "image/jpeg", 1200, 800)
+    settings = CleanSettings()
+    chosen = clean.clean_entry(entry("<p>Text.</p>", images=(tracker, pixel, real)), settings)
+    assert chosen.lead_image == real
+    none = clean.clean_entry(entry("<p>Text.</p>", images=(tracker, pixel)), settings)
+    assert none.lead_image is None
+
+
+def test_categories_are_plain_lines_without_control_characters() -> None:
+    """Stored entries from before the parser stripped them may hold NUL (the renderer's
+    placeholder character) and markup."""
+    hostile = ("A\x00l\x00B", "<b>Israel</b>", "Israel", "  ", "\x00")
+    article = clean.clean_entry(entry("<p>Text.</p>", categories=hostile), CleanSettings())
+    assert article.categories == ("AlB", "Israel")
+
+
 @pytest.mark.parametrize(
     ("link", "kept"),
     [

@@ -92,8 +92,27 @@ def test_subscriber_range_message_names_file_key_and_allowed(tmp_path: Path) -> 
             "id: remove this key: a subscriber's id is its file name",
         ),
         ('name = "G\nsite_url = 1\n', "invalid TOML: "),
+        (
+            'name = "G\\uFFFF"\nsite_url = "https://g.example/"\n',
+            "name: must not contain control characters or noncharacters, got 'G\\uffff'",
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example/"\nfooter = "F\\uFDD0n\\uFDD0"\n',
+            "footer: must not contain control characters or noncharacters",
+        ),
     ],
-    ids=["unknown-key", "literal", "url", "missing", "type", "list", "id", "syntax"],
+    ids=[
+        "unknown-key",
+        "literal",
+        "url",
+        "missing",
+        "type",
+        "list",
+        "id",
+        "syntax",
+        "noncharacter",
+        "placeholder",
+    ],
 )
 def test_subscriber_messages(tmp_path: Path, text: str, expected: str) -> None:
     (message,) = subscriber_error(tmp_path, text)

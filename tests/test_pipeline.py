@@ -13,6 +13,9 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import feedparser
+import lxml.etree
+import lxml.html
 import pytest
 
 from syndicator import pipeline
@@ -627,6 +630,50 @@ def test_a_database_that_cannot_record_stops_the_publish_and_loses_nothing(
     again = run(config, timedelta(hours=2))
     assert again.ok and again.publish.written == 0  # recorded now; the bytes were there
     assert {s.outcome for s in again.subscribers} == {"published"}
+
+
+def test_hostile_ids_categories_and_excerpts_neither_break_nor_script_the_feeds(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """Upstream text that reads like markup stays text in the RSS description (readers
+    take it for HTML); a NUL in a category or a noncharacter in a guid (the renderer's
+    placeholder characters) neither fails the render nor reaches an output."""
+    body = (
+        "<p>Text &lt;img src=x onerror=alert(1)&gt; and &lt;script&gt;alert(3)&lt;/script&gt;.</p>"
+    )
+    feed = rss(item("1", 20, body=body), item("2&#xfdd0;", 21), item("3", 22))
+    cdata = b"<category><![CDATA[World News]]></category>"
+    feed = feed.replace(cdata, b"<category>A&#0;l&#0;B</category>", 1)
+    url = feed_server.serve("/feed", body=feed)
+    config = make_config(
+        url,
+        subscribers={
+            "grace": 'name = "Grace"\nsite_url = "https://g.example/"',
+            "hope": 'name = "Hope"\nsite_url = "https://h.example/"\nlanguage = "es"',
+        },
+    )
+    report = run(config)
+    assert report.ok, report
+    for name in ("grace", "hope"):
+        files = outputs_of(config, name)
+        for feed_name in ("rss.xml", "atom.xml"):
+            lxml.etree.fromstring(files[feed_name])  # well-formed
+            parsed = feedparser.parse(files[feed_name], sanitize_html=False)
+            assert not parsed.bozo, (name, feed_name, parsed.bozo_exception)
+            assert len(parsed.entries) == 3
+            for entry in parsed.entries:
+                summary = lxml.html.fragment_fromstring(entry.summary, create_parent="div")
+                assert not list(summary.iter("img", "script")), (feed_name, entry.summary)
+            texts = [e.summary for e in parsed.entries]
+            assert any("<img src=x onerror=alert(1)>" in t for t in _texts(texts)), texts
+        for file, data in files.items():
+            assert b"\x00" not in data and "\ufdd0".encode() not in data, file
+        assert b"AlB" in files["rss.xml"]
+
+
+def _texts(fragments: list[str]) -> list[str]:
+    """What a reader shows for each HTML fragment."""
+    return [lxml.html.fragment_fromstring(f, create_parent="div").text_content() for f in fragments]
 
 
 def test_a_syntax_error_names_template_line_and_subscriber(

@@ -36,13 +36,14 @@ from .sanitize import (
     sanitize,
     srcset_candidates,
     strip_invalid_chars,
+    strip_text_chars,
 )
 
 if TYPE_CHECKING:
     from ..config import CleanSettings
 
 # Bump when cleaning code changes its output, so stored articles are cleaned again.
-CLEANER_VERSION = 4
+CLEANER_VERSION = 5
 WORDS_PER_MINUTE = 230
 # Removed before anything else: never content, and some hide duplicates (noscript images).
 NOISE_TAGS = frozenset({
@@ -139,13 +140,13 @@ def clean_entry(
         dateline=dateline,
         published=entry.published,
         updated=entry.updated,
-        categories=entry.categories,
+        categories=_categories(entry.categories),
         body_html=safe,
         text=text,
         excerpt=make_excerpt(prose, settings.excerpt_words),
         word_count=words,
         reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
-        lead_image=_lead_image(tree) or _first_safe_image(entry.images),
+        lead_image=_lead_image(tree) or _first_safe_image(entry.images, settings.tracker_hosts),
         content_hash=entry.content_hash(),
     )
     lap("describe")
@@ -221,9 +222,9 @@ def _repair_line(line: str) -> str:
 def plain_line(raw: str) -> str:
     """One line of plain text (a title, an author): markup dropped, entities decoded,
     mojibake repaired, whitespace folded."""
-    text = strip_invalid_chars(raw)
+    text = strip_text_chars(raw)
     if "<" in text or "&" in text:
-        text = _tree(text).text_content()
+        text = strip_text_chars(_tree(text).text_content())  # references decoded: again
     return _fold(_repair(text))
 
 
@@ -310,13 +311,16 @@ def _fix_image(img: Tag, base: str, trackers: set[str]) -> None:
     if lazy_srcset:
         img["srcset"] = lazy_srcset
     absolute = urljoin(base, src.strip()) if src and not src.startswith("data:") else ""
-    host = (urlsplit(absolute).hostname or "").lower()
-    if not absolute or host in trackers or _is_pixel(img):
+    if not absolute or _host(absolute) in trackers or _is_pixel(img):
         _remove_with_empty_parents(img)
         return
     img["src"] = absolute
     if img.get("srcset"):
-        img["srcset"] = _absolute_srcset(_attr(img, "srcset"), base)
+        srcset = _absolute_srcset(_attr(img, "srcset"), base, trackers)
+        if srcset:
+            img["srcset"] = srcset
+        else:
+            del img["srcset"]
     img["loading"] = "lazy"
     img["decoding"] = "async"
 
@@ -327,10 +331,16 @@ def _is_pixel(img: Tag) -> bool:
     return bool(sizes & {"0", "1", "0px", "1px"}) or "display:none" in style
 
 
-def _absolute_srcset(srcset: str, base: str) -> str:
+def _absolute_srcset(srcset: str, base: str, trackers: Collection[str]) -> str:
+    """The candidates with absolute URLs, those from a tracker's host left out."""
+    candidates = ((urljoin(base, url), rest) for url, *rest in srcset_candidates(srcset))
     return ", ".join(
-        " ".join([urljoin(base, url), *rest]) for url, *rest in srcset_candidates(srcset)
+        " ".join([url, *rest]) for url, rest in candidates if _host(url) not in trackers
     )
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> None:
@@ -369,8 +379,9 @@ def _private_player(src: str, hosts: Collection[str]) -> str:
     host = (parts.hostname or "").lower()
     if host in {"www.youtube.com", "youtube.com"} and NO_COOKIE_HOST in hosts:
         return urlunsplit(parts._replace(netloc=NO_COOKIE_HOST))
-    if host == "player.vimeo.com" and "dnt=" not in parts.query:
-        return urlunsplit(parts._replace(query=f"{parts.query}&dnt=1".lstrip("&")))
+    if host == "player.vimeo.com":  # dnt=1 whatever the upstream page asked for
+        query = [p for p in parts.query.split("&") if p and not p.lower().startswith("dnt=")]
+        return urlunsplit(parts._replace(query="&".join([*query, "dnt=1"])))
     return src
 
 
@@ -555,12 +566,21 @@ def _lead_image(root: lxml.html.HtmlElement) -> Image | None:
     )
 
 
-def _first_safe_image(images: tuple[Image, ...]) -> Image | None:
+def _first_safe_image(images: tuple[Image, ...], trackers: Collection[str]) -> Image | None:
+    """The feed's first image (enclosure, media:content/thumbnail) that is a real picture
+    on a safe URL: not from a tracker's host, not a 1×1 pixel."""
     for image in images:
         url = safe_url(image.url, WEB_SCHEMES)
-        if url:
+        if url and _host(url) not in trackers and not {image.width, image.height} & {0, 1}:
             return replace(image, url=url)
     return None
+
+
+def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """Each category as one plain line (stored entries predate the parser's stripping),
+    empty and repeated ones dropped."""
+    lines = (plain_line(category) for category in categories)
+    return tuple(dict.fromkeys(line for line in lines if line))
 
 
 def _attr(tag: Tag, name: str) -> str:

@@ -143,6 +143,16 @@ def strip_invalid_chars(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
+def strip_text_chars(text: str) -> str:
+    """`strip_invalid_chars`, and Unicode's noncharacters U+FDD0–U+FDEF as well: never
+    text, and the renderer's placeholders are made of them. For plain text only (in HTML,
+    removing characters after sanitizing could join a URL's scheme back together)."""
+    return _NONCHARACTERS.sub("", _XML_INVALID.sub("", text))
+
+
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef]")
+
+
 def safe_url(value: str, schemes: frozenset[str] = URL_SCHEMES) -> str | None:
     """The URL as a browser would read it, if absolute and of an allowed scheme; else None.
 

@@ -8,6 +8,7 @@ one alternate (feedgen drops their rel), XML-invalid characters stripped.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -111,7 +112,10 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, sub: SubscriberView) ->
     entry.title(_text(view.title))
     summary = _summary(sub, view)
     if summary is not None:  # else feedgen makes the content the RSS description
-        entry.description(_text(summary) or _text(view.title), isSummary=True)
+        # Plain text, escaped: readers take an RSS description (and this Atom summary)
+        # for HTML, so text that reads "<img onerror=…>" must stay text.
+        plain = _text(summary) or _text(view.title)
+        entry.summary(html.escape(plain, quote=False), type="html")
     entry.content(_text(item.content_html), type="html")
     entry.published(story.date)
     entry.updated(_updated(story))
@@ -201,9 +205,9 @@ def has_mark(item: FeedItem) -> bool:
     """Whether the story's own text holds a MARK (then its entries cannot be shared)."""
     view = item.view
     image = view.image
-    texts = (item.content_html, view.url, view.title, view.excerpt, view.author or "")
-    return any(MARK in text for text in (*texts, *view.categories)) or (
-        image is not None and MARK in f"{image.url}{image.alt}"
+    texts = (item.content_html, entry_id(item.story), view.url, view.title, view.excerpt)
+    return any(MARK in text for text in (*texts, view.author or "", *view.categories)) or (
+        image is not None and MARK in f"{image.url}{image.alt}{image.mime_type}"
     )
 
 
