@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import feedparser
+import jinja2
 import lxml.etree
 import lxml.html
 import pytest
@@ -23,9 +24,10 @@ from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState
 from syndicator.pipeline import run_once
 from syndicator.publish import TEMP_PREFIX, Publisher
+from syndicator.render.environment import make_environment
 from syndicator.store import Store
 
-from .conftest import FEEDS, NOW, FeedServer, articles_snapshot, item, respond, rss
+from .conftest import FEEDS, NOW, REPO, FeedServer, articles_snapshot, item, respond, rss
 
 GOOD = rss(item("1", 20), item("2", 21), item("3", 22))
 MakeConfig = Callable[..., Config]
@@ -728,6 +730,46 @@ def test_an_admin_template_cannot_reach_python_internals(
         if path.is_file():
             data = path.read_bytes()
             assert b"<class " not in data and b"__builtins__" not in data, path
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "site.output_dir.joinpath('SECRET').read_text()",
+        "site.state_dir.joinpath('SECRET').read_text()",
+    ],
+)
+def test_a_site_index_template_cannot_reach_the_file_system(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path, expression: str
+) -> None:
+    """index.html and subscribers.opml templates see the site's name and URL, not its
+    folders (paths would read, write and delete files)."""
+    (tmp_path / "SECRET").write_text("the secret")
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    for folder in (config.site.output_dir, config.site.state_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "SECRET").write_text("the secret")
+    own = tmp_path / "templates"
+    own.mkdir(exist_ok=True)
+    opml = (REPO / "syndicator" / "templates" / "subscribers.opml").read_text()
+    (own / "subscribers.opml").write_text(
+        opml.replace("{{ site.name }}", f"{{{{ {expression} }}}}")
+    )
+    report = run(config)
+    assert report.index_error and "templates/subscribers.opml" in report.index_error
+    assert {s.outcome for s in report.subscribers} == {"published"}
+    for path in config.site.output_dir.rglob("*"):
+        if path.is_file() and path.name != "SECRET":
+            assert b"the secret" not in path.read_bytes(), path
+
+
+def test_the_sandbox_refuses_every_attribute_of_a_path() -> None:
+    """Should a path ever reach a template's context, none of its methods can be called."""
+    env = make_environment([Path(__file__).parent])
+    template = env.from_string("{{ p.read_text() }}")
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        template.render(p=Path(__file__))
 
 
 def test_a_broken_site_index_template_keeps_the_last_index_and_publishes_everyone(

@@ -14,7 +14,7 @@ import hashlib
 import json
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from jinja2 import (
@@ -76,7 +76,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         key = (type(obj), obj.__class__, attr)  # isinstance() consults both
         verdict = self._verdicts.get(key)
         if verdict is None:
-            verdict = super().is_safe_attribute(obj, attr, value)
+            # Templates get views of plain values; a path reaching one (a config's folder)
+            # would open the file system (read_text, write_text, unlink…) to it.
+            verdict = not isinstance(obj, PurePath) and super().is_safe_attribute(obj, attr, value)
             if len(self._verdicts) < VERDICTS_KEPT:
                 self._verdicts[key] = verdict
         return verdict

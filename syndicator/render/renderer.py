@@ -60,6 +60,7 @@ from .views import (
     DATE,
     EncodedPieces,
     Pieces,
+    SiteView,
     SubscriberView,
     Urls,
     date_value,
@@ -730,7 +731,7 @@ class Renderer:
         Raises `RenderError` naming the template and line when a template fails.
         """
         entries = [self._index_entry(subscriber) for subscriber in subscribers]
-        context = {"site": self.site, "subscribers": entries}
+        context = {"site": SiteView(self.site.name, self.site.base_url), "subscribers": entries}
         try:
             return {
                 name: self._site_env.get_template(name).render(context).encode()

@@ -218,6 +218,15 @@ def urls_for(base_url: str, subscriber_id: str) -> Urls:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteView:
+    """What the site-wide templates (index.html, subscribers.opml) see of the site: plain
+    values only (its folders are not theirs to see)."""
+
+    name: str
+    base_url: str
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriberView:
     """A subscriber as templates see it. In shared fragments id, name, footer, site_url and
     the detail page prefix are holes, filled in per subscriber."""
