@@ -138,7 +138,34 @@ class SiteConfig(_Model):
     @field_validator("output_dir", "state_dir")
     @classmethod
     def _resolve_dir(cls, value: Path, info: ValidationInfo) -> Path:
-        return Path(os.path.normpath(_config_dir(info) / value.expanduser()))
+        folder = Path(os.path.normpath(_config_dir(info) / value.expanduser()))
+        if info.field_name == "output_dir" and _within(_config_dir(info), folder):
+            raise PydanticCustomError(
+                "overlap",
+                "must not be the config folder or a folder holding it ({folder}): publishing "
+                "removes whatever a subscriber's folder no longer needs, and a web server "
+                "serves all of it",
+                {"folder": str(folder)},
+            )
+        output = info.data.get("output_dir")
+        if info.field_name == "state_dir" and output and _overlap(folder, output):
+            raise PydanticCustomError(
+                "overlap",
+                "must be apart from output_dir ({folder} and {output}): a web server would "
+                "serve the database, and publishing could remove it",
+                {"folder": str(folder), "output": str(output)},
+            )
+        return folder
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    """Whether `inner` is `outer` or inside it, links resolved (the folders may not exist)."""
+    inner_real, outer_real = os.path.realpath(inner), os.path.realpath(outer)
+    return inner_real == outer_real or inner_real.startswith(outer_real.rstrip(os.sep) + os.sep)
+
+
+def _overlap(one: Path, other: Path) -> bool:
+    return _within(one, other) or _within(other, one)
 
 
 class FetchSettings(_Model):

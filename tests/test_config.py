@@ -185,6 +185,62 @@ interval_minutes = 0
     assert all(m.startswith(f"{main}: ") for m in messages)
 
 
+@pytest.mark.parametrize(
+    ("folders", "expected"),
+    [
+        (
+            'output_dir = "."',
+            "site.output_dir: must not be the config folder or a folder holding it",
+        ),
+        (
+            'output_dir = ".."',
+            "site.output_dir: must not be the config folder or a folder holding it",
+        ),
+        (
+            'output_dir = "/"',
+            "site.output_dir: must not be the config folder or a folder holding it",
+        ),
+        (
+            'output_dir = "out"\nstate_dir = "out/state"',
+            "site.state_dir: must be apart from output_dir",
+        ),
+        (
+            'output_dir = "state/out"\nstate_dir = "state"',
+            "site.state_dir: must be apart from output_dir",
+        ),
+        (
+            'output_dir = "same"\nstate_dir = "same"',
+            "site.state_dir: must be apart from output_dir",
+        ),
+    ],
+    ids=["config-folder", "parent", "root", "state-inside", "output-inside", "same"],
+)
+def test_output_folder_must_not_overlap_the_config_or_the_state(
+    tmp_path: Path, folders: str, expected: str
+) -> None:
+    """Publishing prunes folders named like subscribers and a web server serves all of the
+    output folder: the config and the database must not be in it."""
+    main = tmp_path / "conf" / "syndicator.toml"
+    main.parent.mkdir()
+    main.write_text(
+        f'[site]\nname = "S"\nbase_url = "https://s.example/"\n{folders}\n\n'
+        '[[sources]]\nid = "w"\nurl = "https://example.org/feed"\n'
+    )
+    messages = errors_of(main)
+    assert any(expected in m for m in messages), messages
+
+
+def test_a_linked_output_folder_leading_to_the_config_folder_is_refused(tmp_path: Path) -> None:
+    main = tmp_path / "conf" / "syndicator.toml"
+    main.parent.mkdir()
+    (tmp_path / "www").symlink_to(main.parent, target_is_directory=True)
+    main.write_text(
+        '[site]\nname = "S"\nbase_url = "https://s.example/"\noutput_dir = "../www"\n\n'
+        '[[sources]]\nid = "w"\nurl = "https://example.org/feed"\n'
+    )
+    assert any("site.output_dir: must not be the config folder" in m for m in errors_of(main))
+
+
 def test_file_url_with_escapes_and_strict_booleans(tmp_path: Path) -> None:
     main = write_config(tmp_path, "file:my%20feeds/a.xml")
     assert load_config(main).sources[0].url == (tmp_path / "my feeds" / "a.xml").as_uri()
