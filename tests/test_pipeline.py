@@ -835,6 +835,25 @@ def test_site_overrides_apply_to_everyone_and_a_subscriber_folder_to_one(
     assert b"(ours)" not in outputs_of(config, "good")["snippet.html"]
 
 
+def test_editing_one_subscribers_template_re_renders_that_subscriber_only(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    """A subscriber's own template folder is not part of the site's templates: editing it
+    leaves the others unchanged (at 10,000 subscribers, not a full rebuild)."""
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    own = tmp_path / "templates" / "subscribers" / "templated"
+    own.mkdir(parents=True)
+    footer = '<p class="syn-footer">\n{{ sub.footer }} ({})</p>\n'
+    (own / "_footer.html").write_text(footer.replace("{}", "one"))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    assert run(config).ok
+    (own / "_footer.html").write_text(footer.replace("{}", "two"))
+    report = run(config, timedelta(hours=1))
+    outcomes = {s.subscriber_id: s.outcome for s in report.subscribers}
+    assert outcomes == {"good": "unchanged", "templated": "published", "typo": "unchanged"}
+    assert b"(two)" in outputs_of(config, "templated")["snippet.html"]
+
+
 def test_a_subscriber_added_later_is_published_without_touching_the_others(
     feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
 ) -> None:

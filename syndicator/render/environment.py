@@ -33,7 +33,8 @@ from .views import safe_html
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SITE_TEMPLATES = "templates"  # beside syndicator.toml
-SUBSCRIBER_TEMPLATES = "templates/subscribers"  # then <subscriber-id>/
+SUBSCRIBERS_FOLDER = "subscribers"  # in the site folder: one folder per subscriber
+SUBSCRIBER_TEMPLATES = f"{SITE_TEMPLATES}/{SUBSCRIBERS_FOLDER}"  # then <subscriber-id>/
 
 
 class RenderError(SyndicatorError):
@@ -50,11 +51,25 @@ class RenderError(SyndicatorError):
 
 
 def template_chain(config_dir: Path, subscriber_id: str | None = None) -> tuple[Path, ...]:
-    """The override folders that exist, most specific first (built-in not included)."""
-    folders = [config_dir / SITE_TEMPLATES]
-    if subscriber_id is not None:
-        folders.insert(0, config_dir / SUBSCRIBER_TEMPLATES / subscriber_id)
-    return tuple(folder for folder in folders if folder.is_dir())
+    """The override folders that exist, most specific first (built-in not included). The
+    site folder counts when it holds templates besides the subscribers' own folders."""
+    site = config_dir / SITE_TEMPLATES
+    folders = [site] if _has_site_templates(site) else []
+    own = config_dir / SUBSCRIBER_TEMPLATES / subscriber_id if subscriber_id else None
+    if own is not None and own.is_dir():
+        folders.insert(0, own)
+    return tuple(folders)
+
+
+def _has_site_templates(site: Path) -> bool:
+    """Whether the site folder holds a template outside the subscribers' own folders."""
+    for entry in site.iterdir() if site.is_dir() else ():
+        if entry.is_file():
+            return True
+        others = entry.is_dir() and entry.name != SUBSCRIBERS_FOLDER
+        if others and any(path.is_file() for path in entry.rglob("*")):
+            return True
+    return False
 
 
 VERDICTS_KEPT = 4096  # (class, attribute) pairs whose sandbox verdict is remembered
@@ -158,13 +173,18 @@ def _key(name: str) -> str:
     return _script_safe(_json(name))
 
 
-def overrides_fingerprint(folders: Sequence[Path]) -> str:
-    """A digest of every override template's name and bytes: edits re-render."""
+def overrides_fingerprint(folders: Sequence[Path], *, site: bool = False) -> str:
+    """A digest of every override template's name and bytes: edits re-render. For the
+    `site` folder, the subscribers' own folders are left out: editing one subscriber's
+    template re-renders that subscriber only."""
     digest = hashlib.sha256()
     for folder in folders:
         for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if site and relative.parts[0] == SUBSCRIBERS_FOLDER:
+                continue
             if path.is_file():
-                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(str(relative).encode() + b"\0")
                 digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -258,7 +258,7 @@ class Renderer:
         # Built-in templates read known options (`fragment_key`); site templates anything.
         self._key = variant_key if folders else fragment_key
         self._site_salt = f"{RENDER_VERSION}\0{site.model_dump_json()}\0" + (
-            overrides_fingerprint(folders) if folders else ""
+            overrides_fingerprint(folders, site=True) if folders else ""
         )
         # Which subscribers have a template folder of their own, read once (like the site
         # folder above) instead of looking for each subscriber's on every call.
