@@ -212,6 +212,9 @@ def publish_outputs(
             except RenderError as exc:
                 fail(subscriber.id, exc.message)
                 continue
+            if oversized := _oversized(files):
+                fail(subscriber.id, oversized)
+                continue
             try:
                 written = publisher.stage(files, managed=[subscriber.id])
             except PublishError as exc:
@@ -262,6 +265,21 @@ def publish_outputs(
     finally:
         publisher.discard()  # whatever is staged and not committed: no stray temporary files
     return PublishOutcome(_in_order(config, reports), publisher.report, index_error=index_error)
+
+
+def _oversized(files: Mapping[str, bytes]) -> str | None:
+    """Why `files` cannot be published when one is beyond any real output's size (an
+    override template gone wrong), else None."""
+    for name, data in files.items():
+        if len(data) > MAX_FILE_BYTES:
+            return (
+                f"{name}: {len(data):,} bytes, over the {MAX_FILE_BYTES:,} any output may "
+                "have (does an override template repeat something?)"
+            )
+    return None
+
+
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a full-text feed of 100 long stories is under 2 MB
 
 
 class _NotRecorded(Exception):

@@ -772,6 +772,53 @@ def test_the_sandbox_refuses_every_attribute_of_a_path() -> None:
         template.render(p=Path(__file__))
 
 
+@pytest.mark.parametrize(
+    ("expression", "refused"),
+    [
+        ('"x" * 2000000', True),
+        ("9 ** 99999", True),
+        ("[1, 2] * 600000", True),
+        ('"ab" * 3', False),
+        ("2 ** 10", False),
+    ],
+)
+def test_the_sandbox_refuses_repetitions_and_powers_that_would_exhaust_the_run(
+    expression: str, refused: bool
+) -> None:
+    env = make_environment([Path(__file__).parent])
+    template = env.from_string(f"{{{{ {expression} }}}}")
+    if refused:
+        with pytest.raises(jinja2.exceptions.SecurityError):
+            template.render()
+    else:
+        assert template.render() == str(eval(expression))
+
+
+def test_an_output_beyond_any_real_size_fails_its_subscriber_only(
+    feed_server: FeedServer,
+    make_config: MakeConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An override template that multiplies its output (here past a lowered limit) costs
+    that subscriber, with a message naming the file; its last outputs stay."""
+    monkeypatch.setattr(pipeline, "MAX_FILE_BYTES", 200_000)
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    assert run(config).ok
+    before = outputs_of(config, "templated")
+    own = tmp_path / "templates" / "subscribers" / "templated"
+    own.mkdir(parents=True)
+    (own / "_footer.html").write_text('<p class="syn-footer">{{ "x" * 100000 }}</p>\n')
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(config, timedelta(hours=1))
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert outcomes["good"].outcome == "published"
+    assert outcomes["templated"].outcome == "failed"
+    assert "bytes, over the 200,000 any output may have" in (outcomes["templated"].error or "")
+    assert outputs_of(config, "templated") == before
+
+
 def test_a_broken_site_index_template_keeps_the_last_index_and_publishes_everyone(
     feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
 ) -> None:

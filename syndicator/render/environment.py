@@ -24,6 +24,7 @@ from jinja2 import (
     TemplateError,
     TemplateSyntaxError,
 )
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -73,6 +74,8 @@ def _has_site_templates(site: Path) -> bool:
 
 
 VERDICTS_KEPT = 4096  # (class, attribute) pairs whose sandbox verdict is remembered
+MAX_REPEAT = 1_000_000  # longest string or list a sandboxed template may make with `*`
+MAX_EXPONENT = 1_000  # largest power a sandboxed template may raise a number to
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -83,9 +86,23 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     a sixth of all rendering time. The verdict itself is still jinja2's.
     """
 
+    # `"x" * 10**9` or `9 ** 9 ** 9` would exhaust the memory or the time of the whole
+    # run; refused, they fail the subscriber whose template asks for them.
+    intercepted_binops = frozenset({"*", "**"})
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._verdicts: dict[tuple[type, type, str], bool] = {}
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                sized = isinstance(sequence, (str, bytes, list, tuple))
+                if sized and isinstance(times, int) and len(sequence) * times > MAX_REPEAT:
+                    raise SecurityError(f"repetition longer than {MAX_REPEAT:,} refused")
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent over {MAX_EXPONENT} refused")
+        return super().call_binop(context, operator, left, right)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), obj.__class__, attr)  # isinstance() consults both
