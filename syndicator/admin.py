@@ -10,6 +10,7 @@ naming the file (or the argument) and the key.
 from __future__ import annotations
 
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -235,7 +236,10 @@ def _save(config: Config, file: Path, text: str) -> None:
     data = text.encode()
     _validate(config, file, data)
     try:
-        write_atomic(file, data)
+        # A linked file is edited where it lives (the link stays), keeping its permissions.
+        target = file.resolve() if file.is_symlink() else file
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+        write_atomic(target, data, mode=mode)
     except OSError as exc:
         _fail(file, None, f"cannot write: {exc.strerror or exc}")
 

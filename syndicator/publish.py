@@ -47,8 +47,9 @@ class PublishError(SyndicatorError):
 DISK_WIDE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers only ever see the old or the new bytes."""
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace `path` with `data` so that readers only ever see the old or the new bytes;
+    the new file gets `mode` (by default readable by a web server)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
@@ -56,7 +57,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)  # mkstemp makes 0600; web servers must read it
+        os.chmod(temp, mode)  # mkstemp makes 0600
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -225,6 +225,23 @@ def test_edit_dotted_theme_keys_create_and_extend_the_table(tmp_path: Path) -> N
     assert (grace.theme.accent, grace.theme.mode, grace.utm) == ("#aa0000", "dark", False)
 
 
+def test_edit_writes_through_a_linked_file_and_keeps_its_permissions(tmp_path: Path) -> None:
+    """An admin who keeps subscriber files elsewhere (a link in subscribers/) or made one
+    private finds it edited in place: the link stays a link, the mode stays."""
+    config = make(tmp_path, {})
+    real = tmp_path / "elsewhere" / "grace.toml"
+    real.parent.mkdir()
+    real.write_text(GRACE, encoding="utf-8")
+    real.chmod(0o600)
+    link = config.subscribers_dir / "grace.toml"
+    link.symlink_to(real)
+    edit_subscriber(load_config(config.path), "grace", ["limit=7"])
+    assert link.is_symlink() and link.resolve() == real
+    assert real.read_text(encoding="utf-8") == GRACE + "limit = 7\n"
+    assert real.stat().st_mode & 0o777 == 0o600
+    assert subscriber(config.path, "grace").limit == 7
+
+
 def test_edit_removing_a_key_falls_back_to_the_defaults(tmp_path: Path) -> None:
     config = make(tmp_path, {"grace": COMMENTED}, defaults="\n[defaults]\nlimit = 3\n")
     file = config.subscribers_dir / "grace.toml"
