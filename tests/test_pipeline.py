@@ -7,6 +7,7 @@ import gzip
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,7 +25,8 @@ from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState
 from syndicator.pipeline import run_once
 from syndicator.publish import TEMP_PREFIX, Publisher
-from syndicator.render.environment import make_environment
+from syndicator.render import environment
+from syndicator.render.environment import make_environment, template_deadline
 from syndicator.store import Store
 
 from .conftest import FEEDS, NOW, REPO, FeedServer, articles_snapshot, item, respond, rss
@@ -792,6 +794,63 @@ def test_the_sandbox_refuses_repetitions_and_powers_that_would_exhaust_the_run(
             template.render()
     else:
         assert template.render() == str(eval(expression))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{% macro f(n) %}{% for i in range(50) %}{{ f(n - 1) if n else '' }}{% endfor %}"
+        "{% endmacro %}{{ f(9) }}",
+    ],
+    ids=["nested-loops", "recursion"],
+)
+def test_a_runaway_sandboxed_template_is_stopped_at_its_deadline(source: str) -> None:
+    """Rendered in a daemon thread so that, should the deadline not work, the test fails
+    after a minute instead of hanging for hours."""
+    env = make_environment([Path(__file__).parent])
+    outcome: list[BaseException] = []
+
+    def render() -> None:
+        try:
+            with template_deadline(0.2):
+                env.from_string(source).render()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=render, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the template was not stopped"
+    assert len(outcome) == 1 and isinstance(outcome[0], jinja2.exceptions.SecurityError)
+    assert "time limit" in str(outcome[0])
+
+
+def test_the_sandboxs_range_still_behaves_like_a_range() -> None:
+    env = make_environment([Path(__file__).parent])
+    source = "{{ range(3)|length }} {{ range(5)|list }} {{ range(10)[3] }} {{ 2 in range(3) }}"
+    with template_deadline():
+        assert env.from_string(source).render() == "3 [0, 1, 2, 3, 4] 3 True"
+
+
+def test_a_runaway_override_fails_its_subscriber_and_the_run_goes_on(
+    feed_server: FeedServer,
+    make_config: MakeConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(environment, "TEMPLATE_SECONDS", 0.5)
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    own = tmp_path / "templates" / "subscribers" / "templated"
+    own.mkdir(parents=True)
+    loops = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    (own / "_footer.html").write_text(f'<p class="syn-footer">{loops}</p>\n')
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    report = run(config)
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert outcomes["templated"].outcome == "failed"
+    assert "time limit" in (outcomes["templated"].error or "")
+    assert outcomes["good"].outcome == outcomes["typo"].outcome == "published"
 
 
 def test_an_output_beyond_any_real_size_fails_its_subscriber_only(

@@ -9,11 +9,14 @@ folder → built-in templates, so an admin overrides one file without copying th
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import threading
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -25,7 +28,7 @@ from jinja2 import (
     TemplateSyntaxError,
 )
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from markupsafe import Markup
 
 from ..config import display_path
@@ -76,6 +79,48 @@ def _has_site_templates(site: Path) -> bool:
 VERDICTS_KEPT = 4096  # (class, attribute) pairs whose sandbox verdict is remembered
 MAX_REPEAT = 1_000_000  # longest string or list a sandboxed template may make with `*`
 MAX_EXPONENT = 1_000  # largest power a sandboxed template may raise a number to
+TEMPLATE_SECONDS = 20.0  # longest a sandboxed template may run for one subscriber's outputs
+_deadline = threading.local()  # .until: when the sandboxed rendering under way must stop
+
+
+@contextlib.contextmanager
+def template_deadline(seconds: float | None = None) -> Iterator[None]:
+    """Sandboxed templates rendered inside stop with a SecurityError after `seconds`
+    (default `TEMPLATE_SECONDS`; checked as they loop over `range` and call functions or
+    macros): a runaway override fails its subscriber instead of holding up the run and
+    its lock."""
+    previous = getattr(_deadline, "until", None)
+    _deadline.until = time.monotonic() + (TEMPLATE_SECONDS if seconds is None else seconds)
+    try:
+        yield
+    finally:
+        _deadline.until = previous
+
+
+def _check_deadline() -> None:
+    until = getattr(_deadline, "until", None)
+    if until is not None and time.monotonic() > until:
+        raise SecurityError("template ran past its time limit: stopped")
+
+
+class _TimedRange(Sequence[int]):
+    """The sandbox's `range`: jinja2's size-limited one, checking the deadline as it is
+    iterated (nested loops over it are how a template runs for hours)."""
+
+    def __init__(self, *args: int) -> None:
+        self._range = safe_range(*args)
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._range[index]
+
+    def __iter__(self) -> Iterator[int]:
+        for number, value in enumerate(self._range):
+            if number % 1024 == 0:
+                _check_deadline()
+            yield value
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -93,6 +138,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._verdicts: dict[tuple[type, type, str], bool] = {}
+        self.globals["range"] = _TimedRange
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_deadline()  # every function and macro call (recursion included)
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":

@@ -44,6 +44,7 @@ from .environment import (
     make_environment,
     overrides_fingerprint,
     template_chain,
+    template_deadline,
 )
 from .feeds import (
     Channels,
@@ -294,7 +295,8 @@ class Renderer:
         """
         subscriber = plan.subscriber
         try:
-            return dict(self._render(plan))
+            with template_deadline():
+                return dict(self._render(plan))
         except RenderError:
             raise
         except Exception as exc:
@@ -733,10 +735,11 @@ class Renderer:
         entries = [self._index_entry(subscriber) for subscriber in subscribers]
         context = {"site": SiteView(self.site.name, self.site.base_url), "subscribers": entries}
         try:
-            return {
-                name: self._site_env.get_template(name).render(context).encode()
-                for name in ("index.html", "subscribers.opml")
-            }
+            with template_deadline():
+                return {
+                    name: self._site_env.get_template(name).render(context).encode()
+                    for name in ("index.html", "subscribers.opml")
+                }
         except Exception as exc:
             log.debug("index render failed", exc_info=True)
             raise RenderError(None, describe(exc)) from exc
