@@ -376,7 +376,7 @@ def _private_player(src: str, hosts: Collection[str]) -> str:
     Vimeo's do-not-track. Readers of a church's page are not tracked by a player they
     have not started."""
     parts = urlsplit(src)
-    host = (parts.hostname or "").lower()
+    host = _host(src)
     if host in {"www.youtube.com", "youtube.com"} and NO_COOKIE_HOST in hosts:
         return urlunsplit(parts._replace(netloc=NO_COOKIE_HOST))
     if host == "player.vimeo.com":  # dnt=1 whatever the upstream page asked for

@@ -67,13 +67,17 @@ def template_chain(config_dir: Path, subscriber_id: str | None = None) -> tuple[
 
 def _has_site_templates(site: Path) -> bool:
     """Whether the site folder holds a template outside the subscribers' own folders."""
-    for entry in site.iterdir() if site.is_dir() else ():
+    return next(_site_files(site), None) is not None
+
+
+def _site_files(site: Path) -> Iterator[Path]:
+    """The site folder's files outside the subscribers' own folders (which are not walked:
+    there may be thousands), in a stable order."""
+    for entry in sorted(site.iterdir()) if site.is_dir() else ():
         if entry.is_file():
-            return True
-        others = entry.is_dir() and entry.name != SUBSCRIBERS_FOLDER
-        if others and any(path.is_file() for path in entry.rglob("*")):
-            return True
-    return False
+            yield entry
+        elif entry.is_dir() and entry.name != SUBSCRIBERS_FOLDER:
+            yield from (path for path in sorted(entry.rglob("*")) if path.is_file())
 
 
 VERDICTS_KEPT = 4096  # (class, attribute) pairs whose sandbox verdict is remembered
@@ -246,12 +250,10 @@ def overrides_fingerprint(folders: Sequence[Path], *, site: bool = False) -> str
     template re-renders that subscriber only."""
     digest = hashlib.sha256()
     for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder)
-            if site and relative.parts[0] == SUBSCRIBERS_FOLDER:
-                continue
+        files = _site_files(folder) if site else sorted(folder.rglob("*"))
+        for path in files:
             if path.is_file():
-                digest.update(str(relative).encode() + b"\0")
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
                 digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
