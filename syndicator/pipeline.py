@@ -33,8 +33,16 @@ from .models import (
     SubscriberReport,
 )
 from .parse import parse_feed
-from .publish import Publisher, PublishError
-from .render import Plan, Renderer, RenderError, Selections, plan, settings_digest
+from .publish import Publisher, PublishError, foreign_files
+from .render import (
+    Plan,
+    Renderer,
+    RenderError,
+    Selections,
+    is_output_file,
+    plan,
+    settings_digest,
+)
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -207,6 +215,10 @@ def publish_outputs(
                 continue
             if stopped is not None:  # changed, and the disk refused: left for the next run
                 continue
+            first = record is None or record.fingerprint is None  # its first publish here
+            if first and (taken := _taken(config, subscriber.id)):
+                fail(subscriber.id, taken)
+                continue
             try:
                 files = renderer.render(decided)
             except RenderError as exc:
@@ -234,7 +246,10 @@ def publish_outputs(
         listed = index_subscribers(config, store)
         index = renderer.index_fingerprint(listed, settings)
         index_error = None
-        if force or store.site_fingerprint(INDEX) != index:
+        known = store.site_fingerprint(INDEX)
+        if known is None and (index_error := _index_taken(config)):  # its first publish here
+            log.warning("%s", index_error)
+        if index_error is None and (force or known != index):
             try:
                 publisher.stage(renderer.render_index(listed))
             except RenderError as exc:
@@ -265,6 +280,44 @@ def publish_outputs(
     finally:
         publisher.discard()  # whatever is staged and not committed: no stray temporary files
     return PublishOutcome(_in_order(config, reports), publisher.report, index_error=index_error)
+
+
+def _taken(config: Config, subscriber_id: str) -> str | None:
+    """Why a subscriber cannot be published for the first time: its folder exists and
+    holds files it would not have made (a shared web root's own folder of that name),
+    which publishing would replace or remove. A folder of its own outputs, as left by an
+    earlier database or an interrupted run, is taken over."""
+    folder = config.site.output_dir / subscriber_id
+    try:
+        foreign = foreign_files(folder, is_output_file)
+    except PublishError as exc:
+        return f"not published: {exc}"
+    if not foreign:
+        return None
+    return (
+        f"not published: {folder} already holds files Syndicator did not write, such as "
+        f"{', '.join(foreign)}; move them elsewhere, or give the subscriber another id"
+    )
+
+
+def _index_taken(config: Config) -> str | None:
+    """Why the top-level index cannot be published for the first time: an index.html is
+    there that Syndicator did not write (a shared web root's home page)."""
+    path = config.site.output_dir / "index.html"
+    try:
+        if GENERATOR_MARK in path.read_bytes():
+            return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return f"{path}: cannot read: {exc.strerror}"
+    return (
+        f"{path} was not written by Syndicator (it lacks {GENERATOR_MARK.decode()}) and is "
+        "kept: move it elsewhere, or delete it if it is the index of an earlier install"
+    )
+
+
+GENERATOR_MARK = b'<meta name="generator" content="Syndicator">'  # in the built-in index.html
 
 
 def _oversized(files: Mapping[str, bytes]) -> str | None:

@@ -336,6 +336,36 @@ def publish(
     return publisher.report
 
 
+def foreign_files(folder: Path, ours: Callable[[str], bool], *, most: int = 3) -> list[str]:
+    """Up to `most` paths under `folder` (relative to it) that `ours` does not accept,
+    leftover temporary files aside: what publishing into the folder must not take over.
+    A link counts as foreign whatever its name. [] when there is no such folder.
+    """
+    found: list[str] = []
+
+    def walk(path: str, relative: str) -> None:
+        with os.scandir(path) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+        for entry in entries:
+            if len(found) >= most:
+                return
+            name = f"{relative}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, f"{name}/")
+            elif entry.is_symlink() or not (entry.name.startswith(TEMP_PREFIX) or ours(name)):
+                found.append(name)
+
+    try:
+        walk(os.fspath(folder), "")
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # nothing there (or a file, which staging reports as in the way)
+    except OSError as exc:
+        raise PublishError(
+            f"{exc.filename or folder}: cannot read: {exc.strerror}", errno=exc.errno
+        ) from exc
+    return found
+
+
 def _same_bytes(path: str, data: bytes) -> bool:
     try:
         if os.stat(path).st_size != len(data):

@@ -975,6 +975,78 @@ def test_a_subscriber_added_later_is_published_without_touching_the_others(
     assert b"New" in (config.site.output_dir / "subscribers.opml").read_bytes()
 
 
+def test_a_web_root_s_own_folder_and_home_page_are_not_taken_over(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """The output folder is a web root that already has a folder named like a new
+    subscriber, and its own index.html: publishing would replace or prune them. Both are
+    kept, the run says why and where, the other subscribers publish; once the folder is
+    moved away and the page deleted, they publish."""
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers=FOUR_CHURCHES)
+    output = config.site.output_dir
+    theirs = {
+        "church1/logo.png": b"\x89PNG",
+        "church1/rss.xml": b"<rss>their own feed</rss>",
+        "church1/articles/2019/easter.html": b"<p>Easter</p>",
+        "index.html": b"<!doctype html><title>St Somewhere</title>",
+    }
+    for name, data in theirs.items():
+        (output / name).parent.mkdir(parents=True, exist_ok=True)
+        (output / name).write_bytes(data)
+
+    report = run(config)
+
+    assert not report.ok and report.publish_error is None
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert {i: s.outcome for i, s in outcomes.items()} == {
+        "church0": "published", "church1": "failed", "church2": "published",
+        "church3": "published",
+    }  # fmt: skip
+    error = outcomes["church1"].error or ""
+    assert f"{output / 'church1'} already holds files Syndicator did not write" in error
+    assert "articles/2019/easter.html, logo.png" in error, error
+    assert report.index_error and f"{output / 'index.html'} was not written" in report.index_error
+    for name, data in theirs.items():
+        assert (output / name).read_bytes() == data, name
+    assert {p.relative_to(output).as_posix() for p in (output / "church1").rglob("*")} == {
+        "church1/logo.png", "church1/rss.xml", "church1/articles", "church1/articles/2019",
+        "church1/articles/2019/easter.html",
+    }  # fmt: skip
+    assert not (output / "subscribers.opml").exists()
+
+    (output / "church1").rename(output.parent / "their-church1")
+    (output / "index.html").unlink()
+    fixed = run(config, timedelta(hours=1))
+    assert fixed.ok, fixed
+    assert b"Story 4" in outputs_of(config, "church1")["rss.xml"]
+    assert b"Church 1" in (output / "index.html").read_bytes()
+
+
+def test_a_fresh_database_takes_over_the_outputs_an_earlier_one_published(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """Restoring a server from a backup of the outputs only (or losing the database):
+    the folders hold nothing but Syndicator's own outputs and leftovers, so they and the
+    index are published over, and stale files are pruned as usual."""
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers=FOUR_CHURCHES)
+    assert run(config).ok
+    output = config.site.output_dir
+    (output / "church1" / "articles" / "story-gone.html").write_bytes(b"an old page")
+    (output / "church1" / "page" / f"{TEMP_PREFIX}crashed").write_bytes(b"half")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{config.database_path}{suffix}").unlink(missing_ok=True)
+
+    again = run(config, timedelta(hours=1))
+
+    assert again.ok, again
+    assert {s.outcome for s in again.subscribers} == {"published"}
+    assert not (output / "church1" / "articles" / "story-gone.html").exists()
+    assert not list(output.rglob(f"{TEMP_PREFIX}*"))
+    assert (output / "index.html").is_file()
+
+
 def test_a_removed_subscriber_file_retires_its_outputs(
     feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path
 ) -> None:

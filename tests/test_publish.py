@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from syndicator import publish as publish_module
-from syndicator.publish import TEMP_PREFIX, Publisher, PublishError, publish, resolve_inside
+from syndicator.publish import (
+    TEMP_PREFIX,
+    Publisher,
+    PublishError,
+    foreign_files,
+    publish,
+    resolve_inside,
+)
+from syndicator.render import is_output_file
 
 from .conftest import REPO
 
@@ -300,3 +308,35 @@ def test_a_publish_killed_at_any_instant_leaves_whole_files(tmp_path: Path) -> N
                 assert path.read_bytes() in allowed, f"{relative} is torn"
     assert kills == 25
     assert len(list(tmp_path.glob("s*/page.html"))) == 40  # it got far enough to matter
+
+
+def test_foreign_files_are_what_a_subscriber_would_not_have_made(
+    tmp_path: Path, outside: Path
+) -> None:
+    """Its own outputs and leftover temporary files are not foreign; anything else is,
+    a link whatever its name; a few are named, not the whole tree."""
+    folder = tmp_path / "grace"
+    assert foreign_files(folder, is_output_file) == []  # no folder yet
+    ours = ["rss.xml", "atom.xml", "feed.json", "snippet.html", "embed.js", "widget.html",
+            "style.css", "articles/a-story.html", "page/1.html", f"page/{TEMP_PREFIX}1"]  # fmt: skip
+    for name in ours:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"x")
+    (folder / "articles" / "empty-folder").mkdir()
+    assert foreign_files(folder, is_output_file) == []
+    (folder / "articles" / "notes.txt").write_bytes(b"x")
+    (folder / "feed.xml").symlink_to(folder / "rss.xml")  # a link, however named
+    (folder / "widget.css").symlink_to(outside / "precious.txt")
+    (folder / "page" / "rss.xml").write_bytes(b"x")  # an output name, in the wrong folder
+    assert foreign_files(folder, is_output_file) == [
+        "articles/notes.txt",
+        "feed.xml",
+        "page/rss.xml",
+    ]
+    assert foreign_files(folder, is_output_file, most=5) == [
+        "articles/notes.txt", "feed.xml", "page/rss.xml", "widget.css"
+    ]  # fmt: skip
+    assert foreign_files(tmp_path / "a-file", is_output_file) == []
+    (tmp_path / "a-file").write_bytes(b"x")  # staging reports a file in the way
+    assert foreign_files(tmp_path / "a-file", is_output_file) == []
+    _untouched(outside)

@@ -6,7 +6,15 @@ per site (`config/templates/`) or per subscriber (`config/templates/subscribers/
 """
 
 from .environment import RenderError, make_environment
-from .renderer import Plan, Renderer, Selections, embed_codes, plan, settings_digest
+from .renderer import (
+    Plan,
+    Renderer,
+    Selections,
+    embed_codes,
+    is_output_file,
+    plan,
+    settings_digest,
+)
 from .views import urls_for
 
 __all__ = [
@@ -15,6 +23,7 @@ __all__ = [
     "Renderer",
     "Selections",
     "embed_codes",
+    "is_output_file",
     "make_environment",
     "plan",
     "settings_digest",
