@@ -408,10 +408,12 @@ class _TimedPublisher(Publisher):
 
     seconds = 0.0
 
-    def stage(self, files: Mapping[str, bytes], *, managed: Iterable[str] = ()) -> int:
+    def stage(
+        self, files: Mapping[str, bytes], *, managed: Iterable[str] = (), keep: Iterable[str] = ()
+    ) -> int:
         started = time.perf_counter()
         try:
-            return super().stage(files, managed=managed)
+            return super().stage(files, managed=managed, keep=keep)
         finally:
             self.seconds += time.perf_counter() - started
 

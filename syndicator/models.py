@@ -149,6 +149,9 @@ class Story:
     revision: int
     presence: Presence
     first_seen: datetime
+    # A digest of the stored cleaned article: it changes with every correction and every
+    # cleaning of it under other settings, and so does every output that shows it.
+    version: str
 
     @property
     def date(self) -> datetime:

@@ -7,6 +7,7 @@ run, and never costs anyone their last good outputs.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import sqlite3
@@ -39,7 +40,9 @@ from .render import (
     Renderer,
     RenderError,
     Selections,
+    article_path,
     is_output_file,
+    page_tokens,
     plan,
     settings_digest,
 )
@@ -105,6 +108,7 @@ def load_stories(config: Config, store: Store) -> list[Story]:
                     revision=stored.revision,
                     presence=stored.presence,
                     first_seen=stored.first_seen,
+                    version=hashlib.sha256(cleaned.encode()).hexdigest()[:32],
                 )
             )
     stories.sort(key=lambda story: (-story.date.timestamp(), story.slug))
@@ -142,7 +146,8 @@ def publish_outputs(
     selections = Selections(stories, now)
     publisher = publisher or Publisher(config.site.output_dir)
     reports: dict[str, SubscriberReport] = {}
-    pending: list[tuple[Plan, int, int]] = []  # staged, not yet committed
+    # Staged, not yet committed: each subscriber's plan, page tokens, files, files written.
+    pending: list[tuple[Plan, dict[str, str], int, int]] = []
     settings: dict[str, bytes] = {}  # each subscriber's options, digested once
     stopped: PublishError | None = None  # the file system refused: no one else is tried
 
@@ -155,13 +160,13 @@ def publish_outputs(
 
     def commit() -> dict[str, PublishError]:
         refused = publisher.commit()
-        for done, _, _ in pending:
+        for done, _, _, _ in pending:
             if (error := refused.get(done.subscriber.id)) is not None:
                 fail(done.subscriber.id, f"stale files not removed: {error}")  # tried again
         published = []
         try:
             with store.transaction():
-                for done, files, written in pending:
+                for done, tokens, files, written in pending:
                     subscriber_id = done.subscriber.id
                     if subscriber_id in refused:
                         continue
@@ -172,6 +177,7 @@ def publish_outputs(
                         files,
                         done.ledger,
                         done.settings,
+                        tokens,
                     )
                     published.append(SubscriberReport(subscriber_id, "published", files, written))
         except sqlite3.Error as exc:
@@ -185,7 +191,7 @@ def publish_outputs(
         """Publishing stopped on `error`: the subscribers still pending are reported as
         `pending_were` (how far they got), every subscriber not reached as such."""
         log.error("publishing stopped: %s", error)
-        for done, _, _ in pending:
+        for done, _, _, _ in pending:
             subscriber_id = done.subscriber.id
             reports[subscriber_id] = SubscriberReport(
                 subscriber_id, "failed", error=f"{pending_were}: {error}"
@@ -219,22 +225,25 @@ def publish_outputs(
             if first and (taken := _taken(config, subscriber.id)):
                 fail(subscriber.id, taken)
                 continue
+            tokens = page_tokens(decided)
+            unchanged = [] if first or force else _unchanged_pages(store, subscriber.id, tokens)
             try:
-                files = renderer.render(decided)
+                files = renderer.render(decided, unchanged=unchanged)
             except RenderError as exc:
                 fail(subscriber.id, exc.message)
                 continue
             if oversized := _oversized(files):
                 fail(subscriber.id, oversized)
                 continue
+            kept = [article_path(subscriber.id, slug) for slug in unchanged]
             try:
-                written = publisher.stage(files, managed=[subscriber.id])
+                written = publisher.stage(files, managed=[subscriber.id], keep=kept)
             except PublishError as exc:
                 fail(subscriber.id, f"not published: {exc}", record=not exc.disk_wide)
                 if exc.disk_wide:
                     stopped = exc
                 continue
-            pending.append((decided, len(files), written))
+            pending.append((decided, tokens, len(files) + len(kept), written))
             if publisher.pending_bytes >= BATCH_BYTES:
                 commit()
         if stopped is not None:  # what is staged is whole: publish it, then stop
@@ -280,6 +289,12 @@ def publish_outputs(
     finally:
         publisher.discard()  # whatever is staged and not committed: no stray temporary files
     return PublishOutcome(_in_order(config, reports), publisher.report, index_error=index_error)
+
+
+def _unchanged_pages(store: Store, subscriber_id: str, tokens: Mapping[str, str]) -> list[str]:
+    """The slugs whose article page the subscriber last published from the same inputs."""
+    published = store.page_tokens(subscriber_id)
+    return [slug for slug, token in tokens.items() if published.get(slug) == token]
 
 
 def _taken(config: Config, subscriber_id: str) -> str | None:

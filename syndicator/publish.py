@@ -115,13 +115,20 @@ class Publisher:
     def pending_bytes(self) -> int:
         return self._staged_bytes
 
-    def stage(self, files: Mapping[str, bytes], *, managed: Iterable[str] = ()) -> int:
+    def stage(
+        self,
+        files: Mapping[str, bytes],
+        *,
+        managed: Iterable[str] = (),
+        keep: Iterable[str] = (),
+    ) -> int:
         """Stage `files` (relative POSIX path → bytes); return how many differ from disk.
 
-        After the next `commit`, files under each `managed` folder that `files` does not
-        name are removed. All or nothing: when one file cannot be staged, the files this
-        call staged already are dropped again (what earlier calls staged stays) and
-        PublishError says which file and why.
+        After the next `commit`, files under each `managed` folder that neither `files`
+        nor `keep` (files known to be as they should, left alone) name are removed. All
+        or nothing: when one file cannot be staged, the files this call staged already
+        are dropped again (what earlier calls staged stays) and PublishError says which
+        file and why.
         """
         changed = unchanged = size = 0
         root = self._root
@@ -149,8 +156,8 @@ class Publisher:
             self._unstage(first)
             raise
         self._top_level = self._top_level or top_level
-        keep = frozenset(files)
-        self._managed.extend((folder, keep) for folder in managed)
+        kept = frozenset(files).union(keep)
+        self._managed.extend((folder, kept) for folder in managed)
         self._staged_bytes += size
         self.report = PublishReport(
             self.report.written + changed,

@@ -113,6 +113,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE renders ADD COLUMN settings TEXT;
     """,
+    # 7: what each article page was rendered from (`page_tokens`), so that a subscriber
+    # re-rendered for a new story leaves its other pages alone. NULL: not known.
+    """
+    ALTER TABLE pages ADD COLUMN token TEXT;
+    """,
 )
 
 
@@ -450,9 +455,11 @@ class Store:
         files: int,
         pages: Mapping[str, datetime | None],
         settings: str,
+        tokens: Mapping[str, str] | None = None,
     ) -> None:
-        """Record a successful publish: its input fingerprint, its article pages and the
-        options (`SubscriberConfig` as JSON) it was published with."""
+        """Record a successful publish: its input fingerprint, its article pages (each
+        with what it was rendered from, `tokens`, where known) and the options
+        (`SubscriberConfig` as JSON) it was published with."""
         self._db.execute(
             "INSERT INTO renders (subscriber_id, fingerprint, published_at, files, settings) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscriber_id) DO UPDATE SET "
@@ -462,10 +469,19 @@ class Store:
             (subscriber_id, fingerprint, _to_db(now), files, settings),
         )
         self._db.execute("DELETE FROM pages WHERE subscriber_id = ?", (subscriber_id,))
+        tokens = tokens or {}
         self._db.executemany(
-            "INSERT INTO pages (subscriber_id, slug, unlisted_at) VALUES (?, ?, ?)",
-            [(subscriber_id, slug, _to_db(when)) for slug, when in pages.items()],
+            "INSERT INTO pages (subscriber_id, slug, unlisted_at, token) VALUES (?, ?, ?, ?)",
+            [(subscriber_id, slug, _to_db(when), tokens.get(slug)) for slug, when in pages.items()],
         )
+
+    def page_tokens(self, subscriber_id: str) -> dict[str, str]:
+        """Slug → what the subscriber's article page of it was last published from."""
+        rows = self._db.execute(
+            "SELECT slug, token FROM pages WHERE subscriber_id = ? AND token IS NOT NULL",
+            (subscriber_id,),
+        )
+        return {str(slug): str(token) for slug, token in rows}
 
     def published_settings(self, subscriber_ids: Iterable[str]) -> dict[str, str]:
         """The options (JSON) each of these subscribers was last published with, if any."""

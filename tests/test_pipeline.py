@@ -25,7 +25,7 @@ from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState
 from syndicator.pipeline import run_once
 from syndicator.publish import TEMP_PREFIX, Publisher
-from syndicator.render import environment
+from syndicator.render import Renderer, environment
 from syndicator.render.environment import make_environment, template_deadline
 from syndicator.store import Store
 
@@ -354,6 +354,118 @@ def test_a_correction_reaches_every_output_and_keeps_the_slug(
         assert b"Story 2 corrected" in files[name], name
     assert b"Fixed body." in files[f"articles/{slug}.html"]
     assert not any(b"Story 2<" in data for data in files.values())
+
+
+def test_cleaning_under_new_settings_reaches_every_output_at_once(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """An admin changes how articles are cleaned (here: links open a new tab). The stored
+    articles are cleaned again, and every output showing them follows in the same run,
+    not only once upstream happens to correct each story."""
+    linked = [
+        item(guid, day, body='<p>Read <a href="https://example.org/more">more</a>.</p>')
+        for guid, day in (("1", 20), ("2", 21))
+    ]
+    config = make_config(
+        feed_server.serve("/feed", body=rss(*linked)),
+        subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"\ncontent = "full"'},
+    )
+    run(config)
+    showing = ["rss.xml", "atom.xml", "feed.json", "embed.js"]
+    showing += [f"articles/{slug_of(config, guid)}.html" for guid in "12"]
+    assert not any(b"_blank" in outputs_of(config, "grace")[name] for name in showing)
+    with config.path.open("a", encoding="utf-8") as main:
+        main.write('\n[sources.clean]\nexternal_links = "new_tab"\n')
+
+    report = run(load_config(config.path), timedelta(hours=1))
+
+    assert report.cleaning[0].cleaned == 2
+    assert [s.outcome for s in report.subscribers] == ["published"]
+    files = outputs_of(config, "grace")
+    for name in showing:  # a page shows its own story, a feed both
+        assert files[name].count(b"_blank") == (1 if "/" in name else 2), name
+
+
+def _rendered_pages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The article pages rendered from now on (a spy around `Renderer.render`)."""
+    rendered: list[str] = []
+    render = Renderer.render
+
+    def spy(self: Renderer, plan: pipeline.Plan, *, unchanged: object = ()) -> dict[str, bytes]:
+        files = render(self, plan, unchanged=unchanged)  # type: ignore[arg-type]
+        rendered.extend(name for name in files if "/articles/" in name)
+        return files
+
+    monkeypatch.setattr(Renderer, "render", spy)
+    return rendered
+
+
+def test_a_new_story_renders_its_own_page_and_leaves_the_others_alone(
+    feed_server: FeedServer, make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subscriber re-rendered for a new story renders that story's page only: the
+    others were published from the same story, options and templates. What is published
+    is exactly what rendering everything gives, and the pages left alone stay."""
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    churches = {name: FOUR_CHURCHES[name] for name in ("church0", "church1")}
+    churches["church1"] += '\ncontent = "full"\nkeep_pages_days = 30'
+    config = make_config(url, subscribers=churches)
+    assert run(config).ok
+    before = {name: outputs_of(config, name) for name in churches}
+    rendered = _rendered_pages(monkeypatch)
+
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(config, timedelta(hours=1))
+
+    assert {s.outcome for s in report.subscribers} == {"published"}
+    new = f"articles/{slug_of(config, '4')}.html"
+    assert sorted(rendered) == [f"{name}/{new}" for name in churches]
+    for name in churches:
+        files = outputs_of(config, name)
+        assert {k: v for k, v in files.items() if k.startswith("articles/") and k != new} == {
+            k: v for k, v in before[name].items() if k.startswith("articles/")
+        }
+    rendered.clear()
+    forced = run(config, timedelta(hours=1), force=True)
+    assert len(rendered) == 8  # every page, this time
+    assert forced.ok and forced.publish.written == 0  # and not one byte differs
+
+
+@pytest.mark.parametrize("change", ["subscriber option", "site template", "story corrected"])
+def test_what_an_article_page_is_made_from_changing_renders_it_again(
+    feed_server: FeedServer,
+    make_config: MakeConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    change: str,
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers={"church0": FOUR_CHURCHES["church0"]})
+    assert run(config).ok
+    rendered = _rendered_pages(monkeypatch)
+    slugs = [slug_of(config, guid) for guid in "123"]
+    if change == "subscriber option":
+        with (tmp_path / "subscribers" / "church0.toml").open("a", encoding="utf-8") as file:
+            file.write('\nfooter = "Shared by Church 0 with thanks"\n')
+        mark, changed = b"Shared by Church 0 with thanks", slugs
+    elif change == "site template":
+        templates = tmp_path / "templates"
+        templates.mkdir()
+        article = (REPO / "syndicator" / "templates" / "article.html").read_text("utf-8")
+        (templates / "article.html").write_text(article.replace("<main", "<!-- ours --><main"))
+        mark, changed = b"<!-- ours -->", slugs
+    else:
+        fixed = item("2", 21, title="Story 2 corrected")
+        feed_server.serve("/feed", body=rss(FOUR[0], fixed, FOUR[2]))
+        mark, changed = b"Story 2 corrected", [slugs[1]]
+
+    report = run(load_config(config.path), timedelta(hours=1))
+
+    assert report.ok and [s.outcome for s in report.subscribers] == ["published"]
+    assert sorted(rendered) == sorted(f"church0/articles/{slug}.html" for slug in changed)
+    files = outputs_of(config, "church0")
+    for slug in slugs:
+        assert (mark in files[f"articles/{slug}.html"]) == (slug in changed), slug
 
 
 def test_a_removed_article_leaves_every_list_and_its_page_says_so(

@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.models import Story
 from syndicator.pipeline import load_stories, publish_outputs, run_once
-from syndicator.render import Renderer, plan
+from syndicator.render import Renderer, page_tokens, plan
 from syndicator.render.environment import (
     BUILTIN_TEMPLATES,
     ScriptData,
@@ -1015,7 +1015,7 @@ def test_plan_is_pure_and_fingerprints_every_input(site: Site) -> None:
     assert plan(sub, site.stories, by_slug, {}, NOW, "salt") == first
     assert first.listed == site.listed("grace")
     assert first.ledger == {s.slug: None for s in first.listed}
-    edited = [replace(site.stories[0], article=replace(site.stories[0].article, content_hash="x"))]
+    edited = [replace(site.stories[0], version="cleaned again")]
     others = {
         "option": plan(
             sub.model_copy(update={"footer": "x"}), site.stories, by_slug, {}, NOW, "salt"
@@ -1025,6 +1025,27 @@ def test_plan_is_pure_and_fingerprints_every_input(site: Site) -> None:
     }
     for what, other in others.items():
         assert other.fingerprint != first.fingerprint, what
+
+
+def test_page_tokens_follow_each_pages_own_inputs(site: Site) -> None:
+    """A page's token changes with its story, the subscriber's options or the templates
+    (salt), and with nothing else: another story's change leaves it alone."""
+    sub = site.subscriber("grace")
+    by_slug = {s.slug: s for s in site.stories}
+    decided = plan(sub, site.stories, by_slug, {}, NOW, "salt")
+    first = page_tokens(decided)
+    assert list(first) == [story.slug for story in decided.pages]
+    assert page_tokens(plan(sub, site.stories, by_slug, {}, NOW, "salt")) == first
+    story = decided.pages[1]
+    stories = [replace(s, version="cleaned again") if s == story else s for s in site.stories]
+    edited = page_tokens(plan(sub, stories, by_slug, {}, NOW, "salt"))
+    assert {slug for slug in first if edited[slug] != first[slug]} == {story.slug}
+    for other in (
+        plan(sub.model_copy(update={"footer": "x"}), site.stories, by_slug, {}, NOW, "salt"),
+        plan(sub, site.stories, by_slug, {}, NOW, "other templates"),
+    ):
+        tokens = page_tokens(other)
+        assert all(tokens[slug] != first[slug] for slug in first)
 
 
 def test_plan_keeps_pages_of_unlisted_stories_for_keep_pages_days(site: Site) -> None:

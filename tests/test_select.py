@@ -39,7 +39,7 @@ def article(
         "content_hash": f"h{n}",
     }
     fields.update(extra)
-    return Story(Article(**fields), f"story-{n}", "Worthy News", 1, presence, NOW)
+    return Story(Article(**fields), f"story-{n}", "Worthy News", 1, presence, NOW, f"v{n}")
 
 
 def ids(stories: tuple[Story, ...]) -> list[int]:

@@ -21,7 +21,7 @@ import hashlib
 import html
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -120,6 +120,7 @@ class Plan:
     ledger: Mapping[str, datetime | None]  # slug → when it left the lists (None: listed)
     fingerprint: str
     settings: str  # the subscriber's options as JSON (part of the fingerprint)
+    salt: str  # what its outputs depend on besides options and stories (templates, site)
 
 
 class Selections:
@@ -150,9 +151,7 @@ class Selections:
 
 def _token(story: Story) -> bytes:
     """What a story contributes to a fingerprint."""
-    return (
-        f"{story.slug}\0{story.article.content_hash}\0{story.presence}\0{story.outlet}\0".encode()
-    )
+    return f"{story.slug}\0{story.version}\0{story.presence}\0{story.outlet}\0".encode()
 
 
 def plan(
@@ -195,7 +194,28 @@ def plan(
     digest.update(b"|" + listed_bytes + b"|")
     for story in pages[len(listed) :]:
         digest.update(_token(story))
-    return Plan(subscriber, listed, tuple(pages), ledger, digest.hexdigest(), settings)
+    return Plan(subscriber, listed, tuple(pages), ledger, digest.hexdigest(), settings, salt)
+
+
+def article_path(subscriber_id: str, slug: str) -> str:
+    """Where a subscriber's article page of a story is published, under the output root."""
+    return f"{subscriber_id}/articles/{slug}.html"
+
+
+def page_tokens(plan: Plan) -> dict[str, str]:
+    """Slug → what the subscriber's article page of that story is rendered from: its
+    story, the subscriber's options and the templates. Pure.
+
+    A page whose token is the one it was last published with has the same bytes, so a
+    subscriber re-rendered for another reason (a new story, say) leaves it alone.
+    """
+    basis = hashlib.sha256(f"{plan.salt}\0{plan.settings}\0".encode())
+    tokens = {}
+    for story in plan.pages:
+        digest = basis.copy()
+        digest.update(_token(story))
+        tokens[story.slug] = digest.hexdigest()[:32]
+    return tokens
 
 
 @dataclass
@@ -288,15 +308,16 @@ class Renderer:
             return None
         return self.config_dir / SUBSCRIBER_TEMPLATES / subscriber_id
 
-    def render(self, plan: Plan) -> dict[str, bytes]:
-        """Every output file of the planned subscriber: relative path → bytes.
+    def render(self, plan: Plan, *, unchanged: Collection[str] = ()) -> dict[str, bytes]:
+        """Every output file of the planned subscriber: relative path → bytes; but the
+        article pages of the `unchanged` slugs (see `page_tokens`), left as published.
 
         Raises `RenderError` naming the template and line when a template fails.
         """
         subscriber = plan.subscriber
         try:
             with template_deadline():
-                return dict(self._render(plan))
+                return dict(self._render(plan, unchanged))
         except RenderError:
             raise
         except Exception as exc:
@@ -334,7 +355,7 @@ class Renderer:
             subscriber.id,
         )
 
-    def _render(self, plan: Plan) -> Iterator[tuple[str, bytes]]:
+    def _render(self, plan: Plan, unchanged: Collection[str]) -> Iterator[tuple[str, bytes]]:
         subscriber = plan.subscriber
         target = self._target(subscriber)
         real = target.real
@@ -425,8 +446,10 @@ class Renderer:
             )
 
         for story in plan.pages:
+            if story.slug in unchanged:
+                continue
             name = "gone.html" if story.presence == "removed" else "article.html"
-            yield f"{prefix}articles/{story.slug}.html", self._file(target, name, story)
+            yield article_path(subscriber.id, story.slug), self._file(target, name, story)
 
     def _page(self, target: _Target, name: str, context: dict[str, Any], **extra: Any) -> bytes:
         """A list page (snippet, widget, archive page) of the subscriber's `items`."""
