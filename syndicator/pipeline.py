@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -34,14 +35,13 @@ from .models import (
     SubscriberReport,
 )
 from .parse import parse_feed
-from .publish import Publisher, PublishError, foreign_files
+from .publish import OWNER_MARK, OWNER_MARK_TEXT, Publisher, PublishError, strangers
 from .render import (
     Plan,
     Renderer,
     RenderError,
     Selections,
     article_path,
-    is_output_file,
     page_tokens,
     plan,
     settings_digest,
@@ -159,6 +159,8 @@ def publish_outputs(
                 store.save_render_failure(subscriber_id, error, now)
 
     def commit() -> dict[str, PublishError]:
+        with store.transaction():  # until recorded, their files may be ahead of the ledger
+            store.unsettle(done.subscriber.id for done, _, _, _ in pending)
         refused = publisher.commit()
         for done, _, _, _ in pending:
             if (error := refused.get(done.subscriber.id)) is not None:
@@ -221,12 +223,12 @@ def publish_outputs(
                 continue
             if stopped is not None:  # changed, and the disk refused: left for the next run
                 continue
-            first = record is None or record.fingerprint is None  # its first publish here
+            first = not _published(records, subscriber.id)  # its first publish here
             if first and (taken := _taken(config, subscriber.id)):
                 fail(subscriber.id, taken)
                 continue
             tokens = page_tokens(decided)
-            unchanged = [] if first or force else _unchanged_pages(store, subscriber.id, tokens)
+            unchanged = [] if first or force else _unchanged_pages(config, store, decided, tokens)
             try:
                 files = renderer.render(decided, unchanged=unchanged)
             except RenderError as exc:
@@ -251,8 +253,16 @@ def publish_outputs(
             return stop(str(stopped), "not published")
         retired = retired_subscribers(config, records)
         for subscriber_id in retired:
-            publisher.stage({}, managed=[subscriber_id])
-        listed = index_subscribers(config, store)
+            if _published(records, subscriber_id):  # else the folder is not ours
+                publisher.stage({}, managed=[subscriber_id])
+        # Listed once it has outputs: published before, or in this run (maybe pending).
+        live = {r.subscriber_id for r in reports.values() if r.outcome == "published"}
+        live.update(done.subscriber.id for done, _, _, _ in pending)
+        listed = [
+            subscriber
+            for subscriber in index_subscribers(config, store)
+            if subscriber.id in live or _published(records, subscriber.id)
+        ]
         index = renderer.index_fingerprint(listed, settings)
         index_error = None
         known = store.site_fingerprint(INDEX)
@@ -260,7 +270,7 @@ def publish_outputs(
             log.warning("%s", index_error)
         if index_error is None and (force or known != index):
             try:
-                publisher.stage(renderer.render_index(listed))
+                publisher.stage({**renderer.render_index(listed), OWNER_MARK: OWNER_MARK_TEXT})
             except RenderError as exc:
                 log.warning("%s", exc)
                 index_error = exc.message
@@ -291,48 +301,61 @@ def publish_outputs(
     return PublishOutcome(_in_order(config, reports), publisher.report, index_error=index_error)
 
 
-def _unchanged_pages(store: Store, subscriber_id: str, tokens: Mapping[str, str]) -> list[str]:
-    """The slugs whose article page the subscriber last published from the same inputs."""
+def _unchanged_pages(
+    config: Config, store: Store, decided: Plan, tokens: Mapping[str, str]
+) -> list[str]:
+    """The slugs whose article page the subscriber last published from the same inputs,
+    and which is still there (a page deleted by hand is made again)."""
+    subscriber_id = decided.subscriber.id
     published = store.page_tokens(subscriber_id)
-    return [slug for slug, token in tokens.items() if published.get(slug) == token]
+    same = [slug for slug, token in tokens.items() if published.get(slug) == token]
+    if not same:
+        return []
+    folder = (config.site.output_dir / article_path(subscriber_id, same[0])).parent
+    try:
+        present = set(os.listdir(folder))
+    except OSError:  # gone, or in the way: every page is made (and staging says why)
+        return []
+    return [slug for slug in same if f"{slug}.html" in present]
 
 
 def _taken(config: Config, subscriber_id: str) -> str | None:
-    """Why a subscriber cannot be published for the first time: its folder exists and
-    holds files it would not have made (a shared web root's own folder of that name),
-    which publishing would replace or remove. A folder of its own outputs, as left by an
-    earlier database or an interrupted run, is taken over."""
+    """Why a subscriber cannot be published for the first time: its folder is a link, or
+    exists and is not Syndicator's (`strangers`): a shared web root's own folder of that
+    name, whose files publishing would replace or remove."""
     folder = config.site.output_dir / subscriber_id
+    if folder.is_symlink():
+        return f"not published: {folder} is a symbolic link; publishing would write where it leads"
     try:
-        foreign = foreign_files(folder, is_output_file)
+        found = strangers(folder)
     except PublishError as exc:
         return f"not published: {exc}"
-    if not foreign:
+    if not found:
         return None
     return (
         f"not published: {folder} already holds files Syndicator did not write, such as "
-        f"{', '.join(foreign)}; move them elsewhere, or give the subscriber another id"
+        f"{', '.join(found)}; move them elsewhere, or give the subscriber another id "
+        f"(if they are Syndicator's own, from an earlier install, delete the folder)"
     )
 
 
 def _index_taken(config: Config) -> str | None:
-    """Why the top-level index cannot be published for the first time: an index.html is
-    there that Syndicator did not write (a shared web root's home page)."""
-    path = config.site.output_dir / "index.html"
-    try:
-        if GENERATOR_MARK in path.read_bytes():
-            return None
-    except (FileNotFoundError, NotADirectoryError):
+    """Why the top-level index cannot be published for the first time: an index.html or
+    subscribers.opml is there and the output folder is not marked as Syndicator's (a
+    shared web root's home page)."""
+    root = config.site.output_dir
+    if (root / OWNER_MARK).is_file():
         return None
-    except OSError as exc:
-        return f"{path}: cannot read: {exc.strerror}"
+    there = [name for name in INDEX_FILES if (root / name).exists() or (root / name).is_symlink()]
+    if not there:
+        return None
     return (
-        f"{path} was not written by Syndicator (it lacks {GENERATOR_MARK.decode()}) and is "
-        "kept: move it elsewhere, or delete it if it is the index of an earlier install"
+        f"{root} already holds {' and '.join(there)}, which Syndicator did not write: kept; "
+        "move them elsewhere (or delete them, if an earlier Syndicator install wrote them)"
     )
 
 
-GENERATOR_MARK = b'<meta name="generator" content="Syndicator">'  # in the built-in index.html
+INDEX_FILES = ("index.html", "subscribers.opml")
 
 
 def _oversized(files: Mapping[str, bytes]) -> str | None:
@@ -405,10 +428,15 @@ def index_subscribers(config: Config, store: Store) -> list[SubscriberConfig]:
 
 
 def retired_subscribers(config: Config, records: Mapping[str, RenderRecord]) -> list[str]:
-    """Subscribers we published for whose file is gone (not merely broken: a broken file
-    keeps its outputs). Pure."""
+    """Subscribers whose file is gone (not merely broken: a broken file keeps its
+    outputs). Pure. Those never published have no folder of ours to remove."""
     present = {s.id for s in config.subscribers} | config.broken_subscriber_ids
     return sorted(set(records) - present)
+
+
+def _published(records: Mapping[str, RenderRecord], subscriber_id: str) -> bool:
+    record = records.get(subscriber_id)
+    return record is not None and record.fingerprint is not None
 
 
 def _in_order(

@@ -16,6 +16,7 @@ import ctypes
 import errno
 import itertools
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -27,6 +28,11 @@ from .errors import SyndicatorError
 from .models import PublishReport
 
 TEMP_PREFIX = ".tmp-"
+# In every folder Syndicator publishes into (each subscriber's, and the output root once
+# it holds index.html): what is there is Syndicator's to replace and remove. A folder
+# without it is taken over only if it holds nothing (see `strangers`).
+OWNER_MARK = ".syndicator"
+OWNER_MARK_TEXT = b"Published by Syndicator, which replaces and removes the files in this folder.\n"
 
 
 class PublishError(SyndicatorError):
@@ -125,11 +131,15 @@ class Publisher:
         """Stage `files` (relative POSIX path → bytes); return how many differ from disk.
 
         After the next `commit`, files under each `managed` folder that neither `files`
-        nor `keep` (files known to be as they should, left alone) name are removed. All
+        nor `keep` (files known to be as they should, left alone) name are removed, and
+        the folder carries OWNER_MARK (unless `files` is empty: it is retired). All
         or nothing: when one file cannot be staged, the files this call staged already
         are dropped again (what earlier calls staged stays) and PublishError says which
         file and why.
         """
+        managed = list(managed)
+        if files and managed:  # not when retiring a folder: it goes, mark and all
+            files = {**files, **{f"{folder}/{OWNER_MARK}": OWNER_MARK_TEXT for folder in managed}}
         changed = unchanged = size = 0
         root = self._root
         first = len(self._staged)
@@ -324,6 +334,9 @@ def _temp_names() -> Iterator[str]:
     return (f"{prefix}{number}" for number in itertools.count())
 
 
+_LEFTOVER = re.compile(re.escape(TEMP_PREFIX) + r"[0-9]+-[0-9a-f]{8}-[0-9]+")  # _temp_names
+
+
 def publish(
     root: Path, files: Mapping[str, bytes], *, managed: Iterable[str] = ()
 ) -> PublishReport:
@@ -343,10 +356,11 @@ def publish(
     return publisher.report
 
 
-def foreign_files(folder: Path, ours: Callable[[str], bool], *, most: int = 3) -> list[str]:
-    """Up to `most` paths under `folder` (relative to it) that `ours` does not accept,
-    leftover temporary files aside: what publishing into the folder must not take over.
-    A link counts as foreign whatever its name. [] when there is no such folder.
+def strangers(folder: Path, *, most: int = 3) -> list[str]:
+    """What stops a first publish into `folder`: nothing ([]) when the folder is absent,
+    carries OWNER_MARK, or holds nothing but empty folders and temporary files a killed
+    publish left; else up to `most` of the paths in it (relative to it). A file where
+    the folder should be is no stranger: staging reports it as in the way.
     """
     found: list[str] = []
 
@@ -356,16 +370,18 @@ def foreign_files(folder: Path, ours: Callable[[str], bool], *, most: int = 3) -
         for entry in entries:
             if len(found) >= most:
                 return
-            name = f"{relative}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
-                walk(entry.path, f"{name}/")
-            elif entry.is_symlink() or not (entry.name.startswith(TEMP_PREFIX) or ours(name)):
-                found.append(name)
+                walk(entry.path, f"{relative}{entry.name}/")
+            elif entry.is_symlink() or not _LEFTOVER.fullmatch(entry.name):
+                found.append(f"{relative}{entry.name}")
 
+    base = os.fspath(folder)
     try:
-        walk(os.fspath(folder), "")
+        if os.path.isfile(os.path.join(base, OWNER_MARK)):
+            return []
+        walk(base, "")
     except (FileNotFoundError, NotADirectoryError):
-        return []  # nothing there (or a file, which staging reports as in the way)
+        return []
     except OSError as exc:
         raise PublishError(
             f"{exc.filename or folder}: cannot read: {exc.strerror}", errno=exc.errno

@@ -118,6 +118,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE pages ADD COLUMN token TEXT;
     """,
+    # 8: whether a subscriber's files are as its ledger says. Cleared before its files are
+    # replaced and set again once that is recorded: when the recording fails (a full
+    # disk) or stale files stay, its page tokens are not trusted.
+    """
+    ALTER TABLE renders ADD COLUMN settled INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 
@@ -465,7 +471,7 @@ class Store:
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscriber_id) DO UPDATE SET "
             "fingerprint = excluded.fingerprint, published_at = excluded.published_at, "
             "files = excluded.files, settings = excluded.settings, "
-            "last_error = NULL, failed_at = NULL",
+            "last_error = NULL, failed_at = NULL, settled = 1",
             (subscriber_id, fingerprint, _to_db(now), files, settings),
         )
         self._db.execute("DELETE FROM pages WHERE subscriber_id = ?", (subscriber_id,))
@@ -476,12 +482,22 @@ class Store:
         )
 
     def page_tokens(self, subscriber_id: str) -> dict[str, str]:
-        """Slug → what the subscriber's article page of it was last published from."""
+        """Slug → what the subscriber's article page of it was last published from; {}
+        while its files may be ahead of the ledger (`unsettle`)."""
         rows = self._db.execute(
-            "SELECT slug, token FROM pages WHERE subscriber_id = ? AND token IS NOT NULL",
+            "SELECT slug, token FROM pages JOIN renders USING (subscriber_id) "
+            "WHERE subscriber_id = ? AND token IS NOT NULL AND settled = 1",
             (subscriber_id,),
         )
         return {str(slug): str(token) for slug, token in rows}
+
+    def unsettle(self, subscriber_ids: Iterable[str]) -> None:
+        """These subscribers' files are about to change: until `save_published` records
+        them, what the ledger says of their pages is not to be trusted."""
+        self._db.executemany(
+            "UPDATE renders SET settled = 0 WHERE subscriber_id = ?",
+            [(subscriber_id,) for subscriber_id in subscriber_ids],
+        )
 
     def published_settings(self, subscriber_ids: Iterable[str]) -> dict[str, str]:
         """The options (JSON) each of these subscribers was last published with, if any."""

@@ -42,7 +42,8 @@ def test_run_on_the_bundled_default_config(bundled: Path) -> None:
     assert "publish: 3 subscriber(s): 0 rendered, 3 unchanged, 0 failed" in again.stdout
     output = bundled.parent.parent / "output"
     assert {p.name for p in output.iterdir()} == {
-        "grace-church", "hope-ministries", "st-mark-chapel", "index.html", "subscribers.opml"
+        "grace-church", "hope-ministries", "st-mark-chapel", "index.html", "subscribers.opml",
+        ".syndicator",
     }  # fmt: skip
 
     forced = syndicator("--config", str(bundled), "run", "--force")

@@ -21,11 +21,12 @@ import lxml.html
 import pytest
 
 from syndicator import pipeline
+from syndicator import publish as publish_module
 from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState
 from syndicator.pipeline import run_once
-from syndicator.publish import TEMP_PREFIX, Publisher
-from syndicator.render import Renderer, environment
+from syndicator.publish import OWNER_MARK, TEMP_PREFIX, Publisher, PublishError
+from syndicator.render import Plan, Renderer, environment
 from syndicator.render.environment import make_environment, template_deadline
 from syndicator.store import Store
 
@@ -317,7 +318,7 @@ def test_run_publishes_every_output_then_rewrites_nothing(
     assert (config.site.output_dir / "index.html").is_file()
     assert (config.site.output_dir / "subscribers.opml").is_file()
     assert first.subscribers[0].outcome == "published" and first.ok
-    assert first.publish.written == len(files) + 2
+    assert first.publish.written == len(files) + 3  # index.html, the OPML, the root's mark
 
     again = run(config, timedelta(hours=2))  # polled again: same feed, later clock
     assert again.subscribers[0].outcome == "unchanged"
@@ -391,7 +392,7 @@ def _rendered_pages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     rendered: list[str] = []
     render = Renderer.render
 
-    def spy(self: Renderer, plan: pipeline.Plan, *, unchanged: object = ()) -> dict[str, bytes]:
+    def spy(self: Renderer, plan: Plan, *, unchanged: object = ()) -> dict[str, bytes]:
         files = render(self, plan, unchanged=unchanged)  # type: ignore[arg-type]
         rendered.extend(name for name in files if "/articles/" in name)
         return files
@@ -429,6 +430,51 @@ def test_a_new_story_renders_its_own_page_and_leaves_the_others_alone(
     forced = run(config, timedelta(hours=1), force=True)
     assert len(rendered) == 8  # every page, this time
     assert forced.ok and forced.publish.written == 0  # and not one byte differs
+
+
+@pytest.mark.parametrize("mishap", ["not recorded", "stale files not removed", "page deleted"])
+def test_pages_are_made_again_when_the_disk_may_differ_from_the_ledger(
+    feed_server: FeedServer,
+    make_config: MakeConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mishap: str,
+) -> None:
+    """A run whose publish was not recorded (a full database disk) or whose stale files
+    could not be removed leaves the files ahead of the ledger; a page may be deleted by
+    hand. The next run that re-renders the subscriber makes its pages again from what
+    they should be, not from what the ledger says they are."""
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers={"church0": FOUR_CHURCHES["church0"]})
+    assert run(config).ok
+    page = config.site.output_dir / "church0" / "articles" / f"{slug_of(config, '1')}.html"
+    subscriber = tmp_path / "subscribers" / "church0.toml"
+    original = subscriber.read_text()
+    if mishap == "page deleted":
+        page.unlink()
+    else:
+        subscriber.write_text(original + '\nfooter = "A passing footer"\n')
+        if mishap == "not recorded":
+            error = sqlite3.OperationalError("database or disk is full")
+            monkeypatch.setattr(Store, "save_published", lambda *args: _raise(error))
+        else:
+            refused = PublishError("church0/old.html: cannot remove: Permission denied")
+            monkeypatch.setattr(publish_module, "_prune", lambda *args: _raise(refused))
+        assert not run(load_config(config.path), timedelta(hours=1)).ok
+        assert b"A passing footer" in page.read_bytes()  # published, not (fully) recorded
+        monkeypatch.undo()
+        subscriber.write_text(original)
+
+    feed_server.serve("/feed", body=rss(*FOUR))
+    assert run(load_config(config.path), timedelta(hours=2)).ok
+
+    assert page.is_file() and b"A passing footer" not in page.read_bytes()
+    forced = run(load_config(config.path), timedelta(hours=2), force=True)
+    assert forced.ok and forced.publish.written == 0  # nothing left to put right
+
+
+def _raise(error: BaseException) -> None:
+    raise error
 
 
 @pytest.mark.parametrize("change", ["subscriber option", "site template", "story corrected"])
@@ -535,7 +581,7 @@ def test_dropping_an_output_retires_its_files(
         'name = "Grace"\nsite_url = "https://g.example/"\noutputs = ["rss", "json"]\n'
     )
     run(load_config(config.path), timedelta(hours=1))
-    assert set(outputs_of(config, "grace")) == {"rss.xml", "feed.json"}
+    assert set(outputs_of(config, "grace")) == {"rss.xml", "feed.json", OWNER_MARK}
 
 
 GOOD_SUBSCRIBERS = {
@@ -1087,25 +1133,50 @@ def test_a_subscriber_added_later_is_published_without_touching_the_others(
     assert b"New" in (config.site.output_dir / "subscribers.opml").read_bytes()
 
 
-def test_a_web_root_s_own_folder_and_home_page_are_not_taken_over(
-    feed_server: FeedServer, make_config: MakeConfig
+WEB_ROOT_FOLDERS = {
+    "their own files": (
+        {"logo.png": b"\x89PNG", "rss.xml": b"<rss>podcast</rss>", "a/2019/easter.html": b"<p>"},
+        "already holds files Syndicator did not write, such as a/2019/easter.html, logo.png, "
+        "rss.xml",
+    ),
+    "files named like outputs": (
+        {"rss.xml": b"<rss>podcast</rss>", "articles/easter.html": b"<p>", "page/1.html": b"<p>"},
+        "such as articles/easter.html, page/1.html, rss.xml",
+    ),
+    "a link to another folder": ({}, "is a symbolic link; publishing would write where it leads"),
+}
+
+
+@pytest.mark.parametrize("held", list(WEB_ROOT_FOLDERS))
+def test_a_web_root_s_own_folders_and_home_page_are_never_taken_over(
+    feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path, held: str
 ) -> None:
     """The output folder is a web root that already has a folder named like a new
-    subscriber, and its own index.html: publishing would replace or prune them. Both are
-    kept, the run says why and where, the other subscribers publish; once the folder is
-    moved away and the page deleted, they publish."""
+    subscriber (or a link of that name) and its own index.html and subscribers.opml:
+    publishing would replace or prune them. They are kept, the run says why and where,
+    the others publish; retiring the refused subscriber leaves the folder alone; once it
+    is moved away and the pages deleted, everything publishes."""
     url = feed_server.serve("/feed", body=rss(*FOUR))
     config = make_config(url, subscribers=FOUR_CHURCHES)
     output = config.site.output_dir
-    theirs = {
-        "church1/logo.png": b"\x89PNG",
-        "church1/rss.xml": b"<rss>their own feed</rss>",
-        "church1/articles/2019/easter.html": b"<p>Easter</p>",
-        "index.html": b"<!doctype html><title>St Somewhere</title>",
-    }
+    files, message = WEB_ROOT_FOLDERS[held]
+    folder = output / ("st-marys" if held.startswith("a link") else "church1")
+    theirs = {f"{folder.name}/{name}": data for name, data in files.items()}
+    theirs |= {"st-marys/rss.xml": b"<rss>theirs</rss>"} if folder.name == "st-marys" else {}
+    theirs |= {"index.html": b"<title>St Somewhere</title>", "subscribers.opml": b"<opml/>"}
     for name, data in theirs.items():
         (output / name).parent.mkdir(parents=True, exist_ok=True)
         (output / name).write_bytes(data)
+    if folder.name == "st-marys":
+        (output / "church1").symlink_to("st-marys", target_is_directory=True)
+
+    def untouched() -> None:
+        assert {p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file()} >= set(
+            theirs
+        )
+        for name, data in theirs.items():
+            assert (output / name).read_bytes() == data, name
+        assert {p.name for p in folder.iterdir()} == {n.split("/")[1] for n in theirs if "/" in n}
 
     report = run(config)
 
@@ -1116,23 +1187,46 @@ def test_a_web_root_s_own_folder_and_home_page_are_not_taken_over(
         "church3": "published",
     }  # fmt: skip
     error = outcomes["church1"].error or ""
-    assert f"{output / 'church1'} already holds files Syndicator did not write" in error
-    assert "articles/2019/easter.html, logo.png" in error, error
-    assert report.index_error and f"{output / 'index.html'} was not written" in report.index_error
-    for name, data in theirs.items():
-        assert (output / name).read_bytes() == data, name
-    assert {p.relative_to(output).as_posix() for p in (output / "church1").rglob("*")} == {
-        "church1/logo.png", "church1/rss.xml", "church1/articles", "church1/articles/2019",
-        "church1/articles/2019/easter.html",
-    }  # fmt: skip
-    assert not (output / "subscribers.opml").exists()
+    assert error.startswith(f"not published: {output / 'church1'} ") and message in error, error
+    assert report.index_error == (
+        f"{output} already holds index.html and subscribers.opml, which Syndicator did not "
+        "write: kept; move them elsewhere (or delete them, if an earlier Syndicator install "
+        "wrote them)"
+    )
+    untouched()
 
-    (output / "church1").rename(output.parent / "their-church1")
+    subscriber_file = tmp_path / "subscribers" / "church1.toml"
+    subscriber_file.rename(tmp_path / "church1.toml")
+    gone = run(load_config(config.path), timedelta(hours=1))
+    assert "church1" not in {s.subscriber_id for s in gone.subscribers if s.outcome != "retired"}
+    untouched()
+
+    (tmp_path / "church1.toml").rename(subscriber_file)
+    (output / "church1").rename(tmp_path / "their-church1")
     (output / "index.html").unlink()
-    fixed = run(config, timedelta(hours=1))
+    (output / "subscribers.opml").unlink()
+    fixed = run(load_config(config.path), timedelta(hours=2))
     assert fixed.ok, fixed
     assert b"Story 4" in outputs_of(config, "church1")["rss.xml"]
     assert b"Church 1" in (output / "index.html").read_bytes()
+
+
+def test_a_subscriber_not_yet_published_is_not_listed_in_the_index(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """Its links would lead to nothing, or to someone else's files."""
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers=FOUR_CHURCHES)
+    output = config.site.output_dir
+    (output / "church1").mkdir(parents=True)
+    (output / "church1" / "rss.xml").write_bytes(b"<rss>their podcast</rss>")
+    assert not run(config).ok
+    for name in ("index.html", "subscribers.opml"):
+        listing = (output / name).read_bytes()
+        assert b"church0/rss.xml" in listing and b"church1/" not in listing, name
+    (output / "church1" / "rss.xml").unlink()
+    assert run(config, timedelta(hours=1)).ok
+    assert b"church1/rss.xml" in (output / "subscribers.opml").read_bytes()
 
 
 def test_a_fresh_database_takes_over_the_outputs_an_earlier_one_published(

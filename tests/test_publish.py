@@ -16,14 +16,15 @@ import pytest
 
 from syndicator import publish as publish_module
 from syndicator.publish import (
+    OWNER_MARK,
+    OWNER_MARK_TEXT,
     TEMP_PREFIX,
     Publisher,
     PublishError,
-    foreign_files,
     publish,
     resolve_inside,
+    strangers,
 )
-from syndicator.render import is_output_file
 
 from .conftest import REPO
 
@@ -80,12 +81,12 @@ def test_a_temporary_name_already_taken_is_skipped(
     taken = f"{TEMP_PREFIX}leftover-0"
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / taken).write_bytes(b"half of an old write")
-    names = iter([taken, f"{TEMP_PREFIX}leftover-1"])
+    names = iter([taken, f"{TEMP_PREFIX}leftover-1", f"{TEMP_PREFIX}leftover-2"])
     monkeypatch.setattr("syndicator.publish._temp_names", lambda: names)
     report = publish(tmp_path, {"a/rss.xml": b"<rss/>"}, managed=["a"])
-    assert report.written == 1
+    assert report.written == 2  # and the folder's OWNER_MARK
     assert (tmp_path / "a" / "rss.xml").read_bytes() == b"<rss/>"
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["rss.xml"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [OWNER_MARK, "rss.xml"]
 
 
 def test_leftover_temporary_files_beside_the_index_go_when_it_is_published(
@@ -185,11 +186,11 @@ def test_staging_is_all_or_nothing_per_call_and_a_refused_folder_spares_the_othe
     (root / "b" / "articles").write_bytes(b"a file where a folder should be")
     (root / "d").symlink_to(outside, target_is_directory=True)
     publisher = Publisher(root)
-    assert publisher.stage({"a/rss.xml": b"A"}, managed=["a"]) == 1
+    assert publisher.stage({"a/rss.xml": b"A"}, managed=["a"]) == 2  # with OWNER_MARK
     with pytest.raises(PublishError, match=r"b/articles/x.html: cannot write") as caught:
         publisher.stage({"b/a.html": b"1", "b/articles/x.html": b"2"}, managed=["b"])
     assert caught.value.errno == errno.ENOTDIR and not caught.value.disk_wide
-    assert [p.parent.name for p in root.rglob(f"{TEMP_PREFIX}*")] == ["a"]  # b's dropped
+    assert {p.parent.name for p in root.rglob(f"{TEMP_PREFIX}*")} == {"a"}  # b's dropped
     publisher.stage({}, managed=["d"])  # retiring a folder replaced by a link
     publisher.stage({"c/rss.xml": b"C"}, managed=["c"])
     refused = publisher.commit()
@@ -199,7 +200,7 @@ def test_staging_is_all_or_nothing_per_call_and_a_refused_folder_spares_the_othe
     assert not (root / "a" / "old.html").exists()  # pruned after "b" failed
     assert not (root / "c" / "old.html").exists()  # and after "d" was refused
     assert not (root / "b" / "a.html").exists()
-    assert publisher.report.written == 2
+    assert publisher.report.written == 4
     assert not [p for p in root.rglob(f"{TEMP_PREFIX}*")]
     _untouched(outside)
 
@@ -209,12 +210,12 @@ def test_a_folder_made_by_one_batch_is_compared_again_in_the_next(tmp_path: Path
     committed, the same publisher compares them again, so equal bytes are not rewritten."""
     publisher = Publisher(tmp_path)
     files = {"grace/rss.xml": b"1", "grace/articles/a.html": b"2"}
-    assert publisher.stage(files, managed=["grace"]) == 2
+    assert publisher.stage(files, managed=["grace"]) == 3  # with OWNER_MARK
     publisher.commit()
     assert publisher.stage(files, managed=["grace"]) == 0
     assert publisher.stage({**files, "grace/articles/b.html": b"3"}, managed=["grace"]) == 1
     publisher.commit()
-    assert publisher.report.written == 3 and publisher.report.unchanged == 4
+    assert publisher.report.written == 4 and publisher.report.unchanged == 6
 
 
 def test_a_full_disk_is_told_apart_from_one_path_in_the_way(tmp_path: Path) -> None:
@@ -310,33 +311,36 @@ def test_a_publish_killed_at_any_instant_leaves_whole_files(tmp_path: Path) -> N
     assert len(list(tmp_path.glob("s*/page.html"))) == 40  # it got far enough to matter
 
 
-def test_foreign_files_are_what_a_subscriber_would_not_have_made(
+def test_a_folder_is_taken_over_only_when_marked_empty_or_holding_leftovers(
     tmp_path: Path, outside: Path
 ) -> None:
-    """Its own outputs and leftover temporary files are not foreign; anything else is,
-    a link whatever its name; a few are named, not the whole tree."""
+    """`strangers`: what stops a first publish into a folder. Files of any name count
+    (an `rss.xml` may be someone's podcast), and so do links and temporary-looking names
+    other than the publisher's own; OWNER_MARK, written into every folder published,
+    makes a folder Syndicator's to take over."""
     folder = tmp_path / "grace"
-    assert foreign_files(folder, is_output_file) == []  # no folder yet
-    ours = ["rss.xml", "atom.xml", "feed.json", "snippet.html", "embed.js", "widget.html",
-            "style.css", "articles/a-story.html", "page/1.html", f"page/{TEMP_PREFIX}1"]  # fmt: skip
-    for name in ours:
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(b"x")
-    (folder / "articles" / "empty-folder").mkdir()
-    assert foreign_files(folder, is_output_file) == []
-    (folder / "articles" / "notes.txt").write_bytes(b"x")
-    (folder / "feed.xml").symlink_to(folder / "rss.xml")  # a link, however named
-    (folder / "widget.css").symlink_to(outside / "precious.txt")
-    (folder / "page" / "rss.xml").write_bytes(b"x")  # an output name, in the wrong folder
-    assert foreign_files(folder, is_output_file) == [
-        "articles/notes.txt",
-        "feed.xml",
-        "page/rss.xml",
-    ]
-    assert foreign_files(folder, is_output_file, most=5) == [
-        "articles/notes.txt", "feed.xml", "page/rss.xml", "widget.css"
-    ]  # fmt: skip
-    assert foreign_files(tmp_path / "a-file", is_output_file) == []
+    assert strangers(folder) == []  # no folder yet
+    (folder / "articles" / "empty").mkdir(parents=True)
+    (folder / f"{TEMP_PREFIX}4242-0badcafe-7").write_bytes(b"half")  # a killed publish's
+    assert strangers(folder) == []
+    (folder / "rss.xml").write_bytes(b"<rss>podcast</rss>")
+    (folder / f"{TEMP_PREFIX}notes.txt").write_bytes(b"x")
+    (folder / "articles" / "a.html").symlink_to(outside / "precious.txt")
+    assert strangers(folder) == [f"{TEMP_PREFIX}notes.txt", "articles/a.html", "rss.xml"]
+    assert strangers(folder, most=1) == [f"{TEMP_PREFIX}notes.txt"]
+    (folder / OWNER_MARK).write_bytes(OWNER_MARK_TEXT)
+    assert strangers(folder) == []
     (tmp_path / "a-file").write_bytes(b"x")  # staging reports a file in the way
-    assert foreign_files(tmp_path / "a-file", is_output_file) == []
+    assert strangers(tmp_path / "a-file") == []
     _untouched(outside)
+
+
+def test_every_folder_published_into_is_marked_and_a_retired_one_goes_whole(
+    tmp_path: Path,
+) -> None:
+    publish(tmp_path, {"grace/rss.xml": b"1"}, managed=["grace"])
+    assert (tmp_path / "grace" / OWNER_MARK).read_bytes() == OWNER_MARK_TEXT
+    publish(tmp_path, {"grace/atom.xml": b"2"}, managed=["grace"])  # the mark is kept
+    assert sorted(p.name for p in (tmp_path / "grace").iterdir()) == [OWNER_MARK, "atom.xml"]
+    publish(tmp_path, {}, managed=["grace"])
+    assert not (tmp_path / "grace").exists()

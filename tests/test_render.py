@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.models import Story
 from syndicator.pipeline import load_stories, publish_outputs, run_once
+from syndicator.publish import OWNER_MARK
 from syndicator.render import Renderer, page_tokens, plan
 from syndicator.render.environment import (
     BUILTIN_TEMPLATES,
@@ -400,11 +401,11 @@ def html_pieces(site: Site) -> Iterator[tuple[str, str]]:
 
 
 def test_each_subscriber_gets_exactly_the_outputs_it_asked_for(site: Site) -> None:
-    top = {"index.html", "subscribers.opml"}
+    top = {"index.html", "subscribers.opml", OWNER_MARK}
     assert top <= set(site.files)
     for sub in site.config.subscribers:
         listed = site.listed(sub.id)
-        expected = {FILES[o] for o in sub.outputs if o in FILES}
+        expected = {FILES[o] for o in sub.outputs if o in FILES} | {OWNER_MARK}
         if {"widget", "pages", "articles"} & set(sub.outputs):
             expected.add("style.css")
         if "pages" in sub.outputs:  # `pages` of `per_page`, even when feeds list more

@@ -79,7 +79,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/8"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/9"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -819,17 +819,3 @@ def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
 
 
 __all__ = ["Plan", "RenderError", "Renderer", "Selections", "embed_codes", "plan", "urls_for"]
-
-
-_OUTPUT_FILES = frozenset(
-    {"style.css", "snippet.html", "widget.html", "rss.xml", "atom.xml", "feed.json", "embed.js"}
-)
-
-
-def is_output_file(relative: str) -> bool:
-    """Whether `relative` (a path inside a subscriber's folder) is one `render` makes:
-    publishing may replace or remove such a file, and nothing else it finds there."""
-    folder, _, name = relative.rpartition("/")
-    if not folder:
-        return name in _OUTPUT_FILES
-    return folder in {"articles", "page"} and name.endswith(".html")
