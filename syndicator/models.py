@@ -169,6 +169,7 @@ class RenderRecord:
     files: int
     last_error: str | None
     failed_at: datetime | None
+    settled: bool = True  # its files are as recorded (not so after a publish not recorded)
 
 
 @dataclass(frozen=True, slots=True)

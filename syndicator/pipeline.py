@@ -35,7 +35,14 @@ from .models import (
     SubscriberReport,
 )
 from .parse import parse_feed
-from .publish import OWNER_MARK, OWNER_MARK_TEXT, Publisher, PublishError, strangers
+from .publish import (
+    OWNER_MARK,
+    OWNER_MARK_TEXT,
+    Publisher,
+    PublishError,
+    is_marked,
+    strangers,
+)
 from .render import (
     Plan,
     Renderer,
@@ -216,7 +223,12 @@ def publish_outputs(
             previous = ledger.get(subscriber.id, {})
             decided = plan(subscriber, stories, by_slug, previous, now, salt, selections=selections)
             settings[subscriber.id] = settings_digest(decided.settings)
-            if not force and record is not None and record.fingerprint == decided.fingerprint:
+            if (
+                not force
+                and record is not None
+                and record.fingerprint == decided.fingerprint
+                and record.settled  # else its files may be ahead of the ledger
+            ):
                 reports[subscriber.id] = SubscriberReport(
                     subscriber.id, "unchanged", files=record.files
                 )
@@ -224,7 +236,7 @@ def publish_outputs(
             if stopped is not None:  # changed, and the disk refused: left for the next run
                 continue
             first = not _published(records, subscriber.id)  # its first publish here
-            if first and (taken := _taken(config, subscriber.id)):
+            if taken := _taken(config, subscriber.id, first=first):
                 fail(subscriber.id, taken)
                 continue
             tokens = page_tokens(decided)
@@ -251,6 +263,8 @@ def publish_outputs(
         if stopped is not None:  # what is staged is whole: publish it, then stop
             commit()
             return stop(str(stopped), "not published")
+        for subscriber_id in _unmarked(config, records, reports):
+            publisher.stage({f"{subscriber_id}/{OWNER_MARK}": OWNER_MARK_TEXT})
         retired = retired_subscribers(config, records)
         for subscriber_id in retired:
             if _published(records, subscriber_id):  # else the folder is not ours
@@ -277,6 +291,8 @@ def publish_outputs(
             except PublishError as exc:  # a folder in index.html's way, say
                 log.warning("%s", exc)
                 index_error = str(exc)
+        elif known is not None and not is_marked(config.site.output_dir):  # from before marks
+            publisher.stage({OWNER_MARK: OWNER_MARK_TEXT})
         refused = commit()
         with store.transaction():
             if index_error is None:
@@ -319,13 +335,15 @@ def _unchanged_pages(
     return [slug for slug in same if f"{slug}.html" in present]
 
 
-def _taken(config: Config, subscriber_id: str) -> str | None:
-    """Why a subscriber cannot be published for the first time: its folder is a link, or
-    exists and is not Syndicator's (`strangers`): a shared web root's own folder of that
-    name, whose files publishing would replace or remove."""
+def _taken(config: Config, subscriber_id: str, *, first: bool) -> str | None:
+    """Why a subscriber cannot be published: its folder is a link (publishing would write
+    where it leads), or, the first time, exists and is not Syndicator's (`strangers`): a
+    shared web root's own folder of that name, whose files would be replaced or removed."""
     folder = config.site.output_dir / subscriber_id
     if folder.is_symlink():
         return f"not published: {folder} is a symbolic link; publishing would write where it leads"
+    if not first:
+        return None
     try:
         found = strangers(folder)
     except PublishError as exc:
@@ -334,8 +352,9 @@ def _taken(config: Config, subscriber_id: str) -> str | None:
         return None
     return (
         f"not published: {folder} already holds files Syndicator did not write, such as "
-        f"{', '.join(found)}; move them elsewhere, or give the subscriber another id "
-        f"(if they are Syndicator's own, from an earlier install, delete the folder)"
+        f"{', '.join(found)}; move them elsewhere, or give the subscriber another id (if "
+        f"Syndicator wrote them, before version marks or with a database since lost, create "
+        f"{folder / OWNER_MARK} to let it take the folder over)"
     )
 
 
@@ -344,14 +363,15 @@ def _index_taken(config: Config) -> str | None:
     subscribers.opml is there and the output folder is not marked as Syndicator's (a
     shared web root's home page)."""
     root = config.site.output_dir
-    if (root / OWNER_MARK).is_file():
+    if is_marked(root):
         return None
     there = [name for name in INDEX_FILES if (root / name).exists() or (root / name).is_symlink()]
     if not there:
         return None
     return (
         f"{root} already holds {' and '.join(there)}, which Syndicator did not write: kept; "
-        "move them elsewhere (or delete them, if an earlier Syndicator install wrote them)"
+        f"move them elsewhere (if Syndicator wrote them, before it marked its folders or with "
+        f"a database since lost, create {root / OWNER_MARK})"
     )
 
 
@@ -432,6 +452,24 @@ def retired_subscribers(config: Config, records: Mapping[str, RenderRecord]) -> 
     outputs). Pure. Those never published have no folder of ours to remove."""
     present = {s.id for s in config.subscribers} | config.broken_subscriber_ids
     return sorted(set(records) - present)
+
+
+def _unmarked(
+    config: Config, records: Mapping[str, RenderRecord], reports: Mapping[str, SubscriberReport]
+) -> list[str]:
+    """Subscribers published before, not in this run, whose folder lacks OWNER_MARK:
+    written before folders were marked, or the mark was deleted. Marked again, so that a
+    database lost later does not cost them their folder."""
+    present = {s.id for s in config.subscribers} | config.broken_subscriber_ids
+    found = []
+    for subscriber_id in sorted(present):
+        report = reports.get(subscriber_id)
+        if not _published(records, subscriber_id) or (report and report.outcome == "published"):
+            continue  # never published (not ours), or just now (the mark is with its files)
+        folder = config.site.output_dir / subscriber_id
+        if folder.is_dir() and not folder.is_symlink() and not is_marked(folder):
+            found.append(subscriber_id)
+    return found
 
 
 def _published(records: Mapping[str, RenderRecord], subscriber_id: str) -> bool:

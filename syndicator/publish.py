@@ -356,6 +356,12 @@ def publish(
     return publisher.report
 
 
+def is_marked(folder: Path) -> bool:
+    """Whether `folder` carries OWNER_MARK (a file of its own, not a link to one)."""
+    mark = folder / OWNER_MARK
+    return mark.is_file() and not mark.is_symlink()
+
+
 def strangers(folder: Path, *, most: int = 3) -> list[str]:
     """What stops a first publish into `folder`: nothing ([]) when the folder is absent,
     carries OWNER_MARK, or holds nothing but empty folders and temporary files a killed
@@ -375,11 +381,10 @@ def strangers(folder: Path, *, most: int = 3) -> list[str]:
             elif entry.is_symlink() or not _LEFTOVER.fullmatch(entry.name):
                 found.append(f"{relative}{entry.name}")
 
-    base = os.fspath(folder)
     try:
-        if os.path.isfile(os.path.join(base, OWNER_MARK)):
+        if is_marked(folder):
             return []
-        walk(base, "")
+        walk(os.fspath(folder), "")
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as exc:
@@ -440,9 +445,10 @@ def _prune_tree(path: str, relative: str, keep: Collection[str]) -> int:
 
 
 def _remove_leftover_temps(folder: str) -> None:
-    """Temporary files directly in `folder`: left by a run killed mid-publish."""
+    """Temporary files directly in `folder` (the output root, which may hold a web
+    site's own files: only names the publisher gives): left by a run killed mid-publish."""
     with os.scandir(folder) as scan:
-        leftovers = [e.path for e in scan if e.name.startswith(TEMP_PREFIX) and e.is_file()]
+        leftovers = [e.path for e in scan if _LEFTOVER.fullmatch(e.name) and e.is_file()]
     for path in leftovers:
         with contextlib.suppress(OSError):  # best effort: the next publish tries again
             os.unlink(path)

@@ -415,6 +415,7 @@ class Store:
                 files=row["files"],
                 last_error=row["last_error"],
                 failed_at=_from_db(row["failed_at"]),
+                settled=bool(row["settled"]),
             )
             for row in rows
         }

@@ -6,6 +6,7 @@ import errno
 import gzip
 import os
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -25,7 +26,7 @@ from syndicator import publish as publish_module
 from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState
 from syndicator.pipeline import run_once
-from syndicator.publish import OWNER_MARK, TEMP_PREFIX, Publisher, PublishError
+from syndicator.publish import OWNER_MARK, OWNER_MARK_TEXT, TEMP_PREFIX, Publisher, PublishError
 from syndicator.render import Plan, Renderer, environment
 from syndicator.render.environment import make_environment, template_deadline
 from syndicator.store import Store
@@ -465,8 +466,10 @@ def test_pages_are_made_again_when_the_disk_may_differ_from_the_ledger(
         monkeypatch.undo()
         subscriber.write_text(original)
 
-    feed_server.serve("/feed", body=rss(*FOUR))
-    assert run(load_config(config.path), timedelta(hours=2)).ok
+    if mishap == "page deleted":  # else reverting the option is all it takes
+        feed_server.serve("/feed", body=rss(*FOUR))
+    again = run(load_config(config.path), timedelta(hours=2))
+    assert again.ok and [s.outcome for s in again.subscribers] == ["published"]
 
     assert page.is_file() and b"A passing footer" not in page.read_bytes()
     forced = run(load_config(config.path), timedelta(hours=2), force=True)
@@ -644,7 +647,7 @@ def test_a_subscriber_folder_in_the_way_costs_only_that_subscriber(
     if obstacle == "link leading outside":
         (output / "templated").rename(moved)
         (output / "templated").symlink_to(moved, target_is_directory=True)
-        where = "refusing to publish outside the output folder"
+        where = "templated is a symbolic link; publishing would write where it leads"
     else:
         (output / "templated" / "articles").rename(moved)
         (output / "templated" / "articles").write_bytes(b"in the way")
@@ -1190,8 +1193,8 @@ def test_a_web_root_s_own_folders_and_home_page_are_never_taken_over(
     assert error.startswith(f"not published: {output / 'church1'} ") and message in error, error
     assert report.index_error == (
         f"{output} already holds index.html and subscribers.opml, which Syndicator did not "
-        "write: kept; move them elsewhere (or delete them, if an earlier Syndicator install "
-        "wrote them)"
+        "write: kept; move them elsewhere (if Syndicator wrote them, before it marked its "
+        f"folders or with a database since lost, create {output / OWNER_MARK})"
     )
     untouched()
 
@@ -1251,6 +1254,60 @@ def test_a_fresh_database_takes_over_the_outputs_an_earlier_one_published(
     assert not (output / "church1" / "articles" / "story-gone.html").exists()
     assert not list(output.rglob(f"{TEMP_PREFIX}*"))
     assert (output / "index.html").is_file()
+
+
+def test_outputs_from_before_folders_were_marked_are_marked_or_adopted(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """Outputs published before Syndicator marked its folders (or whose marks were
+    deleted) are marked on the next run, even when nothing changed. Unmarked and with the
+    database lost, they are refused, and the message says how to adopt them."""
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers=FOUR_CHURCHES)
+    assert run(config).ok
+    output = config.site.output_dir
+    marks = [output / OWNER_MARK, *(output / name / OWNER_MARK for name in FOUR_CHURCHES)]
+
+    for mark in marks:
+        mark.unlink()
+    quiet = run(config, timedelta(hours=1))
+    assert quiet.ok and {s.outcome for s in quiet.subscribers} == {"unchanged"}
+    assert all(mark.read_bytes() == OWNER_MARK_TEXT for mark in marks)
+
+    for mark in marks:
+        mark.unlink()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{config.database_path}{suffix}").unlink(missing_ok=True)
+    refused = run(config, timedelta(hours=2))
+    assert {s.outcome for s in refused.subscribers} == {"failed"}
+    assert f"create {output / 'church0' / OWNER_MARK} to let it take" in (
+        refused.subscribers[0].error or ""
+    )
+    assert refused.index_error and f"create {output / OWNER_MARK}" in refused.index_error
+    for mark in marks:
+        mark.write_bytes(b"")  # adopted by hand, as the message says
+    adopted = run(config, timedelta(hours=3))
+    assert adopted.ok and {s.outcome for s in adopted.subscribers} == {"published"}
+
+
+def test_a_published_subscriber_s_folder_replaced_by_a_link_is_not_written_through(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=FOUR_CHURCHES)
+    assert run(config).ok
+    output = config.site.output_dir
+    (output / "their-site").mkdir()
+    (output / "their-site" / "rss.xml").write_bytes(b"<rss>theirs</rss>")
+    shutil.rmtree(output / "church1")
+    (output / "church1").symlink_to("their-site", target_is_directory=True)
+    feed_server.serve("/feed", body=rss(*FOUR))
+    report = run(config, timedelta(hours=1))
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert outcomes["church1"].outcome == "failed"
+    assert "church1 is a symbolic link" in (outcomes["church1"].error or "")
+    assert [p.name for p in (output / "their-site").iterdir()] == ["rss.xml"]
+    assert (output / "their-site" / "rss.xml").read_bytes() == b"<rss>theirs</rss>"
 
 
 def test_a_removed_subscriber_file_retires_its_outputs(

@@ -93,13 +93,16 @@ def test_leftover_temporary_files_beside_the_index_go_when_it_is_published(
     tmp_path: Path,
 ) -> None:
     """index.html and the OPML are in no managed folder: a run killed while writing them
-    leaves its temporary files at the top, which the next top-level publish removes."""
+    leaves its temporary files at the top, which the next top-level publish removes. The
+    root may be a web site's: a file of its own with a like name stays."""
     publish(tmp_path, {"index.html": b"1", "grace/rss.xml": b"r"})
-    (tmp_path / f"{TEMP_PREFIX}killed-0").write_bytes(b"half an index")
+    (tmp_path / f"{TEMP_PREFIX}4242-0badcafe-0").write_bytes(b"half an index")
+    (tmp_path / f"{TEMP_PREFIX}uploads-cache").write_bytes(b"the web site's")
     publish(tmp_path, {"grace/rss.xml": b"r2"}, managed=["grace"])
-    assert (tmp_path / f"{TEMP_PREFIX}killed-0").exists()  # nothing top-level written yet
+    assert (tmp_path / f"{TEMP_PREFIX}4242-0badcafe-0").exists()  # nothing top-level written
     publish(tmp_path, {"index.html": b"2"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["grace", "index.html"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [f"{TEMP_PREFIX}uploads-cache", "grace", "index.html"]
     assert (tmp_path / "index.html").read_bytes() == b"2"
 
 
