@@ -353,8 +353,8 @@ def _taken(config: Config, subscriber_id: str, *, first: bool) -> str | None:
     return (
         f"not published: {folder} already holds files Syndicator did not write, such as "
         f"{', '.join(found)}; move them elsewhere, or give the subscriber another id (if "
-        f"Syndicator wrote them, before version marks or with a database since lost, create "
-        f"{folder / OWNER_MARK} to let it take the folder over)"
+        f"Syndicator wrote them, before it marked its folders or with a database since lost, "
+        f"create {folder / OWNER_MARK} to let it take the folder over)"
     )
 
 
@@ -467,7 +467,7 @@ def _unmarked(
         if not _published(records, subscriber_id) or (report and report.outcome == "published"):
             continue  # never published (not ours), or just now (the mark is with its files)
         folder = config.site.output_dir / subscriber_id
-        if folder.is_dir() and not folder.is_symlink() and not is_marked(folder):
+        if not is_marked(folder) and folder.is_dir() and not folder.is_symlink():  # cheap first
             found.append(subscriber_id)
     return found
 

@@ -18,6 +18,7 @@ import itertools
 import os
 import re
 import secrets
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -358,8 +359,10 @@ def publish(
 
 def is_marked(folder: Path) -> bool:
     """Whether `folder` carries OWNER_MARK (a file of its own, not a link to one)."""
-    mark = folder / OWNER_MARK
-    return mark.is_file() and not mark.is_symlink()
+    try:
+        return stat.S_ISREG(os.lstat(folder / OWNER_MARK).st_mode)  # one call: it runs per
+    except OSError:  # subscriber on every run
+        return False
 
 
 def strangers(folder: Path, *, most: int = 3) -> list[str]:
