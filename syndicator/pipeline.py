@@ -240,7 +240,9 @@ def publish_outputs(
                 fail(subscriber.id, taken)
                 continue
             tokens = page_tokens(decided)
-            unchanged = [] if first or force else _unchanged_pages(config, store, decided, tokens)
+            # Its pages' tokens tell what is on disk only while its last publish is recorded.
+            trusted = not first and not force and record is not None and record.settled
+            unchanged = _unchanged_pages(config, store, decided, tokens) if trusted else []
             try:
                 files = renderer.render(decided, unchanged=unchanged)
             except RenderError as exc:
@@ -450,8 +452,7 @@ def index_subscribers(config: Config, store: Store) -> list[SubscriberConfig]:
 def retired_subscribers(config: Config, records: Mapping[str, RenderRecord]) -> list[str]:
     """Subscribers whose file is gone (not merely broken: a broken file keeps its
     outputs). Pure. Those never published have no folder of ours to remove."""
-    present = {s.id for s in config.subscribers} | config.broken_subscriber_ids
-    return sorted(set(records) - present)
+    return sorted(set(records) - _present(config))
 
 
 def _unmarked(
@@ -460,9 +461,8 @@ def _unmarked(
     """Subscribers published before, not in this run, whose folder lacks OWNER_MARK:
     written before folders were marked, or the mark was deleted. Marked again, so that a
     database lost later does not cost them their folder."""
-    present = {s.id for s in config.subscribers} | config.broken_subscriber_ids
     found = []
-    for subscriber_id in sorted(present):
+    for subscriber_id in sorted(_present(config)):
         report = reports.get(subscriber_id)
         if not _published(records, subscriber_id) or (report and report.outcome == "published"):
             continue  # never published (not ours), or just now (the mark is with its files)
@@ -470,6 +470,11 @@ def _unmarked(
         if not is_marked(folder) and folder.is_dir() and not folder.is_symlink():  # cheap first
             found.append(subscriber_id)
     return found
+
+
+def _present(config: Config) -> set[str]:
+    """Every subscriber with a file, broken or not (a broken file keeps its outputs)."""
+    return {s.id for s in config.subscribers} | config.broken_subscriber_ids
 
 
 def _published(records: Mapping[str, RenderRecord], subscriber_id: str) -> bool:

@@ -360,8 +360,8 @@ def publish(
 def is_marked(folder: Path) -> bool:
     """Whether `folder` carries OWNER_MARK (a file of its own, not a link to one)."""
     try:
-        return stat.S_ISREG(os.lstat(folder / OWNER_MARK).st_mode)  # one call: it runs per
-    except OSError:  # subscriber on every run
+        return stat.S_ISREG(os.lstat(folder / OWNER_MARK).st_mode)  # one call per subscriber
+    except OSError:
         return False
 
 

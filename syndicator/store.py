@@ -462,7 +462,7 @@ class Store:
         files: int,
         pages: Mapping[str, datetime | None],
         settings: str,
-        tokens: Mapping[str, str] | None = None,
+        tokens: Mapping[str, str],
     ) -> None:
         """Record a successful publish: its input fingerprint, its article pages (each
         with what it was rendered from, `tokens`, where known) and the options
@@ -476,25 +476,23 @@ class Store:
             (subscriber_id, fingerprint, _to_db(now), files, settings),
         )
         self._db.execute("DELETE FROM pages WHERE subscriber_id = ?", (subscriber_id,))
-        tokens = tokens or {}
         self._db.executemany(
             "INSERT INTO pages (subscriber_id, slug, unlisted_at, token) VALUES (?, ?, ?, ?)",
             [(subscriber_id, slug, _to_db(when), tokens.get(slug)) for slug, when in pages.items()],
         )
 
     def page_tokens(self, subscriber_id: str) -> dict[str, str]:
-        """Slug → what the subscriber's article page of it was last published from; {}
-        while its files may be ahead of the ledger (`unsettle`)."""
+        """Slug → what the subscriber's article page of it was last published from (to
+        be trusted only while its record is `settled`)."""
         rows = self._db.execute(
-            "SELECT slug, token FROM pages JOIN renders USING (subscriber_id) "
-            "WHERE subscriber_id = ? AND token IS NOT NULL AND settled = 1",
+            "SELECT slug, token FROM pages WHERE subscriber_id = ? AND token IS NOT NULL",
             (subscriber_id,),
         )
         return {str(slug): str(token) for slug, token in rows}
 
     def unsettle(self, subscriber_ids: Iterable[str]) -> None:
         """These subscribers' files are about to change: until `save_published` records
-        them, what the ledger says of their pages is not to be trusted."""
+        them, their records are not `settled` (what the ledger says may be behind)."""
         self._db.executemany(
             "UPDATE renders SET settled = 0 WHERE subscriber_id = ?",
             [(subscriber_id,) for subscriber_id in subscriber_ids],
