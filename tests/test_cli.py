@@ -57,6 +57,17 @@ def test_run_on_the_bundled_default_config(bundled: Path) -> None:
     assert "worthynews" in table.stdout and "15" in table.stdout
 
 
+def test_the_readme_quick_start_prints_what_a_first_run_prints(tmp_path: Path) -> None:
+    """The Quick start shows a first run's output: it must stay what the command prints."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    shown = quick_start.split("prints what it did:\n\n```\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(REPO / "config", tmp_path / "config")  # as a fresh checkout has it
+    first = syndicator("--config", "config/syndicator.toml", "run", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == shown.splitlines()
+
+
 def test_status_before_any_run_creates_nothing(bundled: Path) -> None:
     result = syndicator("--config", str(bundled), "status", "--json")
     assert result.returncode == 0
