@@ -482,6 +482,33 @@ def test_iframe_links_open_in_the_top_window(visit: Visit) -> None:
     assert page.locator("h1").inner_text() == story.title
 
 
+def test_pages_opened_from_the_iframe_are_not_sandboxed(visit: Visit) -> None:
+    """"More news" replaces the church's page, and a link that opens a new window (a site
+    template may have one) opens an ordinary page: one still sandboxed would run no
+    script and keep no cookies."""
+    site = visit.site
+    page = open_form(visit, "plain", "bravo", "iframe")
+    frame = scope(page, "iframe")
+    story = STORIES[0]
+    frame.evaluate(
+        """() => {
+            const link = document.querySelector('.syn-title a').cloneNode(true);
+            link.target = '_blank';
+            link.id = 'new-window';
+            document.body.prepend(link);
+        }"""
+    )
+    with page.context.expect_page() as opened:
+        frame.locator("#new-window").click()
+    tab = opened.value
+    tab.wait_for_url(expected_link(site, "bravo", story))
+    assert tab.evaluate("self.origin") != "null"  # sandboxed pages have an opaque origin
+
+    frame.get_by_role("link", name="More news").click()
+    page.wait_for_url(site.url("bravo", "page/1.html"))
+    assert page.evaluate("self.origin") != "null"
+
+
 # -- quiet, local, and leaving nothing behind ----------------------------------------------
 
 

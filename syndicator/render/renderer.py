@@ -79,7 +79,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/9"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/10"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -813,7 +813,10 @@ def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
             # Sized by attributes, not a style attribute: it works under a strict CSP.
             f'<iframe src="{urls.widget}" title="{name} news" loading="lazy" '
             'width="100%" height="640" frameborder="0" '
-            'sandbox="allow-popups allow-top-navigation-by-user-activation"></iframe>'
+            # A page the reader opens from it in a new tab is an ordinary page, not one
+            # still sandboxed (no script, no cookies: the outlet's site would break).
+            'sandbox="allow-popups allow-popups-to-escape-sandbox '
+            'allow-top-navigation-by-user-activation"></iframe>'
         )
     return codes
 
