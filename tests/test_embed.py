@@ -483,7 +483,7 @@ def test_iframe_links_open_in_the_top_window(visit: Visit) -> None:
 
 
 def test_pages_opened_from_the_iframe_are_not_sandboxed(visit: Visit) -> None:
-    """"More news" replaces the church's page, and a link that opens a new window (a site
+    """ "More news" replaces the church's page, and a link that opens a new window (a site
     template may have one) opens an ordinary page: one still sandboxed would run no
     script and keep no cookies."""
     site = visit.site
