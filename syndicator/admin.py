@@ -25,19 +25,23 @@ from tomlkit.items import Item
 from .config import (
     SUBSCRIBERS_DIR,
     Config,
+    SubscriberConfig,
     SubscriberOptions,
     display_path,
     load_subscriber,
     validate_subscriber_id,
 )
-from .errors import ConfigError, ConfigErrors
+from .errors import ConfigError, ConfigErrors, StoreError
 from .publish import write_atomic
+from .select import unknown_categories
+from .store import Store
 
 # The order `add_subscriber` writes keys in: the required ones, then as documented.
 KEY_ORDER = ("name", "site_url", *SubscriberOptions.model_fields)
 LIST_COLUMNS = (
     "id", "name", "site_url", "categories", "content", "limit", "outputs", "file", "error",
 )  # fmt: skip
+MAX_LISTED = 20  # categories named in a warning; more are left to `status`
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _NOT_SET = "is not set in this file, so there is nothing to remove"
 _EXAMPLES = "e.g. limit=5, name=Grace Church, theme.accent=#aa0000, or footer= to remove"
@@ -84,6 +88,56 @@ def list_subscribers(config: Config) -> list[dict[str, Any]]:
         row = dict.fromkeys(LIST_COLUMNS)
         rows.append({**row, "id": Path(file).stem, "file": file, "error": "; ".join(messages)})
     return sorted(rows, key=lambda row: str(row["id"]))
+
+
+def stored_categories(config: Config) -> dict[str, int] | None:
+    """Each category of the stored articles (not removed upstream) with how many carry it;
+    None before the first run, or when the database cannot be read. Never creates it."""
+    if not config.database_path.exists():
+        return None
+    try:
+        with Store(config.database_path) as store:
+            return store.category_counts()
+    except StoreError:
+        return None  # `status` and `run` say what is wrong with it
+
+
+def category_warnings(
+    config: Config, subscribers: Iterable[SubscriberConfig], known: Mapping[str, int] | None
+) -> list[str]:
+    """One line per category a subscriber names that no stored article is in, with the
+    closest one, then a line naming the stored categories; nothing when nothing is stored
+    yet (`known` is None or empty) or every name is known."""
+    if not known:
+        return []
+    warnings = []
+    for subscriber in subscribers:
+        for key, name, close in unknown_categories(subscriber, known):
+            effect = "adds nothing to" if key == "categories" else "keeps nothing out of"
+            hint = f"; did you mean {close!r}?" if close else ""
+            warnings.append(
+                f"{display_path(_path(config, subscriber.id))}: {key}: no stored article is "
+                f"in {name!r}, so it {effect} the selection for now{hint}"
+            )
+    if warnings:
+        names = sorted(known, key=str.casefold)
+        shown = ", ".join(names[:MAX_LISTED])
+        more = (
+            f" and {len(names) - MAX_LISTED} more (`syndicator status`)"
+            if len(names) > MAX_LISTED
+            else ""
+        )
+        warnings.append(f"the stored articles' categories: {shown}{more}")
+    return warnings
+
+
+def subscriber_warnings(config: Config, subscriber_id: str) -> list[str]:
+    """`category_warnings` for one subscriber, read from its file as it is now."""
+    known = stored_categories(config)
+    if not known:
+        return []
+    subscriber = load_subscriber(_path(config, subscriber_id), _defaults(config))
+    return category_warnings(config, [subscriber], known)
 
 
 def show_subscriber(config: Config, subscriber_id: str) -> str:

@@ -28,12 +28,15 @@ from rich.text import Text
 from . import __version__
 from .admin import (
     add_subscriber,
+    category_warnings,
     edit_subscriber,
     list_subscribers,
     parse_assignments,
     remove_subscriber,
     show_subscriber,
+    stored_categories,
     subscriber_file,
+    subscriber_warnings,
 )
 from .config import DEFAULT_CONFIG_PATH, Config, SubscriberConfig, display_path, load_config
 from .daemon import JsonFormatter, run_daemon
@@ -225,6 +228,8 @@ def check(obj: _Context, print_config: bool) -> None:
     problems += check_templates(config.path.parent, [s.id for s in config.subscribers])
     for problem in problems:
         _err(f"error: {problem}")
+    for warning in category_warnings(config, config.subscribers, stored_categories(config)):
+        _err(f"warning: {warning}")
     counts = f"{len(config.sources)} source(s), {len(config.subscribers)} valid subscriber(s)"
     if problems:
         _err(f"{display_path(config.path)}: {len(problems)} problem(s); {counts}")
@@ -236,12 +241,14 @@ def check(obj: _Context, print_config: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_obj
 def status(obj: _Context, as_json: bool) -> None:
-    """Show each source (last success, last error, articles, next poll) and each
-    subscriber (last publish, files, last error)."""
+    """Show each source (last success, last error, articles, next poll), the categories
+    of the stored articles, and each subscriber (last publish, files, last error)."""
     config = obj.config()
     sources, subscribers = source_status(config), subscriber_status(config)
+    categories = dict(sorted((stored_categories(config) or {}).items()))
     if as_json:
-        click.echo(json.dumps({"sources": sources, "subscribers": subscribers}, indent=2))
+        everything = {"sources": sources, "categories": categories, "subscribers": subscribers}
+        click.echo(json.dumps(everything, indent=2))
         return
     console = Console()
     console.print(
@@ -252,6 +259,9 @@ def status(obj: _Context, as_json: bool) -> None:
              "last error": "last_error", "articles": "articles", "next due": "next_due"},
         )
     )  # fmt: skip
+    if categories:
+        counted = ", ".join(f"{name} ({count})" for name, count in categories.items())
+        console.print(f"Categories of the stored articles: {counted}", highlight=False)
     console.print(
         _table(
             f"Subscribers ({display_path(config.site.output_dir)})",
@@ -372,6 +382,8 @@ def subscribers_add(
     except ConfigErrors as exc:
         _refused(exc)
     click.echo(f"added {subscriber_id} in {display_path(file)}; the next run publishes it")
+    for warning in subscriber_warnings(config, subscriber_id):
+        _err(f"warning: {warning}")
 
 
 @subscribers.command("edit")
@@ -386,14 +398,17 @@ def subscribers_edit(obj: _Context, subscriber_id: str, assignments: tuple[str, 
     shell); theme.accent=#aa0000 sets a key in [theme]; an empty VALUE (footer=) removes
     the key, so the default applies. Nothing is written unless the result is valid.
     """
+    config = obj.config()
     try:
-        changes = edit_subscriber(obj.config(), subscriber_id, assignments)
+        changes = edit_subscriber(config, subscriber_id, assignments)
     except ConfigErrors as exc:
         _refused(exc)
     for change in changes:
         click.echo(f"{subscriber_id}: {change}")
     if not changes:
         click.echo(f"{subscriber_id}: nothing to change")
+    for warning in subscriber_warnings(config, subscriber_id):
+        _err(f"warning: {warning}")
 
 
 @subscribers.command("remove")

@@ -7,9 +7,10 @@ output needs (`limit` for feeds, `per_page × pages` for the archive).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from .config import SubscriberOptions
@@ -52,6 +53,24 @@ def select(
         chosen.append(story)
     chosen.sort(key=_newest_first)
     return tuple(chosen[: capacity(options)])
+
+
+def unknown_categories(
+    options: SubscriberOptions, known: Collection[str]
+) -> list[tuple[str, str, str | None]]:
+    """The categories `options` includes or excludes that none of `known` matches (case
+    aside): (key, name, the closest known name or None) each, in the order given. A
+    misspelt category selects nothing and says nothing, so the admin is told."""
+    by_folded = {name.casefold(): name for name in sorted(known)}
+    unknown = []
+    for key in ("categories", "exclude_categories"):
+        for name in getattr(options, key):
+            folded = name.casefold()
+            if folded in by_folded:
+                continue
+            close = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=0.6)
+            unknown.append((key, name, by_folded[close[0]] if close else None))
+    return unknown
 
 
 def _newest_first(story: Story) -> tuple[float, str]:

@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -541,6 +542,14 @@ class Store:
             params = (source_id,)
         query += " ORDER BY coalesce(published, first_seen) DESC, id"
         return self._db.execute(query, params).fetchall()
+
+    def category_counts(self) -> dict[str, int]:
+        """How many stored articles not removed upstream carry each category."""
+        counts: Counter[str] = Counter()
+        rows = self._db.execute("SELECT categories FROM articles WHERE presence != 'removed'")
+        for (categories,) in rows:
+            counts.update(json.loads(categories))
+        return dict(counts)
 
     def article_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id")

@@ -229,6 +229,37 @@ def test_status_lists_subscribers_and_embed_code_prints_what_to_paste(bundled: P
     assert broken.returncode == 2 and "broken.toml" in broken.stderr
 
 
+def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled: Path) -> None:
+    """Nothing stops it (the feed may carry it later), but the admin hears of it at once
+    instead of finding an empty widget."""
+    before = syndicator("--config", str(bundled), "check")
+    assert before.returncode == 0 and "warning" not in before.stderr  # nothing stored yet
+    syndicator("--config", str(bundled), "run")
+    edited = syndicator(
+        "--config", str(bundled), "subscribers", "edit", "grace-church",
+        'categories=["Wrold News", "Israel"]', 'exclude_categories=["opinion"]',
+    )  # fmt: skip
+    assert edited.returncode == 0, edited.stderr
+    warning = (
+        "warning: config/subscribers/grace-church.toml: categories: no stored article is in "
+        "'Wrold News', so it adds nothing to the selection for now; did you mean 'World News'?"
+    )
+    assert warning in edited.stderr.replace(str(bundled.parent.parent) + "/", "")
+    assert "Israel" not in edited.stderr.split("\n")[0]  # a known name is not warned about
+    assert "opinion" not in edited.stderr  # case aside, it is known
+    assert "categories: Africa, Asia, Christian News" in edited.stderr  # what there is
+
+    check = syndicator("--config", str(bundled), "check")
+    assert check.returncode == 0 and "'Wrold News'" in check.stderr and ": OK;" in check.stdout
+    added = syndicator(
+        "--config", str(bundled), "subscribers", "add", "new-hope", "--name", "New Hope",
+        "--site", "https://newhope.example/", "--category", "Persecutoin",
+    )  # fmt: skip
+    assert added.returncode == 0 and "did you mean 'Persecution'?" in added.stderr
+    status = json.loads(syndicator("--config", str(bundled), "status", "--json").stdout)
+    assert status["categories"]["Christian News"] == 9 and "Wrold News" not in status["categories"]
+
+
 def test_subscribers_add_run_edit_remove_run(bundled: Path) -> None:
     output = bundled.parent.parent / "output"
     added = syndicator(

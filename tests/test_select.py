@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from syndicator.clean import sanitize
 from syndicator.config import SubscriberOptions
 from syndicator.models import Article, Presence, Story
-from syndicator.select import capacity, select
+from syndicator.select import capacity, select, unknown_categories
 
 from .conftest import NOW
 
@@ -73,6 +73,20 @@ def test_categories_include_and_exclude_case_insensitively() -> None:
         )
     ) == [2]
     assert ids(select(pool, SubscriberOptions(exclude_categories=("US News",)), NOW)) == [1, 2, 3]
+
+
+def test_unknown_categories_are_named_with_the_closest_known_one() -> None:
+    known = {"World News": 5, "Israel": 2, "Opinion": 1, "US News": 2}
+    options = SubscriberOptions(
+        categories=("Wrold News", "israel", "Gardening"), exclude_categories=("Opinon", "US NEWS")
+    )
+    assert unknown_categories(options, known) == [
+        ("categories", "Wrold News", "World News"),
+        ("categories", "Gardening", None),  # nothing close: no guess
+        ("exclude_categories", "Opinon", "Opinion"),
+    ]  # "israel" and "US NEWS" match whatever their case
+    assert unknown_categories(SubscriberOptions(categories=("Israel",)), known) == []
+    assert unknown_categories(SubscriberOptions(), known) == []
 
 
 def test_keywords_match_whole_words_in_title_or_text() -> None:

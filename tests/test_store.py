@@ -154,6 +154,17 @@ def test_summary_only_feed_keeps_the_stored_full_text(tmp_path: Path) -> None:
     assert stored.entry.content_html == "<p>The full text.</p>" and stored.revision == 1
 
 
+def test_category_counts_leave_out_articles_removed_upstream(tmp_path: Path) -> None:
+    z, a = entry("0", 19), replace(entry("1", 20), categories=("Asia", "Israel"))
+    gone = replace(entry("2", 21), categories=("Opinion",))
+    with Store(tmp_path / "db.sqlite3") as store:
+        assert store.category_counts() == {}
+        store.apply_feed(feed(gone, a, z), NOW)
+        assert store.category_counts() == {"World News": 1, "Israel": 2, "Asia": 1, "Opinion": 1}
+        store.apply_feed(feed(a, z), NOW + timedelta(hours=1))  # `gone` removed upstream
+        assert store.category_counts() == {"World News": 1, "Israel": 2, "Asia": 1}
+
+
 def test_removed_item_is_kept_with_its_last_seen(tmp_path: Path) -> None:
     z, a, b, c = entry("0", 19), entry("1", 20), entry("2", 21), entry("3", 22)
     later = NOW + timedelta(hours=1)
