@@ -39,7 +39,7 @@ from .admin import (
     subscriber_warnings,
 )
 from .config import DEFAULT_CONFIG_PATH, Config, SubscriberConfig, display_path, load_config
-from .daemon import JsonFormatter, run_daemon
+from .daemon import WATCH_SECONDS, JsonFormatter, run_daemon
 from .errors import ConfigErrors, StoreError, SyndicatorError
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
@@ -104,12 +104,21 @@ def run(obj: _Context, force: bool, quiet: bool) -> None:
 
 @cli.command()
 @click.option("--json-logs", is_flag=True, help="Log one JSON object per line (for collectors).")
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0),
+    default=WATCH_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often to look for edited config and subscriber files (0: only on SIGHUP).",
+)
 @click.pass_context
-def daemon(ctx: click.Context, json_logs: bool) -> None:
+def daemon(ctx: click.Context, json_logs: bool, watch: float) -> None:
     """Run cycles on a schedule until stopped: each source on its own interval.
 
-    SIGHUP reloads the config (an invalid one is reported and the old one kept);
-    SIGTERM/SIGINT finish the publish in progress, then exit 0.
+    An edited, added or removed config or subscriber file is read within --watch seconds
+    and published; SIGHUP reloads at once (an invalid main file is reported and the old
+    config kept); SIGTERM/SIGINT finish the publish in progress, then exit 0.
     """
     obj: _Context = ctx.obj
     handler = logging.StreamHandler()
@@ -124,7 +133,7 @@ def daemon(ctx: click.Context, json_logs: bool) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     obj.config()  # exit 2 on an invalid config, with every problem listed
     try:
-        sys.exit(run_daemon(obj.config_path))
+        sys.exit(run_daemon(obj.config_path, watch=watch))
     except LockHeld as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_LOCKED)

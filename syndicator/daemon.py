@@ -3,18 +3,22 @@
 APScheduler 3 runs one interval job per source (its own interval, with jitter), on a
 single worker thread so two cycles never overlap; missed runs are coalesced into one and
 run late rather than dropped. Signals only set flags; the main thread acts on them:
-SIGHUP reloads the config (an invalid one is reported and the old one kept), SIGTERM and
-SIGINT let the cycle in progress finish its publish, then exit 0. The daemon holds the
-run lock for its whole life, so a cron `run` beside it exits 3 instead of racing it.
+SIGHUP reloads the config (an invalid one is reported and the old one kept), and so does
+an edit of the main file or of any subscriber file (added, changed or removed), seen
+within `watch` seconds; SIGTERM and SIGINT let the cycle in progress finish its publish,
+then exit 0. The daemon holds the run lock for its whole life, so a cron `run` beside it
+exits 3 instead of racing it (and is told that the daemon publishes by itself).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,13 +30,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from .config import Config, load_config
 from .errors import ConfigErrors
-from .lock import RunLock
+from .lock import DAEMON, RunLock
 from .pipeline import failures, named_few, run_once
 
 log = logging.getLogger("syndicator.daemon")
 
 JITTER_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 3600  # a cycle missed by up to an hour (suspend, long run) still runs
+WATCH_SECONDS = 10.0  # how often the config files are looked at for edits (0: never)
 
 
 @dataclass
@@ -99,11 +104,34 @@ def schedule_sources(scheduler: BackgroundScheduler, config: Config) -> None:
         )
 
 
-def run_daemon(config_path: Path) -> int:
+def config_files(config: Config) -> frozenset[tuple[str, int, int, int]]:
+    """The main file and every subscriber file as (name, inode, size, mtime): it differs
+    once any of them is edited, added, removed or replaced. One stat each."""
+    seen = set()
+    for path in (os.fspath(config.path), *_subscriber_files(config.subscribers_dir)):
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # removed meanwhile: its absence is the change
+        seen.add((path, info.st_ino, info.st_size, info.st_mtime_ns))
+    return frozenset(seen)
+
+
+def _subscriber_files(folder: Path) -> list[str]:
+    try:
+        with os.scandir(folder) as scan:
+            return [entry.path for entry in scan if entry.name.endswith(".toml")]
+    except OSError:
+        return []
+
+
+def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
     """Run until SIGTERM/SIGINT; return the exit code. Raises `ConfigErrors` at start-up
-    when the config is invalid, and `LockHeld` when another run holds the lock."""
+    when the config is invalid, and `LockHeld` when another run holds the lock. Every
+    `watch` seconds (0: never) the config files are looked at, and reloaded if edited."""
     global _state
     config = load_config(config_path)
+    files = config_files(config)
     stop = threading.Event()
     reload = threading.Event()
 
@@ -114,7 +142,7 @@ def run_daemon(config_path: Path) -> int:
     def on_hup(signum: int, frame: FrameType | None) -> None:
         reload.set()
 
-    with RunLock(config.site.state_dir):
+    with RunLock(config.site.state_dir, DAEMON):
         state = _state = _State(config)
         scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -137,10 +165,17 @@ def run_daemon(config_path: Path) -> int:
         scheduler.start()
         log.info("daemon started: %d source(s), %d subscriber(s)",
                  len(config.sources), len(config.subscribers))  # fmt: skip
+        looked = time.monotonic()
         try:
             while not stop.wait(0.2):
+                if watch and time.monotonic() - looked >= watch:
+                    looked = time.monotonic()
+                    if config_files(state.config) != files:
+                        log.info("config files changed: reloading")
+                        reload.set()
                 if reload.is_set():
                     reload.clear()
+                    files = config_files(state.config)  # before reading: no edit is missed
                     _reload(scheduler, config_path, state)
         finally:
             scheduler.shutdown(wait=True)  # the job in progress finishes its publish

@@ -16,16 +16,27 @@ from types import TracebackType
 from .errors import SyndicatorError
 
 LOCK_NAME = "syndicator.lock"
+DAEMON = "daemon"  # the role the daemon records beside its pid
 
 
 class LockHeld(SyndicatorError):
     """Another run, or the daemon, is working on the same state."""
 
-    def __init__(self, path: Path, pid: int | None) -> None:
+    def __init__(self, path: Path, pid: int | None, role: str | None = None) -> None:
         holder = f"process {pid}" if pid else "another process"
-        super().__init__(f"{path}: {holder} is running (another run or the daemon); try later")
+        if role == DAEMON:
+            message = (
+                f"{path}: the daemon ({holder}) is running and publishes by itself: it "
+                "reads changed config and subscriber files on its own (every 10 s unless "
+                "started with another --watch); to make it poll and publish at once, reload "
+                f"it (systemctl reload syndicator-daemon, or kill -HUP {pid})"
+            )
+        else:
+            message = f"{path}: {holder} is running (another run or the daemon); try later"
+        super().__init__(message)
         self.path = path
         self.pid = pid
+        self.role = role
 
 
 class RunLock:
@@ -34,8 +45,9 @@ class RunLock:
     `lock.stale_pid` is the pid a killed holder left behind, if any.
     """
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, role: str = "run") -> None:
         self.path = state_dir / LOCK_NAME
+        self.role = role
         self.stale_pid: int | None = None
         self._fd: int | None = None
 
@@ -45,12 +57,12 @@ class RunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            pid = _read_pid(fd)
+            pid, role = _read_holder(fd)
             os.close(fd)
-            raise LockHeld(self.path, pid) from None
-        self.stale_pid = _read_pid(fd)  # a clean exit empties the file
+            raise LockHeld(self.path, pid, role) from None
+        self.stale_pid, _ = _read_holder(fd)  # a clean exit empties the file
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
         os.fsync(fd)
         self._fd = fd
         return self
@@ -68,6 +80,8 @@ class RunLock:
             self._fd = None
 
 
-def _read_pid(fd: int) -> int | None:
-    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-    return int(text) if text.isdigit() else None
+def _read_holder(fd: int) -> tuple[int | None, str | None]:
+    """The pid and role the holder wrote ("1234 daemon"; older versions wrote the pid alone)."""
+    words = os.pread(fd, 64, 0).decode(errors="replace").split()
+    pid = int(words[0]) if words and words[0].isdigit() else None
+    return pid, words[1] if pid is not None and len(words) > 1 else None

@@ -101,6 +101,45 @@ def test_daemon_publishes_reloads_on_sighup_and_stops_cleanly(config: Path) -> N
     daemon.wait_for("daemon stopped")
 
 
+def test_edited_subscriber_files_are_published_without_a_signal(config: Path) -> None:
+    """The admin adds, edits and removes churches while the daemon runs: each change is
+    published within the watch interval, and a `run` beside it says so."""
+    daemon = Daemon(config, "--watch", "0.5")
+    output = config.parent.parent / "output"
+    subscribers = config.parent / "subscribers"
+    try:
+        daemon.wait_for("cycle done: 3 subscriber(s) rendered")
+        blocked = syndicator(config, "run")
+        assert blocked.returncode == 3
+        assert f"the daemon (process {daemon.proc.pid}) is running and publishes" in blocked.stderr
+        assert f"kill -HUP {daemon.proc.pid}" in blocked.stderr
+
+        added = syndicator(
+            config, "subscribers", "add", "new-church", "--name", "New Church",
+            "--site", "https://new.example/",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        daemon.wait_for("config files changed: reloading")
+        daemon.wait_for("cycle done: 1 subscriber(s) rendered")
+        assert "New Church" in (output / "new-church" / "widget.html").read_text()
+
+        file = subscribers / "grace-church.toml"
+        with file.open("a") as handle:  # edited in place, as an editor may save it
+            handle.write('footer = "Edited while the daemon runs."\n')
+        daemon.wait_for("config files changed: reloading")
+        daemon.wait_for("cycle done: 1 subscriber(s) rendered")
+        assert (
+            "Edited while the daemon runs." in (output / "grace-church" / "widget.html").read_text()
+        )
+
+        (subscribers / "new-church.toml").unlink()
+        daemon.wait_for("config files changed: reloading")
+        daemon.wait_for("cycle done: 0 subscriber(s) rendered")
+        assert not (output / "new-church").exists()  # retired
+    finally:
+        assert daemon.stop() == 0
+
+
 def test_sigterm_mid_cycle_finishes_the_publish_then_exits_0(config: Path) -> None:
     subscribers = config.parent / "subscribers"
     for n in range(150):  # enough work that the first cycle is still running when we signal
