@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
@@ -38,14 +39,21 @@ from .admin import (
     subscriber_file,
     subscriber_warnings,
 )
-from .config import DEFAULT_CONFIG_PATH, Config, SubscriberConfig, display_path, load_config
+from .config import (
+    DEFAULT_CONFIG_PATH,
+    Config,
+    SubscriberConfig,
+    base_url_warnings,
+    display_path,
+    load_config,
+)
 from .daemon import WATCH_SECONDS, JsonFormatter, run_daemon
 from .errors import ConfigErrors, StoreError, SyndicatorError
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
 from .pipeline import current_state, failures, named_few, run_once
 from .preview import PREVIEW_PAGE, build_preview
-from .render import embed_codes, urls_for
+from .render import PASTE_ADVICE, embed_codes, urls_for
 from .render.environment import check_templates
 from .serve import ServeError, make_server
 from .store import Store
@@ -239,6 +247,7 @@ def check(obj: _Context, print_config: bool) -> None:
         _err(f"error: {problem}")
     for warning in category_warnings(config, config.subscribers, stored_categories(config)):
         _err(f"warning: {warning}")
+    _warn_base_url(config)
     counts = f"{len(config.sources)} source(s), {len(config.subscribers)} valid subscriber(s)"
     if problems:
         _err(f"{display_path(config.path)}: {len(problems)} problem(s); {counts}")
@@ -288,6 +297,7 @@ def embed_code(obj: _Context, subscriber_id: str) -> None:
     """Print the HTML a church pastes into its site, and its feed URLs."""
     config = obj.config()
     subscriber = _subscriber(config, subscriber_id)
+    _warn_base_url(config)
     urls = urls_for(config.site.base_url, subscriber.id)
     for label, code in embed_codes(urls, subscriber).items():
         click.echo(f"{label}:\n  {code}\n")
@@ -295,6 +305,22 @@ def embed_code(obj: _Context, subscriber_id: str) -> None:
     for output, url in feeds.items():
         if output in subscriber.outputs:
             click.echo(f"{output}: {url}")
+    click.echo("\nHow to paste it:")
+    for advice in PASTE_ADVICE:
+        click.echo(textwrap.fill(advice, 88, initial_indent="  ", subsequent_indent="    "))
+    if subscriber.link_to == "detail_page" and "embed" in subscriber.outputs:
+        click.echo(
+            f"\nStories open on {subscriber.detail_page_url} (?story=…): the script must be "
+            "on that page too, since it shows the full story there; the iframe, the snippet "
+            "and the feeds link to it."
+        )
+
+
+def _warn_base_url(config: Config) -> None:
+    for warning in base_url_warnings(config.site.base_url):
+        _err(
+            f"warning: {display_path(config.path)}: site.base_url {config.site.base_url}: {warning}"
+        )
 
 
 @cli.group()

@@ -10,6 +10,7 @@ skipped, so the other subscribers still run.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -81,10 +82,36 @@ Slug = Annotated[str, Strict(), AfterValidator(_slug)]
 def _web_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
+        hint = ""
+        if not parts.scheme and "." in value.split("/", 1)[0] and " " not in value:
+            hint = f" (did you mean 'https://{value}'?)"
         raise PydanticCustomError(
-            "web_url", "must be an absolute http(s) URL, got {value}", {"value": repr(value)}
+            "web_url",
+            "must be an absolute http(s) URL, got {value}{hint}",
+            {"value": repr(value), "hint": hint},
+        )
+    unsafe = sorted(set(URL_UNSAFE.findall(value)))
+    if unsafe:
+        named = ["spaces" if c.isspace() else repr(c) for c in unsafe]
+        raise PydanticCustomError(
+            "web_url",
+            "must not contain {named} (encode them, e.g. a space as %20), got {value}",
+            {"named": ", ".join(dict.fromkeys(named)), "value": repr(value)},
+        )
+    try:
+        valid_host = bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is no number, or out of range
+        valid_host = False
+    if not valid_host:
+        raise PydanticCustomError(
+            "web_url",
+            "must name a host (and a port 1–65535, if any), got {value}",
+            {"value": repr(value)},
         )
     return value
+
+
+URL_UNSAFE = re.compile(r'[\s<>"{}|\\^`]')  # never raw in a URL (RFC 3986)
 
 
 def _printable(value: str) -> str:
@@ -119,6 +146,31 @@ Text = Annotated[str, Strict(), Field(min_length=1), AfterValidator(_printable)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def base_url_warnings(base_url: str) -> list[str]:
+    """Why embed codes made with `base_url` would not work on churches' sites (valid
+    config, wrong for handing out): plain http, or an address only this machine or its
+    network can reach."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    warnings = []
+    if parts.scheme == "http":
+        warnings.append(
+            "it is plain http: on a church's https site the browser blocks the script and "
+            "the iframe (mixed content); serve output_dir over https and use that URL"
+        )
+    try:
+        address = ipaddress.ip_address(host)
+        local = address.is_loopback or address.is_private or address.is_link_local
+    except ValueError:
+        local = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+    if local:
+        warnings.append(
+            f"{host} is reachable from this machine or its network only: churches' readers "
+            "cannot load anything from it; use the public address where output_dir is served"
+        )
+    return warnings
 
 
 class SiteConfig(_Model):

@@ -223,10 +223,32 @@ def test_status_lists_subscribers_and_embed_code_prints_what_to_paste(bundled: P
     )
     assert 'src="http://127.0.0.1:8080/grace-church/widget.html"' in code.stdout
     assert "rss: http://127.0.0.1:8080/grace-church/rss.xml" in code.stdout
+    assert 'WordPress: a "Custom HTML" block.' in code.stdout  # how to paste it
+    assert "the script must be on that page too" not in code.stdout  # links go to the outlet
+    # The bundled base_url is for trying things out: it would fail on churches' sites.
+    assert "site.base_url http://127.0.0.1:8080/: it is plain http" in code.stderr
+    assert "127.0.0.1 is reachable from this machine or its network only" in code.stderr
     unknown = syndicator("--config", str(bundled), "embed-code", "nobody")
     assert unknown.returncode == 2 and "no subscriber 'nobody'" in unknown.stderr
     broken = syndicator("--config", str(bundled), "embed-code", "broken")
     assert broken.returncode == 2 and "broken.toml" in broken.stderr
+
+    edited = syndicator(
+        "--config", str(bundled), "subscribers", "edit", "grace-church", "link_to=detail_page",
+        "detail_page_url=https://grace.example.org/news/",
+    )  # fmt: skip
+    assert edited.returncode == 0, edited.stderr
+    detail = syndicator("--config", str(bundled), "embed-code", "grace-church").stdout
+    assert (
+        "Stories open on https://grace.example.org/news/ (?story=…): the script must be" in detail
+    )
+    public = bundled.read_text().replace("http://127.0.0.1:8080/", "https://news.example.org/")
+    bundled.write_text(public)
+    quiet = syndicator("--config", str(bundled), "embed-code", "grace-church")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    (bundled.parent / "subscribers" / "broken.toml").unlink()
+    checked = syndicator("--config", str(bundled), "check")
+    assert checked.returncode == 0 and checked.stderr == "", checked.stderr
 
 
 def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled: Path) -> None:

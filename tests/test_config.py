@@ -78,6 +78,24 @@ def test_subscriber_range_message_names_file_key_and_allowed(tmp_path: Path) -> 
             'name = "G"\nsite_url = "ftp://g.example/"\n',
             "site_url: must be an absolute http(s) URL, got 'ftp://g.example/'",
         ),
+        (
+            'name = "G"\nsite_url = "https://grace church.org/"\n',
+            "site_url: must not contain spaces (encode them, e.g. a space as %20), got "
+            "'https://grace church.org/'",
+        ),
+        (
+            'name = "G"\nsite_url = "grace.example/news"\n',
+            "site_url: must be an absolute http(s) URL, got 'grace.example/news' "
+            "(did you mean 'https://grace.example/news'?)",
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example:80x/"\n',
+            "site_url: must name a host (and a port 1–65535, if any), got 'https://g.example:80x/'",
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example/<news>"\n',
+            "site_url: must not contain '<', '>' (encode them",
+        ),
         ('site_url = "https://g.example/"\n', "name: required key is missing"),
         (
             'name = "G"\nsite_url = "https://g.example/"\nlimit = "5"\n',
@@ -105,6 +123,10 @@ def test_subscriber_range_message_names_file_key_and_allowed(tmp_path: Path) -> 
         "unknown-key",
         "literal",
         "url",
+        "url-space",
+        "url-scheme",
+        "url-port",
+        "url-unsafe",
         "missing",
         "type",
         "list",

@@ -7,6 +7,7 @@ per site (`config/templates/`) or per subscriber (`config/templates/subscribers/
 
 from .environment import RenderError, make_environment
 from .renderer import (
+    PASTE_ADVICE,
     Plan,
     Renderer,
     Selections,
@@ -19,6 +20,7 @@ from .renderer import (
 from .views import urls_for
 
 __all__ = [
+    "PASTE_ADVICE",
     "Plan",
     "RenderError",
     "Renderer",

@@ -756,7 +756,11 @@ class Renderer:
         Raises `RenderError` naming the template and line when a template fails.
         """
         entries = [self._index_entry(subscriber) for subscriber in subscribers]
-        context = {"site": SiteView(self.site.name, self.site.base_url), "subscribers": entries}
+        context = {
+            "site": SiteView(self.site.name, self.site.base_url),
+            "subscribers": entries,
+            "paste_advice": PASTE_ADVICE,
+        }
         try:
             with template_deadline():
                 return {
@@ -802,6 +806,15 @@ def settings_digest(settings: str) -> bytes:
     return hashlib.sha256(settings.encode()).digest()
 
 
+PASTE_ADVICE = (
+    "Paste a code as HTML where the news should appear, never into a text paragraph.",
+    'WordPress: a "Custom HTML" block. Wix: Add Elements > Embed Code > Embed HTML. '
+    "Squarespace: a Code block. Plain HTML: anywhere in <body>.",
+    "If the site removes scripts (some hosted plans and editors do), paste the iframe "
+    "instead, or give the RSS address to the site's own RSS or news-feed block.",
+)  # shown with the codes: by `embed-code` and in index.html
+
+
 def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
     """The copy-paste HTML a church puts on its site, per embed form it receives."""
     codes: dict[str, str] = {}
@@ -821,4 +834,13 @@ def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
     return codes
 
 
-__all__ = ["Plan", "RenderError", "Renderer", "Selections", "embed_codes", "plan", "urls_for"]
+__all__ = [
+    "PASTE_ADVICE",
+    "Plan",
+    "RenderError",
+    "Renderer",
+    "Selections",
+    "embed_codes",
+    "plan",
+    "urls_for",
+]
