@@ -33,6 +33,7 @@ from .config import (
 )
 from .errors import ConfigError, ConfigErrors, StoreError
 from .publish import write_atomic
+from .render.views import footer_text
 from .select import unknown_categories
 from .store import Store
 
@@ -154,6 +155,7 @@ def show_subscriber(config: Config, subscriber_id: str) -> str:
         problems = "".join(f"#   {_key_message(error)}\n" for error in exc.errors)
         return f"{text}# Invalid, so every run skips it:\n{problems}"
     options = subscriber.model_dump(mode="json", exclude={"id"}, exclude_none=True)
+    options["footer"] = footer_text(subscriber)  # the default one spelt out
     effective = {key: options[key] for key in KEY_ORDER if key in options}
     return (
         f"{text}# Effective options (this file over [defaults] in {config.path.name}, "

@@ -420,6 +420,14 @@ def test_show_gives_the_file_then_the_effective_options(tmp_path: Path) -> None:
     assert "limit = 10" in lines and 'accent = "#1a5fb4"' in lines and 'mode = "auto"' in lines
 
 
+def test_show_spells_out_the_default_footer_in_the_subscribers_language(tmp_path: Path) -> None:
+    spanish = GRACE + 'language = "es"\n'
+    config = make(tmp_path, {"grace": GRACE, "gracia": spanish})
+    assert 'footer = "News shared with Grace."' in show_subscriber(config, "grace").splitlines()
+    shown = show_subscriber(config, "gracia")
+    assert 'footer = "Noticias compartidas con Grace."' in shown.splitlines()
+
+
 def test_show_explains_a_broken_file(tmp_path: Path) -> None:
     config = make(tmp_path, {"grace": GRACE + "limit = 0"})  # no final newline
 

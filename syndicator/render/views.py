@@ -272,15 +272,22 @@ def hole_view(site: SiteConfig, subscriber: SubscriberConfig) -> SubscriberView:
     return replace(view, dates_as_holes=True)
 
 
+def footer_text(subscriber: SubscriberConfig) -> str:
+    """The footer every output of the subscriber carries: its own, or the default one in
+    its language."""
+    return subscriber.footer or strings_for(subscriber.language)["footer"].format(
+        name=subscriber.name
+    )
+
+
 def _real_values(subscriber: SubscriberConfig) -> dict[str, str]:
-    words = strings_for(subscriber.language)
     detail = subscriber.detail_page_url or ""
     if detail:
         detail += "&" if "?" in detail else "?"
     return {
         "i": subscriber.id,
         "n": subscriber.name,
-        "f": subscriber.footer or words["footer"].format(name=subscriber.name),
+        "f": footer_text(subscriber),
         "s": subscriber.site_url,
         "d": detail,
     }
