@@ -132,6 +132,22 @@ def category_warnings(
     return warnings
 
 
+def stray_files(config: Config) -> list[str]:
+    """Files in subscribers/ that look meant as subscriber files but are not read, since
+    only names ending in exactly `.toml` are (`Grace.TOML`, `grace.toml.txt`; a backup
+    such as `grace.toml~` is left alone)."""
+    try:
+        names = sorted(path.name for path in config.subscribers_dir.iterdir())
+    except OSError:
+        return []
+    return [
+        f"{display_path(config.subscribers_dir / name)}: not read: subscriber files are "
+        f"named ID.toml (lower-case .toml at the end)"
+        for name in names
+        if name.lower().endswith((".toml", ".toml.txt")) and not name.endswith(".toml")
+    ]
+
+
 def subscriber_warnings(config: Config, subscriber_id: str) -> list[str]:
     """`category_warnings` for one subscriber, read from its file as it is now."""
     known = stored_categories(config)

@@ -36,6 +36,7 @@ from .admin import (
     remove_subscriber,
     show_subscriber,
     stored_categories,
+    stray_files,
     subscriber_file,
     subscriber_warnings,
 )
@@ -245,7 +246,8 @@ def check(obj: _Context, print_config: bool) -> None:
     problems += check_templates(config.path.parent, [s.id for s in config.subscribers])
     for problem in problems:
         _err(f"error: {problem}")
-    for warning in category_warnings(config, config.subscribers, stored_categories(config)):
+    known = stored_categories(config)
+    for warning in [*stray_files(config), *category_warnings(config, config.subscribers, known)]:
         _err(f"warning: {warning}")
     _warn_base_url(config)
     counts = f"{len(config.sources)} source(s), {len(config.subscribers)} valid subscriber(s)"

@@ -255,7 +255,7 @@ def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled:
     """Nothing stops it (the feed may carry it later), but the admin hears of it at once
     instead of finding an empty widget."""
     before = syndicator("--config", str(bundled), "check")
-    assert before.returncode == 0 and "warning" not in before.stderr  # nothing stored yet
+    assert before.returncode == 0 and "stored article" not in before.stderr  # none stored yet
     syndicator("--config", str(bundled), "run")
     edited = syndicator(
         "--config", str(bundled), "subscribers", "edit", "grace-church",
@@ -271,8 +271,13 @@ def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled:
     assert "opinion" not in edited.stderr  # case aside, it is known
     assert "categories: Africa, Asia, Christian News" in edited.stderr  # what there is
 
+    (bundled.parent / "subscribers" / "Faith.TOML").write_text('name = "F"\n')
+    (bundled.parent / "subscribers" / "hope.toml.txt").write_text('name = "H"\n')
+    (bundled.parent / "subscribers" / "grace-church.toml~").write_text("")  # a backup: silent
     check = syndicator("--config", str(bundled), "check")
     assert check.returncode == 0 and "'Wrold News'" in check.stderr and ": OK;" in check.stdout
+    strays = [line for line in check.stderr.splitlines() if "not read" in line]
+    assert len(strays) == 2 and "Faith.TOML: not read" in strays[0] and "hope.toml.txt" in strays[1]
     added = syndicator(
         "--config", str(bundled), "subscribers", "add", "new-hope", "--name", "New Hope",
         "--site", "https://newhope.example/", "--category", "Persecutoin",
