@@ -521,15 +521,21 @@ def subscriber_status(config: Config) -> list[dict[str, Any]]:
                 "failed_at": _when(record.failed_at) if record else None,
             }
         )
+    broken: dict[str, list[str]] = {}
     for problem in config.problems:
+        broken.setdefault(Path(problem.file).stem, []).append(str(problem))
+    for subscriber_id, problems in broken.items():
+        record = records.get(subscriber_id)
+        live = record is not None and record.published_at is not None
         rows.append(
             {
-                "id": Path(problem.file).stem,
+                "id": subscriber_id,
                 "name": None,
-                "state": "invalid file (skipped)",
-                "last_published": None,
-                "files": None,
-                "last_error": str(problem),
+                "state": "invalid file (skipped"
+                + ("; last outputs still published)" if live else ")"),
+                "last_published": _when(record.published_at) if record else None,
+                "files": record.files if record else None,
+                "last_error": "; ".join(problems),
                 "failed_at": None,
             }
         )

@@ -251,6 +251,17 @@ def test_status_lists_subscribers_and_embed_code_prints_what_to_paste(bundled: P
     assert checked.returncode == 0 and checked.stderr == "", checked.stderr
 
 
+def test_status_says_a_broken_files_last_outputs_are_still_published(bundled: Path) -> None:
+    assert syndicator("--config", str(bundled), "run").returncode == 0
+    file = bundled.parent / "subscribers" / "grace-church.toml"
+    file.write_text(file.read_text().replace("limit = 10", "limit = 0\nlimt = 3"))  # two problems
+    status = json.loads(syndicator("--config", str(bundled), "status", "--json").stdout)
+    (row,) = [row for row in status["subscribers"] if row["id"] == "grace-church"]
+    assert row["state"] == "invalid file (skipped; last outputs still published)"
+    assert row["last_published"] is not None and row["files"] > 8
+    assert "limit: must be 1–100" in row["last_error"] and "limt: unknown key" in row["last_error"]
+
+
 def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled: Path) -> None:
     """Nothing stops it (the feed may carry it later), but the admin hears of it at once
     instead of finding an empty widget."""
