@@ -563,10 +563,27 @@ def _read_toml(path: Path, shown: str) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigErrors([ConfigError(shown, None, f"cannot read: {exc.strerror}")]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigErrors([ConfigError(shown, None, f"invalid TOML: {exc}")]) from None
+        message = f"invalid TOML: {exc}{_toml_hint(str(exc))}"
+        raise ConfigErrors([ConfigError(shown, None, message)]) from None
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
         raise ConfigErrors([ConfigError(shown, None, message)]) from None
+
+
+TOML_HINTS = (  # what the TOML parser's words usually mean in a file written by hand
+    ("Invalid value", 'text goes in double quotes: name = "Grace Church"'),
+    ("Cannot overwrite a value", "a key is set twice; keep one of the lines"),
+    ("Cannot declare", "a [table] heading appears twice; merge them into one"),
+    ("Unterminated string", "a text is missing its closing double quote"),
+    ("Expected '=' after a key", "each line is key = value, e.g. limit = 5"),
+)
+
+
+def _toml_hint(message: str) -> str:
+    for start, hint in TOML_HINTS:
+        if message.startswith(start):
+            return f"; {hint}"
+    return ""
 
 
 def _explain(shown: str, exc: ValidationError, root: type[BaseModel]) -> list[ConfigError]:
@@ -592,9 +609,17 @@ def _message(err: Mapping[str, Any], root: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, loc[:-1])
+        if len(loc) > 1 and loc[-1] in _allowed_keys(root, ()):
+            return (
+                f"unknown key in [{_key_path(loc[:-1])}]; {loc[-1]!r} is a top-level key: "
+                f"move its line above the [{_key_path(loc[:-1])}] heading (every line "
+                f"below a heading belongs to that table); allowed here: {', '.join(allowed)}"
+            )
         hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         fix = f"did you mean {hint[0]!r}? " if hint else ""
         return f"unknown key; {fix}allowed keys: {', '.join(allowed)}"
+    if kind == "string_pattern_mismatch" and loc[-1:] == ("language",):
+        return f"must be a language code such as 'en', 'es', 'pt' or 'pt-BR', got {value!r}"
     if kind == "missing":
         return "required key is missing"
     if kind == "literal_error":

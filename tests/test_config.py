@@ -96,6 +96,23 @@ def test_subscriber_range_message_names_file_key_and_allowed(tmp_path: Path) -> 
             'name = "G"\nsite_url = "https://g.example/<news>"\n',
             "site_url: must not contain '<', '>' (encode them",
         ),
+        (
+            'name = Grace Church\nsite_url = "https://g.example/"\n',
+            "invalid TOML: Invalid value (at line 1, column 8); text goes in double quotes",
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example/"\nlimit = 5\nlimit = 6\n',
+            "Cannot overwrite a value (at line 4, column 10); a key is set twice",
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example/"\n[theme]\nmode = "dark"\nlimit = 5\n',
+            "theme.limit: unknown key in [theme]; 'limit' is a top-level key: move its line "
+            "above the [theme] heading",
+        ),
+        (
+            'name = "G"\nsite_url = "https://g.example/"\nlanguage = "english"\n',
+            "language: must be a language code such as 'en', 'es', 'pt' or 'pt-BR', got 'english'",
+        ),
         ('site_url = "https://g.example/"\n', "name: required key is missing"),
         (
             'name = "G"\nsite_url = "https://g.example/"\nlimit = "5"\n',
@@ -127,6 +144,10 @@ def test_subscriber_range_message_names_file_key_and_allowed(tmp_path: Path) -> 
         "url-scheme",
         "url-port",
         "url-unsafe",
+        "toml-quotes",
+        "toml-twice",
+        "below-a-table",
+        "language",
         "missing",
         "type",
         "list",
