@@ -45,6 +45,7 @@ from .config import (
     Config,
     SubscriberConfig,
     base_url_warnings,
+    check_web_url,
     display_path,
     load_config,
 )
@@ -318,6 +319,15 @@ def embed_code(obj: _Context, subscriber_id: str) -> None:
         )
 
 
+def _web_url(value: str) -> str:
+    """A website typed at a prompt, checked as the config will check it (asked again if
+    it is not one)."""
+    try:
+        return check_web_url(value.strip())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _warn_base_url(config: Config) -> None:
     for warning in base_url_warnings(config.site.base_url):
         _err(
@@ -408,7 +418,7 @@ def subscribers_add(
     config = obj.config()
     if sys.stdin.isatty():
         name = name or click.prompt("Name")
-        site_url = site_url or click.prompt("Website (http or https URL)")
+        site_url = site_url or click.prompt("Website (http or https URL)", value_proc=_web_url)
     if name is None or site_url is None:
         raise click.UsageError("--name and --site are required (or run it on a terminal)")
     chosen = {"categories": list(categories) or None, "limit": limit, "content": content}

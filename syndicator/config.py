@@ -114,6 +114,14 @@ def _web_url(value: str) -> str:
 URL_UNSAFE = re.compile(r'[\s<>"{}|\\^`]')  # never raw in a URL (RFC 3986)
 
 
+def check_web_url(value: str) -> str:
+    """`value` if it is a URL a subscriber's `site_url` accepts, else ValueError saying why."""
+    try:
+        return _web_url(_printable(value))
+    except PydanticCustomError as exc:
+        raise ValueError(exc.message()) from None
+
+
 def _printable(value: str) -> str:
     if value and not value.strip():
         raise PydanticCustomError("blank", "must not be blank, got {value}", {"value": repr(value)})

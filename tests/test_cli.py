@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -260,6 +262,25 @@ def test_status_says_a_broken_files_last_outputs_are_still_published(bundled: Pa
     assert row["state"] == "invalid file (skipped; last outputs still published)"
     assert row["last_published"] is not None and row["files"] > 8
     assert "limit: must be 1–100" in row["last_error"] and "limt: unknown key" in row["last_error"]
+
+
+def test_add_on_a_terminal_asks_again_for_a_website_that_is_no_url(bundled: Path) -> None:
+    controller, terminal = pty.openpty()  # stdin a terminal: add asks for name and site
+    try:
+        adding = subprocess.Popen(
+            [sys.executable, "-m", "syndicator", "--config", str(bundled), "subscribers", "add",
+             "tty-church"],
+            stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        os.write(controller, b"Tty Church\ntty.example.org\nhttps://tty.example.org/\n")
+        out, err = adding.communicate(timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert adding.returncode == 0, err
+    assert "did you mean 'https://tty.example.org'?" in out + err  # asked again, not aborted
+    written = (bundled.parent / "subscribers" / "tty-church.toml").read_text()
+    assert 'site_url = "https://tty.example.org/"' in written and 'name = "Tty Church"' in written
 
 
 def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled: Path) -> None:
