@@ -1218,6 +1218,68 @@ def test_shared_fragments_give_the_bytes_of_rendering_alone(site: Site, seed: in
             assert together[name] == data, f"{name} differs when shared"
 
 
+SELECTING_OPTIONS: dict[str, tuple[Any, ...]] = {
+    "categories": ((), ("Israel",), ("israel", "World News")),
+    "exclude_categories": ((), ("Opinion",), ("Christian News",)),
+    "keywords": ((), ("church",), ("Kyiv", "Nigeria")),
+    "exclude_keywords": ((), ("prayer",)),
+    "max_age_days": (None, 3, 10),
+    "limit": (2, 10),
+    "per_page": (3, 10),
+    "pages": (1, 3),
+}
+
+
+def test_selections_shared_in_a_run_are_each_subscribers_own(site: Site) -> None:
+    """The pipeline selects once per distinct selection (`Selections`): twins that differ
+    in one selecting option each, asked of one `Selections` in turn, get exactly what
+    `select` gives each alone. A memo key missing an option hands a twin another's list."""
+    from syndicator.render import Selections
+
+    base = site.subscriber("grace").model_dump()
+    twins = [base] + [
+        {**base, name: value}
+        for name, values in SELECTING_OPTIONS.items()
+        for value in values
+        if value != base[name]
+    ]
+    shared = Selections(site.stories, NOW)
+    seen = set()
+    for number, options in enumerate(twins):
+        subscriber = SubscriberConfig.model_validate({**options, "id": f"church-{number}"})
+        listed, _ = shared.select(subscriber)
+        assert listed == select(site.stories, subscriber, NOW), options
+        seen.add(tuple(story.slug for story in listed))
+    assert len(seen) >= len(twins) // 2  # the options do select differently here
+
+
+def test_utm_parameters_keep_the_links_own_query_and_fragment() -> None:
+    from syndicator.render.views import with_utm
+
+    tags = "utm_source=grace&utm_medium=syndication&utm_campaign=syndicator"
+    assert with_utm("https://w.example/a", "grace") == f"https://w.example/a?{tags}"
+    assert with_utm("https://w.example/?p=1", "grace") == f"https://w.example/?p=1&{tags}"
+    assert with_utm("https://w.example/a?p=1#top", "grace") == f"https://w.example/a?p=1&{tags}#top"
+    assert with_utm("https://w.example/a#x?y", "grace") == f"https://w.example/a?{tags}#x?y"
+
+
+def test_the_accent_colour_reaches_every_style_sheet(site: Site, tmp_path: Path) -> None:
+    """A subscriber's accent is its links', buttons' and focus rings' colour: in the
+    stylesheet of its widget and pages, and in the embed's own."""
+    base = site.subscriber("grace").model_dump()
+    default = SubscriberConfig.model_validate(base)
+    red = SubscriberConfig.model_validate({**base, "id": "red", "theme": {"accent": "#aa0000"}})
+    renderer = Renderer(site.config.path.parent, site.config.site)
+    by_slug = {s.slug: s for s in site.stories}
+    files = {}
+    for subscriber in (default, red):
+        files.update(renderer.render(plan(subscriber, site.stories, by_slug, {}, NOW, "salt")))
+    for name in ("style.css", "embed.js"):
+        assert "--syn-accent:#aa0000" in files[f"red/{name}"].decode(), name
+        assert "#aa0000" not in files[f"grace/{name}"].decode(), name
+        assert "--syn-accent:#1a5fb4" in files[f"grace/{name}"].decode(), name  # the default
+
+
 def test_a_site_template_showing_dates_in_feed_items_gets_each_subscribers_dates(
     site: Site, tmp_path: Path
 ) -> None:
