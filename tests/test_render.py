@@ -56,6 +56,7 @@ GOLDEN = Path(__file__).parent / "golden" / "render"
 BASE = "http://127.0.0.1:9/"  # write_config's site base_url
 OUTLET = "Worthy News"
 ATOM = "{http://www.w3.org/2005/Atom}"
+DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
 UTM = "utm_source={id}&utm_medium=syndication&utm_campaign=syndicator"
 REGEN = (
     "run `python3 scripts/regen_golden.py render` (with the project venv: "
@@ -506,10 +507,12 @@ def test_rss_follows_the_rss_advisory_board_profile(site: Site, subscriber_id: s
     items = channel.findall("item")
     assert len(items) == len(site.front(subscriber_id))
     dates = []
-    for item in items:
+    for item, story in zip(items, site.front(subscriber_id), strict=True):
         guid = item.find("guid")
         assert guid is not None and guid.text, lxml.etree.tostring(item)[:200]
         dates.append(_rfc822(item.findtext("pubDate")))
+        assert item.findtext(DC_CREATOR) == story.article.author
+        assert [c.text for c in item.findall("category")] == list(story.article.categories)
         for html in (item.findtext("description") or "", item.findtext("{*}encoded") or ""):
             for url in _urls_in_html(html) if html else []:
                 assert is_web_url(url), (subscriber_id, url)
