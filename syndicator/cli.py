@@ -364,7 +364,7 @@ def subscribers_list(obj: _Context, as_json: bool) -> None:
             f"Subscribers ({display_path(config.subscribers_dir)})",
             rows,
             {"subscriber": "id", "name": "name", "site": "site_url", "categories": "categories",
-             "content": "content", "limit": "limit", "outputs": "outputs", "problem": "error"},
+             "content": "content", "limit": "limit", "problem": "error"},
         )
     )  # fmt: skip
 
@@ -493,11 +493,18 @@ def _subscriber(config: Config, subscriber_id: str) -> SubscriberConfig:
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]) -> Table:
+    """Rows as a table whose first column (the id) is never cut short; a column with no
+    value in any row (no problems, no errors) is left out, to leave the others room."""
+    shown = {
+        label: key
+        for number, (label, key) in enumerate(columns.items())
+        if number == 0 or any(row[key] is not None for row in rows)
+    }
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
+    for number, column in enumerate(shown):
+        table.add_column(column, no_wrap=number == 0, overflow="fold")
     for row in rows:
-        table.add_row(*(Text(str(row[k] if row[k] is not None else "—")) for k in columns.values()))
+        table.add_row(*(Text(str(row[k] if row[k] is not None else "—")) for k in shown.values()))
     return table
 
 

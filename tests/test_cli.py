@@ -283,6 +283,22 @@ def test_add_on_a_terminal_asks_again_for_a_website_that_is_no_url(bundled: Path
     assert 'site_url = "https://tty.example.org/"' in written and 'name = "Tty Church"' in written
 
 
+def test_tables_fit_an_80_column_terminal_with_every_id_whole(bundled: Path) -> None:
+    subscribers = bundled.parent / "subscribers"
+    (subscribers / "a-rather-long-church-name.toml").write_text(
+        'name = "The Church With A Long Name"\nsite_url = "https://long-church.example.org/news/"\n'
+    )
+    (subscribers / "broken-church.toml").write_text("name = 1\n")
+    for command in (["subscribers", "list"], ["status"]):
+        shown = subprocess.run(
+            [sys.executable, "-m", "syndicator", "--config", str(bundled), *command],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"},
+        ).stdout  # fmt: skip
+        assert max(len(line) for line in shown.splitlines()) <= 80, shown
+        for subscriber_id in ("a-rather-long-church-name", "broken-church", "hope-ministries"):
+            assert f"│ {subscriber_id} " in shown, (command, subscriber_id)
+
+
 def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled: Path) -> None:
     """Nothing stops it (the feed may carry it later), but the admin hears of it at once
     instead of finding an empty widget."""
