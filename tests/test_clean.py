@@ -148,6 +148,49 @@ def test_excerpt_without_a_near_sentence_end_gets_an_ellipsis() -> None:
     assert clean.make_excerpt("Short text.", 10) == "Short text."
 
 
+def _depth(markup: str) -> int:
+    root = lxml.html.fragment_fromstring(f"<div>{markup}</div>")
+    return max(len(list(element.iterancestors())) for element in root.iter())
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [
+        ("<div>", "</div>"), ("<b>", "</b>"), ("<blockquote>", "</blockquote>"),
+        ("<ul><li>", "</li></ul>"), ("<em><a href='/x'>", "</a></em>"),
+        ("<table><tr><td>", "</td></tr></table>"), ("<div class='wp-caption'>", "</div>"),
+    ],
+)  # fmt: skip
+def test_hostile_nesting_is_flattened_before_any_pass_walks_it(opening: str, closing: str) -> None:
+    """Every pass asks about subtrees, and bs4 walks up the ancestors on every move: an
+    article nested thousands deep took minutes (quadratic in its depth) and held up every
+    run. Beyond MAX_DEPTH, elements are unwrapped first; what comes before stays."""
+    from syndicator.clean.normalise import MAX_DEPTH
+
+    deep = 5000
+    html = "<p>Before the nest.</p>" + opening * deep + "Deep down." + closing * deep
+    article = clean.clean_entry(entry(html), CleanSettings())
+    assert article.body_html.startswith("<p>Before the nest.</p>")
+    assert _depth(article.body_html) < 2 * MAX_DEPTH  # (the sanitizer adds <tbody>, <p>)
+    shallow = "<p>Before.</p>" + opening * 10 + "Kept as it is." + closing * 10
+    kept = clean.clean_entry(entry(shallow), CleanSettings())
+    assert "Kept as it is." in kept.body_html
+
+
+def test_nesting_up_to_the_limit_is_left_alone() -> None:
+    from syndicator.clean.normalise import MAX_DEPTH
+
+    def cleaned(quotes: int) -> str:
+        html = "<blockquote>" * quotes + "<p>Quote.</p>" + "</blockquote>" * quotes
+        return clean.clean_entry(entry(html), CleanSettings()).body_html
+
+    at_the_limit = cleaned(MAX_DEPTH - 1)  # the <p> is element number MAX_DEPTH
+    assert at_the_limit.count("<blockquote>") == MAX_DEPTH - 1 and "<p>Quote.</p>" in at_the_limit
+    one_deeper = cleaned(MAX_DEPTH)  # the <p> is unwrapped, its text kept
+    assert one_deeper.count("<blockquote>") == MAX_DEPTH and "<p>Quote.</p>" not in one_deeper
+    assert "Quote." in one_deeper
+
+
 def test_reading_time_rounds_up() -> None:
     text = " ".join(["word"] * 500)
     assert clean.clean_entry(entry(f"<p>{text}</p>"), CleanSettings()).reading_minutes == 3

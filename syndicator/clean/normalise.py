@@ -50,6 +50,7 @@ NOISE_TAGS = frozenset({
     "script", "style", "noscript", "template", "link", "meta", "base", "form", "input",
     "button", "select", "textarea", "object", "embed", "applet", "svg", "math", "head", "title",
 })  # fmt: skip
+MAX_DEPTH = 48  # elements nested deeper than this are unwrapped (`_flatten_deep`)
 UNWRAP_TAGS = frozenset(
     {"span", "font", "div", "section", "article", "center", "main", "header", "footer"}
 )
@@ -106,6 +107,8 @@ def clean_entry(
     html = _repair(strip_invalid_chars(entry.body_source))
     lap("repair")
     soup = BeautifulSoup(html, "lxml")
+    if _too_deep(soup.body or soup):
+        soup = BeautifulSoup(_flattened(html), "lxml")
     body = soup.body or soup
     lap("parse")
     base = entry.base_url or entry.link or ""
@@ -113,7 +116,7 @@ def clean_entry(
     _fix_urls(body, base, settings)
     _replace_embeds(body, soup, settings)
     _captions_to_figures(body, soup)
-    for tag in _tags(body, UNWRAP_TAGS):
+    for tag in reversed(_tags(body, UNWRAP_TAGS)):  # innermost first: each moves little
         tag.unwrap()
     lap("transform")
     author, role = _take_byline(body, settings)
@@ -276,10 +279,46 @@ def make_excerpt(text: str, words: int) -> str:
     return cut.rstrip(",;:–—- ") + "…"
 
 
+def _too_deep(body: Tag) -> bool:
+    """Whether an element is nested more than MAX_DEPTH deep below `body`. No article is;
+    a hostile one would make the passes below (each asks about a tag's subtree, and bs4
+    walks up the ancestors on every move) take time quadratic in its depth."""
+    depth = {id(body): 0}
+    for node in body.descendants:
+        if isinstance(node, Tag):
+            level = depth[id(node)] = depth[id(node.parent)] + 1
+            if level > MAX_DEPTH:
+                return True
+    return False
+
+
+def _flattened(html: str) -> str:
+    """`html` with every element deeper than MAX_DEPTH unwrapped (its text kept), done
+    in lxml, where unwrapping moves pointers instead of walking the tree."""
+    document = lxml.html.document_fromstring(html)
+    depth: dict[lxml.html.HtmlElement, int] = {}
+    deep = []
+    for element in document.iter():
+        parent = element.getparent()
+        level = depth[element] = depth[parent] + 1 if parent is not None else 0
+        if level > MAX_DEPTH + 1 and isinstance(element.tag, str):  # below <html><body>
+            deep.append(element)
+    for element in reversed(deep):  # innermost first: each moves only its own children
+        element.drop_tag()
+    return str(lxml.html.tostring(document, encoding="unicode"))
+
+
+def _gone(tag: Tag) -> bool:
+    """Whether `tag` was decomposed. (bs4's own `tag.decomposed` looks the flag up with
+    getattr, which on a live tag falls through to a search of its whole subtree: a pass
+    asking it of every tag took time quadratic in the nesting depth.)"""
+    return bool(vars(tag).get("_decomposed", False))
+
+
 def _drop_noise(body: Tag, settings: CleanSettings) -> None:
     prefixes = tuple(settings.remove_classes)
     for tag in _tags(body):
-        if tag.decomposed:
+        if _gone(tag):
             continue
         classes = tag.get("class") or ()
         if tag.name in NOISE_TAGS or any(c.startswith(prefixes) for c in classes):
@@ -290,7 +329,7 @@ def _fix_urls(body: Tag, base: str, settings: CleanSettings) -> None:
     """Absolute URLs everywhere; lazy images get their real src; pixels are dropped."""
     trackers = set(settings.tracker_hosts)
     for tag in _tags(body, {"img", "a", "blockquote", "q"}):
-        if tag.decomposed:  # dropped with an image before it (an empty parent goes too)
+        if _gone(tag):  # dropped with an image before it (an empty parent goes too)
             continue
         if tag.name == "img":
             _fix_image(tag, base, trackers)
@@ -346,7 +385,7 @@ def _host(url: str) -> str:
 def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> None:
     """Social embeds and foreign iframes become a plain link to the original."""
     for tag in _tags(body, {"blockquote", "div"}):
-        if tag.decomposed or not tag.get("class"):
+        if _gone(tag) or not tag.get("class"):
             continue
         platform = next((SOCIAL_EMBEDS[c] for c in tag["class"] if c in SOCIAL_EMBEDS), None)
         if platform:
@@ -478,7 +517,7 @@ def _tidy_inline(body: Tag, settings: CleanSettings) -> None:
         node.replace_with(_NBSP_RUN.sub(" ", str(node)))
     new_tab = settings.external_links == "new_tab"
     for tag in _tags(body, INLINE_TAGS):
-        if tag.decomposed:
+        if _gone(tag):
             continue
         if not tag.get_text(strip=True) and not tag.find("img"):
             tag.decompose()
@@ -492,7 +531,7 @@ def _block_rules(body: Tag, settings: CleanSettings) -> None:
     patterns = _patterns(settings.remove_paragraphs)
     heading = settings.section_heads if settings.section_heads != "keep" else None
     for block in _tags(body, CHECKED_BLOCKS):
-        if block.decomposed:
+        if _gone(block):
             continue
         text = _text_of(block)
         if not text:
