@@ -65,5 +65,10 @@ class ParseError(SyndicatorError):
         super().__init__(f"{source_id}: {reason}")
 
 
+class CleanError(SyndicatorError):
+    """An article cannot be cleaned as it is (too large or complex to process safely); it
+    is left uncleaned, and so unpublished, while the rest carry on."""
+
+
 class StoreError(SyndicatorError):
     """The state database cannot be opened or is from an unknown (newer) version."""

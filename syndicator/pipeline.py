@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from . import clean, schedule
 from .config import Config, SourceConfig, SubscriberConfig
-from .errors import FetchError, ParseError, SourceGone
+from .errors import CleanError, FetchError, ParseError, SourceGone
 from .fetch import Fetcher
 from .models import (
     CleanReport,
@@ -500,6 +500,9 @@ def clean_source(source: SourceConfig, store: Store) -> CleanReport:
     for entry in pending:
         try:
             article = clean.clean_entry(entry, source.clean)
+        except CleanError as exc:  # refused as it is: said, no traceback
+            errors.append(f"{entry.id}: cannot clean: {exc}")
+            continue
         except Exception as exc:  # one hostile article must not stop the rest
             log.exception("%s: cannot clean %s", source.id, entry.id)
             errors.append(f"{entry.id}: cannot clean: {exc!r}")

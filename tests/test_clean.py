@@ -167,7 +167,7 @@ def test_hostile_nesting_is_flattened_before_any_pass_walks_it(opening: str, clo
     run. Beyond MAX_DEPTH, elements are unwrapped first; what comes before stays."""
     from syndicator.clean.normalise import MAX_DEPTH
 
-    deep = 5000
+    deep = 3000  # (× up to 3 elements: within MAX_ELEMENTS)
     html = "<p>Before the nest.</p>" + opening * deep + "Deep down." + closing * deep
     article = clean.clean_entry(entry(html), CleanSettings())
     assert article.body_html.startswith("<p>Before the nest.</p>")
@@ -175,6 +175,19 @@ def test_hostile_nesting_is_flattened_before_any_pass_walks_it(opening: str, clo
     shallow = "<p>Before.</p>" + opening * 10 + "Kept as it is." + closing * 10
     kept = clean.clean_entry(entry(shallow), CleanSettings())
     assert "Kept as it is." in kept.body_html
+
+
+def test_an_article_of_more_elements_than_any_real_one_is_refused() -> None:
+    """Each bs4 move finds a tag among its siblings one by one: tens of thousands of
+    tags took minutes. Such an article is refused, named, and the rest carry on."""
+    from syndicator.clean.normalise import MAX_ELEMENTS
+    from syndicator.errors import CleanError
+
+    html = "<p>" + "<span>&nbsp;</span>" * MAX_ELEMENTS + "</p>"  # one more: the <p>
+    with pytest.raises(CleanError, match=f"{MAX_ELEMENTS + 1:,} elements, more than the"):
+        clean.clean_entry(entry(html), CleanSettings())
+    fits = "<p>" + "<span>&nbsp;</span>" * (MAX_ELEMENTS - 1) + "</p>"
+    assert clean.clean_entry(entry(fits), CleanSettings()).body_html == ""  # all empty
 
 
 def test_nesting_up_to_the_limit_is_left_alone() -> None:

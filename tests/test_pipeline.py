@@ -797,6 +797,32 @@ def test_a_database_that_cannot_record_stops_the_publish_and_loses_nothing(
     assert {s.outcome for s in again.subscribers} == {"published"}
 
 
+def test_an_article_too_complex_to_clean_is_named_and_the_rest_are_published(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """Tens of thousands of tags (cleaning them took minutes, holding up every run): the
+    article is refused by id, the run says partial, its neighbours are published."""
+    from syndicator.clean.normalise import MAX_ELEMENTS
+
+    hostile = "<p>" + "<span>&nbsp;</span>" * (MAX_ELEMENTS + 10) + "</p>"
+    feed = rss(item("1", 20), item("2", 21, body=hostile), item("3", 22))
+    config = make_config(
+        feed_server.serve("/feed", body=feed),
+        subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"'},
+    )
+    report = run(config)
+    assert not report.ok  # cron hears of it
+    (errors,) = [c.errors for c in report.cleaning]
+    assert errors == (
+        f"https://www.worthynews.com/?p=2: cannot clean: {MAX_ELEMENTS + 11:,} elements, "
+        f"more than the {MAX_ELEMENTS:,} an article may have: not cleaned, so not published",
+    )
+    titles = [
+        entry.title for entry in feedparser.parse(outputs_of(config, "grace")["rss.xml"]).entries
+    ]
+    assert titles == ["Story 3", "Story 1"]
+
+
 def test_hostile_ids_categories_and_excerpts_neither_break_nor_script_the_feeds(
     feed_server: FeedServer, make_config: MakeConfig
 ) -> None:

@@ -27,6 +27,7 @@ import lxml.html
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
 
+from ..errors import CleanError
 from ..models import Article, Entry, Image
 from .sanitize import (
     WEB_SCHEMES,
@@ -50,7 +51,8 @@ NOISE_TAGS = frozenset({
     "script", "style", "noscript", "template", "link", "meta", "base", "form", "input",
     "button", "select", "textarea", "object", "embed", "applet", "svg", "math", "head", "title",
 })  # fmt: skip
-MAX_DEPTH = 48  # elements nested deeper than this are unwrapped (`_flatten_deep`)
+MAX_DEPTH = 48  # elements nested deeper than this are unwrapped (`_flattened`)
+MAX_ELEMENTS = 10_000  # an article with more is refused (a long real one has ~2,000)
 UNWRAP_TAGS = frozenset(
     {"span", "font", "div", "section", "article", "center", "main", "header", "footer"}
 )
@@ -107,7 +109,15 @@ def clean_entry(
     html = _repair(strip_invalid_chars(entry.body_source))
     lap("repair")
     soup = BeautifulSoup(html, "lxml")
-    if _too_deep(soup.body or soup):
+    elements, deepest = _shape(soup.body or soup)
+    if elements > MAX_ELEMENTS:
+        # bs4 finds a tag among its siblings one by one on every move: passes over tens
+        # of thousands of tags take time quadratic in their number. No article has them.
+        raise CleanError(
+            f"{elements:,} elements, more than the {MAX_ELEMENTS:,} an article may have: "
+            "not cleaned, so not published"
+        )
+    if deepest > MAX_DEPTH:
         soup = BeautifulSoup(_flattened(html), "lxml")
     body = soup.body or soup
     lap("parse")
@@ -117,7 +127,7 @@ def clean_entry(
     _replace_embeds(body, soup, settings)
     _captions_to_figures(body, soup)
     for tag in reversed(_tags(body, UNWRAP_TAGS)):  # innermost first: each moves little
-        tag.unwrap()
+        _unwrap(tag)
     lap("transform")
     author, role = _take_byline(body, settings)
     dateline = _take_dateline(body, settings)
@@ -279,17 +289,18 @@ def make_excerpt(text: str, words: int) -> str:
     return cut.rstrip(",;:–—- ") + "…"
 
 
-def _too_deep(body: Tag) -> bool:
-    """Whether an element is nested more than MAX_DEPTH deep below `body`. No article is;
-    a hostile one would make the passes below (each asks about a tag's subtree, and bs4
-    walks up the ancestors on every move) take time quadratic in its depth."""
+def _shape(body: Tag) -> tuple[int, int]:
+    """How many elements are below `body`, and how deep the deepest is nested. No article
+    nests beyond MAX_DEPTH; a hostile one would make the passes below (each asks about a
+    tag's subtree, and bs4 walks up the ancestors on every move) take time quadratic in
+    its depth."""
     depth = {id(body): 0}
+    deepest = 0
     for node in body.descendants:
         if isinstance(node, Tag):
             level = depth[id(node)] = depth[id(node.parent)] + 1
-            if level > MAX_DEPTH:
-                return True
-    return False
+            deepest = max(deepest, level)
+    return len(depth) - 1, deepest
 
 
 def _flattened(html: str) -> str:
@@ -306,6 +317,13 @@ def _flattened(html: str) -> str:
     for element in reversed(deep):  # innermost first: each moves only its own children
         element.drop_tag()
     return str(lxml.html.tostring(document, encoding="unicode"))
+
+
+def _unwrap(tag: Tag) -> None:
+    """Replace `tag` with its contents, as bs4's `unwrap` does, in time linear in their
+    number: `unwrap` moves the last child first, and finding each among the ones left
+    is a walk over all of them."""
+    tag.replace_with(*list(tag.contents))
 
 
 def _gone(tag: Tag) -> bool:
@@ -449,7 +467,7 @@ def _captions_to_figures(body: Tag, soup: BeautifulSoup) -> None:
             continue
         img = box.find("img")
         if img is None:
-            box.unwrap()
+            _unwrap(box)
             continue
         caption = box.find(class_="wp-caption-text")
         figure = soup.new_tag("figure")
