@@ -28,6 +28,7 @@ _COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
 _ROOT_START = re.compile(rb"<[A-Za-z_:]")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 _CHAR_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
+_ROOT_NAME = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 
 
@@ -60,6 +61,15 @@ def parse_bytes(
         )
     except Exception as exc:  # feedparser's loose parser has raised on odd input before
         raise ParseError(source_id, f"feedparser failed: {type(exc).__name__}: {exc}") from exc
+    if result.get("bozo") and (root := _unclosed_root(body)):
+        # Cut off (a dropped connection, a proxy's size limit): the item it ends inside
+        # lacks its guid, date or body, and a cut multi-byte character makes feedparser
+        # decode the whole document as another encoding. Nothing of it can be trusted.
+        raise ParseError(
+            source_id,
+            f"the document ends early ({len(body):,} bytes, no closing </{root}>): "
+            "nothing stored from it; the next poll tries again",
+        )
     warnings = _warnings(result)
     entries = _entries(source_id, result, url)
     if not entries:
@@ -87,6 +97,16 @@ def _drop_surrogate_references(body: bytes) -> bytes:
 def _code_point(match: re.Match[bytes]) -> int:
     digits = match.group(1)
     return int(digits[1:], 16) if digits[:1] in {b"x", b"X"} else int(digits)
+
+
+def _unclosed_root(body: bytes) -> str | None:
+    """The root element's name when the document has no end tag for it (it was cut off),
+    else None."""
+    head = _COMMENT.sub(b"", _as_ascii_view(body))
+    root = _ROOT_NAME.search(head)  # the first start tag: <?xml and <!DOCTYPE are not
+    if root is None or re.search(rb"</" + re.escape(root.group(1)) + rb"\s*>", head):
+        return None
+    return root.group(1).decode("ascii", errors="replace")
 
 
 def declares_entities(body: bytes) -> bool:

@@ -14,6 +14,7 @@ from syndicator.parse import declares_entities, parse_bytes
 from .conftest import FEEDS, NOW, REPO, FeedServer, item, rss
 
 XML = {"content-type": "application/xml"}
+SAMPLE = REPO / "config" / "samples" / "worthynews-feed.xml"
 
 
 def parse_fixture(name: str, headers: dict[str, str] | None = None) -> object:
@@ -120,6 +121,23 @@ def test_wordpress_sample_feed_entries() -> None:
         assert "appeared first on" in entry.content_html  # raw upstream footer, not yet cleaned
     assert any(entry.images for entry in parsed.entries)
     assert len({c for e in parsed.entries for c in e.categories}) >= 6
+
+
+@pytest.mark.parametrize("name", ["sample", "atom10.xml"])
+def test_a_document_cut_off_anywhere_is_a_failed_poll(name: str) -> None:
+    """A feed that arrives cut off (a dropped connection, a proxy's size limit) must not
+    be stored: the item it ends inside may lack its guid (it would be stored again under
+    its link, a duplicate), its date or its body, and a cut multi-byte character makes
+    feedparser decode the whole document as another encoding (every story garbled)."""
+    body = SAMPLE.read_bytes() if name == "sample" else (FEEDS / name).read_bytes()
+    assert parse_bytes("t", body, XML, "https://feed.example/").entries  # whole, it parses
+    for end in range(len(body) // 3, len(body) - 10, max(1, len(body) // 150)):
+        with pytest.raises(
+            ParseError, match=r"the document ends early \([\d,]+ bytes, no closing </"
+        ):
+            parse_bytes("t", body[:end], XML, "https://feed.example/")
+    spaced = body.rstrip() + b"\n<!-- served by a cache -->\n"  # whole, whatever follows
+    assert parse_bytes("t", spaced, XML, "https://feed.example/").entries
 
 
 def test_content_encoded_wins_over_description() -> None:
