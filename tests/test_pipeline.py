@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import jinja2
@@ -989,8 +990,11 @@ def test_the_sandbox_refuses_repetitions_and_powers_that_would_exhaust_the_run(
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
         "{% macro f(n) %}{% for i in range(50) %}{{ f(n - 1) if n else '' }}{% endfor %}"
         "{% endmacro %}{{ f(9) }}",
+        # No range, no call: loops over a long string, as many as the sandbox allows.
+        '{% set s = "x" * 1000000 %}{% for i in s %}{% for j in s %}{% endfor %}{% endfor %}',
+        "{% for i in [1] * 100000 %}{% for j in 'y' * 100000 if j %}{% endfor %}{% endfor %}",
     ],
-    ids=["nested-loops", "recursion"],
+    ids=["nested-loops", "recursion", "loops-over-a-string", "filtered-loop-over-a-list"],
 )
 def test_a_runaway_sandboxed_template_is_stopped_at_its_deadline(source: str) -> None:
     """Rendered in a daemon thread so that, should the deadline not work, the test fails
@@ -1038,6 +1042,57 @@ def test_a_runaway_override_fails_its_subscriber_and_the_run_goes_on(
     assert outcomes["templated"].outcome == "failed"
     assert "time limit" in (outcomes["templated"].error or "")
     assert outcomes["good"].outcome == outcomes["typo"].outcome == "published"
+
+
+def test_a_runaway_site_template_costs_its_time_limit_once_per_run_not_per_subscriber(
+    feed_server: FeedServer,
+    make_config: MakeConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every subscriber renders the site's templates: the first to run past the limit
+    fails, and the others that would render the same file fail at once, naming it,
+    instead of each waiting out the limit (with thousands, hours of holding the lock). A
+    subscriber with its own version of that file is rendered."""
+    monkeypatch.setattr(environment, "TEMPLATE_SECONDS", 0.3)
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    site = tmp_path / "templates"
+    site.mkdir()
+    (site / "_footer.html").write_text(
+        '{% set s = "x" * 100000 %}{% for i in s %}{% for j in s %}{% endfor %}{% endfor %}\n'
+    )
+    own = site / "subscribers" / "templated"
+    own.mkdir(parents=True)
+    (own / "_footer.html").write_text('<p class="syn-footer">{{ sub.footer }}</p>\n')
+    subscribers = {
+        **{
+            f"church-{n}": f'name = "Church {n}"\nsite_url = "https://c{n}.example/"'
+            for n in range(6)
+        },
+        "templated": GOOD_SUBSCRIBERS["templated"],
+    }
+    config = make_config(url, subscribers=subscribers)
+    rendered: list[str] = []
+    original = Renderer._render
+
+    def counting(self: Renderer, plan: Any, unchanged: Any) -> Any:
+        rendered.append(plan.subscriber.id)
+        return original(self, plan, unchanged)
+
+    monkeypatch.setattr(Renderer, "_render", counting)
+    report = run(config)
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert outcomes["templated"].outcome == "published"
+    failed = [s for s in outcomes.values() if s.outcome == "failed"]
+    assert len(failed) == 6
+    (first,) = [s for s in failed if "time limit: stopped" in (s.error or "")]
+    for other in failed:
+        if other is not first:
+            assert f"it ran past its time limit for {first.subscriber_id} earlier in this run" in (
+                other.error or ""
+            )
+            assert "_footer.html" in (other.error or "")
+    assert sorted(rendered) == sorted([first.subscriber_id, "templated"])  # no one else tried
 
 
 def test_an_output_beyond_any_real_size_fails_its_subscriber_only(

@@ -16,7 +16,7 @@ import json
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -26,6 +26,7 @@ from jinja2 import (
     StrictUndefined,
     TemplateError,
     TemplateSyntaxError,
+    nodes,
 )
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
@@ -37,6 +38,7 @@ from .views import safe_html
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SITE_TEMPLATES = "templates"  # beside syndicator.toml
+TEMPLATE_SUFFIXES = (".html", ".xml", ".js", ".opml", ".css")
 SUBSCRIBERS_FOLDER = "subscribers"  # in the site folder: one folder per subscriber
 SUBSCRIBER_TEMPLATES = f"{SITE_TEMPLATES}/{SUBSCRIBERS_FOLDER}"  # then <subscriber-id>/
 
@@ -90,8 +92,8 @@ _deadline = threading.local()  # .until: when the sandboxed rendering under way 
 @contextlib.contextmanager
 def template_deadline(seconds: float | None = None) -> Iterator[None]:
     """Sandboxed templates rendered inside stop with a SecurityError after `seconds`
-    (default `TEMPLATE_SECONDS`; checked as they loop over `range` and call functions or
-    macros): a runaway override fails its subscriber instead of holding up the run and
+    (default `TEMPLATE_SECONDS`; checked as they loop, whatever over, and call functions
+    or macros): a runaway override fails its subscriber instead of holding up the run and
     its lock."""
     previous = getattr(_deadline, "until", None)
     _deadline.until = time.monotonic() + (TEMPLATE_SECONDS if seconds is None else seconds)
@@ -101,10 +103,23 @@ def template_deadline(seconds: float | None = None) -> Iterator[None]:
         _deadline.until = previous
 
 
+class TemplateTimeout(SecurityError):
+    """A sandboxed template ran past its deadline."""
+
+
 def _check_deadline() -> None:
     until = getattr(_deadline, "until", None)
     if until is not None and time.monotonic() > until:
-        raise SecurityError("template ran past its time limit: stopped")
+        raise TemplateTimeout("template ran past its time limit: stopped")
+
+
+def template_file(exc: BaseException) -> Path | None:
+    """The template file whose code was running when `exc` was raised, if any."""
+    for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        filename = frame.f_code.co_filename
+        if filename.endswith(TEMPLATE_SUFFIXES):
+            return Path(filename)
+    return None
 
 
 class _TimedRange(Sequence[int]):
@@ -127,6 +142,17 @@ class _TimedRange(Sequence[int]):
             yield value
 
 
+TIMED_LOOP = "syndicator_timed_loop"  # the global every sandboxed {% for %} loops through
+
+
+def _timed(iterable: Iterable[Any]) -> Iterator[Any]:
+    """`iterable`, checking the deadline every 1,024 items."""
+    for number, value in enumerate(iterable):
+        if number % 1024 == 0:
+            _check_deadline()
+        yield value
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """jinja2's immutable sandbox, remembering its verdict on each (class, attribute).
 
@@ -143,6 +169,15 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         super().__init__(**options)
         self._verdicts: dict[tuple[type, type, str], bool] = {}
         self.globals["range"] = _TimedRange
+        self.globals[TIMED_LOOP] = _timed
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """The template's tree, every `{% for %}` looping over `_timed(...)`: a loop over a
+        long string or list nested in another runs for days without calling anything."""
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Call(nodes.Name(TIMED_LOOP, "load"), [loop.iter], [], None, None)
+        return tree
 
     def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_deadline()  # every function and macro call (recursion included)
@@ -287,7 +322,7 @@ def describe(exc: Exception) -> str:
         return f"template {display_path(Path(where))} line {exc.lineno}: {exc.message}"
     for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
         filename = frame.f_code.co_filename
-        if filename.endswith((".html", ".xml", ".js", ".opml", ".css")):
+        if filename.endswith(TEMPLATE_SUFFIXES):
             return f"template {display_path(Path(filename))} line {line}: {_what(exc)}"
     return _what(exc)
 

@@ -31,13 +31,16 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from .. import __version__
-from ..config import SiteConfig, SubscriberConfig, SubscriberOptions
+from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, display_path
 from ..models import Story
 from ..select import capacity, select
 from .environment import (
+    SITE_TEMPLATES,
     SUBSCRIBER_TEMPLATES,
+    SUBSCRIBERS_FOLDER,
     RenderError,
     ScriptData,
+    TemplateTimeout,
     describe,
     js_data,
     js_string_body,
@@ -45,6 +48,7 @@ from .environment import (
     overrides_fingerprint,
     template_chain,
     template_deadline,
+    template_file,
 )
 from .feeds import (
     Channels,
@@ -293,6 +297,7 @@ class Renderer:
         self._entries: _Fragments[SharedEntry] = _Fragments()
         self._channels = Channels()
         self._shells: dict[tuple[Any, ...], Pieces] = {}
+        self._runaway: dict[str, tuple[Path, str]] = {}  # site template → (file, first to hit)
         self._builtin = not folders  # the site has no template folder of its own
         self._css: dict[tuple[Any, ...], str] = {}
 
@@ -315,6 +320,7 @@ class Renderer:
         Raises `RenderError` naming the template and line when a template fails.
         """
         subscriber = plan.subscriber
+        self._refuse_runaway(subscriber.id)
         try:
             with template_deadline():
                 return dict(self._render(plan, unchanged))
@@ -322,7 +328,25 @@ class Renderer:
             raise
         except Exception as exc:
             log.debug("render failed for %s", subscriber.id, exc_info=True)
+            culprit = template_file(exc) if isinstance(exc, TemplateTimeout) else None
+            site = self.config_dir / SITE_TEMPLATES
+            if culprit is not None and culprit.is_relative_to(site):
+                name = culprit.relative_to(site).as_posix()
+                if not name.startswith(f"{SUBSCRIBERS_FOLDER}/"):
+                    self._runaway.setdefault(name, (culprit, subscriber.id))
             raise RenderError(subscriber.id, describe(exc)) from exc
+
+    def _refuse_runaway(self, subscriber_id: str) -> None:
+        """Fail at once a subscriber that would render a site template that already ran
+        past its time limit in this run: it would again, for every subscriber in turn."""
+        own = self._own_folder(subscriber_id)
+        for name, (culprit, first) in self._runaway.items():
+            if own is None or not (own / name).is_file():
+                raise RenderError(
+                    subscriber_id,
+                    f"template {display_path(culprit)}: not rendered: it ran past its time "
+                    f"limit for {first} earlier in this run",
+                )
 
     def _target(self, subscriber: SubscriberConfig) -> _Target:
         own = self._own_folder(subscriber.id)
