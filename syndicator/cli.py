@@ -567,6 +567,12 @@ def source_status(config: Config) -> list[dict[str, Any]]:
     if config.database_path.exists():
         try:
             with Store(config.database_path) as store:
+                damage = store.damage()
+                if damage:
+                    raise StoreError(
+                        f"{config.database_path}: the state database is damaged ({damage}); "
+                        "restore it from a backup with the outputs (see Backups in the README)"
+                    )
                 states = store.source_states()
                 counts = store.article_counts()
         except StoreError as exc:

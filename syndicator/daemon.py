@@ -29,7 +29,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .config import Config, load_config
-from .errors import ConfigErrors
+from .errors import ConfigErrors, SyndicatorError
 from .lock import DAEMON, RunLock
 from .pipeline import failures, named_few, run_once
 
@@ -60,7 +60,11 @@ def poll_job(source_ids: list[str]) -> None:
         raise RuntimeError("poll_job runs only inside the daemon")
     with state.lock:
         config = state.config
-    report = run_once(config, datetime.now(UTC), only=set(source_ids), rng=state.rng)
+    try:
+        report = run_once(config, datetime.now(UTC), only=set(source_ids), rng=state.rng)
+    except SyndicatorError as exc:  # the database cannot be used: said, and tried next cycle
+        log.error("cycle stopped: %s", exc)
+        return
     for source in report.sources:
         level = logging.WARNING if source.failed else logging.INFO
         log.log(level, "%s: %s%s", source.source_id, source.outcome,

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from . import clean, schedule
 from .config import Config, SourceConfig, SubscriberConfig
-from .errors import CleanError, FetchError, ParseError, SourceGone
+from .errors import CleanError, FetchError, ParseError, SourceGone, StoreError
 from .fetch import Fetcher
 from .models import (
     CleanReport,
@@ -81,12 +81,18 @@ def run_once(
         Store(config.database_path) as store,
         Fetcher(config.fetch, contact_url=contact, transport=transport) as fetcher,
     ):
-        reports = tuple(
-            poll_source(config, source, store, fetcher, now, rng=rng, force=force)
-            for source in sources
-        )
-        cleaning = tuple(clean_source(source, store) for source in sources)
-        outcome = publish_outputs(config, store, now, force=force, progress=progress)
+        try:
+            reports = tuple(
+                poll_source(config, source, store, fetcher, now, rng=rng, force=force)
+                for source in sources
+            )
+            cleaning = tuple(clean_source(source, store) for source in sources)
+            outcome = publish_outputs(config, store, now, force=force, progress=progress)
+        except sqlite3.Error as exc:  # read-only, full, corrupt: every write rolled back
+            raise StoreError(
+                f"{config.database_path}: the state database cannot be used: {exc}; "
+                "nothing more was stored or published this run"
+            ) from exc
     return RunReport(
         started=now,
         sources=reports,

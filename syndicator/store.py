@@ -543,6 +543,15 @@ class Store:
         query += " ORDER BY coalesce(published, first_seen) DESC, id"
         return self._db.execute(query, params).fetchall()
 
+    def damage(self) -> str | None:
+        """What SQLite's quick check finds wrong with the file (a page overwritten, a
+        truncated copy), or None when it is sound."""
+        try:
+            rows = [row[0] for row in self._db.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return None if rows == ["ok"] else "; ".join(rows).replace("\n", "; ")
+
     def category_counts(self) -> dict[str, int]:
         """How many stored articles not removed upstream carry each category."""
         counts: Counter[str] = Counter()

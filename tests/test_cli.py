@@ -209,6 +209,24 @@ def test_a_second_run_exits_3_while_the_lock_is_held(bundled: Path) -> None:
     assert clean.returncode == 0 and "recovered" not in clean.stderr
 
 
+def test_a_damaged_database_is_named_by_run_and_status_and_nothing_is_published(
+    bundled: Path,
+) -> None:
+    assert syndicator("--config", str(bundled), "run").returncode == 0
+    output = bundled.parent.parent / "output"
+    before = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    database = bundled.parent.parent / "state" / "syndicator.sqlite3"
+    with database.open("r+b") as handle:  # a disk error, a bad copy: pages overwritten
+        handle.seek(database.stat().st_size // 2)
+        handle.write(bytes(range(256)) * 32)
+    for command in (["run", "--force"], ["status"]):
+        result = syndicator("--config", str(bundled), *command)
+        assert result.returncode == 1, (command, result.stderr)
+        assert f"error: {database}: the state database" in result.stderr, command
+        assert "Traceback" not in result.stderr
+    assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == before
+
+
 def test_status_lists_subscribers_and_embed_code_prints_what_to_paste(bundled: Path) -> None:
     (bundled.parent / "subscribers" / "broken.toml").write_text('name = "B"\n')
     syndicator("--config", str(bundled), "run")
