@@ -10,9 +10,11 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
+
+FUTURE_TOLERANCE = timedelta(days=1)  # how far past first seen a story's own date is believed
 
 
 def _frozen_mapping(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
@@ -155,8 +157,13 @@ class Story:
 
     @property
     def date(self) -> datetime:
-        """When it was published, else when we first saw it (never the time of the run)."""
-        return self.article.published or self.first_seen
+        """When it was published, else when we first saw it (never the time of the run).
+        A date over a day later than we first saw it is not believed (a typo'd year, a
+        hostile item): it would top every list for years."""
+        published = self.article.published
+        if published is None or published > self.first_seen + FUTURE_TOLERANCE:
+            return self.first_seen
+        return published
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,16 @@ def test_max_age_days_drops_older_articles_and_undated_ones_count_from_first_see
     assert ids(select(pool, SubscriberOptions(max_age_days=7), NOW)) == [3, 1]
 
 
+def test_a_story_dated_far_in_the_future_is_dated_when_first_seen() -> None:
+    """A typo'd year (2099) would top every list for decades: a date more than a day
+    past when the story was first seen is not believed; one within a day is."""
+    typo = article(1, published=NOW + timedelta(days=365 * 70))  # first seen at NOW
+    early = article(2, published=NOW + timedelta(hours=20), days_old=0)
+    later = article(3, days_old=-0.5)  # genuinely newer than the typo's first sighting
+    assert typo.date == NOW and early.date == NOW + timedelta(hours=20)
+    assert ids(select([typo, early, later], SubscriberOptions(), NOW)) == [2, 3, 1]
+
+
 def test_removed_stories_leave_every_list_but_aged_out_ones_stay() -> None:
     pool = [article(1, presence="removed"), article(2, presence="aged_out"), article(3)]
     assert ids(select(pool, SubscriberOptions(), NOW)) == [2, 3]
