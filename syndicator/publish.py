@@ -111,6 +111,7 @@ class Publisher:
         self._real_root: str | None = None  # resolved when the first folder is made
         self._staged: list[tuple[str, str]] = []  # (temporary file, target)
         self._staged_bytes = 0
+        self._staged_files = 0
         self._managed: list[tuple[str, frozenset[str]]] = []
         self._folders: set[str] = set()  # known to exist since the last commit
         self._made: set[str] = set()  # made by this batch: nothing in them to compare
@@ -170,12 +171,8 @@ class Publisher:
         kept = frozenset(files).union(keep)
         self._managed.extend((folder, kept) for folder in managed)
         self._staged_bytes += size
-        self.report = PublishReport(
-            self.report.written + changed,
-            self.report.unchanged + unchanged,
-            self.report.removed,
-            self.report.bytes_written + size,
-        )
+        self._staged_files += changed
+        self.report = replace(self.report, unchanged=self.report.unchanged + unchanged)
         return changed
 
     def _write_temp(self, folder: str, data: bytes) -> str:
@@ -268,7 +265,12 @@ class Publisher:
                 removed += _prune(self.root, folder, keep)
             except PublishError as exc:
                 refused[folder] = exc
-        self.report = replace(self.report, removed=self.report.removed + removed)
+        self.report = PublishReport(  # what is written counts once it is in place
+            self.report.written + self._staged_files,
+            self.report.unchanged,
+            self.report.removed + removed,
+            self.report.bytes_written + self._staged_bytes,
+        )
         self._clear()
         return refused
 
@@ -284,6 +286,7 @@ class Publisher:
         self._made.clear()
         self._top_level = False
         self._staged_bytes = 0
+        self._staged_files = 0
 
 
 def sync_file_systems(folders: Iterable[str]) -> None:

@@ -221,6 +221,20 @@ def test_a_folder_made_by_one_batch_is_compared_again_in_the_next(tmp_path: Path
     assert publisher.report.written == 4 and publisher.report.unchanged == 6
 
 
+def test_only_files_put_in_place_count_as_written(tmp_path: Path) -> None:
+    """Files staged, then dropped (the database refused before the batch was committed),
+    were never published: a report saying "23 file(s) written" would be false."""
+    publisher = Publisher(tmp_path)
+    publisher.stage({"grace/rss.xml": b"1", "grace/feed.json": b"22"}, managed=["grace"])
+    assert publisher.report.written == 0  # staged only
+    publisher.discard()
+    assert publisher.report.written == 0 and publisher.report.bytes_written == 0
+    publisher.stage({"grace/rss.xml": b"1"}, managed=["grace"])
+    publisher.commit()
+    assert publisher.report.written == 2  # with OWNER_MARK
+    assert publisher.report.bytes_written == 1 + len(OWNER_MARK_TEXT)
+
+
 def test_a_full_disk_is_told_apart_from_one_path_in_the_way(tmp_path: Path) -> None:
     full = PublishError("x: cannot write: No space left on device", errno=errno.ENOSPC)
     assert full.disk_wide
