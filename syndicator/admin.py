@@ -264,9 +264,16 @@ def _value(key: str, raw: str) -> Any:
         return None
     try:
         return tomlkit.value(raw).unwrap()
-    except ValueError as exc:  # tomlkit's ParseError, or a date out of range
+    except ValueError:  # tomlkit's ParseError, or a date out of range
         if raw[0] in "[{\"'":  # meant as TOML: text would only hide the mistake
-            _fail("argument", key, f"not a valid TOML value ({exc}): {raw}")
+            closing = {"[": "]", "{": "}"}.get(raw[0], raw[0])
+            hint = (
+                f"it does not end with {closing!r}"
+                if not raw.rstrip().endswith(closing)
+                else "put each text in double quotes, items apart with commas: "
+                '["Israel", "World News"]'
+            )
+            _fail("argument", key, f"not a valid TOML value: {raw} ({hint})")
         return raw
 
 

@@ -328,7 +328,14 @@ def test_values_are_toml_when_they_parse_else_text(assignment: str, value: Any) 
         ("limit 5", "argument: 'limit 5' is not KEY=VALUE"),
         ("=5", "argument: '=5' is not KEY=VALUE"),
         ("theme..mode=dark", "argument: 'theme..mode=dark' is not KEY=VALUE"),
-        ('categories=["Israel"', "argument: categories: not a valid TOML value"),
+        (
+            'categories=["Israel"',
+            "argument: categories: not a valid TOML value: [\"Israel\" (it does not end with ']')",
+        ),
+        (
+            "categories=[Israel, Asia]",
+            "argument: categories: not a valid TOML value: [Israel, Asia] (put each text in",
+        ),
     ],
 )
 def test_malformed_assignments_are_refused(assignment: str, expected: str) -> None:
