@@ -227,6 +227,8 @@ def publish_outputs(
             record = records.get(subscriber.id)
             salt = renderer.salt(subscriber.id)
             previous = ledger.get(subscriber.id, {})
+            if not _published(records, subscriber.id):  # its first publish in this database
+                previous = {**_pages_on_disk(config, subscriber.id, now), **previous}
             decided = plan(subscriber, stories, by_slug, previous, now, salt, selections=selections)
             settings[subscriber.id] = settings_digest(decided.settings)
             if (
@@ -257,7 +259,7 @@ def publish_outputs(
             if oversized := _oversized(files):
                 fail(subscriber.id, oversized)
                 continue
-            kept = [article_path(subscriber.id, slug) for slug in unchanged]
+            kept = [article_path(subscriber.id, slug) for slug in (*unchanged, *decided.found)]
             try:
                 written = publisher.stage(files, managed=[subscriber.id], keep=kept)
             except PublishError as exc:
@@ -364,6 +366,21 @@ def _taken(config: Config, subscriber_id: str, *, first: bool) -> str | None:
         f"Syndicator wrote them, before it marked its folders or with a database since lost, "
         f"create {folder / OWNER_MARK} to let it take the folder over)"
     )
+
+
+def _pages_on_disk(config: Config, subscriber_id: str, now: datetime) -> dict[str, datetime]:
+    """The article pages in the subscriber's folder, if Syndicator's (marked), each as left
+    out of the lists `now`: published with a database since lost or started afresh, their
+    links stay good for `keep_pages_days` like any page of a story that left the lists."""
+    folder = config.site.output_dir / subscriber_id
+    if not is_marked(folder):
+        return {}
+    try:
+        with os.scandir(folder / "articles") as scan:
+            names = [entry.name for entry in scan if entry.is_file(follow_symlinks=False)]
+    except OSError:  # none yet, or unreadable: staging reports what matters
+        return {}
+    return {name[: -len(".html")]: now for name in names if name.endswith(".html")}
 
 
 def _index_taken(config: Config) -> str | None:

@@ -1318,12 +1318,15 @@ def test_a_fresh_database_takes_over_the_outputs_an_earlier_one_published(
 ) -> None:
     """Restoring a server from a backup of the outputs only (or losing the database):
     the folders hold nothing but Syndicator's own outputs and leftovers, so they and the
-    index are published over, and stale files are pruned as usual."""
+    index are published over. Article pages of stories the new database never saw (no
+    longer in the feed) are links given out: kept as they are for `keep_pages_days`,
+    like any page of a story that left the lists, then pruned."""
     url = feed_server.serve("/feed", body=rss(*FOUR))
     config = make_config(url, subscribers=FOUR_CHURCHES)
     assert run(config).ok
     output = config.site.output_dir
-    (output / "church1" / "articles" / "story-gone.html").write_bytes(b"an old page")
+    old_page = output / "church1" / "articles" / "story-gone.html"
+    old_page.write_bytes(b"an old page")
     (output / "church1" / "page" / f"{TEMP_PREFIX}crashed").write_bytes(b"half")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{config.database_path}{suffix}").unlink(missing_ok=True)
@@ -1332,9 +1335,14 @@ def test_a_fresh_database_takes_over_the_outputs_an_earlier_one_published(
 
     assert again.ok, again
     assert {s.outcome for s in again.subscribers} == {"published"}
-    assert not (output / "church1" / "articles" / "story-gone.html").exists()
+    assert old_page.read_bytes() == b"an old page"  # kept as found, never rendered
     assert not list(output.rglob(f"{TEMP_PREFIX}*"))
     assert (output / "index.html").is_file()
+    assert run(config, timedelta(days=30)).ok
+    assert old_page.read_bytes() == b"an old page"  # still within keep_pages_days (90)
+    assert "church1" in {s.subscriber_id for s in run(config, timedelta(days=91)).subscribers}
+    assert not old_page.exists()  # its time is up: pruned
+    assert (output / "church1" / "rss.xml").is_file()
 
 
 def test_outputs_from_before_folders_were_marked_are_marked_or_adopted(

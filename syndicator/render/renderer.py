@@ -125,6 +125,9 @@ class Plan:
     fingerprint: str
     settings: str  # the subscriber's options as JSON (part of the fingerprint)
     salt: str  # what its outputs depend on besides options and stories (templates, site)
+    # Pages on disk of stories no longer stored (a database lost and started afresh, a
+    # source removed): kept as they are, never rendered, until `keep_pages_days` passes.
+    found: tuple[str, ...] = ()
 
 
 class Selections:
@@ -180,25 +183,33 @@ def plan(
     listed, listed_bytes = selections.select(subscriber)
     ledger: dict[str, datetime | None] = {}
     pages: list[Story] = []
+    found: list[str] = []
     if "articles" in subscriber.outputs:
         ledger = {story.slug: None for story in listed}
         pages = list(listed)
         keep = timedelta(days=subscriber.keep_pages_days)
         for slug, unlisted in sorted(previous.items()):
-            story = by_slug.get(slug)
-            if slug in ledger or story is None:
+            if slug in ledger:
                 continue
             since = unlisted or now
             if now - since < keep:
                 ledger[slug] = since
-                pages.append(story)
+                story = by_slug.get(slug)
+                if story is None:
+                    found.append(slug)
+                else:
+                    pages.append(story)
     digest = hashlib.sha256(salt.encode())
     settings = subscriber.model_dump_json()
     digest.update(settings.encode())
     digest.update(b"|" + listed_bytes + b"|")
     for story in pages[len(listed) :]:
         digest.update(_token(story))
-    return Plan(subscriber, listed, tuple(pages), ledger, digest.hexdigest(), settings, salt)
+    for slug in found:
+        digest.update(f"found\0{slug}\0{ledger[slug]}\0".encode())
+    return Plan(
+        subscriber, listed, tuple(pages), ledger, digest.hexdigest(), settings, salt, tuple(found)
+    )
 
 
 def article_path(subscriber_id: str, slug: str) -> str:
