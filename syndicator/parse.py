@@ -25,10 +25,9 @@ from .errors import ParseError
 from .models import Entry, FetchResult, Image, ParsedFeed
 
 _COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
-_ROOT_START = re.compile(rb"<[A-Za-z_:]")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 _CHAR_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
-_ROOT_NAME = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_ROOT_NAME = re.compile(rb"<([A-Za-z_:][\w.:-]*)")  # the first start tag: the root
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 
 
@@ -103,7 +102,7 @@ def _unclosed_root(body: bytes) -> str | None:
     """The root element's name when the document has no end tag for it (it was cut off),
     else None."""
     head = _COMMENT.sub(b"", _as_ascii_view(body))
-    root = _ROOT_NAME.search(head)  # the first start tag: <?xml and <!DOCTYPE are not
+    root = _ROOT_NAME.search(head)  # <?xml and <!DOCTYPE are no start tags
     if root is None or re.search(rb"</" + re.escape(root.group(1)) + rb"\s*>", head):
         return None
     return root.group(1).decode("ascii", errors="replace")
@@ -113,7 +112,7 @@ def declares_entities(body: bytes) -> bool:
     """True when the prolog (everything before the root element) declares an entity."""
     head = _as_ascii_view(body)
     head = _COMMENT.sub(b"", head)
-    root = _ROOT_START.search(head)
+    root = _ROOT_NAME.search(head)
     prolog = head[: root.start()] if root else head
     return _ENTITY_DECL.search(prolog) is not None
 
