@@ -115,10 +115,15 @@ def _check_deadline() -> None:
 
 def template_file(exc: BaseException) -> Path | None:
     """The template file whose code was running when `exc` was raised, if any."""
-    for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
+    where = _template_line(exc)
+    return where[0] if where else None
+
+
+def _template_line(exc: BaseException) -> tuple[Path, int] | None:
+    for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
         filename = frame.f_code.co_filename
         if filename.endswith(TEMPLATE_SUFFIXES):
-            return Path(filename)
+            return Path(filename), line
     return None
 
 
@@ -320,10 +325,8 @@ def describe(exc: Exception) -> str:
     if isinstance(exc, TemplateSyntaxError):
         where = exc.filename or exc.name or "?"
         return f"template {display_path(Path(where))} line {exc.lineno}: {exc.message}"
-    for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
-        filename = frame.f_code.co_filename
-        if filename.endswith(TEMPLATE_SUFFIXES):
-            return f"template {display_path(Path(filename))} line {line}: {_what(exc)}"
+    if where := _template_line(exc):
+        return f"template {display_path(where[0])} line {where[1]}: {_what(exc)}"
     return _what(exc)
 
 
