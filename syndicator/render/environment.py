@@ -325,8 +325,8 @@ def describe(exc: Exception) -> str:
     if isinstance(exc, TemplateSyntaxError):
         where = exc.filename or exc.name or "?"
         return f"template {display_path(Path(where))} line {exc.lineno}: {exc.message}"
-    if where := _template_line(exc):
-        return f"template {display_path(where[0])} line {where[1]}: {_what(exc)}"
+    if found := _template_line(exc):
+        return f"template {display_path(found[0])} line {found[1]}: {_what(exc)}"
     return _what(exc)
 
 
