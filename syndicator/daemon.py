@@ -146,7 +146,7 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
     def on_hup(signum: int, frame: FrameType | None) -> None:
         reload.set()
 
-    with RunLock(config.site.state_dir, DAEMON):
+    with RunLock(config.site.state_dir, DAEMON) as lock:
         state = _state = _State(config)
         scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -174,6 +174,12 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
             while not stop.wait(0.2):
                 if watch and time.monotonic() - looked >= watch:
                     looked = time.monotonic()
+                    if not lock.intact():
+                        if lock.retake():
+                            log.warning("%s was deleted or replaced: locked again", lock.path)
+                        else:
+                            log.error("%s was deleted and another process has locked it "
+                                      "since: two runs may work at once", lock.path)  # fmt: skip
                     if config_files(state.config) != files:
                         log.info("config files changed: reloading")
                         reload.set()

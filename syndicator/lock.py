@@ -67,6 +67,34 @@ class RunLock:
         self._fd = fd
         return self
 
+    def intact(self) -> bool:
+        """Whether the lock file at the path is still the one this holder locked: not
+        deleted or replaced (`rm -rf state/`, a clean-up script) since."""
+        if self._fd is None:
+            return False
+        try:
+            return os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+        except FileNotFoundError:
+            return False
+
+    def retake(self) -> bool:
+        """Lock the file at the path again after it was deleted or replaced: else the next
+        run would lock a new file and work beside this holder. False when another process
+        has locked the new one first."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
+        if self._fd is not None:
+            os.close(self._fd)  # the old, unlinked file's lock goes with it
+        self._fd = fd
+        return True
+
     def __exit__(
         self,
         kind: type[BaseException] | None,

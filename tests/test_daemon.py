@@ -140,6 +140,19 @@ def test_edited_subscriber_files_are_published_without_a_signal(config: Path) ->
         assert daemon.stop() == 0
 
 
+def test_deleting_the_lock_file_does_not_let_a_run_work_beside_the_daemon(config: Path) -> None:
+    daemon = Daemon(config, "--watch", "0.3")
+    try:
+        daemon.wait_for("cycle done: 3 subscriber(s) rendered")
+        lock = config.parent.parent / "state" / "syndicator.lock"
+        lock.unlink()
+        daemon.wait_for("was deleted or replaced: locked again")
+        blocked = syndicator(config, "run")
+        assert blocked.returncode == 3 and "the daemon" in blocked.stderr
+    finally:
+        assert daemon.stop() == 0
+
+
 def test_sigterm_mid_cycle_finishes_the_publish_then_exits_0(config: Path) -> None:
     subscribers = config.parent / "subscribers"
     for n in range(150):  # enough work that the first cycle is still running when we signal

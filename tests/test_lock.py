@@ -40,3 +40,16 @@ def test_a_held_lock_names_the_daemon_and_how_to_make_it_publish(tmp_path: Path)
         with RunLock(tmp_path, DAEMON):
             pass
     assert "another run or the daemon); try later" in str(held.value)
+
+
+def test_a_holder_whose_file_was_deleted_locks_it_again(tmp_path: Path) -> None:
+    with RunLock(tmp_path, DAEMON) as lock:
+        assert lock.intact()
+        (tmp_path / LOCK_NAME).unlink()  # `rm -rf state/` while the daemon runs
+        assert not lock.intact()
+        assert lock.retake() and lock.intact()
+        with pytest.raises(LockHeld), RunLock(tmp_path):  # a run beside it is refused again
+            pass
+        (tmp_path / LOCK_NAME).unlink()
+        with RunLock(tmp_path):  # someone locked the new file first: it stays theirs
+            assert not lock.retake()
