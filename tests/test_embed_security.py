@@ -222,6 +222,42 @@ def test_widget_pages_run_nothing(visit: Visit) -> None:
     assert_nothing_ran(visit, pages)
 
 
+ENCODINGS = ("shift_jis", "gbk")  # where a UTF-8 byte can be read as a lead byte
+
+
+def test_the_embed_runs_nothing_on_a_church_page_in_another_encoding(visit: Visit) -> None:
+    """A script served without a charset (`python3 -m http.server`, Apache's default, a
+    bucket without metadata) is read in the church page's encoding. In Shift_JIS or GBK
+    the last UTF-8 byte of `ß` or `丁` starts a two-byte character that swallows the
+    backslash of `\\"`, so the quote would end the string and the article run as code.
+    embed.js is pure ASCII, so it reads the same in any of them, text included."""
+    site = visit.site
+    pages, shown = [], 0
+    for subscriber_id in subscriber_ids(site):
+        script = (site.config.site.output_dir / subscriber_id / "embed.js").read_bytes()
+        assert script.isascii(), subscriber_id
+        folder = f"/no-charset/{subscriber_id}"
+        site.host.serve(f"{folder}/embed.js", 200, script, {"Content-Type": "text/javascript"})
+        for encoding in ENCODINGS:
+            html = (
+                f'<!doctype html><html><head><meta charset="{encoding}"><title>Grace</title>'
+                f'</head><body><p>News</p><script src="{folder}/embed.js"></script></body></html>'
+            )
+            site.host.serve(
+                f"{folder}/{encoding}.html",
+                200,
+                html.encode(encoding),
+                {"Content-Type": "text/html"},
+            )
+            page = visit.open(site.host.url(f"{folder}/{encoding}.html"))
+            page.locator(".syn-item").first.wait_for()
+            titles = page.locator(".syn-title").all_text_contents()
+            shown += any('Straß"]};alert(document.domain)//' in title for title in titles)
+            pages.append(page)
+    assert shown == len(VARIANTS) * len(ENCODINGS)  # chunk 0 of each variant, read right
+    assert_nothing_ran(visit, pages)
+
+
 FRAMES = 64  # pages shown at once, each in an iframe (no sandbox: scripts may run)
 
 

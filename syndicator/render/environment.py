@@ -225,7 +225,7 @@ def make_environment(overrides: Sequence[Path] = ()) -> Environment:
     )
     env.filters["safe_html"] = safe_html
     env.filters["js_data"] = js_data
-    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True}  # ASCII: see `js_data`
     return env
 
 
@@ -234,6 +234,9 @@ def js_data(value: Any) -> Markup:
     HTML escaping of every `<`, `>`, `&` and `'` (the embed's items are HTML, and it is
     downloaded by every visitor). Still safe if the text is ever put inside a <script>
     element: `</` and `<!` are escaped, and so are U+2028/U+2029 for older engines.
+    Pure ASCII (`\\u00df` for ß): a script served without a charset is read in the host
+    page's encoding, and in Shift_JIS or GBK a UTF-8 byte can swallow the `\\` before a
+    quote, ending the string early and running the rest of the article as code.
 
     A `ScriptData` comes with its literal made already (from pieces made by this function)."""
     if isinstance(value, ScriptData):
@@ -242,7 +245,7 @@ def js_data(value: Any) -> Markup:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _script_safe(text: str) -> str:
@@ -260,7 +263,7 @@ def js_string_body(text: str) -> str:
     """What `js_data` makes of the string `text`, without its quotes. Escaping is one
     character at a time but for `</` and `<!`: pieces made by this function join into the
     body of their concatenation unless one ends with `<` (`ScriptData` checks)."""
-    return _script_safe(json.dumps(text, ensure_ascii=False)[1:-1])
+    return _script_safe(json.dumps(text)[1:-1])
 
 
 class ScriptData(dict[str, Any]):
