@@ -234,6 +234,91 @@ def test_a_tracker_or_pixel_enclosure_is_never_the_lead_image() -> None:
     assert none.lead_image is None
 
 
+# Spellings a browser reads as a tracker's host (or one under it): Chromium requested the
+# first four as www.facebook.com or www.facebook.com. when they were let through.
+TRACKER_SPELLINGS = [
+    "https://www\u3002facebook\u3002com/tr?id=1",  # ideographic full stops
+    "https://www.facebook.com./tr",  # the root's trailing dot
+    "https://www.facebook.com%2e/tr",  # percent-encoded
+    "https://www.facebook.com\uff0e/tr",  # full-width full stop
+    "https://\uff57\uff57\uff57.facebook.com/tr",  # full-width letters
+    "https://WWW.FaceBook.COM/tr",
+    "https://www.face\u00adbook.com/tr",  # a soft hyphen, which IDNA ignores
+    "https://www.facebook.com\\@example.org/tr",  # "\\" is "/" to a browser: host first
+    "https://www.facebook.com:443/tr",
+    "https://x.pixel.wp.com/g.gif",  # a host under a tracker's
+    "//stats.wp.com/g.gif",
+    "https://[::1/x",  # a host that cannot be read
+]
+
+
+@pytest.mark.parametrize("src", TRACKER_SPELLINGS)
+def test_a_tracker_is_dropped_however_its_host_is_spelt(src: str) -> None:
+    body = f'<p>Text.</p><img src="https://images.example.org/a.jpg" srcset="{src} 2x">'
+    body += f'<img src="{src}" width="640">'
+    article = clean.clean_entry(entry(body), CleanSettings())
+    assert article.body_html == (
+        '<p>Text.</p><img decoding="async" loading="lazy" src="https://images.example.org/a.jpg">'
+    )
+    lead = clean.clean_entry(
+        entry("<p>Text.</p>", images=(Image(src, "image/jpeg"),)), CleanSettings()
+    )
+    assert lead.lead_image is None
+
+
+def test_hosts_near_a_trackers_are_kept() -> None:
+    kept = ["https://notfacebook.com/a.jpg", "https://facebook.com.example.org/a.jpg"]
+    body = "".join(f'<img src="{src}">' for src in kept)
+    html = clean.clean_entry(entry(f"<p>Text.</p>{body}"), CleanSettings()).body_html
+    assert [
+        img.get("src") for img in lxml.html.fragment_fromstring(html, "div").iter("img")
+    ] == kept
+
+
+def test_configured_tracker_hosts_are_read_like_hosts() -> None:
+    settings = CleanSettings(tracker_hosts=("Pixel.Example.ORG.",))
+    body = (
+        '<img src="https://cdn.pixel.example.org/p.gif"><img src="https://pixel%2eexample.org/p">'
+    )
+    assert clean.clean_entry(entry(f"<p>Text.</p>{body}"), settings).body_html == "<p>Text.</p>"
+
+
+def test_a_url_that_cannot_be_read_costs_its_attribute_not_the_article() -> None:
+    """`http://[x` makes urljoin raise: before, the whole article was refused."""
+    body = (
+        '<p><a href="http://[x">link</a></p><blockquote cite="http://[x"><p>Quote.</p></blockquote>'
+        '<iframe src="http://[x"></iframe>'
+        '<blockquote class="twitter-tweet"><a href="http://[x/status/1">t</a></blockquote>'
+    )
+    article = clean.clean_entry(entry(f"<p>Text.</p>{body}"), CleanSettings())
+    assert "[x" not in article.body_html
+    assert "link" in article.text and "Quote." in article.text
+
+
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        (
+            "https://www.youtube.com/embed/abc?autoplay=1&mute=1&rel=0",
+            "https://www.youtube-nocookie.com/embed/abc?mute=1&amp;rel=0",
+        ),
+        (
+            "https://www.youtube.com/embed/abc?AutoPlay%3D1",
+            "https://www.youtube-nocookie.com/embed/abc",
+        ),
+        (
+            "https://player.vimeo.com/video/1?autoplay=1&muted=1&dnt=0",
+            "https://player.vimeo.com/video/1?muted=1&amp;dnt=1",
+        ),
+    ],
+)
+def test_a_player_never_starts_by_itself(src: str, expected: str) -> None:
+    """Muted autoplay needs no permission: the player would load, and be tracked, with no
+    reader pressing play."""
+    html = clean.clean_entry(entry(f'<p>Watch.</p><iframe src="{src}"></iframe>'), CleanSettings())
+    assert f'src="{expected}"' in html.body_html
+
+
 def test_categories_are_plain_lines_without_control_characters() -> None:
     """Stored entries from before the parser stripped them may hold NUL (the renderer's
     placeholder character) and markup."""

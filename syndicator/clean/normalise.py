@@ -16,11 +16,12 @@ import json
 import math
 import re
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, replace
 from datetime import datetime
+from encodings.idna import nameprep
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import ftfy
 import lxml.html
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from ..config import CleanSettings
 
 # Bump when cleaning code changes its output, so stored articles are cleaned again.
-CLEANER_VERSION = 5
+CLEANER_VERSION = 6
 WORDS_PER_MINUTE = 230
 # Removed before anything else: never content, and some hide duplicates (noscript images).
 NOISE_TAGS = frozenset({
@@ -123,7 +124,8 @@ def clean_entry(
     lap("parse")
     base = entry.base_url or entry.link or ""
     _drop_noise(body, settings)
-    _fix_urls(body, base, settings)
+    trackers = tracker_keys(settings.tracker_hosts)
+    _fix_urls(body, base, trackers)
     _replace_embeds(body, soup, settings)
     _captions_to_figures(body, soup)
     for tag in reversed(_tags(body, UNWRAP_TAGS)):  # innermost first: each moves little
@@ -159,7 +161,7 @@ def clean_entry(
         excerpt=make_excerpt(prose, settings.excerpt_words),
         word_count=words,
         reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
-        lead_image=_lead_image(tree) or _first_safe_image(entry.images, settings.tracker_hosts),
+        lead_image=_lead_image(tree) or _first_safe_image(entry.images, trackers),
         content_hash=entry.content_hash(),
     )
     lap("describe")
@@ -343,9 +345,9 @@ def _drop_noise(body: Tag, settings: CleanSettings) -> None:
             tag.decompose()
 
 
-def _fix_urls(body: Tag, base: str, settings: CleanSettings) -> None:
-    """Absolute URLs everywhere; lazy images get their real src; pixels are dropped."""
-    trackers = set(settings.tracker_hosts)
+def _fix_urls(body: Tag, base: str, trackers: Collection[str]) -> None:
+    """Absolute URLs everywhere; lazy images get their real src; pixels and images from
+    the `trackers` (`tracker_keys`) are dropped."""
     for tag in _tags(body, {"img", "a", "blockquote", "q"}):
         if _gone(tag):  # dropped with an image before it (an empty parent goes too)
             continue
@@ -355,10 +357,13 @@ def _fix_urls(body: Tag, base: str, settings: CleanSettings) -> None:
         attr = "href" if tag.name == "a" else "cite"
         value = _attr(tag, attr)
         if value and not value.startswith("#"):
-            tag[attr] = urljoin(base, value.strip())
+            if joined := _join(base, value):
+                tag[attr] = joined
+            else:
+                del tag[attr]
 
 
-def _fix_image(img: Tag, base: str, trackers: set[str]) -> None:
+def _fix_image(img: Tag, base: str, trackers: Collection[str]) -> None:
     src = _attr(img, "src")
     if not src or src.startswith("data:") or "lazy" in src or "placeholder" in src:
         real = next((_attr(img, a) for a in LAZY_SRC if img.get(a)), None)
@@ -367,8 +372,8 @@ def _fix_image(img: Tag, base: str, trackers: set[str]) -> None:
     lazy_srcset = next((_attr(img, a) for a in LAZY_SRCSET if img.get(a)), None)
     if lazy_srcset:
         img["srcset"] = lazy_srcset
-    absolute = urljoin(base, src.strip()) if src and not src.startswith("data:") else ""
-    if not absolute or _host(absolute) in trackers or _is_pixel(img):
+    absolute = _join(base, src) if src and not src.startswith("data:") else ""
+    if not absolute or is_tracked(absolute, trackers) or _is_pixel(img):
         _remove_with_empty_parents(img)
         return
     img["src"] = absolute
@@ -390,14 +395,67 @@ def _is_pixel(img: Tag) -> bool:
 
 def _absolute_srcset(srcset: str, base: str, trackers: Collection[str]) -> str:
     """The candidates with absolute URLs, those from a tracker's host left out."""
-    candidates = ((urljoin(base, url), rest) for url, *rest in srcset_candidates(srcset))
+    candidates = ((_join(base, url), rest) for url, *rest in srcset_candidates(srcset))
     return ", ".join(
-        " ".join([url, *rest]) for url, rest in candidates if _host(url) not in trackers
+        " ".join([url, *rest]) for url, rest in candidates if url and not is_tracked(url, trackers)
     )
+
+
+def _join(base: str, url: str) -> str:
+    """`url` made absolute against `base`; "" when it cannot be read (`http://[x`), so a
+    reader could not follow it either."""
+    try:
+        return urljoin(base, url.strip())
+    except ValueError:
+        return ""
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # `http://[x`
+        return ""
 
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+# What a browser reads as the dot between a host's labels (UTS #46, like IDNA 2003).
+_HOST_DOTS = re.compile("[.\u3002\uff0e\uff61]")
+
+
+def host_key(host: str) -> str | None:
+    """`host` as a browser looks it up: percent-decoded, each label mapped as IDNA maps it
+    (case, full-width forms, characters it ignores such as a soft hyphen), any script's
+    dots read as dots, without the trailing dot. None for a host IDNA refuses."""
+    labels = _HOST_DOTS.split(unquote(host))
+    if len(labels) > 1 and not labels[-1]:
+        labels.pop()  # "facebook.com." is facebook.com
+    try:
+        return ".".join(nameprep(label) for label in labels)
+    except UnicodeError:
+        return None
+
+
+def tracker_keys(hosts: Iterable[str]) -> frozenset[str]:
+    """The configured tracker hosts, compared as `host_key` makes them."""
+    return frozenset(key for host in hosts if (key := host_key(host.strip())))
+
+
+def is_tracked(url: str, trackers: Collection[str]) -> bool:
+    """Whether a browser fetching `url` would ask one of the `trackers` (`tracker_keys`)
+    or a host under one. Spellings a browser maps to a tracker count as that tracker
+    (`www。facebook。com`, `www.facebook.com.`, `%2e`, a backslash before an `@`), and so
+    does a host that cannot be read: it cannot be told apart from one."""
+    try:  # a browser reads "\\" as "/" in http(s) URLs; Python does not
+        host = urlsplit(url.replace("\\", "/")).hostname or ""
+    except ValueError:
+        return True
+    key = host_key(host)
+    if key is None:
+        return True
+    return any(key == tracker or key.endswith("." + tracker) for tracker in trackers)
 
 
 def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> None:
@@ -410,7 +468,7 @@ def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> 
             url = _embed_url(tag)
             tag.replace_with(_link_paragraph(soup, url, f"View the post on {platform}"))
     for frame in _tags(body, {"iframe"}):
-        src = urljoin("https:", str(frame.get("src", "")).strip())
+        src = _join("https:", str(frame.get("src", "")))
         if is_video_embed(src, settings.video_hosts):
             keep = {k: _attr(frame, k) for k in ("width", "height", "title") if frame.get(k)}
             frame.attrs = {
@@ -430,16 +488,23 @@ NO_COOKIE_HOST = "www.youtube-nocookie.com"
 
 def _private_player(src: str, hosts: Collection[str]) -> str:
     """The player's privacy-enhanced address: YouTube's no-cookie host (when allowed),
-    Vimeo's do-not-track. Readers of a church's page are not tracked by a player they
-    have not started."""
+    Vimeo's do-not-track, and no `autoplay` on any player. Readers of a church's page are
+    not tracked by a player they have not started."""
     parts = urlsplit(src)
     host = _host(src)
-    if host in {"www.youtube.com", "youtube.com"} and NO_COOKIE_HOST in hosts:
-        return urlunsplit(parts._replace(netloc=NO_COOKIE_HOST))
+    dropped = {"autoplay", "dnt"} if host == "player.vimeo.com" else {"autoplay"}
+    query = [p for p in parts.query.split("&") if p and _name(p) not in dropped]
     if host == "player.vimeo.com":  # dnt=1 whatever the upstream page asked for
-        query = [p for p in parts.query.split("&") if p and not p.lower().startswith("dnt=")]
-        return urlunsplit(parts._replace(query="&".join([*query, "dnt=1"])))
-    return src
+        query.append("dnt=1")
+    netloc = parts.netloc
+    if host in {"www.youtube.com", "youtube.com"} and NO_COOKIE_HOST in hosts:
+        netloc = NO_COOKIE_HOST
+    return urlunsplit(parts._replace(netloc=netloc, query="&".join(query)))
+
+
+def _name(parameter: str) -> str:
+    """A query parameter's name as a player reads it: `AutoPlay=1`, `autoplay%3D1`."""
+    return unquote(parameter).split("=", 1)[0].strip().lower()
 
 
 def _embed_url(tag: Tag) -> str | None:
@@ -452,7 +517,7 @@ def _embed_url(tag: Tag) -> str | None:
 
 
 def _link_paragraph(soup: BeautifulSoup, url: str | None, label: str) -> Tag | str:
-    if not url or urlsplit(url).scheme not in {"http", "https"}:
+    if not url or _scheme(url) not in {"http", "https"}:
         return ""
     paragraph = soup.new_tag("p")
     link = soup.new_tag("a", href=url)
@@ -628,7 +693,7 @@ def _first_safe_image(images: tuple[Image, ...], trackers: Collection[str]) -> I
     on a safe URL: not from a tracker's host, not a 1×1 pixel."""
     for image in images:
         url = safe_url(image.url, WEB_SCHEMES)
-        if url and _host(url) not in trackers and not {image.width, image.height} & {0, 1}:
+        if url and not is_tracked(url, trackers) and not {image.width, image.height} & {0, 1}:
             return replace(image, url=url)
     return None
 
