@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -277,8 +278,18 @@ def publish_outputs(
             publisher.stage({f"{subscriber_id}/{OWNER_MARK}": OWNER_MARK_TEXT})
         retired = retired_subscribers(config, records)
         for subscriber_id in retired:
-            if _published(records, subscriber_id):  # else the folder is not ours
-                publisher.stage({}, managed=[subscriber_id])
+            if not _published(records, subscriber_id):  # the folder is not ours
+                continue
+            if found := _foreign(config, subscriber_id):  # made again by someone else
+                log.warning(
+                    "retired subscriber %s: %s is left as it is: it holds files Syndicator "
+                    "did not write, such as %s, and not its mark",
+                    subscriber_id,
+                    config.site.output_dir / subscriber_id,
+                    ", ".join(found),
+                )
+                continue
+            publisher.stage({}, managed=[subscriber_id])
         # Listed once it has outputs: published before, or in this run (maybe pending).
         live = {r.subscriber_id for r in reports.values() if r.outcome == "published"}
         live.update(done.subscriber.id for done, _, _, _ in pending)
@@ -345,17 +356,25 @@ def _unchanged_pages(
     return [slug for slug in same if f"{slug}.html" in present]
 
 
+# What Syndicator writes in a subscriber's folder. After a first publish, an unmarked
+# folder holding anything else was made again by someone else (the mark goes with it).
+OUR_FILES = re.compile(
+    r"rss\.xml|atom\.xml|feed\.json|snippet\.html|embed\.js|widget\.html|style\.css"
+    r"|page/[0-9]+\.html|articles/[a-z0-9-]+\.html"
+)
+
+
 def _taken(config: Config, subscriber_id: str, *, first: bool) -> str | None:
     """Why a subscriber cannot be published: its folder is a link (publishing would write
-    where it leads), or, the first time, exists and is not Syndicator's (`strangers`): a
-    shared web root's own folder of that name, whose files would be replaced or removed."""
+    where it leads), or is not Syndicator's (`strangers`): a shared web root's own folder
+    of that name, whose files would be replaced or removed. After the first publish, an
+    unmarked folder may hold the files Syndicator writes (from before folders were marked)
+    but nothing else: the folder was deleted and made again by someone else."""
     folder = config.site.output_dir / subscriber_id
     if folder.is_symlink():
         return f"not published: {folder} is a symbolic link; publishing would write where it leads"
-    if not first:
-        return None
     try:
-        found = strangers(folder)
+        found = strangers(folder, ours=None if first else OUR_FILES)
     except PublishError as exc:
         return f"not published: {exc}"
     if not found:
@@ -366,6 +385,15 @@ def _taken(config: Config, subscriber_id: str, *, first: bool) -> str | None:
         f"Syndicator wrote them, before it marked its folders or with a database since lost, "
         f"create {folder / OWNER_MARK} to let it take the folder over)"
     )
+
+
+def _foreign(config: Config, subscriber_id: str) -> list[str]:
+    """Files in a subscriber's unmarked folder that Syndicator does not write (`OUR_FILES`);
+    [] when the folder is marked, absent or cannot be read (staging says why)."""
+    try:
+        return strangers(config.site.output_dir / subscriber_id, ours=OUR_FILES)
+    except PublishError:
+        return []
 
 
 def _pages_on_disk(config: Config, subscriber_id: str, now: datetime) -> dict[str, datetime]:
@@ -490,7 +518,8 @@ def _unmarked(
         if not _published(records, subscriber_id) or (report and report.outcome == "published"):
             continue  # never published (not ours), or just now (the mark is with its files)
         folder = config.site.output_dir / subscriber_id
-        if not is_marked(folder) and folder.is_dir() and not folder.is_symlink():  # cheap first
+        unmarked = not is_marked(folder) and folder.is_dir() and not folder.is_symlink()
+        if unmarked and not _foreign(config, subscriber_id):  # else not ours to claim
             found.append(subscriber_id)
     return found
 

@@ -368,11 +368,12 @@ def is_marked(folder: Path) -> bool:
         return False
 
 
-def strangers(folder: Path, *, most: int = 3) -> list[str]:
+def strangers(folder: Path, *, most: int = 3, ours: re.Pattern[str] | None = None) -> list[str]:
     """What stops a first publish into `folder`: nothing ([]) when the folder is absent,
     carries OWNER_MARK, or holds nothing but empty folders and temporary files a killed
-    publish left; else up to `most` of the paths in it (relative to it). A file where
-    the folder should be is no stranger: staging reports it as in the way.
+    publish left (and files whose relative path `ours` matches); else up to `most` of the
+    paths in it (relative to it). A file where the folder should be is no stranger:
+    staging reports it as in the way.
     """
     found: list[str] = []
 
@@ -384,7 +385,10 @@ def strangers(folder: Path, *, most: int = 3) -> list[str]:
                 return
             if entry.is_dir(follow_symlinks=False):
                 walk(entry.path, f"{relative}{entry.name}/")
-            elif entry.is_symlink() or not _LEFTOVER.fullmatch(entry.name):
+            elif entry.is_symlink() or not (
+                _LEFTOVER.fullmatch(entry.name)
+                or (ours is not None and ours.fullmatch(f"{relative}{entry.name}"))
+            ):
                 found.append(f"{relative}{entry.name}")
 
     try:
@@ -401,15 +405,23 @@ def strangers(folder: Path, *, most: int = 3) -> list[str]:
 
 
 def _same_bytes(path: str, data: bytes) -> bool:
+    """Whether the regular file at `path` holds `data` (a link there is replaced, not
+    followed). A folder where the file goes is that subscriber's error, found now: the
+    rename would fail at commit, for the whole batch."""
     try:
-        if os.stat(path).st_size != len(data):
+        status = os.lstat(path)
+        if stat.S_ISDIR(status.st_mode):
+            raise PublishError(
+                f"{path}: a folder is in the way of this file; it is not ours: move it away"
+            )
+        if not stat.S_ISREG(status.st_mode) or status.st_size != len(data):
             return False
         with open(path, "rb") as handle:
             return handle.read() == data
     except (FileNotFoundError, NotADirectoryError):
         return False
-    except OSError as exc:  # a folder in the way, no permission…
-        # One file's read error (a bad sector) is that subscriber's, not the disk's.
+    except OSError as exc:  # no permission, a bad sector…
+        # One file's read error is that subscriber's, not the disk's.
         raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
 
 

@@ -632,12 +632,14 @@ def test_a_broken_template_or_option_costs_only_that_subscriber(
     assert run(load_config(config.path), timedelta(hours=2)).subscribers[1].outcome == "published"
 
 
-@pytest.mark.parametrize("obstacle", ["link leading outside", "file for a folder"])
+@pytest.mark.parametrize(
+    "obstacle", ["link leading outside", "file for a folder", "folder for a file"]
+)
 def test_a_subscriber_folder_in_the_way_costs_only_that_subscriber(
     feed_server: FeedServer, make_config: MakeConfig, tmp_path: Path, obstacle: str
 ) -> None:
-    """Someone replaced one subscriber's folder by a link elsewhere, or put a file where
-    its articles/ folder goes: that subscriber is reported, names the path and keeps its
+    """Someone replaced one subscriber's folder by a link elsewhere, put a file where its
+    articles/ folder goes, or a folder where its rss.xml goes: that subscriber is reported, names the path and keeps its
     last outputs whole; the others publish in the same batch; fixed, it publishes."""
     url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
     config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
@@ -649,10 +651,15 @@ def test_a_subscriber_folder_in_the_way_costs_only_that_subscriber(
         (output / "templated").rename(moved)
         (output / "templated").symlink_to(moved, target_is_directory=True)
         where = "templated is a symbolic link; publishing would write where it leads"
-    else:
+    elif obstacle == "file for a folder":
         (output / "templated" / "articles").rename(moved)
         (output / "templated" / "articles").write_bytes(b"in the way")
         where = "templated/articles/"
+    else:  # before, the rename failed at commit and stopped the batch: no one published
+        (output / "templated" / "rss.xml").rename(moved)
+        (output / "templated" / "rss.xml").mkdir()
+        (output / "templated" / "rss.xml" / "notes.txt").write_bytes(b"someone's")
+        where = "templated/rss.xml: a folder is in the way of this file"
     feed_server.serve("/feed", body=rss(*FOUR))
     report = run(config, timedelta(hours=1))
 
@@ -671,6 +678,11 @@ def test_a_subscriber_folder_in_the_way_costs_only_that_subscriber(
         assert b"Story 4" not in (moved / "rss.xml").read_bytes()  # nothing written there
         (output / "templated").unlink()
         moved.rename(output / "templated")
+    elif obstacle == "folder for a file":
+        kept = outputs_of(config, "templated")
+        assert kept.pop("rss.xml/notes.txt") == b"someone's"  # theirs, left alone
+        assert kept == {k: v for k, v in before.items() if k != "rss.xml"}
+        shutil.rmtree(output / "templated" / "rss.xml")
     else:  # nothing of its batch went live: every file it has is as it was
         kept = outputs_of(config, "templated")
         assert {k: v for k, v in kept.items() if k != "articles"} == {
@@ -684,6 +696,44 @@ def test_a_subscriber_folder_in_the_way_costs_only_that_subscriber(
     fixed = run(config, timedelta(hours=2))
     assert fixed.ok
     assert b"Story 4" in outputs_of(config, "templated")["rss.xml"]
+
+
+@pytest.mark.parametrize("how", ["retired", "forced", "unchanged"])
+def test_a_folder_made_again_by_someone_else_is_never_pruned_or_claimed(
+    feed_server: FeedServer,
+    make_config: MakeConfig,
+    how: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An admin deleted a subscriber's folder by hand and the web root's owner made one
+    of that name for their own pages (no mark). Retiring the subscriber, publishing it
+    again with --force, or a run that leaves it unchanged must not delete their files nor
+    mark the folder as Syndicator's (a later publish would then prune it)."""
+    url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    assert run(config).ok
+    folder = config.site.output_dir / "typo"
+    shutil.rmtree(folder)
+    (folder / "events").mkdir(parents=True)
+    (folder / "events" / "easter.html").write_bytes(b"theirs")
+    (folder / "rss.xml").write_bytes(b"their own feed")  # a name Syndicator also writes
+    if how == "retired":
+        (config.subscribers_dir / "typo.toml").unlink()
+    report = run(load_config(config.path), timedelta(hours=1), force=how == "forced")
+
+    outcomes = {s.subscriber_id: s for s in report.subscribers}
+    assert (folder / "events" / "easter.html").read_bytes() == b"theirs"
+    assert (folder / "rss.xml").read_bytes() == b"their own feed"
+    assert not (folder / OWNER_MARK).exists()
+    if how == "retired":
+        assert outcomes["typo"].outcome == "retired"
+        assert "typo" in caplog.text and "events/easter.html" in caplog.text
+    elif how == "forced":
+        assert outcomes["typo"].outcome == "failed"
+        assert "already holds files Syndicator did not write" in (outcomes["typo"].error or "")
+        assert outcomes["good"].outcome == "published"
+    else:
+        assert outcomes["typo"].outcome == "unchanged"
 
 
 FOUR_CHURCHES = {
