@@ -32,11 +32,12 @@ Headers
 
       feeds, feed.json, embed.js, snippet, widget, page/N   public, max-age=300
       <id>/articles/*.html, style.css                     public, max-age=3600
-      index.html, *.opml                                   public, max-age=60
+      index.html, *.opml                                   private, max-age=60
 
   Feeds and lists follow the run cadence; article pages change only on a correction and
   the stylesheet only with the config; the index and the OPML list the subscribers, so an
-  admin's edit shows within a minute.
+  admin's edit shows within a minute, and `private` keeps them out of shared caches (a
+  CDN would otherwise hand a list kept to the admins to anyone).
 - `Access-Control-Allow-Origin: *` on `feed.json` and `embed.js`, which other sites load
   from scripts; never on HTML. `X-Content-Type-Options: nosniff` and
   `Referrer-Policy: strict-origin-when-cross-origin` on every response.
@@ -178,11 +179,25 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every response states its length
     server_version = f"syndicator/{__version__}"
     sys_version = ""
-    timeout = 60  # an idle keep-alive connection gives its thread back after this
+    timeout = 15  # an idle keep-alive connection gives its thread back after this
+    _body_unread = False  # the request has a body: its connection closes after the answer
 
     @property
     def _server(self) -> _OutputServer:
         return cast(_OutputServer, self.server)
+
+    def parse_request(self) -> bool:
+        """The request line and headers, as the standard library reads them; a request
+        with a body closes its connection after the answer. No method here reads a body,
+        and one left unread would be taken for the next request on the connection: behind
+        a proxy that reuses connections, a visitor could be sent another file's bytes."""
+        if not super().parse_request():
+            return False
+        length = (self.headers.get("Content-Length") or "0").strip()
+        if self.headers.get("Transfer-Encoding") is not None or length != "0":
+            self._body_unread = True
+            self.close_connection = True
+        return True
 
     def do_GET(self) -> None:
         self._serve(head=False)
@@ -330,7 +345,14 @@ class _Handler(BaseHTTPRequestHandler):
         # Here, so that the stdlib's own errors (bad request line, 501) carry them too.
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
+        if self._body_unread and not self._closing_said():
+            self.send_header("Connection", "close")  # for a proxy: this one is done
         super().end_headers()
+
+    def _closing_said(self) -> bool:
+        """Whether the headers so far say `Connection: close` (the stdlib's errors do)."""
+        sent = b"".join(getattr(self, "_headers_buffer", [])).lower()
+        return b"\r\nconnection: close" in sent
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
@@ -386,7 +408,7 @@ def _cache_control(relative: str) -> str:
     parts = relative.split("/")
     name = parts[-1]
     if name == "index.html" or name.endswith(".opml"):
-        return "public, max-age=60"
+        return "private, max-age=60"
     if name == "style.css" or (len(parts) == 3 and parts[1] == "articles"):
         return "public, max-age=3600"
     return "public, max-age=300"
