@@ -148,6 +148,26 @@ def stray_files(config: Config) -> list[str]:
     ]
 
 
+def output_folder_warnings(config: Config) -> list[str]:
+    """The output folder is writable by other users (without the sticky bit): they can
+    change what churches embed, and by swapping a subscriber's folder for a link while a
+    publish runs, make it write or delete files outside the output folder. Publishing
+    checks each folder once before using it, not at every step; keep others out."""
+    folder = config.site.output_dir
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return []  # not made yet: `run` makes it, writable by its owner only
+    if not mode & (stat.S_IWGRP | stat.S_IWOTH) or mode & stat.S_ISVTX:
+        return []
+    who = "everyone" if mode & stat.S_IWOTH else "its group"
+    return [
+        f"{display_path(folder)}: output_dir is writable by {who}: whoever can write there "
+        f"can change what churches embed, and could make a publish write or delete files "
+        f"outside it; let only the user who runs Syndicator write there (chmod go-w)"
+    ]
+
+
 def subscriber_warnings(config: Config, subscriber_id: str) -> list[str]:
     """`category_warnings` for one subscriber, read from its file as it is now."""
     known = stored_categories(config)

@@ -32,6 +32,7 @@ from .admin import (
     category_warnings,
     edit_subscriber,
     list_subscribers,
+    output_folder_warnings,
     parse_assignments,
     remove_subscriber,
     show_subscriber,
@@ -248,7 +249,12 @@ def check(obj: _Context, print_config: bool) -> None:
     for problem in problems:
         _err(f"error: {problem}")
     known = stored_categories(config)
-    for warning in [*stray_files(config), *category_warnings(config, config.subscribers, known)]:
+    found = [
+        *stray_files(config),
+        *category_warnings(config, config.subscribers, known),
+        *output_folder_warnings(config),
+    ]
+    for warning in found:
         _err(f"warning: {warning}")
     _warn_base_url(config)
     counts = f"{len(config.sources)} source(s), {len(config.subscribers)} valid subscriber(s)"

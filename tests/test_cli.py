@@ -344,6 +344,23 @@ def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled:
     assert check.returncode == 0 and "'Wrold News'" in check.stderr and ": OK;" in check.stdout
     strays = [line for line in check.stderr.splitlines() if "not read" in line]
     assert len(strays) == 2 and "Faith.TOML: not read" in strays[0] and "hope.toml.txt" in strays[1]
+    output = bundled.parent.parent / "output"
+    for mode, who in ((0o755, None), (0o775, "its group"), (0o777, "everyone"), (0o1777, None)):
+        output.chmod(mode)
+        check = syndicator("--config", str(bundled), "check")
+        assert check.returncode == 0, check.stderr
+        said = [line for line in check.stderr.splitlines() if "output_dir is writable" in line]
+        assert said == (
+            [
+                f"warning: {output}: output_dir is writable by {who}: whoever can "
+                "write there can change what churches embed, and could make a "
+                "publish write or delete files outside it; let only the user who "
+                "runs Syndicator write there (chmod go-w)"
+            ]
+            if who
+            else []
+        ), mode
+    output.chmod(0o755)
     added = syndicator(
         "--config", str(bundled), "subscribers", "add", "new-hope", "--name", "New Hope",
         "--site", "https://newhope.example/", "--category", "Persecutoin",
