@@ -645,6 +645,28 @@ def test_every_piece_of_html_is_well_formed(site: Site) -> None:
             lxml.etree.fromstring(site.files[name])
 
 
+def test_every_page_forbids_script_before_anything_else(site: Site) -> None:
+    """Widget, list and article pages carry their Content-Security-Policy right after the
+    charset (a policy applies only to what follows it): no script, no forms, no <base
+    href>, styles from our own origin only."""
+    pages = [
+        name
+        for name in site.files
+        if name.endswith(".html") and name.split("/")[-1] not in {"snippet.html", "index.html"}
+    ]
+    assert any("/articles/" in n for n in pages) and any("/page/" in n for n in pages)
+    for name in pages:
+        head = lxml.html.fromstring(site.files[name]).find("head")
+        assert head is not None, name
+        charset, policy = list(head)[:2]
+        assert charset.get("charset") == "utf-8", name
+        assert policy.get("http-equiv") == "Content-Security-Policy", name
+        directives = dict(d.strip().split(" ", 1) for d in policy.get("content").split(";"))
+        assert directives["default-src"] == "'none'" and "script-src" not in directives, name
+        assert directives["style-src"] == "'self'" and directives["form-action"] == "'none'"
+        assert directives["base-uri"] == "'none'", name
+
+
 def _attribution_ok(element: lxml.html.HtmlElement, story: Story, sub: Sub, href: str) -> None:
     text = " ".join(element.text_content().split())
     author = story.article.author
