@@ -431,33 +431,79 @@ def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
         raise PublishError(f"{base}: refusing to prune a symbolic link (it leads elsewhere)")
     if not base.is_dir():
         return 0
+    # Folder by folder through open handles, never by path: a folder swapped for a link
+    # while this runs (by whoever else can write here) cannot lead it outside.
     try:
-        removed = _prune_tree(os.fspath(base), folder, keep)
-        if not keep and _is_empty(os.fspath(base)):
-            base.rmdir()  # a folder managed with nothing to keep goes (retired subscriber)
+        parent = os.open(base.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        raise PublishError(
-            f"{exc.filename or base}: cannot remove: {exc.strerror}", errno=exc.errno
-        ) from exc
+        raise PublishError(f"{base.parent}: cannot open: {exc.strerror}", errno=exc.errno) from exc
+    try:
+        handle = _open_folder(parent, base.name, os.fspath(base))
+        try:
+            removed = _prune_tree(handle, os.fspath(base), folder, keep)
+            gone = not keep and not os.listdir(handle)
+        finally:
+            os.close(handle)
+        if gone:  # a folder managed with nothing to keep goes (retired subscriber)
+            _at(os.rmdir, base.name, parent, os.fspath(base))
+    finally:
+        os.close(parent)
     return removed
 
 
-def _prune_tree(path: str, relative: str, keep: Collection[str]) -> int:
-    """Remove what `keep` does not name under `path` (`relative` to the output root), and
-    every temporary file; then the folders left empty. Returns how many files went."""
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_folder(parent: int, name: str, shown: str) -> int:
+    """The folder `name` in the open folder `parent`, never through a link."""
+    try:
+        return os.open(name, _FOLDER_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        raise PublishError(f"{shown}: cannot open: {exc.strerror}", errno=exc.errno) from exc
+
+
+def _at(action: Callable[..., None], name: str, parent: int, shown: str) -> None:
+    """`action` (unlink, rmdir) on `name` in the open folder `parent`; the path shown
+    in the error."""
+    try:
+        action(name, dir_fd=parent)
+    except OSError as exc:
+        raise PublishError(f"{shown}: cannot remove: {exc.strerror}", errno=exc.errno) from exc
+
+
+def _prune_tree(handle: int, shown: str, relative: str, keep: Collection[str]) -> int:
+    """Remove what `keep` does not name in the open folder `handle` (at `relative` to the
+    output root), and every temporary file; then the folders left empty. Returns how many
+    files went. A folder swapped for a link meanwhile is not entered: the link goes."""
     removed = 0
-    with os.scandir(path) as scan:
-        entries = list(scan)
-    for entry in entries:
-        name = f"{relative}/{entry.name}"
-        if entry.is_dir(follow_symlinks=False):
-            removed += _prune_tree(entry.path, name, keep)
-            if _is_empty(entry.path):
-                os.rmdir(entry.path)
-        elif entry.name.startswith(TEMP_PREFIX):
-            os.unlink(entry.path)
-        elif name not in keep:
-            os.unlink(entry.path)
+    try:
+        with os.scandir(handle) as scan:
+            entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in scan]
+    except OSError as exc:
+        raise PublishError(f"{shown}: cannot read: {exc.strerror}", errno=exc.errno) from exc
+    for name, is_folder in entries:
+        path, where = f"{relative}/{name}", f"{shown}/{name}"
+        if is_folder:
+            try:
+                child = os.open(name, _FOLDER_FLAGS, dir_fd=handle)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):  # not swapped: failing
+                    raise PublishError(
+                        f"{where}: cannot open: {exc.strerror}", errno=exc.errno
+                    ) from exc
+            else:
+                try:
+                    removed += _prune_tree(child, where, path, keep)
+                    empty = not os.listdir(child)
+                finally:
+                    os.close(child)
+                if empty:
+                    _at(os.rmdir, name, handle, where)
+                continue
+        if name.startswith(TEMP_PREFIX):
+            _at(os.unlink, name, handle, where)
+        elif path not in keep:
+            _at(os.unlink, name, handle, where)
             removed += 1
     return removed
 
@@ -470,8 +516,3 @@ def _remove_leftover_temps(folder: str) -> None:
     for path in leftovers:
         with contextlib.suppress(OSError):  # best effort: the next publish tries again
             os.unlink(path)
-
-
-def _is_empty(folder: str) -> bool:
-    with os.scandir(folder) as scan:
-        return next(scan, None) is None

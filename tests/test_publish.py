@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -361,3 +362,62 @@ def test_every_folder_published_into_is_marked_and_a_retired_one_goes_whole(
     assert sorted(p.name for p in (tmp_path / "grace").iterdir()) == [OWNER_MARK, "atom.xml"]
     publish(tmp_path, {}, managed=["grace"])
     assert not (tmp_path / "grace").exists()
+
+
+# --- someone else who can write into the output folder --------------------------------
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _swap_forever(folder: str, victim: str) -> None:
+    """Keep exchanging `folder`/x (a plain folder, stale: pruned) with `folder`/y (a link
+    to `victim`), so that a prune finds a folder and then enters the link."""
+    while True:
+        with contextlib.suppress(OSError):  # the prune removes x under our feet
+            os.makedirs(f"{folder}/x", exist_ok=True)
+            for number in range(20):
+                with open(f"{folder}/x/f{number}", "w"):
+                    pass
+        with contextlib.suppress(OSError):
+            if not os.path.lexists(f"{folder}/y"):
+                os.symlink(victim, f"{folder}/y")
+        for _ in range(2000):
+            _LIBC.renameat2(
+                _AT_FDCWD, f"{folder}/x".encode(), _AT_FDCWD, f"{folder}/y".encode(),
+                _RENAME_EXCHANGE,
+            )  # fmt: skip
+
+
+@pytest.mark.skipif(not hasattr(_LIBC, "renameat2"), reason="renameat2(2) is Linux only")
+def test_a_folder_swapped_for_a_link_while_pruning_never_leads_outside(tmp_path: Path) -> None:
+    """Whoever else can write into a subscriber's folder swaps a stale sub-folder for a
+    link to the Syndicator user's own files while a publish prunes, again and again.
+    Pruning goes folder by folder through open handles, so it never follows the link.
+    (Going by path, the first publishes deleted the files it leads to.)"""
+    import multiprocessing
+
+    root, victim = tmp_path / "output", tmp_path / "state"
+    victim.mkdir()
+    files = {"grace/rss.xml": b"<rss/>", "grace/feed.json": b"{}"}
+    publish(root, files, managed=["grace"])
+    attacker = multiprocessing.get_context("fork").Process(
+        target=_swap_forever, args=(str(root / "grace"), str(victim)), daemon=True
+    )
+    attacker.start()
+    try:
+        deadline = time.monotonic() + 6
+        publishes = 0
+        while time.monotonic() < deadline:
+            for number in range(20):
+                (victim / f"precious-{number}.txt").write_text("keep me")
+            with contextlib.suppress(PublishError):  # a folder gone mid-prune: said, not lost
+                publish(root, files, managed=["grace"])
+            publishes += 1
+            assert len(list(victim.iterdir())) == 20, f"deleted outside, publish {publishes}"
+    finally:
+        attacker.kill()
+        attacker.join()
+    assert publishes >= 20
+    assert (root / "grace" / "rss.xml").read_bytes() == b"<rss/>"
