@@ -151,8 +151,9 @@ def stray_files(config: Config) -> list[str]:
 def output_folder_warnings(config: Config) -> list[str]:
     """The output folder is writable by other users (without the sticky bit): they can
     change what churches embed, and by swapping a subscriber's folder for a link while a
-    publish runs, make it write or delete files outside the output folder. Publishing
-    checks each folder once before using it, not at every step; keep others out."""
+    publish runs, make it write its files outside the output folder (pruning goes through
+    open folder handles and cannot be led out; writing checks each folder once, then goes
+    by path). Keep others out."""
     folder = config.site.output_dir
     try:
         mode = folder.stat().st_mode
@@ -163,8 +164,8 @@ def output_folder_warnings(config: Config) -> list[str]:
     who = "everyone" if mode & stat.S_IWOTH else "its group"
     return [
         f"{display_path(folder)}: output_dir is writable by {who}: whoever can write there "
-        f"can change what churches embed, and could make a publish write or delete files "
-        f"outside it; let only the user who runs Syndicator write there (chmod go-w)"
+        f"can change what churches embed, and could make a publish write its files outside "
+        f"it; let only the user who runs Syndicator write there (chmod go-w)"
     ]
 
 

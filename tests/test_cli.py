@@ -354,7 +354,7 @@ def test_a_misspelt_category_is_warned_about_with_the_closest_known_one(bundled:
             [
                 f"warning: {output}: output_dir is writable by {who}: whoever can "
                 "write there can change what churches embed, and could make a "
-                "publish write or delete files outside it; let only the user who "
+                "publish write its files outside it; let only the user who "
                 "runs Syndicator write there (chmod go-w)"
             ]
             if who
