@@ -52,6 +52,12 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
+        self._fd = self._take()
+        return self
+
+    def _take(self) -> int:
+        """Lock the file at the path and write this holder into it; its descriptor.
+        Raises `LockHeld` when another process holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -64,8 +70,7 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
         os.fsync(fd)
-        self._fd = fd
-        return self
+        return fd
 
     def intact(self) -> bool:
         """Whether the lock file at the path is still the one this holder locked: not
@@ -81,15 +86,10 @@ class RunLock:
         """Lock the file at the path again after it was deleted or replaced: else the next
         run would lock a new file and work beside this holder. False when another process
         has locked the new one first."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            fd = self._take()
+        except LockHeld:
             return False
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
         if self._fd is not None:
             os.close(self._fd)  # the old, unlinked file's lock goes with it
         self._fd = fd

@@ -439,9 +439,11 @@ def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
         raise PublishError(f"{base.parent}: cannot open: {exc.strerror}", errno=exc.errno) from exc
     try:
         handle = _open_folder(parent, base.name, os.fspath(base))
+        if handle is None:  # swapped for a link since the check above
+            raise PublishError(f"{base}: refusing to prune a symbolic link (it leads elsewhere)")
         try:
             removed = _prune_tree(handle, os.fspath(base), folder, keep)
-            gone = not keep and not os.listdir(handle)
+            gone = not keep and _is_empty(handle)
         finally:
             os.close(handle)
         if gone:  # a folder managed with nothing to keep goes (retired subscriber)
@@ -454,12 +456,20 @@ def _prune(root: Path, folder: str, keep: Collection[str]) -> int:
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _open_folder(parent: int, name: str, shown: str) -> int:
-    """The folder `name` in the open folder `parent`, never through a link."""
+def _open_folder(parent: int, name: str, shown: str) -> int | None:
+    """The folder `name` in the open folder `parent`, never through a link; None when
+    `name` is a link or a file (swapped for one since it was seen as a folder)."""
     try:
         return os.open(name, _FOLDER_FLAGS, dir_fd=parent)
     except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            return None
         raise PublishError(f"{shown}: cannot open: {exc.strerror}", errno=exc.errno) from exc
+
+
+def _is_empty(handle: int) -> bool:
+    with os.scandir(handle) as scan:
+        return next(scan, None) is None
 
 
 def _at(action: Callable[..., None], name: str, parent: int, shown: str) -> None:
@@ -483,23 +493,16 @@ def _prune_tree(handle: int, shown: str, relative: str, keep: Collection[str]) -
         raise PublishError(f"{shown}: cannot read: {exc.strerror}", errno=exc.errno) from exc
     for name, is_folder in entries:
         path, where = f"{relative}/{name}", f"{shown}/{name}"
-        if is_folder:
+        child = _open_folder(handle, name, where) if is_folder else None
+        if child is not None:
             try:
-                child = os.open(name, _FOLDER_FLAGS, dir_fd=handle)
-            except OSError as exc:
-                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):  # not swapped: failing
-                    raise PublishError(
-                        f"{where}: cannot open: {exc.strerror}", errno=exc.errno
-                    ) from exc
-            else:
-                try:
-                    removed += _prune_tree(child, where, path, keep)
-                    empty = not os.listdir(child)
-                finally:
-                    os.close(child)
-                if empty:
-                    _at(os.rmdir, name, handle, where)
-                continue
+                removed += _prune_tree(child, where, path, keep)
+                empty = _is_empty(child)
+            finally:
+                os.close(child)
+            if empty:
+                _at(os.rmdir, name, handle, where)
+            continue
         if name.startswith(TEMP_PREFIX):
             _at(os.unlink, name, handle, where)
         elif path not in keep:
