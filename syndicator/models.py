@@ -122,6 +122,7 @@ class ParsedFeed:
     link: str | None
     entries: tuple[Entry, ...]
     warnings: tuple[str, ...] = ()
+    damaged: tuple[str, ...] = ()  # ids of entries showing U+FFFD for bytes that were bad
 
 
 Presence = Literal["present", "removed", "aged_out"]

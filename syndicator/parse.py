@@ -1,19 +1,24 @@
 """Parse fetched bytes into normalised `Entry` records with feedparser.
 
-feedparser is given bytes (in a BytesIO: a bare string would be taken as a path or URL),
-the response headers (for the charset), and its sanitizer is OFF: it is not an XSS
-defence, and the clean stage owns that. Documents declaring entities in a DOCTYPE are
-refused before feedparser sees them, because its loose parser expands them without limit.
+The document is decoded here, as it declares (`decode_document`), and handed to feedparser
+as UTF-8 that says so: left to guess, feedparser reads a whole document as another
+encoding when one byte of it is bad. feedparser gets bytes (in a BytesIO: a bare string
+would be taken as a path or URL), and its sanitizer is OFF: it is not an XSS defence, and
+the clean stage owns that. Documents declaring entities in a DOCTYPE are refused before
+feedparser sees them, because its loose parser expands them without limit.
 """
 
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import io
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -49,37 +54,43 @@ def parse_bytes(
             "(entity expansion can exhaust memory)",
         )
     response_headers = {k.lower(): v for k, v in headers.items()}
+    decoded = decode_document(body, response_headers)
+    as_utf8 = _declared_utf8(decoded.text)
+    said = dict(response_headers)
     if url:
-        response_headers.setdefault("content-location", url)
+        said.setdefault("content-location", url)
+    if "content-type" in said:  # its charset would otherwise win over the declaration
+        said["content-type"] = said["content-type"].split(";", 1)[0].strip() + "; charset=utf-8"
     try:
         result = feedparser.parse(
-            io.BytesIO(_drop_surrogate_references(body)),
-            response_headers=response_headers,
+            io.BytesIO(_drop_surrogate_references(as_utf8)),
+            response_headers=said,
             sanitize_html=False,
             resolve_relative_uris=False,
         )
     except Exception as exc:  # feedparser's loose parser has raised on odd input before
         raise ParseError(source_id, f"feedparser failed: {type(exc).__name__}: {exc}") from exc
-    if result.get("bozo") and (root := _unclosed_root(body)):
+    if result.get("bozo") and (root := _unclosed_root(as_utf8)):
         # Cut off (a dropped connection, a proxy's size limit): the item it ends inside
-        # lacks its guid, date or body, and a cut multi-byte character makes feedparser
-        # decode the whole document as another encoding. Nothing of it can be trusted.
+        # lacks its guid, date or body. Nothing of it can be trusted.
         raise ParseError(
             source_id,
             f"the document ends early ({len(body):,} bytes, no closing </{root}>): "
             "nothing stored from it; the next poll tries again",
         )
-    warnings = _warnings(result)
     entries = _entries(source_id, result, url)
     if not entries:
         raise ParseError(source_id, _why_empty(result, response_headers))
+    damaged = tuple(entry.id for entry in entries if decoded.bad and _shows_replacement(entry))
+    bad_bytes = decoded.bad_bytes_warning(damaged)
     feed = result.get("feed", {})
     return ParsedFeed(
         source_id=source_id,
         title=_text(feed.get("title")),
         link=_text(feed.get("link")),
         entries=entries,
-        warnings=warnings,
+        warnings=(*decoded.notes, *([bad_bytes] if bad_bytes else []), *_warnings(result)),
+        damaged=damaged,
     )
 
 
@@ -119,27 +130,247 @@ def declares_entities(body: bytes) -> bool:
 
 def _as_ascii_view(body: bytes) -> bytes:
     """Bytes in which ASCII markup is findable, whatever the document's encoding."""
-    for bom, codec in (
-        (b"\xff\xfe\x00\x00", "utf-32-le"),
-        (b"\x00\x00\xfe\xff", "utf-32-be"),
-        (b"\xff\xfe", "utf-16-le"),
-        (b"\xfe\xff", "utf-16-be"),
-        (b"<\x00?\x00", "utf-16-le"),
-        (b"\x00<\x00?", "utf-16-be"),
+    wide = _byte_order(body)
+    if wide is None or wide[0] == "utf-8":
+        return body
+    codec, skip, _ = wide
+    return body[skip:].decode(codec, errors="replace").encode("ascii", errors="replace")
+
+
+# -- decoding: as declared; a bad byte costs its own character, never the document's ---
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A fetched document as text, and what was odd about reading it."""
+
+    text: str
+    encoding: str  # the Python codec it was read with
+    notes: tuple[str, ...] = ()  # declarations that were wrong, unknown or at odds
+    bad: int = 0  # byte sequences not valid in `encoding`, each read as one U+FFFD
+    bad_at: tuple[tuple[int, int], ...] = field(default=())  # (line, byte offset), first few
+
+    def bad_bytes_warning(self, item_ids: Sequence[str]) -> str | None:
+        """What to say about the bad byte sequences, naming the items that show them."""
+        if not self.bad:
+            return None
+        where = ", ".join(f"line {line} (byte {offset:,})" for line, offset in self.bad_at)
+        more = f" and {self.bad - len(self.bad_at):,} more" if self.bad > len(self.bad_at) else ""
+        items = f"item(s) {', '.join(item_ids)}" if item_ids else "no item's text"
+        return (
+            f"{self.bad:,} byte sequence(s) not valid {self.encoding}, each read as U+FFFD "
+            f"(the rest of the document as declared): at {where}{more}; in {items}"
+        )
+
+
+def decode_document(body: bytes, headers: Mapping[str, str]) -> Decoded:
+    """Read a feed document as text, in the encoding it declares.
+
+    A byte order mark decides, and so do a UTF-16/32 document's first bytes (XML 1.0
+    appendix F); then the HTTP charset, then the XML declaration (RFC 7303). Labels are
+    read as the web reads them (ISO-8859-1 and ASCII mean windows-1252); an unknown one
+    is skipped. When two declarations disagree, the first under which the bytes are valid
+    wins. Bytes that are UTF-8 (more well-formed multi-byte characters than bad sequences)
+    are read as UTF-8 whatever a legacy label says: servers mislabel UTF-8 all the time,
+    and legacy text is not UTF-8 by chance. Nothing declared and not UTF-8: windows-1252.
+    A byte sequence not valid in the chosen encoding becomes one U+FFFD: it is never a
+    reason to read the whole document as another encoding. `headers` have lower-case names.
+    """
+    http_label = _http_charset(headers.get("content-type", ""))
+    if (wide := _byte_order(body)) is not None:
+        codec, skip, told = wide
+        notes = []
+        said = _codec(http_label) if http_label is not None else None
+        if said is not None and _byte_orderless(said) != _byte_orderless(codec):
+            notes.append(f"the HTTP charset says {http_label}, the {told} {codec}: read as {codec}")
+        return replace(_decode(body, codec, skip=skip), notes=tuple(notes))
+    notes, declared = _declarations(http_label, _xml_encoding(body))
+    as_utf8 = _decode(body, "utf-8")
+    if _reads_as_utf8(as_utf8) or (not declared and not as_utf8.bad):
+        notes += [
+            f"{said}, but the document is UTF-8: read as UTF-8"
+            for said, c in declared
+            if c != "utf-8"
+        ]
+        return replace(as_utf8, notes=tuple(notes))
+    if not declared:
+        notes.append("no encoding declared, and the document is not UTF-8: read as windows-1252")
+        return replace(_decode(body, "cp1252"), notes=tuple(notes))
+    tried = [(said, _decode(body, codec)) for said, codec in declared]
+    said, chosen = next(((said, d) for said, d in tried if not d.bad), tried[0])
+    if len({codec for _, codec in declared}) > 1:
+        notes.append(f"{' and '.join(s for s, _ in declared)} disagree: read as {said}")
+    return replace(chosen, notes=tuple(notes))
+
+
+def _declarations(
+    http_label: str | None, xml_label: str | None
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Notes on the labels that cannot be used, and (what said it, codec) of the others,
+    the HTTP charset first (RFC 7303)."""
+    notes, declared = [], []
+    for said, label in (
+        (f"the HTTP charset says {http_label}", http_label),
+        (f"the XML declaration says {xml_label}", xml_label),
     ):
-        if body.startswith(bom):
-            return body.decode(codec, errors="replace").encode("ascii", errors="replace")
-    return body
+        if label is None:
+            continue
+        codec = _codec(label)
+        if codec is None:
+            notes.append(f"{said}, not an encoding Syndicator knows: ignored")
+        elif codec in _WIDE:
+            notes.append(f"{said}, but the document is not {codec}: ignored")
+        else:
+            declared.append((said, codec))
+    return notes, declared
+
+
+def _decode(body: bytes, codec: str, *, skip: int = 0) -> Decoded:
+    """`body` (from `skip`) read as `codec`, each bad byte sequence as one U+FFFD."""
+    found = _BadBytes()
+    token = _BAD_BYTES.set(found)
+    try:
+        text = body[skip:].decode(codec, errors=_RECORD_AND_REPLACE)
+    finally:
+        _BAD_BYTES.reset(token)
+    newline = "\n".encode(codec)
+    at = tuple((body.count(newline, 0, skip + start) + 1, skip + start) for start in found.starts)
+    return Decoded(text, codec, bad=found.count, bad_at=at)
+
+
+def _reads_as_utf8(decoded: Decoded) -> bool:
+    """More well-formed multi-byte UTF-8 characters than bad sequences (read as UTF-8)."""
+    non_ascii = len(decoded.text) - len(decoded.text.encode("ascii", errors="ignore"))
+    return non_ascii - decoded.bad > decoded.bad
+
+
+class _BadBytes:
+    """Where the bad byte sequences of one decoding were (the first few) and how many."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.starts: list[int] = []
+
+
+_BAD_BYTES: ContextVar[_BadBytes] = ContextVar("_BAD_BYTES")
+_RECORD_AND_REPLACE = "syndicator.record-and-replace"
+_SHOWN_BAD = 5  # bad byte sequences located in a warning; the rest are counted
+
+
+def _record_and_replace(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    found = _BAD_BYTES.get()
+    found.count += 1
+    if len(found.starts) < _SHOWN_BAD:
+        found.starts.append(exc.start)
+    return "\ufffd", exc.end
+
+
+codecs.register_error(_RECORD_AND_REPLACE, _record_and_replace)
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16's: it begins with the same bytes
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_WIDE = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
+
+
+def _byte_order(body: bytes) -> tuple[str, int, str] | None:
+    """(codec, bytes of its mark, what told) when a byte order mark tells the encoding,
+    or the first bytes are those of `<` in UTF-16/32 (no ASCII-compatible document
+    starts with a NUL byte, XML 1.0 appendix F); else None."""
+    for mark, codec in _BOMS:
+        if body.startswith(mark):
+            return codec, len(mark), "byte order mark"
+    head = body[:4]
+    for codec, looks in (
+        ("utf-32-le", len(head) == 4 and head[1:] == b"\0\0\0"),
+        ("utf-32-be", len(head) == 4 and head[:3] == b"\0\0\0"),
+        ("utf-16-le", head[1:2] == b"\0"),
+        ("utf-16-be", head[:1] == b"\0"),
+    ):
+        if looks:
+            return codec, 0, "first bytes"
+    return None
+
+
+def _byte_orderless(codec: str) -> str:
+    """utf-16 for utf-16-le and utf-16-be (a label need not say the byte order)."""
+    return codec.removesuffix("-le").removesuffix("-be")
+
+
+_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^\"';\s]+)", re.I)
+_XML_ENCODING = re.compile(rb"\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([^\"'>]{1,60})[\"']")
+
+
+def _http_charset(content_type: str) -> str | None:
+    match = _CHARSET.search(content_type)
+    return match.group(1) if match else None
+
+
+def _xml_encoding(body: bytes) -> str | None:
+    match = _XML_ENCODING.match(body)
+    return match.group(1).decode("ascii", errors="replace") if match else None
+
+
+# Labels the web reads as a wider encoding (the WHATWG Encoding Standard): a server that
+# says ISO-8859-1 or ASCII sends windows-1252, and browsers have always read it so.
+_WEB_READS = {
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+    "big5": "big5hkscs",
+    "utf-8-sig": "utf-8",
+}
+# Python codecs that are no document encodings (UTF-7 hides markup from a reader).
+_NOT_CHARSETS = frozenset(
+    {"utf-7", "unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined", "charmap"}
+)
+
+
+def _codec(label: str) -> str | None:
+    """The Python codec a declared label names, as the web reads it; None if unknown."""
+    try:
+        name = codecs.lookup(label.strip()).name
+        b"<".decode(name, errors="ignore")  # bytes-to-bytes codecs (base64, zlib) raise
+    except LookupError:
+        return None
+    if name in _NOT_CHARSETS:
+        return None
+    return _WEB_READS.get(name, name)
+
+
+_XML_DECLARATION = re.compile(r"\s*<\?xml\b[^>]*>")
+
+
+def _declared_utf8(text: str) -> bytes:
+    """The document as UTF-8 whose XML declaration says so: feedparser guesses nothing."""
+    declaration = _XML_DECLARATION.match(text)
+    rest = text[declaration.end() :] if declaration else text
+    return ('<?xml version="1.0" encoding="utf-8"?>' + rest).encode("utf-8")
+
+
+def _shows_replacement(entry: Entry) -> bool:
+    """Whether any text of the entry holds U+FFFD (a bad byte read as it, say)."""
+    texts = (entry.title, entry.author or "", entry.content_html, entry.summary_html)
+    return any("\ufffd" in text for text in (*texts, *entry.categories))
 
 
 def _warnings(result: Any) -> tuple[str, ...]:
     if not result.get("bozo"):
         return ()
     exc = result.get("bozo_exception")
-    name = type(exc).__name__
-    if name == "CharacterEncodingOverride":
-        return (f"declared character encoding was wrong; decoded as {result.get('encoding')}",)
-    return (f"feed is not well-formed ({name}: {exc}); parsed leniently",)
+    return (f"feed is not well-formed ({type(exc).__name__}: {exc}); parsed leniently",)
 
 
 def _why_empty(result: Any, headers: Mapping[str, str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from datetime import UTC, datetime
 
 import pytest
@@ -56,6 +57,100 @@ def test_undeclared_legacy_encoding_without_a_charset_still_decodes_with_a_warni
     parsed = parse_fixture(name, {"content-type": "application/xml"})
     assert title in [e.title for e in parsed.entries]  # type: ignore[attr-defined]
     assert parsed.warnings  # type: ignore[attr-defined]
+
+
+UTF8_HTTP = {"content-type": "application/rss+xml; charset=UTF-8"}
+GUID = "https://www.worthynews.com/?p="
+
+
+def test_a_stray_byte_costs_its_own_character_not_the_documents_encoding() -> None:
+    """One 0xFF in a UTF-8 feed made feedparser read the whole document as ISO-8859-2:
+    every story came out as mojibake (KrakĂłw). Now the bad byte alone becomes U+FFFD,
+    and the warning says where it was and which items show it."""
+    clean = parse_bytes("wn", (FEEDS / "utf8-clean.xml").read_bytes(), UTF8_HTTP)
+    stray = parse_bytes("wn", (FEEDS / "utf8-stray-byte.xml").read_bytes(), UTF8_HTTP)
+    titles = {e.id: e.title for e in stray.entries}
+    assert titles[GUID + "91006"] == "Gda\ufffdsk Seminary Welcomes New Students"
+    assert titles[GUID + "91004"] == "Kraków\ufffd Volunteers Rebuild a Chapel Roof"
+    for entry in clean.entries:
+        if entry.id != GUID + "91004":
+            assert titles[entry.id] == entry.title  # Łódź, São, Zürich, Malmö as they are
+            assert entry in stray.entries
+    assert stray.damaged == (GUID + "91006", GUID + "91004")
+    (warning,) = stray.warnings
+    assert warning.startswith("2 byte sequence(s) not valid utf-8, each read as U+FFFD")
+    assert "line 11 (byte 381), line 39 (byte 2,503)" in warning
+    assert f"item(s) {GUID}91006, {GUID}91004" in warning
+    assert not clean.warnings and not clean.damaged
+
+
+def _document(title: str, encoding: str, declared: str | None) -> bytes:
+    """A one-item feed titled `title`, in `encoding`, its XML declaration saying
+    `declared` (no encoding pseudo-attribute when None)."""
+    text = rss(item("1", title=title)).decode()
+    prolog = f' encoding="{declared}"' if declared else ""
+    return text.replace(' encoding="UTF-8"', prolog, 1).encode(encoding)
+
+
+POLISH = "Kraków “Łódź” – €5 café"
+LATIN = "Café “Open Doors” – €5"
+
+
+@pytest.mark.parametrize(
+    ("body", "charset", "title", "note"),
+    [
+        # A byte order mark decides, whatever the server says.
+        (codecs.BOM_UTF16_LE + _document(POLISH, "utf-16-le", "UTF-16"), "utf-8", POLISH,
+         "the HTTP charset says utf-8, the byte order mark utf-16-le: read as utf-16-le"),
+        (codecs.BOM_UTF16_BE + _document(POLISH, "utf-16-be", "UTF-16"), None, POLISH, None),
+        (codecs.BOM_UTF8 + _document(POLISH, "utf-8", None), None, POLISH, None),
+        # UTF-16 without a byte order mark: its first bytes tell.
+        (_document(POLISH, "utf-16-le", "UTF-16"), None, POLISH, None),
+        (_document(POLISH, "utf-16-be", None), "utf-16", POLISH, None),
+        # The header says ISO-8859-1 (a server default), the document is UTF-8.
+        (_document(POLISH, "utf-8", "UTF-8"), "iso-8859-1", POLISH,
+         "the HTTP charset says iso-8859-1, but the document is UTF-8: read as UTF-8"),
+        # The header says UTF-8, the document is what its prolog says.
+        (_document(LATIN, "cp1252", "windows-1252"), "utf-8", LATIN,
+         "the HTTP charset says utf-8 and the XML declaration says windows-1252 disagree: "
+         "read as the XML declaration says windows-1252"),
+        # windows-1252 bytes (“ ” – €) labelled ISO-8859-1: the web reads them as one.
+        (_document(LATIN, "cp1252", "ISO-8859-1"), None, LATIN, None),
+        (_document(LATIN, "cp1252", None), "iso-8859-1", LATIN, None),
+        # Labels Python does not know, or that are no document encoding, are skipped.
+        (_document(POLISH, "utf-8", "x-klingon"), None, POLISH,
+         "the XML declaration says x-klingon, not an encoding Syndicator knows: ignored"),
+        (_document(POLISH, "utf-8", None), "utf-7", POLISH,
+         "the HTTP charset says utf-7, not an encoding Syndicator knows: ignored"),
+        (_document(POLISH, "utf-8", None), "base64", POLISH,
+         "the HTTP charset says base64, not an encoding Syndicator knows: ignored"),
+        # A prolog claiming UTF-16 on a document that is not.
+        (_document(POLISH, "utf-8", "UTF-16"), None, POLISH,
+         "the XML declaration says UTF-16, but the document is not utf-16: ignored"),
+    ],
+)  # fmt: skip
+def test_the_encoding_is_the_declared_one_in_the_order_xml_and_http_give(
+    body: bytes, charset: str | None, title: str, note: str | None
+) -> None:
+    content_type = "application/rss+xml" + (f"; charset={charset}" if charset else "")
+    parsed = parse_bytes("t", body, {"content-type": content_type})
+    assert [e.title for e in parsed.entries] == [title]
+    assert parsed.warnings == ((note,) if note else ())
+    assert not parsed.damaged
+
+
+def test_a_multibyte_character_cut_short_costs_that_character_alone() -> None:
+    """WordPress cuts excerpts by bytes; a proxy may append a cut character after the
+    document: one U+FFFD each, the rest as declared."""
+    body = _document("Kraków Choir", "utf-8", "UTF-8").replace(
+        "Kraków".encode(), b"Krak" + "ó".encode()[:1], 1
+    )
+    body += "ó".encode()[:1]  # after the end tag: in no item's text
+    parsed = parse_bytes("t", body, XML)
+    assert [e.title for e in parsed.entries] == ["Krak\ufffd Choir"]
+    bad_bytes, not_xml = parsed.warnings  # a character after the end tag is no XML
+    assert bad_bytes.startswith("2 byte sequence(s) not valid utf-8")
+    assert bad_bytes.endswith(f"in item(s) {GUID}1") and "not well-formed" in not_xml
 
 
 def test_rss_091() -> None:
