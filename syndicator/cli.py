@@ -54,7 +54,7 @@ from .daemon import WATCH_SECONDS, JsonFormatter, run_daemon
 from .errors import ConfigErrors, StoreError, SyndicatorError
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
-from .pipeline import current_state, failures, named_few, run_once
+from .pipeline import current_state, doubts, failures, named_few, run_once
 from .preview import PREVIEW_PAGE, build_preview
 from .render import PASTE_ADVICE, embed_codes, urls_for
 from .render.environment import check_templates
@@ -726,10 +726,12 @@ def _source_lines(report: SourceReport) -> Iterable[tuple[str, bool]]:
             f"{sid}: FAILED: {report.error} ({report.url}); next try {_when(report.next_due)}",
             True,
         )
+    for doubt in doubts(report):
+        yield f"{sid}: {doubt}", True
     if report.moved_to:
         yield f"{sid}: moved permanently to {report.moved_to}; stored URL updated", False
-    for warning in report.warnings:
-        yield f"{sid}: warning: {warning}", False
+    for warning in report.warnings:  # with a doubt, they say where it came from
+        yield f"{sid}: warning: {warning}", report.doubtful
 
 
 def _when(value: datetime | None) -> str | None:

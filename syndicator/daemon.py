@@ -31,7 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .config import Config, load_config
 from .errors import ConfigErrors, SyndicatorError
 from .lock import DAEMON, RunLock
-from .pipeline import failures, named_few, run_once
+from .pipeline import doubts, failures, named_few, run_once
 
 log = logging.getLogger("syndicator.daemon")
 
@@ -69,6 +69,8 @@ def poll_job(source_ids: list[str]) -> None:
         level = logging.WARNING if source.failed else logging.INFO
         log.log(level, "%s: %s%s", source.source_id, source.outcome,
                 f": {source.error}" if source.error else "")  # fmt: skip
+        for doubt in doubts(source):
+            log.warning("%s: %s", source.source_id, doubt)
     for problem in report.config_errors:
         log.warning("%s (subscriber skipped)", problem)
     failed, not_reached = failures(report.subscribers)

@@ -189,6 +189,7 @@ class EntryChanges:
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()  # gone from the feed while older items remain
     aged_out: tuple[str, ...] = ()  # gone from the feed because it is older than all that remain
+    garbled: tuple[str, ...] = ()  # its new text garbles the stored one: the stored is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,11 +225,18 @@ class SourceReport:
     warnings: tuple[str, ...] = ()
     moved_to: str | None = None
     next_due: datetime | None = None
+    damaged: tuple[str, ...] = ()  # stored now showing U+FFFD for bytes that were bad
 
     @property
     def failed(self) -> bool:
         """Failed this time, or disabled until an admin acts: either way cron should hear."""
         return self.outcome in {"failed", "disabled"}
+
+    @property
+    def doubtful(self) -> bool:
+        """Polled, but what it brought is damaged or was refused as damage: cron should
+        hear (nothing stored was lost)."""
+        return bool(self.damaged or self.changes.garbled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +302,7 @@ class RunReport:
             not self.config_errors
             and not self.publish_error
             and not self.index_error
-            and not any(s.failed for s in self.sources)
+            and not any(s.failed or s.doubtful for s in self.sources)
             and not any(c.errors for c in self.cleaning)
             and not any(s.outcome == "failed" for s in self.subscribers)
         )

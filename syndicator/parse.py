@@ -170,11 +170,13 @@ def decode_document(body: bytes, headers: Mapping[str, str]) -> Decoded:
     appendix F); then the HTTP charset, then the XML declaration (RFC 7303). Labels are
     read as the web reads them (ISO-8859-1 and ASCII mean windows-1252); an unknown one
     is skipped. When two declarations disagree, the first under which the bytes are valid
-    wins. Bytes that are UTF-8 (more well-formed multi-byte characters than bad sequences)
-    are read as UTF-8 whatever a legacy label says: servers mislabel UTF-8 all the time,
-    and legacy text is not UTF-8 by chance. Nothing declared and not UTF-8: windows-1252.
-    A byte sequence not valid in the chosen encoding becomes one U+FFFD: it is never a
-    reason to read the whole document as another encoding. `headers` have lower-case names.
+    and make no C1 control characters wins (U+0080 to U+009F are in no real text: they
+    are what windows-1252's quotes and dashes become when read as ISO-8859-n). Bytes that
+    are UTF-8 (more well-formed multi-byte characters than bad sequences) are read as
+    UTF-8 whatever a legacy label says: servers mislabel UTF-8 all the time, and legacy
+    text is not UTF-8 by chance. Nothing declared and not UTF-8: windows-1252. A byte
+    sequence not valid in the chosen encoding becomes one U+FFFD: it is never a reason to
+    read the whole document as another encoding. `headers` have lower-case names.
     """
     http_label = _http_charset(headers.get("content-type", ""))
     if (wide := _byte_order(body)) is not None:
@@ -197,10 +199,15 @@ def decode_document(body: bytes, headers: Mapping[str, str]) -> Decoded:
         notes.append("no encoding declared, and the document is not UTF-8: read as windows-1252")
         return replace(_decode(body, "cp1252"), notes=tuple(notes))
     tried = [(said, _decode(body, codec)) for said, codec in declared]
-    said, chosen = next(((said, d) for said, d in tried if not d.bad), tried[0])
+    said, chosen = min(tried, key=lambda attempt: _misfit(attempt[1]))
     if len({codec for _, codec in declared}) > 1:
         notes.append(f"{' and '.join(s for s, _ in declared)} disagree: read as {said}")
     return replace(chosen, notes=tuple(notes))
+
+
+def _misfit(decoded: Decoded) -> tuple[bool, bool]:
+    """Orders readings best first: no bad bytes, then no C1 control characters."""
+    return decoded.bad > 0, _C1_CONTROL.search(decoded.text) is not None
 
 
 def _declarations(
@@ -252,6 +259,7 @@ class _BadBytes:
         self.starts: list[int] = []
 
 
+_C1_CONTROL = re.compile("[\x80-\x9f]")
 _BAD_BYTES: ContextVar[_BadBytes] = ContextVar("_BAD_BYTES")
 _RECORD_AND_REPLACE = "syndicator.record-and-replace"
 _SHOWN_BAD = 5  # bad byte sequences located in a warning; the rest are counted

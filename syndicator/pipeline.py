@@ -481,6 +481,23 @@ def named_few(ids: Sequence[str]) -> str:
 NAMED = 10  # subscribers named in one line before "and N more"
 
 
+def doubts(source: SourceReport) -> list[str]:
+    """What an admin must hear about a source polled without failing (`doubtful`), one
+    sentence each: the CLI and the daemon say them as problems."""
+    found = []
+    if garbled := source.changes.garbled:
+        found.append(
+            f"{len(garbled)} stored article(s) kept as they were: the feed's new text of "
+            f"them is garbled (mojibake, or U+FFFD where a character was): {named_few(garbled)}"
+        )
+    if source.damaged:
+        found.append(
+            f"{len(source.damaged)} article(s) stored with U+FFFD for bytes not valid in the "
+            f"feed's encoding (the warning says where): {named_few(source.damaged)}"
+        )
+    return found
+
+
 def index_subscribers(config: Config, store: Store) -> list[SubscriberConfig]:
     """Who index.html and subscribers.opml list: every configured subscriber, and each
     whose file is broken as it was last published (its outputs stay, so its entry does)."""
@@ -626,6 +643,7 @@ def poll_source(
         else:
             changes = store.apply_feed(parsed, now)
         store.save_source_state(succeeded)
+    stored = {*changes.new, *changes.changed}
     return SourceReport(
         source.id,
         "not_modified" if parsed is None else "updated",
@@ -634,6 +652,7 @@ def poll_source(
         warnings=parsed.warnings if parsed else (),
         moved_to=fetched.moved_to,
         next_due=succeeded.next_due,
+        damaged=tuple(i for i in parsed.damaged if i in stored) if parsed else (),
     )
 
 

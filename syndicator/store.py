@@ -175,6 +175,79 @@ def compare_entries(stored: Mapping[str, StoredKey], entries: Sequence[Entry]) -
     )
 
 
+def keep_stored_text(
+    changes: EntryChanges, stored: Mapping[str, Entry], fetched: Mapping[str, Entry]
+) -> EntryChanges:
+    """Changed entries whose new text garbles the stored text are no corrections: they
+    move to `garbled`, and the stored article stays as it is. `stored` and `fetched`
+    hold (at least) the changed entries, by id."""
+    garbled = {i for i in changes.changed if i in stored and is_garbled(stored[i], fetched[i])}
+    if not garbled:
+        return changes
+    return replace(
+        changes,
+        changed=tuple(i for i in changes.changed if i not in garbled),
+        garbled=tuple(sorted(garbled)),
+    )
+
+
+def is_garbled(stored: Entry, fetched: Entry) -> bool:
+    """Whether a text of `fetched` is a garbled copy of the stored one rather than an edit:
+    it shows more U+FFFD (bytes that could not be read), or it is the stored text with
+    characters' bytes read in another encoding (mojibake: Kraków as KrakĂłw, or
+    “ as â€œ). A feed read in the wrong encoding, or a stray byte, must never revise a
+    story that was fine; the upstream's next real correction still does."""
+    for old, new in zip(_texts(stored), _texts(fetched), strict=True):
+        if old != new and (new.count("\ufffd") > old.count("\ufffd") or _misread(old, new)):
+            return True
+    return False
+
+
+def _texts(entry: Entry) -> tuple[str, ...]:
+    texts = (entry.title, entry.author or "", entry.content_html, entry.summary_html)
+    return (*texts, "\n".join(entry.categories))
+
+
+_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")  # ASCII and non-ASCII stretches
+# Encodings a feed's bytes are read in by mistake, from UTF-8 or from each other.
+_SINGLE_BYTE = ("cp1252", "iso8859-1", "iso8859-2", "iso8859-15", "cp1250", "cp1251", "mac-roman")
+_MISREADINGS = tuple(
+    (wrote, read) for wrote in ("utf-8", *_SINGLE_BYTE) for read in _SINGLE_BYTE if wrote != read
+)
+
+
+def _misread(old: str, new: str) -> bool:
+    """Whether `new` is `old` with some non-ASCII characters' bytes in one encoding read
+    as another. Characters from references (&#8220;) are not misread with the rest, so
+    each character may be either; the ASCII text must be the same (a misreading never
+    makes ASCII)."""
+    old_runs, new_runs = _RUNS.findall(old), _RUNS.findall(new)
+    if len(old_runs) != len(new_runs):
+        return False
+    pairs = [(o, n) for o, n in zip(old_runs, new_runs, strict=True) if o != n]
+    if not pairs or any(o.isascii() or n.isascii() for o, n in pairs):
+        return False
+    return any(
+        all(_misread_run(o, n, wrote, read) for o, n in pairs) for wrote, read in _MISREADINGS
+    )
+
+
+def _misread_run(old: str, new: str, wrote: str, read: str) -> bool:
+    at = 0
+    for char in old:
+        try:
+            misread = char.encode(wrote).decode(read, errors="replace")
+        except UnicodeEncodeError:
+            misread = char
+        if misread != char and new.startswith(misread, at):
+            at += len(misread)
+        elif new.startswith(char, at):
+            at += 1
+        else:
+            return False
+    return at == len(new)
+
+
 def keep_full_text(entries: Sequence[Entry], stored_content: Mapping[str, str]) -> list[Entry]:
     """Entries that arrive with only a summary keep the full text already stored.
 
@@ -289,6 +362,8 @@ class Store:
             entries = keep_full_text(feed.entries, self._full_texts(feed))
             changes = compare_entries(self.stored_keys(feed.source_id), entries)
             by_id = {entry.id: entry for entry in entries}
+            stored = self._entries(feed.source_id, changes.changed)
+            changes = keep_stored_text(changes, stored, by_id)
             stamp = _to_db(now)
             for article_id in changes.new:
                 self._insert(by_id[article_id], stamp)
@@ -305,7 +380,24 @@ class Store:
                 "UPDATE articles SET last_seen = ? WHERE source_id = ? AND id = ?",
                 [(stamp, feed.source_id, article_id) for article_id in changes.unchanged],
             )
+            self._db.executemany(  # seen, and back if it had left: its text stays
+                "UPDATE articles SET last_seen = :stamp, presence = 'present', changed_at = "
+                "CASE presence WHEN 'present' THEN changed_at ELSE :stamp END "
+                "WHERE source_id = :source_id AND id = :id",
+                [{"stamp": stamp, "source_id": feed.source_id, "id": i} for i in changes.garbled],
+            )
         return changes
+
+    def _entries(self, source_id: str, ids: Sequence[str]) -> dict[str, Entry]:
+        """The stored entries of `ids`, by id."""
+        found = {}
+        for article_id in ids:
+            row = self._db.execute(
+                "SELECT * FROM articles WHERE source_id = ? AND id = ?", (source_id, article_id)
+            ).fetchone()
+            if row is not None:
+                found[article_id] = _article_from_row(row).entry
+        return found
 
     def _full_texts(self, feed: ParsedFeed) -> dict[str, str]:
         """Stored full texts of the entries that arrived without one."""

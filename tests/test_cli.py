@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import NOW, REPO, FeedServer, item, rss, write_config
+from .conftest import FEEDS, NOW, REPO, FeedServer, item, rss, write_config
 
 
 def syndicator(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -108,6 +108,22 @@ def test_failed_source_exits_1_and_names_source_and_reason(
     status = json.loads(syndicator("--config", str(main), "status", "--json").stdout)
     assert status["sources"][0]["articles"] == 1  # nothing stored was lost
     assert status["sources"][0]["last_error"].startswith("HTTP 500")
+
+
+def test_a_stray_byte_is_told_even_to_a_quiet_run_and_exits_1(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    main = write_config(
+        tmp_path, feed_server.serve("/feed", body=(FEEDS / "utf8-clean.xml").read_bytes())
+    )
+    assert syndicator("--config", str(main), "run").returncode == 0
+    feed_server.serve("/feed", body=(FEEDS / "utf8-stray-byte.xml").read_bytes())
+    result = syndicator("--config", str(main), "run", "--force", "--quiet")
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("worthynews: 1 stored article(s) kept as they were: the feed's")
+    assert lines[1].startswith("worthynews: 1 article(s) stored with U+FFFD for bytes not valid")
+    assert "line 11 (byte 381), line 39 (byte 2,503)" in lines[2]
 
 
 def test_invalid_main_config_exits_2_with_file_and_key(tmp_path: Path) -> None:

@@ -276,6 +276,63 @@ def test_feed_with_a_wrong_but_textual_content_type_is_accepted(
     assert run(config).sources[0].outcome == "updated"
 
 
+def test_a_stray_byte_revises_no_stored_story_and_costs_only_its_character(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """The report: one 0xFF in one title of a UTF-8 feed revised five stored stories
+    into mojibake (KrakĂłw) and published them with exit 0."""
+    url = feed_server.serve("/feed", body=(FEEDS / "utf8-clean.xml").read_bytes())
+    config = make_config(url)
+    assert len(run(config).sources[0].changes.new) == 5
+    with Store(config.database_path) as store:
+        before = {stored.entry.id: stored for stored in store.articles()}
+
+    feed_server.serve("/feed", body=(FEEDS / "utf8-stray-byte.xml").read_bytes())
+    report = run(config, timedelta(hours=1), force=True)
+
+    (source,) = report.sources
+    guid = "https://www.worthynews.com/?p="
+    assert source.changes.new == (guid + "91006",)
+    assert source.changes.changed == ()  # no stored story revised, into mojibake or else
+    assert source.changes.garbled == (guid + "91004",)  # its stray byte: kept as stored
+    assert source.damaged == (guid + "91006",)
+    assert any("line 11 (byte 381)" in warning for warning in source.warnings)
+    assert not report.ok  # cron hears of it
+    with Store(config.database_path) as store:
+        after = {stored.entry.id: stored for stored in store.articles()}
+    for article_id, stored in before.items():
+        assert after[article_id].entry == stored.entry and after[article_id].revision == 1
+    assert after[guid + "91006"].entry.title == "Gda\ufffdsk Seminary Welcomes New Students"
+
+
+def test_a_feed_read_in_another_encoding_than_last_time_revises_nothing(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """The same bytes, and the server's charset changes (ISO-8859-1 to ISO-8859-2): every
+    title would read otherwise (Fête as Fęte). No stored story is revised; cron hears."""
+    body = (FEEDS / "latin1-undeclared.xml").read_bytes()
+    config = make_config(
+        feed_server.serve(
+            "/feed", body=body, headers={"Content-Type": "text/xml; charset=ISO-8859-1"}
+        )
+    )
+    run(config)
+    before = articles_snapshot(config)
+    feed_server.serve("/feed", body=body, headers={"Content-Type": "text/xml; charset=ISO-8859-2"})
+    report = run(config, timedelta(hours=1), force=True)
+    (source,) = report.sources
+    assert len(source.changes.garbled) == 2 and source.changes.changed == ()
+    assert not report.ok
+    with Store(config.database_path) as store:
+        titles = {stored.entry.title for stored in store.articles()}
+    assert "Fête de la communauté : « Nous sommes reconnaissants »" in titles
+    after = articles_snapshot(config)
+    last_seen = 15  # the one column a poll that stores nothing moves
+    assert [row[:last_seen] + row[last_seen + 1 :] for row in after] == [
+        row[:last_seen] + row[last_seen + 1 :] for row in before
+    ]
+
+
 # --- render and publish ------------------------------------------------------------------
 
 FOUR = [item("1", 20), item("2", 21), item("3", 22), item("4", 23)]

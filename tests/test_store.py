@@ -12,7 +12,7 @@ import pytest
 
 from syndicator.errors import StoreError
 from syndicator.models import Entry, Image, ParsedFeed, Presence, SourceState
-from syndicator.store import MIGRATIONS, Store, StoredKey, compare_entries
+from syndicator.store import MIGRATIONS, Store, StoredKey, compare_entries, is_garbled
 
 from .conftest import NOW
 
@@ -95,6 +95,78 @@ class TestCompareEntries:
         ):
             assert replace(a, **change).content_hash() != a.content_hash(), change
         assert replace(a).content_hash() == a.content_hash()
+
+
+POLISH = replace(
+    entry("7", 20),
+    title="Kraków – “Łódź” café",
+    content_html="<p>ŁÓDŹ (Worthy News) – São Paulo’s choir sang &#8220;Amen&#8221;.</p>",
+)
+
+
+def misread(text: str, wrote: str, read: str, *, keep: str = "") -> str:
+    """`text` as a reader in the wrong encoding sees it; the characters in `keep` came
+    from character references (&#8211;), which a wrong encoding leaves as they are."""
+    return "".join(
+        char if char in keep else char.encode(wrote).decode(read, errors="replace") for char in text
+    )
+
+
+class TestGarbled:
+    @pytest.mark.parametrize(
+        ("title", "wrote", "read", "keep"),
+        [
+            (POLISH.title, "utf-8", "iso8859-2", ""),  # the reported KrakĂłw
+            (POLISH.title, "utf-8", "iso8859-2", "–“”"),  # references' characters intact
+            (POLISH.title, "utf-8", "cp1252", ""),  # â€œ
+            ("Fête « Nous » - Año", "iso8859-1", "iso8859-2", ""),  # a label changed
+        ],
+    )
+    def test_the_stored_text_read_in_another_encoding_is_no_correction(
+        self, title: str, wrote: str, read: str, keep: str
+    ) -> None:
+        stored = replace(POLISH, title=title)
+        garbled = replace(stored, title=misread(title, wrote, read, keep=keep))
+        assert garbled.title != stored.title
+        assert is_garbled(stored, garbled)
+
+    def test_a_replacement_character_where_the_stored_text_had_one_is_no_correction(
+        self,
+    ) -> None:
+        assert is_garbled(POLISH, replace(POLISH, title="Krak\ufffdw – “Łódź” café"))
+        assert is_garbled(POLISH, replace(POLISH, content_html=POLISH.content_html + "\ufffd"))
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"title": "Kraków – “Łódź” café reopens"},  # an edit
+            {"title": "Krakow – “Lodz” cafe"},  # letters made ASCII by an editor
+            {"title": "Kraków – “Łódź” cafè"},  # one accent corrected
+            {"content_html": "<p>ŁÓDŹ (Worthy News) – A new first sentence.</p>"},
+            {"categories": ("Europe",)},
+        ],
+    )
+    def test_an_edit_is_a_correction(self, change: dict[str, Any]) -> None:
+        assert not is_garbled(POLISH, replace(POLISH, **change))
+
+    def test_a_garbled_story_is_repaired_by_the_right_text(self) -> None:
+        garbled = replace(POLISH, title=misread(POLISH.title, "utf-8", "iso8859-2"))
+        assert not is_garbled(garbled, POLISH)
+
+    def test_the_store_keeps_a_story_whose_new_text_garbles_it(self, tmp_path: Path) -> None:
+        other = entry("8", 21)
+        garbled = replace(POLISH, title=misread(POLISH.title, "utf-8", "iso8859-2"))
+        later = NOW + timedelta(hours=1)
+        with Store(tmp_path / "db.sqlite3") as store:
+            store.apply_feed(feed(other, POLISH), NOW)
+            corrected = replace(other, title="Story 8, corrected")
+            changes = store.apply_feed(feed(corrected, garbled), later)
+            by_id = {s.entry.id: s for s in store.articles()}
+        assert changes.garbled == (POLISH.id,) and changes.changed == (other.id,)
+        kept = by_id[POLISH.id]
+        assert kept.entry == POLISH and kept.revision == 1 and kept.changed_at == NOW
+        assert kept.last_seen == later and kept.presence == "present"
+        assert by_id[other.id].revision == 2  # a correction beside it goes through
 
 
 def test_schema_is_migrated_in_wal_mode(tmp_path: Path) -> None:
