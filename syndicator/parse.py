@@ -78,18 +78,23 @@ def parse_bytes(
             f"the document ends early ({len(body):,} bytes, no closing </{root}>): "
             "nothing stored from it; the next poll tries again",
         )
-    entries = _entries(source_id, result, url)
+    entries, unusable = _entries(source_id, result, url)
     if not entries:
-        raise ParseError(source_id, _why_empty(result, response_headers))
+        raise ParseError(source_id, _why_empty(result, response_headers, unusable))
     damaged = tuple(entry.id for entry in entries if decoded.bad and _shows_replacement(entry))
     bad_bytes = decoded.bad_bytes_warning(damaged)
+    skipped = f"{unusable} item(s) with no title and no text: skipped" if unusable else None
     feed = result.get("feed", {})
     return ParsedFeed(
         source_id=source_id,
         title=_text(feed.get("title")),
         link=_text(feed.get("link")),
         entries=entries,
-        warnings=(*decoded.notes, *([bad_bytes] if bad_bytes else []), *_warnings(result)),
+        warnings=(
+            *decoded.notes,
+            *(note for note in (bad_bytes, skipped) if note),
+            *_warnings(result),
+        ),
         damaged=damaged,
     )
 
@@ -381,8 +386,10 @@ def _warnings(result: Any) -> tuple[str, ...]:
     return (f"feed is not well-formed ({type(exc).__name__}: {exc}); parsed leniently",)
 
 
-def _why_empty(result: Any, headers: Mapping[str, str]) -> str:
+def _why_empty(result: Any, headers: Mapping[str, str], unusable: int) -> str:
     content_type = headers.get("content-type", "unknown")
+    if unusable:
+        return f"none of its {unusable} item(s) has a title or any text; keeping what is stored"
     if result.get("bozo") and not result.get("version"):
         exc = result.get("bozo_exception")
         return (
@@ -394,16 +401,20 @@ def _why_empty(result: Any, headers: Mapping[str, str]) -> str:
     return "the feed has no usable items; keeping what is stored"
 
 
-def _entries(source_id: str, result: Any, url: str | None) -> tuple[Entry, ...]:
+def _entries(source_id: str, result: Any, url: str | None) -> tuple[tuple[Entry, ...], int]:
+    """The entries (the first of each id), and how many items had nothing to show."""
     feed_base = _text(result.get("feed", {}).get("link")) or url
     seen: set[str] = set()
     entries: list[Entry] = []
+    unusable = 0
     for raw in result.get("entries", []):
         entry = _entry(source_id, raw, feed_base)
-        if entry is not None and entry.id not in seen:
+        if entry is None:
+            unusable += 1
+        elif entry.id not in seen:
             seen.add(entry.id)
             entries.append(entry)
-    return tuple(entries)
+    return tuple(entries), unusable
 
 
 def _entry(source_id: str, raw: Any, feed_base: str | None) -> Entry | None:
@@ -411,7 +422,7 @@ def _entry(source_id: str, raw: Any, feed_base: str | None) -> Entry | None:
     link = _text(raw.get("link"))
     content, content_base = _content(raw)
     summary = raw.get("summary") or ""
-    if not (title or link or content or summary):
+    if not (title or content or summary):  # a link alone (a guid, say) has nothing to show
         return None
     published = _utc(raw.get("published_parsed"))
     updated = _utc(dict.get(raw, "updated_parsed"))  # not .get: feedparser would alias it

@@ -284,6 +284,17 @@ def test_feed_without_full_text_keeps_content_empty_and_summary_as_body() -> Non
     assert entry.body_source == entry.summary_html
 
 
+def test_an_item_with_no_title_and_no_text_is_skipped_and_said() -> None:
+    """feedparser makes a guid a link: such an item would be stored as an empty story."""
+    empty = b"<item><guid>https://www.worthynews.com/?p=3</guid></item>"
+    body = rss(item("1"), item("2")).replace(b"</channel>", empty + b"</channel>")
+    parsed = parse_bytes("t", body, XML)
+    assert [e.title for e in parsed.entries] == ["Story 1", "Story 2"]
+    assert parsed.warnings == ("1 item(s) with no title and no text: skipped",)
+    with pytest.raises(ParseError, match="none of its 2 item.s. has a title or any text"):
+        parse_bytes("t", rss().replace(b"</channel>", empty * 2 + b"</channel>"), XML)
+
+
 def test_duplicate_ids_keep_the_first() -> None:
     body = rss(item("1", title="First"), item("1", title="Second"))
     (entry,) = parse_bytes("t", body, XML).entries
