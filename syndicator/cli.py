@@ -283,7 +283,8 @@ def status(obj: _Context, as_json: bool) -> None:
             f"Sources ({display_path(config.database_path)})",
             sources,
             {"source": "id", "state": "state", "last success": "last_success",
-             "last error": "last_error", "articles": "articles", "next due": "next_due"},
+             "last error": "last_error", "suspicious": "suspicious", "articles": "articles",
+             "next due": "next_due"},
         )
     )  # fmt: skip
     if categories:
@@ -594,6 +595,8 @@ def source_status(config: Config) -> list[dict[str, Any]]:
             label = "never polled"
         elif state.consecutive_failures:
             label = f"failing ({state.consecutive_failures}×)"
+        elif state.suspicious:
+            label = "suspicious"
         elif state.last_warning:
             label = "ok, with warnings"
         else:
@@ -607,6 +610,7 @@ def source_status(config: Config) -> list[dict[str, Any]]:
                 "last_success": _when(state.last_success),
                 "last_error": state.last_error,
                 "last_warning": state.last_warning,
+                "suspicious": state.suspicious,
                 "consecutive_failures": state.consecutive_failures,
                 "articles": counts.get(source.id, 0),
                 "next_due": _when(state.next_due) if stored is state else "now",

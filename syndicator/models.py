@@ -17,6 +17,15 @@ from typing import Literal
 FUTURE_TOLERANCE = timedelta(days=1)  # how far past first seen a story's own date is believed
 
 
+def believed_date(published: datetime | None, first_seen: datetime) -> datetime:
+    """When a story was published, else when we first saw it (never the time of a run).
+    A date over `FUTURE_TOLERANCE` later than we first saw it is not believed (a typo'd
+    year, a hostile item): it would top every list for years."""
+    if published is None or published > first_seen + FUTURE_TOLERANCE:
+        return first_seen
+    return published
+
+
 def _frozen_mapping(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
     return MappingProxyType(dict(data or {}))
 
@@ -158,13 +167,8 @@ class Story:
 
     @property
     def date(self) -> datetime:
-        """When it was published, else when we first saw it (never the time of the run).
-        A date over a day later than we first saw it is not believed (a typo'd year, a
-        hostile item): it would top every list for years."""
-        published = self.article.published
-        if published is None or published > self.first_seen + FUTURE_TOLERANCE:
-            return self.first_seen
-        return published
+        """Its date as lists show it (`believed_date`)."""
+        return believed_date(self.article.published, self.first_seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +185,32 @@ class RenderRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Suspicion:
+    """Why a poll looked wrong (none of its items current, or far fewer items than the
+    last poll's): on its word, no story was withdrawn."""
+
+    items: int  # items in the poll
+    current: int  # stories stored as present before it (in the feed as last accepted)
+    in_common: int  # of its items, how many were current
+    last_items: int  # items in the poll before it
+
+    @property
+    def kept(self) -> int:
+        """Current stories missing from the poll: kept as they were, not withdrawn."""
+        return self.current - self.in_common
+
+    def __str__(self) -> str:
+        if not self.in_common:
+            why = f"none of its {self.items} item(s) is among the {self.current} current ones"
+        else:
+            why = f"{self.items} item(s), under half of the last poll's {self.last_items}"
+        return (
+            f"the feed looks wrong: {why}; no story withdrawn ({self.kept} kept as they "
+            "were), new ones stored; the next poll that looks like this one is taken as it is"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class EntryChanges:
     """The pure verdict of comparing a fetched feed with what is stored (ids only)."""
 
@@ -190,6 +220,7 @@ class EntryChanges:
     removed: tuple[str, ...] = ()  # gone from the feed while older items remain
     aged_out: tuple[str, ...] = ()  # gone from the feed because it is older than all that remain
     garbled: tuple[str, ...] = ()  # its new text garbles the stored one: the stored is kept
+    suspicious: Suspicion | None = None  # set: nothing is removed or aged out
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +239,8 @@ class SourceState:
     next_due: datetime | None = None  # None: due now
     disabled: str | None = None  # why polling stopped (410 Gone); None while active
     last_warning: str | None = None  # what was odd about the last document parsed
+    last_items: int | None = None  # items in the last document parsed; None: not known
+    suspicious: str | None = None  # why the last document parsed looked wrong (`Suspicion`)
 
 
 SourceOutcome = Literal["updated", "not_modified", "failed", "skipped", "disabled"]
@@ -234,9 +267,9 @@ class SourceReport:
 
     @property
     def doubtful(self) -> bool:
-        """Polled, but what it brought is damaged or was refused as damage: cron should
-        hear (nothing stored was lost)."""
-        return bool(self.damaged or self.changes.garbled)
+        """Polled, but what it brought is damaged, was refused as damage, or looked wrong:
+        cron should hear (nothing stored was lost)."""
+        return bool(self.damaged or self.changes.garbled or self.changes.suspicious)
 
 
 @dataclass(frozen=True, slots=True)

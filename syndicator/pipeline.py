@@ -495,6 +495,8 @@ def doubts(source: SourceReport) -> list[str]:
             f"{len(source.damaged)} article(s) stored with U+FFFD for bytes not valid in the "
             f"feed's encoding (the warning says where): {named_few(source.damaged)}"
         )
+    if source.changes.suspicious:
+        found.append(str(source.changes.suspicious))
     return found
 
 
@@ -637,11 +639,16 @@ def poll_source(
         last_warning=state.last_warning if parsed is None else "; ".join(parsed.warnings) or None,
     )
     with store.transaction():
-        if parsed is None:
+        if parsed is None:  # the same document as last time: its verdict stands
             store.touch_present(source.id, now)
             changes = EntryChanges()
         else:
-            changes = store.apply_feed(parsed, now)
+            changes = store.apply_feed(parsed, now, state.last_items)
+            succeeded = replace(
+                succeeded,
+                last_items=len(parsed.entries),
+                suspicious=str(changes.suspicious) if changes.suspicious else None,
+            )
         store.save_source_state(succeeded)
     stored = {*changes.new, *changes.changed}
     return SourceReport(

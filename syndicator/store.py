@@ -32,6 +32,8 @@ from .models import (
     RenderRecord,
     SourceState,
     StoredArticle,
+    Suspicion,
+    believed_date,
 )
 
 # Each migration brings the schema from version N (its index) to N + 1. Append only.
@@ -125,6 +127,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE renders ADD COLUMN settled INTEGER NOT NULL DEFAULT 1;
     """,
+    # 9: how many items the last document parsed had, and why it looked wrong if it did:
+    # a poll far smaller than the last one withdraws nothing.
+    """
+    ALTER TABLE sources ADD COLUMN last_items INTEGER;
+    ALTER TABLE sources ADD COLUMN suspicious TEXT;
+    """,
 )
 
 
@@ -135,17 +143,23 @@ class StoredKey:
     content_hash: str
     published: datetime | None
     presence: Presence
+    first_seen: datetime
 
 
-def compare_entries(stored: Mapping[str, StoredKey], entries: Sequence[Entry]) -> EntryChanges:
+def compare_entries(
+    stored: Mapping[str, StoredKey], entries: Sequence[Entry], last_items: int | None = None
+) -> EntryChanges:
     """Decide what a freshly fetched feed means for the stored articles of its source.
 
     An entry not stored is new; one whose hash differs (a correction), or that comes back
     after leaving the feed, is changed. A present article missing from the feed was
-    *removed* upstream only when at least two dated items still in the feed are older
-    than it: then it vanished from the middle of the list. Otherwise it *aged out* (the
-    feed only shows the latest items) — also when dates are missing, and despite one
-    backdated outlier, because "removed" takes pages down and must not be guessed.
+    *removed* upstream only when at least two items still in the feed were in it before
+    it (present, first seen no later) and are dated older than it: it vanished from the
+    middle of the list as we knew it. Otherwise it *aged out* (the feed only shows the
+    latest items) — also when dates are missing, when items new to us are dated older
+    (1990, a backdated outlier), and when its own date is years ahead (`believed_date`),
+    because "removed" takes pages down and must not be guessed. A poll that looks wrong
+    (`suspicion`; `last_items` is how many items the poll before had) withdraws nothing.
     """
     new, changed, unchanged = [], [], []
     for entry in entries:
@@ -156,23 +170,67 @@ def compare_entries(stored: Mapping[str, StoredKey], entries: Sequence[Entry]) -
             changed.append(entry.id)
         else:
             unchanged.append(entry.id)
-    in_feed = {entry.id for entry in entries}
-    dates = sorted(entry.published for entry in entries if entry.published is not None)
-    removed, aged_out = [], []
-    for article_id, key in stored.items():
-        if article_id in in_feed or key.presence != "present":
-            continue
-        if key.published is not None and len(dates) >= 2 and dates[1] < key.published:
-            removed.append(article_id)
-        else:
-            aged_out.append(article_id)
+    removed, aged_out = _withdrawn(stored, entries)
+    suspicious = suspicion(stored, entries, last_items)
+    if suspicious is not None:  # on the word of a feed that looks wrong, nothing leaves
+        removed, aged_out = [], []
     return EntryChanges(
         tuple(new),
         tuple(changed),
         tuple(unchanged),
         tuple(sorted(removed)),
         tuple(sorted(aged_out)),
+        suspicious=suspicious,
     )
+
+
+def _withdrawn(
+    stored: Mapping[str, StoredKey], entries: Sequence[Entry]
+) -> tuple[list[str], list[str]]:
+    """The present articles missing from `entries`: (removed, aged out)."""
+    in_feed = {entry.id for entry in entries}
+    known = [  # (first seen, date) of the items that were in the feed before this poll
+        (key.first_seen, entry.published)
+        for entry in entries
+        if entry.published is not None
+        and (key := stored.get(entry.id)) is not None
+        and key.presence == "present"
+    ]
+    removed: list[str] = []
+    aged_out: list[str] = []
+    for article_id, key in stored.items():
+        if article_id in in_feed or key.presence != "present":
+            continue
+        below = 0  # items it was listed above, still there
+        if key.published is not None:
+            date = believed_date(key.published, key.first_seen)
+            below = sum(1 for seen, when in known if seen <= key.first_seen and when < date)
+        (removed if below >= 2 else aged_out).append(article_id)
+    return removed, aged_out
+
+
+SHRINK = 2  # a poll with under 1/SHRINK of the last poll's items looks wrong
+
+
+def suspicion(
+    stored: Mapping[str, StoredKey], entries: Sequence[Entry], last_items: int | None
+) -> Suspicion | None:
+    """Whether a poll looks wrong rather than like the feed moving on: it shares no item
+    with the stories current (present) before it, or has under half as many items as
+    the poll before it (`last_items`; None: as many as are current). Such a poll would
+    withdraw stories on the word of a broken feed, a stale cache or a changed guid
+    format. None when nothing current would be withdrawn.
+
+    The next poll that looks like this one (shares items with it, is not much smaller)
+    is taken as it is: this poll's new items are current then, and `last_items` its own.
+    """
+    current = {article_id for article_id, key in stored.items() if key.presence == "present"}
+    ids = {entry.id for entry in entries}
+    in_common = len(ids & current)
+    last = len(current) if last_items is None else last_items
+    if in_common == len(current) or (in_common and SHRINK * len(ids) >= last):
+        return None
+    return Suspicion(items=len(ids), current=len(current), in_common=in_common, last_items=last)
 
 
 def keep_stored_text(
@@ -348,19 +406,28 @@ class Store:
 
     def stored_keys(self, source_id: str) -> dict[str, StoredKey]:
         rows = self._db.execute(
-            "SELECT id, content_hash, published, presence FROM articles WHERE source_id = ?",
+            "SELECT id, content_hash, published, presence, first_seen FROM articles "
+            "WHERE source_id = ?",
             (source_id,),
         )
         return {
-            row["id"]: StoredKey(row["content_hash"], _from_db(row["published"]), row["presence"])
+            row["id"]: StoredKey(
+                row["content_hash"],
+                _from_db(row["published"]),
+                row["presence"],
+                _required(row["first_seen"]),
+            )
             for row in rows
         }
 
-    def apply_feed(self, feed: ParsedFeed, now: datetime) -> EntryChanges:
-        """Store a parsed feed: insert new entries, revise changed ones, mark missing ones."""
+    def apply_feed(
+        self, feed: ParsedFeed, now: datetime, last_items: int | None = None
+    ) -> EntryChanges:
+        """Store a parsed feed: insert new entries, revise changed ones, mark missing ones
+        (unless the poll looks wrong: `compare_entries`, with the last poll's item count)."""
         with self.transaction():
             entries = keep_full_text(feed.entries, self._full_texts(feed))
-            changes = compare_entries(self.stored_keys(feed.source_id), entries)
+            changes = compare_entries(self.stored_keys(feed.source_id), entries, last_items)
             by_id = {entry.id: entry for entry in entries}
             stored = self._entries(feed.source_id, changes.changed)
             changes = keep_stored_text(changes, stored, by_id)
@@ -728,6 +795,8 @@ def _state_from_row(row: sqlite3.Row) -> SourceState:
         next_due=_from_db(row["next_due"]),
         disabled=row["disabled"],
         last_warning=row["last_warning"],
+        last_items=row["last_items"],
+        suspicious=row["suspicious"],
     )
 
 

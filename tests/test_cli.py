@@ -126,6 +126,32 @@ def test_a_stray_byte_is_told_even_to_a_quiet_run_and_exits_1(
     assert "line 11 (byte 381), line 39 (byte 2,503)" in lines[2]
 
 
+def test_a_suspicious_poll_is_told_even_to_a_quiet_run_exits_1_and_shows_in_status(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    main = write_config(
+        tmp_path, feed_server.serve("/feed", body=rss(*(item(str(n), n) for n in range(1, 9))))
+    )
+    assert syndicator("--config", str(main), "run").returncode == 0
+    feed_server.serve("/feed", body=rss(item("901", 1), item("902", 2)))
+    result = syndicator("--config", str(main), "run", "--force", "--quiet")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        "worthynews: the feed looks wrong: none of its 2 item(s) is among the 8 current ones; "
+        "no story withdrawn (8 kept as they were), new ones stored; the next poll that looks "
+        "like this one is taken as it is\n"
+    )
+    status = json.loads(syndicator("--config", str(main), "status", "--json").stdout)
+    (row,) = status["sources"]
+    assert row["state"] == "suspicious" and row["suspicious"] == result.stderr[12:-1]
+    assert "suspicious" in syndicator("--config", str(main), "status").stdout
+
+    again = syndicator("--config", str(main), "run", "--force", "--quiet")
+    assert again.returncode == 0 and again.stderr == ""  # it looks like the last one
+    status = json.loads(syndicator("--config", str(main), "status", "--json").stdout)
+    assert status["sources"][0]["state"] == "ok"
+
+
 def test_invalid_main_config_exits_2_with_file_and_key(tmp_path: Path) -> None:
     main = tmp_path / "syndicator.toml"
     main.write_text('[site]\nname = "S"\nbase_url = "https://s.example/"\nbogus = 1\n')

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pytest
 from syndicator import pipeline
 from syndicator import publish as publish_module
 from syndicator.config import Config, load_config
-from syndicator.models import RunReport, SourceState
+from syndicator.models import RunReport, SourceState, Suspicion
 from syndicator.pipeline import run_once
 from syndicator.publish import OWNER_MARK, OWNER_MARK_TEXT, TEMP_PREFIX, Publisher, PublishError
 from syndicator.render import Plan, Renderer, environment
@@ -86,6 +86,12 @@ FAILURES: dict[str, Callable[[FeedServer], object]] = {
         "/feed", body=(FEEDS / "entity-expansion.xml").read_bytes()
     ),
     "empty-feed": lambda s: s.serve("/feed", body=(FEEDS / "empty.xml").read_bytes()),
+    "every-item-unusable": lambda s: s.serve(
+        "/feed",
+        body=b"<rss version='2.0'><channel><title>T</title><link>https://t.example/</link>"
+        b"<item><guid>a</guid><pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item>"
+        b"<item><guid>b</guid></item></channel></rss>",
+    ),
     "html-page": lambda s: s.serve(
         "/feed",
         body=(FEEDS / "not-a-feed.html").read_bytes(),
@@ -608,6 +614,45 @@ def test_a_removed_article_leaves_every_list_and_its_page_says_so(
 
     run(config, timedelta(days=31))  # past keep_pages_days: the page goes
     assert f"articles/{slug}.html" not in outputs_of(config, "grace")
+
+
+def test_a_feed_that_looks_wrong_withdraws_nothing_and_says_so(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """The report: a poll that returned two items dated 1990 and none of the 15 stored
+    marked all 15 as removed, and every article page said 'no longer available'."""
+    fifteen = [item(str(n), n) for n in range(1, 16)]
+    config = make_config(
+        feed_server.serve("/feed", body=rss(*fifteen)),
+        subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"'},
+    )
+    run(config)
+    slug = slug_of(config, "15")
+    dated_1990 = datetime(1990, 1, 1, 9, tzinfo=UTC)
+    junk = rss(*({**item(guid), "published": dated_1990} for guid in ("9001", "9002")))
+    feed_server.serve("/feed", body=junk)
+
+    report = run(config, timedelta(hours=1), force=True)
+    (source,) = report.sources
+    assert source.outcome == "updated" and len(source.changes.new) == 2  # still stored
+    assert source.changes.removed == source.changes.aged_out == ()
+    assert source.changes.suspicious == Suspicion(items=2, current=15, in_common=0, last_items=15)
+    assert not report.ok  # cron hears
+    assert state(config).suspicious == str(source.changes.suspicious)
+    with Store(config.database_path) as store:
+        assert {s.presence for s in store.articles()} == {"present"}
+    page = outputs_of(config, "grace")[f"articles/{slug}.html"].decode()
+    assert "no longer available" not in page and "Story 15" in page
+
+    # The next poll that looks like it is taken as it is: the 15 age out (their pages and
+    # places in the lists stay), none is withdrawn, and the source is clear again.
+    report = run(config, timedelta(hours=2), force=True)
+    (source,) = report.sources
+    assert source.changes.suspicious is None and report.ok
+    assert len(source.changes.aged_out) == 15 and source.changes.removed == ()
+    assert state(config).suspicious is None and state(config).last_items == 2
+    page = outputs_of(config, "grace")[f"articles/{slug}.html"].decode()
+    assert "no longer available" not in page and "Story 15" in page
 
 
 def test_a_story_pushed_out_of_the_list_keeps_its_page_for_keep_pages_days(

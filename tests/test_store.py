@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from syndicator.errors import StoreError
-from syndicator.models import Entry, Image, ParsedFeed, Presence, SourceState
+from syndicator.models import Entry, Image, ParsedFeed, Presence, SourceState, Suspicion
 from syndicator.store import MIGRATIONS, Store, StoredKey, compare_entries, is_garbled
 
 from .conftest import NOW
@@ -38,8 +38,8 @@ def feed(*entries: Entry) -> ParsedFeed:
     return ParsedFeed("wn", "Worthy", "https://www.worthynews.com", tuple(entries))
 
 
-def key(e: Entry, presence: Presence = "present") -> StoredKey:
-    return StoredKey(e.content_hash(), e.published, presence)
+def key(e: Entry, presence: Presence = "present", first_seen: datetime = NOW) -> StoredKey:
+    return StoredKey(e.content_hash(), e.published, presence, first_seen)
 
 
 class TestCompareEntries:
@@ -71,7 +71,8 @@ class TestCompareEntries:
     def test_undated_missing_articles_age_out(self) -> None:
         undated = replace(entry("1", 15), published=None)
         feed_now = [entry("2", 10), entry("3", 11), entry("4", 20)]
-        changes = compare_entries({undated.id: key(undated)}, feed_now)
+        stored = {e.id: key(e) for e in (undated, *feed_now)}
+        changes = compare_entries(stored, feed_now)
         assert changes.aged_out == (undated.id,) and changes.removed == ()
 
     def test_an_article_that_comes_back_counts_as_changed(self) -> None:
@@ -81,6 +82,68 @@ class TestCompareEntries:
     def test_already_missing_articles_are_not_reported_again(self) -> None:
         a, b = entry("1", 20), entry("2", 21)
         assert compare_entries({a.id: key(a, "removed")}, [b]).removed == ()
+
+    def test_a_poll_sharing_no_item_with_the_current_stories_withdraws_nothing(self) -> None:
+        """The report: a poll that returned two items dated 1990 and none of the 15
+        stored marked all 15 as removed (every article page 'no longer available')."""
+        stored = {e.id: key(e) for e in (entry(str(n), n) for n in range(1, 16))}
+        junk = [
+            replace(entry(str(n), 1), published=datetime(1990, 1, n - 90, tzinfo=UTC))
+            for n in (91, 92)
+        ]
+        changes = compare_entries(stored, junk, last_items=15)
+        assert changes.removed == changes.aged_out == ()
+        assert changes.new == tuple(e.id for e in junk)  # new items are still stored
+        assert changes.suspicious == Suspicion(items=2, current=15, in_common=0, last_items=15)
+        assert changes.suspicious.kept == 15
+        assert "none of its 2 item(s) is among the 15 current ones" in str(changes.suspicious)
+
+    def test_a_poll_far_smaller_than_the_last_withdraws_nothing(self) -> None:
+        feed_now = [entry(str(n), n) for n in range(1, 11)]
+        stored = {e.id: key(e) for e in feed_now}
+        shrunk = compare_entries(stored, feed_now[:4], last_items=10)
+        assert shrunk.suspicious == Suspicion(items=4, current=10, in_common=4, last_items=10)
+        assert shrunk.removed == shrunk.aged_out == ()
+        assert "4 item(s), under half of the last poll's 10" in str(shrunk.suspicious)
+        moved_on = compare_entries(stored, [entry("99", 28), *feed_now[5:]], last_items=10)
+        assert moved_on.suspicious is None and len(moved_on.aged_out) == 5  # 6 of 10: normal
+
+    def test_without_a_last_count_the_current_stories_stand_for_it(self) -> None:
+        feed_now = [entry(str(n), n) for n in range(1, 11)]
+        stored = {e.id: key(e) for e in feed_now}
+        assert compare_entries(stored, feed_now[:4]).suspicious is not None
+        assert compare_entries(stored, feed_now[:5]).suspicious is None
+
+    def test_items_new_to_us_dated_long_ago_do_not_make_older_stories_removed(self) -> None:
+        a, b, c, d = entry("1", 20), entry("2", 21), entry("3", 22), entry("4", 23)
+        stored = {e.id: key(e) for e in (a, b, c, d)}
+        old = [replace(entry(n, 1), published=datetime(1990, 1, 1, tzinfo=UTC)) for n in "89"]
+        changes = compare_entries(stored, [d, c, *old], last_items=4)
+        assert changes.suspicious is None
+        assert changes.removed == () and changes.aged_out == (a.id, b.id)
+
+    def test_a_story_dated_years_ahead_ages_out_like_the_others(self) -> None:
+        """Its date is not believed (`believed_date`): below every story newer than the
+        day we first saw it, it leaves the feed by ageing out, not by being withdrawn."""
+        typo = replace(entry("5", 20), published=datetime(2099, 11, 20, tzinfo=UTC))
+        older, newer = entry("1", 19), entry("6", 21)
+        stored = {e.id: key(e) for e in (older, typo)} | {
+            newer.id: key(newer, first_seen=NOW + timedelta(days=1))
+        }
+        later = [entry("8", 26), entry("7", 25), newer, older]
+        changes = compare_entries(stored, later, last_items=3)
+        assert changes.aged_out == (typo.id,) and changes.removed == ()
+
+    def test_stories_already_aged_out_coming_back_alone_withdraw_nothing(self) -> None:
+        """A stale copy of the feed (a cache, a restored backup) lists only stories that
+        aged out since: on its word, the current ones would be removed."""
+        gone = [entry(str(n), n) for n in range(1, 5)]
+        current = [entry(str(n), n) for n in range(5, 9)]
+        stored = {e.id: key(e, "aged_out") for e in gone} | {e.id: key(e) for e in current}
+        changes = compare_entries(stored, gone, last_items=4)
+        assert changes.suspicious is not None and changes.suspicious.in_common == 0
+        assert changes.removed == changes.aged_out == ()
+        assert changes.changed == tuple(e.id for e in gone)  # they are back
 
     def test_hash_covers_every_field_upstream_can_correct(self) -> None:
         a = entry("1", 20)
@@ -251,6 +314,26 @@ def test_removed_item_is_kept_with_its_last_seen(tmp_path: Path) -> None:
     assert by_id[a.id].last_seen == later
 
 
+def test_a_changed_guid_format_withdraws_nothing_then_the_old_ids_age_out(
+    tmp_path: Path,
+) -> None:
+    """Every item comes back under a new id (a guid migration): that poll shares no id with
+    what is stored, so it withdraws nothing; the next poll like it is taken as it is, and
+    the old ids age out (their pages stay), none is removed."""
+    current = [entry(str(n), 10 + n) for n in range(1, 6)]
+    rekeyed = [replace(e, id=f"{e.link}/") for e in current]
+    with Store(tmp_path / "db.sqlite3") as store:
+        store.apply_feed(feed(*current), NOW)
+        first = store.apply_feed(feed(*rekeyed), NOW + timedelta(hours=1), last_items=5)
+        assert first.suspicious is not None and first.new == tuple(e.id for e in rekeyed)
+        assert {s.presence for s in store.articles()} == {"present"}
+        second = store.apply_feed(feed(*rekeyed), NOW + timedelta(hours=2), last_items=5)
+        presence = {s.entry.id: s.presence for s in store.articles()}
+    assert second.suspicious is None and second.unchanged == tuple(e.id for e in rekeyed)
+    assert second.aged_out == tuple(sorted(e.id for e in current)) and second.removed == ()
+    assert {presence[e.id] for e in current} == {"aged_out"}
+
+
 def test_a_failed_write_rolls_back_everything(tmp_path: Path) -> None:
     a, b = entry("1", 20), entry("2", 21)
     with Store(tmp_path / "db.sqlite3") as store:
@@ -307,6 +390,8 @@ def test_source_state_round_trip(tmp_path: Path) -> None:
         next_due=NOW + timedelta(minutes=5),
         disabled=None,
         last_warning="feed is not well-formed",
+        last_items=15,
+        suspicious="the feed looks wrong: none of its 2 item(s) is among the 15 current ones",
     )
     with Store(tmp_path / "db.sqlite3") as store:
         store.save_source_state(state)
