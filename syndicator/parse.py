@@ -56,6 +56,7 @@ def parse_bytes(
     response_headers = {k.lower(): v for k, v in headers.items()}
     decoded = decode_document(body, response_headers)
     as_utf8 = _declared_utf8(decoded.text)
+    decoded = replace(decoded, text="")  # up to 4 bytes a character: not kept while parsing
     said = dict(response_headers)
     if url:
         said.setdefault("content-location", url)
