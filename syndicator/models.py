@@ -190,7 +190,7 @@ class Suspicion:
     last poll's): on its word, no story was withdrawn."""
 
     items: int  # items in the poll
-    current: int  # stories stored as present before it (in the feed as last accepted)
+    current: int  # stories stored as present before it
     in_common: int  # of its items, how many were current
     last_items: int  # items in the poll before it
 
@@ -202,11 +202,14 @@ class Suspicion:
     def __str__(self) -> str:
         if not self.in_common:
             why = f"none of its {self.items} item(s) is among the {self.current} current ones"
+            hint = " (should every poll bring only new items, shorten interval_minutes)"
         else:
             why = f"{self.items} item(s), under half of the last poll's {self.last_items}"
+            hint = ""
         return (
             f"the feed looks wrong: {why}; no story withdrawn ({self.kept} kept as they "
-            "were), new ones stored; the next poll that looks like this one is taken as it is"
+            "were), new ones stored; the next poll that looks like this one is taken as it "
+            f"is{hint}"
         )
 
 

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -57,15 +57,10 @@ def parse_bytes(
     decoded = decode_document(body, response_headers)
     as_utf8 = _declared_utf8(decoded.text)
     decoded = replace(decoded, text="")  # up to 4 bytes a character: not kept while parsing
-    said = dict(response_headers)
-    if url:
-        said.setdefault("content-location", url)
-    if "content-type" in said:  # its charset would otherwise win over the declaration
-        said["content-type"] = said["content-type"].split(";", 1)[0].strip() + "; charset=utf-8"
     try:
         result = feedparser.parse(
             io.BytesIO(_drop_surrogate_references(as_utf8)),
-            response_headers=said,
+            response_headers=_headers_for_utf8(response_headers, url),
             sanitize_html=False,
             resolve_relative_uris=False,
         )
@@ -154,7 +149,7 @@ class Decoded:
     encoding: str  # the Python codec it was read with
     notes: tuple[str, ...] = ()  # declarations that were wrong, unknown or at odds
     bad: int = 0  # byte sequences not valid in `encoding`, each read as one U+FFFD
-    bad_at: tuple[tuple[int, int], ...] = field(default=())  # (line, byte offset), first few
+    bad_at: tuple[tuple[int, int], ...] = ()  # (line, byte offset) of the first few
 
     def bad_bytes_warning(self, item_ids: Sequence[str]) -> str | None:
         """What to say about the bad byte sequences, naming the items that show them."""
@@ -318,7 +313,7 @@ def _byte_orderless(codec: str) -> str:
 
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^\"';\s]+)", re.I)
-_XML_ENCODING = re.compile(rb"\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([^\"'>]{1,60})[\"']")
+_XML_ENCODING = re.compile(rb"\s*<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([^\"'>]{1,60})[\"']")
 
 
 def _http_charset(content_type: str) -> str | None:
@@ -364,7 +359,7 @@ def _codec(label: str) -> str | None:
     return _WEB_READS.get(name, name)
 
 
-_XML_DECLARATION = re.compile(r"\s*<\?xml\b[^>]*>")
+_XML_DECLARATION = re.compile(r"\s*<\?xml\s[^>]*>")
 
 
 def _declared_utf8(text: str) -> bytes:
@@ -372,6 +367,18 @@ def _declared_utf8(text: str) -> bytes:
     declaration = _XML_DECLARATION.match(text)
     rest = text[declaration.end() :] if declaration else text
     return ('<?xml version="1.0" encoding="utf-8"?>' + rest).encode("utf-8")
+
+
+def _headers_for_utf8(headers: Mapping[str, str], url: str | None) -> dict[str, str]:
+    """The response headers as feedparser is to see them with the document re-encoded:
+    the charset says utf-8 (a charset wins over the XML declaration), and the URL is the
+    base of relative links."""
+    said = dict(headers)
+    if url:
+        said.setdefault("content-location", url)
+    if "content-type" in said:
+        said["content-type"] = said["content-type"].split(";", 1)[0].strip() + "; charset=utf-8"
+    return said
 
 
 def _shows_replacement(entry: Entry) -> bool:

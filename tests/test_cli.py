@@ -139,7 +139,8 @@ def test_a_suspicious_poll_is_told_even_to_a_quiet_run_exits_1_and_shows_in_stat
     assert result.stderr == (
         "worthynews: the feed looks wrong: none of its 2 item(s) is among the 8 current ones; "
         "no story withdrawn (8 kept as they were), new ones stored; the next poll that looks "
-        "like this one is taken as it is\n"
+        "like this one is taken as it is (should every poll bring only new items, shorten "
+        "interval_minutes)\n"
     )
     status = json.loads(syndicator("--config", str(main), "status", "--json").stdout)
     (row,) = status["sources"]
