@@ -23,7 +23,7 @@ from markupsafe import escape
 from .. import __version__
 from ..clean.sanitize import strip_invalid_chars
 from ..models import Image, Story
-from .views import ItemView, SubscriberView, filled
+from .views import ItemView, SubscriberView, as_uri, filled
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -96,7 +96,7 @@ def _documents(
     if rss:  # feedgen takes the RSS <link> from the last link given
         rss_self = {"href": sub.urls.rss, "rel": "self", "type": "application/rss+xml"}
         generator.link([rss_self, alternate], replace=True)
-        rss_bytes = generator.rss_str(pretty=True)
+        rss_bytes = rss_profile(generator.rss_str(pretty=True).decode()).encode()
     if atom:
         atom_self = {"href": sub.urls.atom, "rel": "self", "type": "application/atom+xml"}
         generator.link([alternate, atom_self], replace=True)
@@ -130,7 +130,9 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, sub: SubscriberView) ->
         media = {"url": image.url, "medium": "image"}
         if image.width and image.height:
             media.update(width=str(image.width), height=str(image.height))
-        entry.media.content(media)
+        # One picture is no media:group (a group holds alternatives of one work, two at
+        # least, or the W3C validator calls it an error): media:content goes in the item.
+        entry.media.content(media, group=None)
     # feedgen 1.0 writes an entry's Atom links without their rel and type (a shadowed loop
     # variable), so the enclosure would become a second rel=alternate that readers take
     # for the article's link. `replace` keeps only the article's link in Atom; the RSS
@@ -147,6 +149,7 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, sub: SubscriberView) ->
 MARK = "\ufdd0"
 _HOLE = re.compile("\x00([a-z])\x00")
 _RSS_END = "  </channel>"
+_RSS_ITEM = "    <item>\n"
 _ATOM_END = "</feed>"
 
 
@@ -186,7 +189,8 @@ def shared_entries(
         item = FeedItem(story, replace(view, url=url), marked)
         _add_entry(generator, item, sub)
         json_items.append(_json_text(_json_item(item, sub)).replace("\n", _JSON_ITEM_BREAK))
-    rss = _pieces(generator.rss_str(pretty=True).decode(), "    <item>\n", "    </item>\n")
+    rss_document = rss_profile(generator.rss_str(pretty=True).decode())
+    rss = _pieces(rss_document, _RSS_ITEM, "    </item>\n")
     atom = _pieces(generator.atom_str(pretty=True).decode(), "  <entry>\n", "  </entry>\n")
     return [SharedEntry.of(*three) for three in zip(rss, atom, json_items, strict=True)]
 
@@ -281,14 +285,16 @@ def rss_and_atom_shared(
     rss_layout, atom_layout = channels.documents(holes, items, rss=rss, atom=atom)
     text = {key: _xml_text(_text(value)) for key, value in values.items()}  # as lxml escapes
     content = {key: _xml_text(str(escape(_text(value)))) for key, value in values.items()}
-    attribute = {key: value.replace('"', "&quot;") for key, value in text.items()}
-    channel = {**text, **{key.upper(): value for key, value in attribute.items()}}
+    attribute = {key.upper(): value.replace('"', "&quot;") for key, value in text.items()}
     rss_bytes = atom_bytes = None
-    if rss_layout is not None:  # an RSS item's link is element text
-        link = {**content, **{key.upper(): value for key, value in text.items()}}
+    if rss_layout is not None:  # RSS text as `rss_profile` writes it; an item's link is text
+        plain = {key: _rss_text(value) for key, value in text.items()}
+        channel = {**plain, **attribute}
+        link = {**content, **{key.upper(): value for key, value in plain.items()}}
         rss_bytes = _splice(rss_layout, channel, _RSS_END, (e.rss for e in entries), link)
     if atom_layout is not None:  # an Atom entry's link is an attribute
-        link = {**content, **{key.upper(): value for key, value in attribute.items()}}
+        channel = {**text, **attribute}
+        link = {**content, **attribute}
         atom_bytes = _splice(atom_layout, channel, _ATOM_END, (e.atom for e in entries), link)
     return rss_bytes, atom_bytes
 
@@ -314,6 +320,34 @@ def _xml_text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# RSS plain text carries "&" and "<" as &#x26; and &#x3C; (the RSS Best Practices Profile;
+# the W3C validator warns on a title or description with "&lt;b" or "&amp;#"): readers that
+# take every RSS text for HTML still show it as the text it is. The HTML elements (an item's
+# description and content:encoded) keep the entities their HTML needs.
+_RSS_ELEMENT_TEXT = re.compile(r"(<([a-z:]+)(?: [^>]*)?>)([^<]*&[^<]*)(</\2>)")
+_RSS_HTML = frozenset({"description", "content:encoded"})  # in an item; a channel's is text
+
+
+def rss_profile(document: str) -> str:
+    """The RSS `document` as lxml wrote it, its plain text escaped the Profile's way."""
+    channel, item, items = document.partition(_RSS_ITEM)
+    return _hex_escaped(channel, frozenset()) + item + _hex_escaped(items, _RSS_HTML)
+
+
+def _hex_escaped(xml: str, html: frozenset[str]) -> str:
+    def element(match: re.Match[str]) -> str:
+        if match[2] in html:
+            return match[0]
+        return match[1] + _rss_text(match[3]) + match[4]
+
+    return _RSS_ELEMENT_TEXT.sub(element, xml)
+
+
+def _rss_text(xml_text: str) -> str:
+    """Text escaped as lxml writes it (`_xml_text`), as `rss_profile` rewrites it."""
+    return xml_text.replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;")
+
+
 def _summary(sub: SubscriberView, view: ItemView) -> str | None:
     """The item's summary: none for a headlines-only subscriber, whose readers would
     otherwise see the excerpt it chose not to show."""
@@ -322,8 +356,12 @@ def _summary(sub: SubscriberView, view: ItemView) -> str | None:
 
 def _image(sub: SubscriberView, view: ItemView) -> Image | None:
     """The item's picture (enclosure, media:content, JSON image): none when its lists and
-    feed content show none (`image = "none"`, or headlines only), as `_feed_item.html`."""
-    return None if sub.image == "none" or sub.content == "title" else view.image
+    feed content show none (`image = "none"`, or headlines only), as `_feed_item.html`.
+    Its address is a URI, as RSS needs (`as_uri`)."""
+    image = view.image
+    if image is None or sub.image == "none" or sub.content == "title":
+        return None
+    return replace(image, url=as_uri(image.url))
 
 
 def _image_type(url: str) -> str:

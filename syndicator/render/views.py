@@ -14,13 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+import idna
 from markupsafe import Markup, escape
 
 from ..clean import make_excerpt
 from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, Theme
 from ..models import Image, SafeHtml, Story
+from .players import without_players
 
 # The options a shared fragment may depend on; subscribers that agree on all of them get
 # the same fragments, with their own id, name, footer and URLs filled into the holes.
@@ -66,6 +68,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "back": "Back to the news",
         "footer": "News shared with {name}.",
         "minutes": "{n} min read",
+        "watch_video": "Watch the video",
         "months": "January February March April May June July August September October "
         "November December",
         "days": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
@@ -89,6 +92,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "back": "Volver a las noticias",
         "footer": "Noticias compartidas con {name}.",
         "minutes": "{n} min de lectura",
+        "watch_video": "Ver el vídeo",
         "months": "enero febrero marzo abril mayo junio julio agosto septiembre octubre "
         "noviembre diciembre",
         "days": "lunes martes miércoles jueves viernes sábado domingo",
@@ -112,6 +116,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "back": "Voltar às notícias",
         "footer": "Notícias partilhadas com {name}.",
         "minutes": "{n} min de leitura",
+        "watch_video": "Assista ao vídeo",
         "months": "janeiro fevereiro março abril maio junho julho agosto setembro outubro "
         "novembro dezembro",
         "days": "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
@@ -135,6 +140,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "back": "Retour aux actualités",
         "footer": "Actualités partagées avec {name}.",
         "minutes": "{n} min de lecture",
+        "watch_video": "Regarder la vidéo",
         "months": "janvier février mars avril mai juin juillet août septembre octobre "
         "novembre décembre",
         "days": "lundi mardi mercredi jeudi vendredi samedi dimanche",
@@ -158,6 +164,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "back": "Zurück zu den Nachrichten",
         "footer": "Nachrichten, geteilt mit {name}.",
         "minutes": "{n} Min. Lesezeit",
+        "watch_video": "Video ansehen",
         "months": "Januar Februar März April Mai Juni Juli August September Oktober "
         "November Dezember",
         "days": "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
@@ -204,7 +211,7 @@ class Urls:
 
 
 def urls_for(base_url: str, subscriber_id: str) -> Urls:
-    base = f"{base_url}{subscriber_id}/"
+    base = f"{as_uri(base_url)}{subscriber_id}/"
     return Urls(
         base=base,
         rss=f"{base}rss.xml",
@@ -288,8 +295,8 @@ def _real_values(subscriber: SubscriberConfig) -> dict[str, str]:
         "i": subscriber.id,
         "n": subscriber.name,
         "f": footer_text(subscriber),
-        "s": subscriber.site_url,
-        "d": detail,
+        "s": as_uri(subscriber.site_url),
+        "d": as_uri(detail),
     }
 
 
@@ -462,6 +469,7 @@ class ItemView:
     excerpt: str  # cut to the subscriber's excerpt_words
     summary: str  # the outlet-wide excerpt, the same for every subscriber: page descriptions
     body: Markup
+    feed_body: Markup  # the body as feeds carry it: players become links (`players`)
     image: Image | None
     image_in_body: bool  # the lead image is already in the body (full text shows it there)
     categories: tuple[str, ...]
@@ -471,9 +479,10 @@ class ItemView:
 
 def item_view(story: Story, sub: SubscriberView) -> ItemView:
     article = story.article
-    original = article.link or sub.urls.base
-    if sub.utm and article.link:
-        original = with_utm(article.link, sub.id)
+    link = as_uri(article.link) if article.link else None
+    original = link or sub.urls.base
+    if sub.utm and link:
+        original = with_utm(link, sub.id)
     hosted = f"{sub.urls.base}articles/{story.slug}.html"
     url = {"original": original, "hosted": hosted}.get(
         sub.link_to, f"{sub.detail_prefix}story={story.slug}"
@@ -483,8 +492,8 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         title=article.title,
         url=url,
         original_url=original,
-        canonical=article.link,
-        outlet_home=_home(article.link) or sub.site_url,
+        canonical=link,
+        outlet_home=_home(link) or sub.site_url,
         hosted_url=hosted,
         author=article.author,
         author_role=article.author_role,
@@ -497,6 +506,7 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         excerpt=excerpt_of(story, sub.excerpt_words),
         summary=article.excerpt,
         body=safe_html(article.body_html),
+        feed_body=safe_html(without_players(article.body_html, sub.words["watch_video"])),
         image=article.lead_image,
         image_in_body=_in_body(article.lead_image, article.body_html),
         categories=article.categories,
@@ -528,6 +538,41 @@ def excerpt_of(story: Story, words: int) -> str:
     if len(article.excerpt.split()) <= words:
         return article.excerpt
     return _excerpt(article.text, words)
+
+
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
+_AUTHORITY = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)", re.S)
+
+
+@functools.lru_cache(maxsize=4096)
+def as_uri(url: str) -> str:
+    """`url` as a URI: an IRI's host labels in IDNA as browsers write them (UTS 46), its
+    other characters outside ASCII percent-encoded as UTF-8 (RFC 3987 3.1). RSS needs
+    URIs (the W3C validator rejects an IRI in a link or an enclosure); every reader and
+    browser takes them."""
+    if url.isascii():
+        return url
+    parts = _AUTHORITY.fullmatch(url)
+    if parts is None:
+        return _percent_encoded(url)
+    start, authority, rest = parts.groups()
+    userinfo, at, hostport = authority.rpartition("@")
+    host, colon, port = hostport.partition(":")  # an IPv6 literal is ASCII: left as it is
+    labels = ".".join(_ascii_label(label) for label in host.split("."))
+    return f"{start}{_percent_encoded(userinfo)}{at}{labels}{colon}{port}{_percent_encoded(rest)}"
+
+
+def _ascii_label(label: str) -> str:
+    if label.isascii():
+        return label
+    try:
+        return idna.encode(label, uts46=True).decode("ascii")
+    except idna.IDNAError:  # no IDNA form: percent-encoded, as RFC 3986 allows a host
+        return _percent_encoded(label)
+
+
+def _percent_encoded(text: str) -> str:
+    return _NOT_ASCII.sub(lambda match: quote(match[0], safe=""), text)
 
 
 def with_utm(link: str, subscriber_id: str) -> str:
