@@ -39,6 +39,7 @@ from pydantic_core import PydanticCustomError
 
 from .clean.sanitize import DEFAULT_VIDEO_HOSTS
 from .errors import ConfigError, ConfigErrors
+from .locales import DEFAULT_DATE_FORMAT, UnknownLanguage, check_date_format, locale_of
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
 SUBSCRIBERS_DIR = "subscribers"
@@ -335,17 +336,27 @@ def _timezone(value: str) -> str:
 
 
 def _date_format(value: str) -> str:
-    unknown = set(re.findall(r"%-?(.)", value)) - set(DATE_DIRECTIVES)
-    if unknown:
-        raise PydanticCustomError(
-            "date_format",
-            "unknown strftime directive(s) {bad}; allowed: {allowed}",
-            {"bad": ", ".join(f"%{c}" for c in sorted(unknown)), "allowed": DATE_DIRECTIVES},
-        )
+    try:
+        check_date_format(value)
+    except ValueError as exc:
+        raise PydanticCustomError("date_format", "{why}", {"why": str(exc)}) from None
     return value
 
 
-DATE_DIRECTIVES = "aAbBdeHIjmMpSyYZ%"
+def _language(value: str) -> str:
+    try:
+        locale_of(value)
+    except UnknownLanguage as exc:
+        close = " or ".join(repr(tag) for tag in exc.suggestions)
+        raise PydanticCustomError(
+            "language",
+            "unknown language {value}{hint}; any language CLDR knows works, as a code such "
+            "as 'en', 'es', 'ko' or 'pt-BR'",
+            {"value": repr(value), "hint": f" (did you mean {close}?)" if close else ""},
+        ) from None
+    return value
+
+
 Output = Literal["rss", "atom", "json", "snippet", "embed", "widget", "articles", "pages"]
 OUTPUTS: tuple[Output, ...] = typing.get_args(Output)
 
@@ -381,8 +392,11 @@ class SubscriberOptions(_Model):
     footer: Annotated[str, Strict(), AfterValidator(_printable)] = ""  # plain text; "" = default
     keep_pages_days: Annotated[int, Strict(), InRange(0, 3650)] = 90  # pages of unlisted stories
     theme: Theme = Theme()
-    language: Annotated[str, Strict(), Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "en"
-    date_format: Annotated[str, Strict(), AfterValidator(_date_format)] = "%B %-d, %Y"
+    language: Annotated[
+        str, Strict(), Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"), AfterValidator(_language)
+    ] = "en"
+    # A CLDR date style of the language, or a pattern: CLDR's or strftime's (`locales`).
+    date_format: Annotated[str, Strict(), AfterValidator(_date_format)] = DEFAULT_DATE_FORMAT
     timezone: Annotated[str, Strict(), AfterValidator(_timezone)] = "UTC"
     outputs: tuple[Output, ...] = OUTPUTS
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
-import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -21,6 +19,7 @@ from markupsafe import Markup, escape
 
 from ..clean import make_excerpt
 from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, Theme
+from ..locales import format_date
 from ..models import Image, SafeHtml, Story
 from .players import without_players
 
@@ -69,9 +68,6 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "footer": "News shared with {name}.",
         "minutes": "{n} min read",
         "watch_video": "Watch the video",
-        "months": "January February March April May June July August September October "
-        "November December",
-        "days": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
     },
     "es": {
         "by": "Por {author}",
@@ -93,9 +89,6 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "footer": "Noticias compartidas con {name}.",
         "minutes": "{n} min de lectura",
         "watch_video": "Ver el vídeo",
-        "months": "enero febrero marzo abril mayo junio julio agosto septiembre octubre "
-        "noviembre diciembre",
-        "days": "lunes martes miércoles jueves viernes sábado domingo",
     },
     "pt": {
         "by": "Por {author}",
@@ -117,9 +110,6 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "footer": "Notícias partilhadas com {name}.",
         "minutes": "{n} min de leitura",
         "watch_video": "Assista ao vídeo",
-        "months": "janeiro fevereiro março abril maio junho julho agosto setembro outubro "
-        "novembro dezembro",
-        "days": "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
     },
     "fr": {
         "by": "Par {author}",
@@ -141,9 +131,6 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "footer": "Actualités partagées avec {name}.",
         "minutes": "{n} min de lecture",
         "watch_video": "Regarder la vidéo",
-        "months": "janvier février mars avril mai juin juillet août septembre octobre "
-        "novembre décembre",
-        "days": "lundi mardi mercredi jeudi vendredi samedi dimanche",
     },
     "de": {
         "by": "Von {author}",
@@ -165,9 +152,6 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "footer": "Nachrichten, geteilt mit {name}.",
         "minutes": "{n} Min. Lesezeit",
         "watch_video": "Video ansehen",
-        "months": "Januar Februar März April Mai Juni Juli August September Oktober "
-        "November Dezember",
-        "days": "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
     },
 }
 
@@ -175,25 +159,6 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
 def strings_for(language: str) -> Mapping[str, str]:
     """The words for `language` (its primary subtag), English when we have no translation."""
     return STRINGS.get(language.split("-", 1)[0].lower(), STRINGS["en"])
-
-
-@functools.lru_cache(maxsize=65536)
-def format_date(moment: datetime, pattern: str, timezone: str, language: str) -> str:
-    """`moment` in `timezone`, formatted with strftime `pattern`, month and day names in
-    `language` (never the process locale, so outputs do not depend on the machine)."""
-    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
-    words = strings_for(language)
-    months = words["months"].split()
-    days = words["days"].split()
-    names = {
-        "%B": months[local.month - 1],
-        "%b": months[local.month - 1][:3],
-        "%A": days[local.weekday()],
-        "%a": days[local.weekday()][:3],
-    }
-    # Escape the localised names' own percent signs (none today) and leave the rest to strftime.
-    pattern = re.sub(r"%[BbAa]", lambda m: names[m[0]].replace("%", "%%"), pattern)
-    return local.strftime(pattern)
 
 
 @dataclass(frozen=True, slots=True)

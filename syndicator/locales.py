@@ -1,0 +1,136 @@
+"""What a subscriber's `language` and `date_format` mean: CLDR's data, through Babel.
+
+`language` is any locale CLDR knows, written as a language tag (`es`, `ko`, `pt-BR`).
+`date_format` is one of CLDR's date styles of that language (`short`, `medium`, `long`,
+`full`), or an explicit pattern: CLDR's syntax (`d MMMM y`, words in single quotes), or
+the strftime syntax of earlier versions (`%B %-d, %Y`), read as the CLDR pattern it
+spells, so older configs keep working. Month and day names always come from CLDR in the
+subscriber's language, never from the machine's locale.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import typing
+import zoneinfo
+from datetime import datetime
+from typing import Literal
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import PATTERN_CHARS, format_datetime, get_date_format
+from babel.languages import get_official_languages
+from babel.localedata import locale_identifiers
+
+DateStyle = Literal["short", "medium", "long", "full"]
+DATE_STYLES: tuple[DateStyle, ...] = typing.get_args(DateStyle)
+_STYLES = ", ".join(DATE_STYLES)
+DEFAULT_DATE_FORMAT = "long"  # "January 14, 2025", "14 de enero de 2025", "2025년 1월 14일"
+
+# strftime's directives and the CLDR fields they spell; "-" (unpadded) with any of them.
+# %e pads with a space in strftime, which CLDR cannot: it is the day unpadded.
+_PADDED = {"d": "dd", "H": "HH", "I": "hh", "j": "DDD", "m": "MM", "M": "mm", "S": "ss"}
+_UNPADDED = {
+    "a": "EEE", "A": "EEEE", "b": "MMM", "B": "MMMM", "e": "d", "p": "a", "y": "yy",
+    "Y": "y", "Z": "z", "%": "%",
+}  # fmt: skip
+STRFTIME_FIELDS = {
+    **_PADDED,
+    **_UNPADDED,
+    **{f"-{d}": field[0] for d, field in _PADDED.items()},
+    **{f"-{d}": field for d, field in _UNPADDED.items()},
+}
+_DIRECTIVE = re.compile(r"%(-?.?)", re.S)  # a lone % at the end: the empty directive
+_QUOTED = re.compile(r"'[^']*'")  # '' (a quote itself) is an empty quoted text
+_FORMAT_CACHE = 65536  # dates kept formatted: stories × date options in one run
+
+
+class UnknownLanguage(ValueError):
+    """A language CLDR has no data for; `suggestions` are close ones it has."""
+
+    def __init__(self, language: str, suggestions: list[str]) -> None:
+        super().__init__(language)
+        self.language = language
+        self.suggestions = suggestions
+
+
+@functools.lru_cache(maxsize=256)
+def locale_of(language: str) -> Locale:
+    """The CLDR locale of a language tag (`pt-BR` → pt_BR; old codes like `iw` too).
+    Raises `UnknownLanguage` for one CLDR does not know."""
+    try:
+        return Locale.parse(language, sep="-")
+    except (UnknownLocaleError, ValueError):
+        raise UnknownLanguage(language, _close_languages(language)) from None
+
+
+def _close_languages(language: str) -> list[str]:
+    """Known tags close to `language`: its own language without the region, the languages
+    of a country written instead (`kr` → `ko`), then those spelled alike."""
+    known = sorted(tag.replace("_", "-") for tag in locale_identifiers())
+    primary = language.split("-", 1)[0]
+    found = [primary] if primary != language and primary in known else []
+    if len(language) == 2:
+        found += get_official_languages(language.upper())
+    found += difflib.get_close_matches(language, known, n=3)
+    return list(dict.fromkeys(found))[:3]
+
+
+def check_date_format(date_format: str) -> None:
+    """Raise ValueError saying what is wrong with `date_format`, if anything."""
+    if date_format in DATE_STYLES:
+        return
+    if "%" in date_format:
+        unknown = sorted({d for d in _DIRECTIVE.findall(date_format) if d not in STRFTIME_FIELDS})
+        if unknown:
+            raise ValueError(
+                f"unknown strftime directive(s) {', '.join('%' + d for d in unknown)}; "
+                f"allowed: {' '.join('%' + d for d in {**_PADDED, **_UNPADDED})} (with - to "
+                f'unpad), or a CLDR pattern such as "d MMMM y", or one of {_STYLES}'
+            )
+        return
+    bare = _QUOTED.sub("", date_format)
+    if "'" in bare:
+        raise ValueError("a quote (') opens a text it never closes; write '' for a quote itself")
+    letters = sorted({c for c in bare if c.isascii() and c.isalpha()} - set(PATTERN_CHARS))
+    if letters:
+        raise ValueError(
+            f"{', '.join(letters)}: no CLDR date field; put words in single quotes, as in "
+            f"\"d 'de' MMMM y\", or use one of {_STYLES}"
+        )
+    if not any(c in PATTERN_CHARS for c in bare):
+        raise ValueError(f'shows no date: use CLDR fields, as in "d MMMM y", or one of {_STYLES}')
+
+
+@functools.lru_cache(maxsize=1024)
+def date_pattern(date_format: str, language: str) -> str:
+    """The CLDR pattern `date_format` (valid: `check_date_format`) stands for in
+    `language`."""
+    style = next((style for style in DATE_STYLES if style == date_format), None)
+    if style is not None:
+        return str(get_date_format(style, locale=locale_of(language)).pattern)
+    if "%" not in date_format:
+        return date_format
+    pieces = _DIRECTIVE.split(date_format)  # text, directive, …, text
+    pieces[1::2] = [STRFTIME_FIELDS[directive] for directive in pieces[1::2]]
+    pieces[::2] = [_literal(text) for text in pieces[::2]]
+    return "".join(pieces)
+
+
+def _literal(text: str) -> str:
+    """`text` as literal text of a CLDR pattern."""
+    if not re.search(r"[A-Za-z']", text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+@functools.lru_cache(maxsize=_FORMAT_CACHE)
+def format_date(moment: datetime, date_format: str, timezone: str, language: str) -> str:
+    """`moment` in `timezone` as `date_format` shows it in `language` (CLDR's names and
+    formats; never the process locale, so outputs do not depend on the machine)."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    pattern = date_pattern(date_format, language)
+    return format_datetime(
+        moment.astimezone(zone), pattern, tzinfo=zone, locale=locale_of(language)
+    )
