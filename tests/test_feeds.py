@@ -10,9 +10,12 @@ schema.
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import json
 import re
+from datetime import UTC, datetime
+from pathlib import Path
 
 import feedparser
 import lxml.etree
@@ -20,8 +23,9 @@ import lxml.html
 import pytest
 
 from syndicator.clean.sanitize import ALLOWED_TAGS, Policy, sanitize
-from syndicator.config import load_config
+from syndicator.config import SubscriberConfig, load_config
 from syndicator.pipeline import run_once
+from syndicator.render import Renderer, plan
 from syndicator.render.players import without_players
 
 from .conftest import NOW, item, rss, write_config
@@ -109,6 +113,7 @@ def feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         f"k{number}-{'-'.join(kind)}".replace("_", "-"): _subscriber(number, *kind)
         for number, kind in enumerate(KINDS)
     }
+    subscribers["nothing"] = 'name = "N"\nsite_url = "https://n.example/"\ncategories = ["None"]\n'
     config = load_config(
         write_config(folder, (folder / "stories.xml").as_uri(), subscribers=subscribers)
     )
@@ -143,7 +148,17 @@ def validator_findings(document: bytes) -> list[str]:
     for address in _addresses(root):
         if not address.isascii():
             found.append(f"IRI found where URL expected: {address}")
+    for element in root.iter("lastBuildDate", "pubDate", f"{ATOM}updated", f"{ATOM}published"):
+        if _date(element.text or "") < PLAUSIBLE:
+            found.append(f"line {element.sourceline}: implausible date {element.text}")
     return found
+
+
+PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)  # the validator's earliest plausible date
+
+
+def _date(text: str) -> datetime:
+    return email.utils.parsedate_to_datetime(text) if "," in text else datetime.fromisoformat(text)
 
 
 def _html_elements(root: lxml.etree._Element) -> list[lxml.etree._Element]:
@@ -338,3 +353,27 @@ def test_feeds_give_addresses_outside_ascii_as_uris(feeds: dict[str, bytes]) -> 
     assert "https://www.worthynews.com/wp-content/uploads/bild-%C3%BC.jpg" in pictures
     document = json.loads(feeds["k5-excerpt-full-original/feed.json"])
     assert document["home_page_url"] == site
+
+
+def test_a_feed_without_stories_is_dated_by_the_newest_story_not_the_epoch(
+    feeds: dict[str, bytes],
+) -> None:
+    """The epoch, its date before, is one the validator calls implausible; the newest
+    stored story's date is when nothing was for it yet, and stays put run after run."""
+    for name in ("nothing/rss.xml", "nothing/atom.xml"):
+        assert validator_findings(feeds[name]) == [], name
+        assert feedparser.parse(feeds[name]).entries == []
+    assert (
+        b"<lastBuildDate>Sun, 22 Nov 2026 09:00:00 +0000</lastBuildDate>"
+        in feeds["nothing/rss.xml"]
+    )
+    assert b"<updated>2026-11-22T09:00:00+00:00</updated>" in feeds["nothing/atom.xml"]
+
+
+def test_with_no_story_stored_at_all_an_empty_feed_is_dated_now(tmp_path: Path) -> None:
+    subscriber = SubscriberConfig(id="new", name="New", site_url="https://new.example/")
+    files = Renderer(
+        tmp_path, load_config(write_config(tmp_path, "https://a.example/")).site
+    ).render(plan(subscriber, [], {}, {}, NOW, "salt"))
+    assert validator_findings(files["new/atom.xml"]) == []
+    assert f"<updated>{NOW.isoformat()}</updated>".encode() in files["new/atom.xml"]

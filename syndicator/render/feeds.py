@@ -1,9 +1,10 @@
 """RSS 2.0 and Atom 1.0 through feedgen, JSON Feed 1.1 directly.
 
 Feed-level dates are the newest item's date, never the time of the run, so unchanged
-inputs give byte-identical feeds. feedgen's traps are handled here: entries appended in
-order, timezone-aware dates, Atom content typed `html`, an entry's Atom links cut to its
-one alternate (feedgen drops their rel), XML-invalid characters stripped.
+inputs give byte-identical feeds (an empty feed's is the newest stored story's).
+feedgen's traps are handled here: entries appended in order, timezone-aware dates, Atom
+content typed `html`, an entry's Atom links cut to its one alternate (feedgen drops their
+rel), XML-invalid characters stripped.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def entry_id(story: Story) -> str:
     return f"urn:syndicator:{story.article.source_id}:{sha256(guid.encode()).hexdigest()[:32]}"
 
 
-def newest(items: Sequence[FeedItem]) -> datetime:
-    """The feed's own date: its newest item's (the epoch for an empty feed)."""
-    return max((_updated(item.story) for item in items), default=_EPOCH)
+def feed_date(items: Sequence[FeedItem], empty: datetime) -> datetime:
+    """The feed's own date: its newest item's; `empty` for a feed without items."""
+    return max((_updated(item.story) for item in items), default=empty)
 
 
 def _updated(story: Story) -> datetime:
@@ -56,10 +57,11 @@ def _updated(story: Story) -> datetime:
 
 
 def rss_and_atom(
-    sub: SubscriberView, items: Sequence[FeedItem], *, rss: bool, atom: bool
+    sub: SubscriberView, items: Sequence[FeedItem], date: datetime, *, rss: bool, atom: bool
 ) -> tuple[bytes | None, bytes | None]:
-    """The subscriber's RSS 2.0 and Atom 1.0 documents (None for one not asked for)."""
-    generator = _channel(sub, items)
+    """The subscriber's RSS 2.0 and Atom 1.0 documents (None for one not asked for), of
+    `date` (`feed_date`)."""
+    generator = _channel(sub, items, date)
     for item in items:
         _add_entry(generator, item, sub)
     return _documents(generator, sub, rss=rss, atom=atom)
@@ -72,7 +74,7 @@ def _generator() -> FeedGenerator:
     return generator
 
 
-def _channel(sub: SubscriberView, items: Sequence[FeedItem]) -> FeedGenerator:
+def _channel(sub: SubscriberView, items: Sequence[FeedItem], date: datetime) -> FeedGenerator:
     words = sub.words
     outlet = items[0].story.outlet if items else "Syndicator"
     generator = _generator()
@@ -82,8 +84,8 @@ def _channel(sub: SubscriberView, items: Sequence[FeedItem]) -> FeedGenerator:
     generator.language(sub.language)
     generator.author({"name": _text(outlet)})
     generator.generator("Syndicator", version=__version__)
-    generator.lastBuildDate(newest(items))
-    generator.updated(newest(items))
+    generator.lastBuildDate(date)
+    generator.updated(date)
     generator.ttl(30)
     return generator
 
@@ -226,12 +228,18 @@ class Channels:
         self._made: dict[tuple[Any, ...], tuple[tuple[str, ...] | None, ...]] = {}
 
     def documents(
-        self, holes: SubscriberView, items: Sequence[FeedItem], *, rss: bool, atom: bool
+        self,
+        holes: SubscriberView,
+        items: Sequence[FeedItem],
+        date: datetime,
+        *,
+        rss: bool,
+        atom: bool,
     ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
         """The RSS and Atom documents (None for one not asked for) of the hole view
-        `holes` (`views.hole_view`), cut at their marks."""
+        `holes` (`views.hole_view`) and `date`, cut at their marks."""
         outlet = items[0].story.outlet if items else "Syndicator"
-        key = (holes.language, outlet, newest(items), rss, atom)
+        key = (holes.language, outlet, date, rss, atom)
         made = self._made.get(key)
         if made is None:
             if len(self._made) >= self.limit:
@@ -245,7 +253,7 @@ class Channels:
                     urls, **{f.name: _marked(getattr(urls, f.name)) for f in fields(urls)}
                 ),
             )
-            documents = _documents(_channel(marked, items), marked, rss=rss, atom=atom)
+            documents = _documents(_channel(marked, items, date), marked, rss=rss, atom=atom)
             made = self._made[key] = tuple(
                 None if document is None else _cut(document.decode()) for document in documents
             )
@@ -271,6 +279,7 @@ def _cut(document: str) -> tuple[str, ...]:
 def rss_and_atom_shared(
     sub: SubscriberView,
     items: Sequence[FeedItem],
+    date: datetime,
     entries: Sequence[SharedEntry],
     values: Mapping[str, str],
     *,
@@ -279,10 +288,10 @@ def rss_and_atom_shared(
     rss: bool,
     atom: bool,
 ) -> tuple[bytes | None, bytes | None]:
-    """What `rss_and_atom(sub, items, ...)` gives, from `channels` and `items`' shared
+    """What `rss_and_atom(sub, items, date, ...)` gives, from `channels` and `items`' shared
     entries filled with `values` (the subscriber's raw hole values,
     `views.raw_hole_values`); `holes` is the subscriber's hole view."""
-    rss_layout, atom_layout = channels.documents(holes, items, rss=rss, atom=atom)
+    rss_layout, atom_layout = channels.documents(holes, items, date, rss=rss, atom=atom)
     text = {key: _xml_text(_text(value)) for key, value in values.items()}  # as lxml escapes
     content = {key: _xml_text(str(escape(_text(value)))) for key, value in values.items()}
     attribute = {key.upper(): value.replace('"', "&quot;") for key, value in text.items()}

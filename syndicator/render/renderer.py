@@ -17,6 +17,7 @@ rendered on their own instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import logging
@@ -54,6 +55,7 @@ from .feeds import (
     Channels,
     FeedItem,
     SharedEntry,
+    feed_date,
     has_mark,
     json_feed,
     json_feed_shared,
@@ -83,7 +85,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/13"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/14"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -125,6 +127,7 @@ class Plan:
     fingerprint: str
     settings: str  # the subscriber's options as JSON (part of the fingerprint)
     salt: str  # what its outputs depend on besides options and stories (templates, site)
+    empty_date: datetime  # the date of its feeds when they list nothing (`Selections`)
     # Pages on disk of stories no longer stored (a database lost and started afresh, a
     # source removed): kept as they are, never rendered, until `keep_pages_days` passes.
     found: tuple[str, ...] = ()
@@ -138,6 +141,13 @@ class Selections:
         self.stories = stories
         self.now = now
         self._memo: dict[tuple[Any, ...], tuple[tuple[Story, ...], bytes]] = {}
+
+    @functools.cached_property
+    def empty_date(self) -> datetime:
+        """The date of a feed that lists nothing: the newest story's, as of which nothing
+        was for it; `now` while there is no story at all. (The epoch, its date before,
+        is one the W3C feed validator calls implausible.)"""
+        return max((story.date for story in self.stories), default=self.now)
 
     def select(self, options: SubscriberOptions) -> tuple[tuple[Story, ...], bytes]:
         """The stories `options` selects, and their fingerprint bytes."""
@@ -208,7 +218,15 @@ def plan(
     for slug in found:
         digest.update(f"found\0{slug}\0{ledger[slug]}\0".encode())
     return Plan(
-        subscriber, listed, tuple(pages), ledger, digest.hexdigest(), settings, salt, tuple(found)
+        subscriber,
+        listed,
+        tuple(pages),
+        ledger,
+        digest.hexdigest(),
+        settings,
+        salt,
+        selections.empty_date,
+        tuple(found),
     )
 
 
@@ -446,14 +464,16 @@ class Renderer:
             ]
             wanted = {"rss": "rss" in outputs, "atom": "atom" in outputs}
             entries = self._shared_entries(target, feed_items)
+            date = feed_date(feed_items, plan.empty_date)
             if not any(wanted.values()):
                 rss = atom = None
             elif entries is None:
-                rss, atom = rss_and_atom(real, feed_items, **wanted)
+                rss, atom = rss_and_atom(real, feed_items, date, **wanted)
             else:
                 rss, atom = rss_and_atom_shared(
                     real,
                     feed_items,
+                    date,
                     entries,
                     target.raw,
                     channels=self._channels,
