@@ -57,12 +57,18 @@ class UnknownLanguage(ValueError):
 
 @functools.lru_cache(maxsize=256)
 def locale_of(language: str) -> Locale:
-    """The CLDR locale of a language tag (`pt-BR` → pt_BR; old codes like `iw` too).
-    Raises `UnknownLanguage` for one CLDR does not know."""
+    """The CLDR locale of a language tag (`pt-BR` → pt_BR). Raises `UnknownLanguage` for
+    one CLDR does not know, and for an old or three-letter code of a language it knows by
+    another (`iw`, `spa`): the tag goes into pages and feeds as `lang`, where readers,
+    browsers and the W3C validator expect the language's own code (`he`, `es`)."""
     try:
-        return Locale.parse(language, sep="-")
+        locale = Locale.parse(language, sep="-")
     except (UnknownLocaleError, ValueError):
         raise UnknownLanguage(language, _close_languages(language)) from None
+    primary, *rest = language.split("-")
+    if locale.language != primary:
+        raise UnknownLanguage(language, ["-".join([locale.language, *rest])])
+    return locale
 
 
 def _close_languages(language: str) -> list[str]:

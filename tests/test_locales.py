@@ -84,6 +84,8 @@ def test_old_strftime_formats_read_as_the_cldr_patterns_they_spell() -> None:
             "language: unknown language 'kr' (did you mean 'ko'",  # a country, not a language
         ),
         ('language = "jp"', "(did you mean 'ja'?)"),
+        ('language = "iw"', "unknown language 'iw' (did you mean 'he'?)"),  # Hebrew's old code
+        ('language = "spa-MX"', "(did you mean 'es-MX'?)"),
         ('language = "en-XX"', "unknown language 'en-XX' (did you mean 'en'"),
         ('language = "qq"', "unknown language 'qq'; any language CLDR knows works"),
         ('date_format = "Monday"', "date_format: n, o: no CLDR date field; put words in"),
@@ -103,7 +105,9 @@ def test_a_language_or_date_format_that_cannot_be_read_is_a_config_error(
     assert str(file) in message and expected in message
 
 
-@pytest.mark.parametrize("language", ["ko", "sw", "nl", "pt-BR", "zh-Hant-TW", "iw", "es-419"])
+@pytest.mark.parametrize(
+    "language", ["ko", "sw", "nl", "pt-BR", "zh-Hant-TW", "zh-TW", "en-GB", "es-419", "fil"]
+)
 def test_any_language_cldr_knows_is_accepted(tmp_path: Path, language: str) -> None:
     file = tmp_path / "grace.toml"
     file.write_text(
