@@ -145,3 +145,15 @@ def test_a_subscribers_pages_show_dates_in_its_language(tmp_path: Path) -> None:
     assert ">14 Novemba 2026</time>" in texts["sw"]
     assert ">November 14, 2026</time>" in texts["en"]
     assert ">sábado 14 de noviembre</time>" in texts["old"]
+
+
+def test_defaults_in_the_main_file_are_checked_the_same_way(tmp_path: Path) -> None:
+    main = write_config(tmp_path, "https://a.example/feed")
+    main.write_text(
+        main.read_text() + '\n[defaults]\nlanguage = "kr"\ndate_format = "long"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(main)
+    (message,) = [str(e) for e in caught.value.errors]
+    assert str(main) in message and "defaults.language: unknown language 'kr'" in message
