@@ -98,7 +98,7 @@ def _documents(
     if rss:  # feedgen takes the RSS <link> from the last link given
         rss_self = {"href": sub.urls.rss, "rel": "self", "type": "application/rss+xml"}
         generator.link([rss_self, alternate], replace=True)
-        rss_bytes = rss_profile(generator.rss_str(pretty=True).decode()).encode()
+        rss_bytes = _rss_profile(generator.rss_str(pretty=True).decode()).encode()
     if atom:
         atom_self = {"href": sub.urls.atom, "rel": "self", "type": "application/atom+xml"}
         generator.link([alternate, atom_self], replace=True)
@@ -191,7 +191,7 @@ def shared_entries(
         item = FeedItem(story, replace(view, url=url), marked)
         _add_entry(generator, item, sub)
         json_items.append(_json_text(_json_item(item, sub)).replace("\n", _JSON_ITEM_BREAK))
-    rss_document = rss_profile(generator.rss_str(pretty=True).decode())
+    rss_document = _rss_profile(generator.rss_str(pretty=True).decode())
     rss = _pieces(rss_document, _RSS_ITEM, "    </item>\n")
     atom = _pieces(generator.atom_str(pretty=True).decode(), "  <entry>\n", "  </entry>\n")
     return [SharedEntry.of(*three) for three in zip(rss, atom, json_items, strict=True)]
@@ -296,7 +296,7 @@ def rss_and_atom_shared(
     content = {key: _xml_text(str(escape(_text(value)))) for key, value in values.items()}
     attribute = {key.upper(): value.replace('"', "&quot;") for key, value in text.items()}
     rss_bytes = atom_bytes = None
-    if rss_layout is not None:  # RSS text as `rss_profile` writes it; an item's link is text
+    if rss_layout is not None:  # RSS text as `_rss_profile` writes it; an item's link is text
         plain = {key: _rss_text(value) for key, value in text.items()}
         channel = {**plain, **attribute}
         link = {**content, **{key.upper(): value for key, value in plain.items()}}
@@ -337,7 +337,7 @@ _RSS_ELEMENT_TEXT = re.compile(r"(<([a-z:]+)(?: [^>]*)?>)([^<]*&[^<]*)(</\2>)")
 _RSS_HTML = frozenset({"description", "content:encoded"})  # in an item; a channel's is text
 
 
-def rss_profile(document: str) -> str:
+def _rss_profile(document: str) -> str:
     """The RSS `document` as lxml wrote it, its plain text escaped the Profile's way."""
     channel, item, items = document.partition(_RSS_ITEM)
     return _hex_escaped(channel, frozenset()) + item + _hex_escaped(items, _RSS_HTML)
@@ -353,7 +353,7 @@ def _hex_escaped(xml: str, html: frozenset[str]) -> str:
 
 
 def _rss_text(xml_text: str) -> str:
-    """Text escaped as lxml writes it (`_xml_text`), as `rss_profile` rewrites it."""
+    """Text escaped as lxml writes it (`_xml_text`), as `_rss_profile` rewrites it."""
     return xml_text.replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;")
 
 
