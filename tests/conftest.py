@@ -15,8 +15,14 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
+from hypothesis import settings
 
 from syndicator.config import Config, load_config
+
+# Property tests check what comes out, not how fast: on a loaded CI machine a single
+# example can take longer than hypothesis's 200 ms default deadline.
+settings.register_profile("syndicator", deadline=None)
+settings.load_profile("syndicator")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FEEDS = FIXTURES / "feeds"
