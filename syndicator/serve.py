@@ -14,6 +14,14 @@ What it answers
   like anything missing, so probing learns nothing; a target that is not a path is 400.
 - A folder answers with its `index.html`, or 404 (never a listing); asked for without its
   trailing slash it redirects (301) to the slash form.
+- A request is read only when its end is beyond doubt, so that a proxy in front cannot
+  find it elsewhere and have what follows answered as a request of its own (a desync).
+  It is answered 400 and its connection closed when it has more than one
+  Content-Length, one that is not all digits, both Content-Length and
+  Transfer-Encoding, a Transfer-Encoding on HTTP/1.0 or not ending in `chunked`, a
+  folded header line (obs-fold), a CR or NUL inside a line, or a header line that is not
+  `name: value`. A request line over `MAX_REQUEST_LINE` bytes answers 414; headers over
+  `MAX_HEADER_BYTES` in all (or over 100 lines) answer 431.
 
 Headers
 - Content-Type from the file name (`rss.xml`, `atom.xml`, `feed.json`), then its suffix;
@@ -50,6 +58,7 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import http.client
 import logging
 import os
 import re
@@ -64,6 +73,7 @@ from datetime import UTC
 from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
@@ -75,6 +85,8 @@ logger = logging.getLogger(__name__)
 
 GZIP_MIN_BYTES = 1024  # below this, gzip saves less than its own overhead is worth
 GZIP_CACHE_BYTES = 32 * 1024 * 1024
+MAX_REQUEST_LINE = 8 * 1024  # nginx's default; our paths are under 200 bytes
+MAX_HEADER_BYTES = 64 * 1024
 
 _UTF8 = "; charset=utf-8"
 _TYPES_BY_NAME = {
@@ -106,6 +118,8 @@ _CORS_HEADERS = (
     ("Access-Control-Expose-Headers", "ETag"),  # Last-Modified is exposed already
 )
 _ETAG = re.compile(r'(?:W/)?"([^"]*)"')
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field names
+_DIGITS = re.compile(rb"[0-9]+")
 
 
 class ServeError(SyndicatorError):
@@ -180,24 +194,49 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = f"syndicator/{__version__}"
     sys_version = ""
     timeout = 15  # an idle keep-alive connection gives its thread back after this
-    _body_unread = False  # the request has a body: its connection closes after the answer
+    raw_requestline: bytes  # set by the base class (typeshed does not declare it)
+    _closing = False  # a body never read, or a refusal: the connection closes after the answer
 
     @property
     def _server(self) -> _OutputServer:
         return cast(_OutputServer, self.server)
 
     def parse_request(self) -> bool:
-        """The request line and headers, as the standard library reads them; a request
-        with a body closes its connection after the answer. No method here reads a body,
-        and one left unread would be taken for the next request on the connection: behind
-        a proxy that reuses connections, a visitor could be sent another file's bytes."""
-        if not super().parse_request():
+        """The request line and headers, as the standard library reads them, and the
+        lines as sent checked for a doubtful end (the parsed headers hide folds, bare CRs
+        and lines without a colon). A request with a body closes its connection after
+        the answer. No method here reads a body, and one left unread would be taken for
+        the next request on the connection: behind a proxy that reuses connections, a
+        visitor could be sent another file's bytes."""
+        recorder = _HeaderRecorder(self.rfile)
+        self.rfile = cast(BufferedIOBase, recorder)
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = recorder.rfile
+        if len(self.raw_requestline) > MAX_REQUEST_LINE:
+            self._refuse(HTTPStatus.REQUEST_URI_TOO_LONG, "request line too long")
             return False
-        length = (self.headers.get("Content-Length") or "0").strip()
-        if self.headers.get("Transfer-Encoding") is not None or length != "0":
-            self._body_unread = True
+        try:
+            has_body = _has_body(self.raw_requestline, recorder.lines, self.request_version)
+        except _Doubtful as exc:
+            self._refuse(HTTPStatus.BAD_REQUEST, str(exc))
+            return False
+        if has_body:
+            self._closing = True
             self.close_connection = True
         return True
+
+    def _refuse(self, status: HTTPStatus, reason: str) -> None:
+        """Answer `status` saying `reason`, and close: where this request ends is unknown."""
+        self._closing = True
+        self.close_connection = True
+        body = f"{status.value} {status.phrase}: {reason}\n".encode()
+        self.send_response(status)
+        self._send_headers(
+            [("Content-Type", "text/plain" + _UTF8), ("Content-Length", str(len(body)))], body
+        )
 
     def do_GET(self) -> None:
         self._serve(head=False)
@@ -345,7 +384,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Here, so that the stdlib's own errors (bad request line, 501) carry them too.
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
-        if self._body_unread and not self._closing_said():
+        if self._closing and not self._closing_said():
             self.send_header("Connection", "close")  # for a proxy: this one is done
         super().end_headers()
 
@@ -360,6 +399,64 @@ class _Handler(BaseHTTPRequestHandler):
     def log_error(self, format: str, *args: Any) -> None:
         # The stdlib logs its errors, then the request line; the request line is enough.
         logger.debug("%s %s", self.address_string(), format % args)
+
+
+class _HeaderRecorder:
+    """Stands in for `rfile` while the standard library reads the header lines: keeps
+    them as sent, and stops reading past `MAX_HEADER_BYTES` (the library answers 431)."""
+
+    def __init__(self, rfile: BufferedIOBase) -> None:
+        self.rfile = rfile
+        self.lines: list[bytes] = []
+        self._size = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.rfile.readline(limit)
+        self._size += len(line)
+        if self._size > MAX_HEADER_BYTES:
+            raise http.client.HTTPException(f"headers over {MAX_HEADER_BYTES} bytes")
+        self.lines.append(line)
+        return line
+
+
+class _Doubtful(Exception):
+    """A request whose end cannot be known for sure; the message says why."""
+
+
+def _has_body(request_line: bytes, header_lines: list[bytes], version: str) -> bool:
+    """Whether the request announces a body (which is never read). Raises `_Doubtful`
+    when a proxy could take its end to be elsewhere (RFC 9112 §2.2, §5, §6)."""
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    for number, raw in enumerate([request_line, *header_lines]):
+        line = raw.removesuffix(b"\n").removesuffix(b"\r")
+        if not line:
+            continue  # the blank line that ends the headers
+        if b"\r" in line:
+            raise _Doubtful("a CR inside a line")
+        if b"\0" in line:
+            raise _Doubtful("a NUL inside a line")
+        if number == 0:
+            continue
+        if line[:1] in (b" ", b"\t"):
+            raise _Doubtful("a folded header line (obs-fold)")
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name):
+            raise _Doubtful(f"a malformed header line: {line[:40]!r}")
+        name = name.lower()
+        if name == b"content-length":
+            lengths.append(value.strip(b" \t"))
+        elif name == b"transfer-encoding":
+            codings.extend(c.strip(b" \t").lower() for c in value.split(b","))
+    if len(lengths) > 1:
+        raise _Doubtful("more than one Content-Length")
+    if lengths and not _DIGITS.fullmatch(lengths[0]):
+        raise _Doubtful(f"Content-Length is not a number: {lengths[0][:20]!r}")
+    if lengths and codings:
+        raise _Doubtful("both Content-Length and Transfer-Encoding")
+    if codings and (version != "HTTP/1.1" or codings[-1] != b"chunked"):
+        raise _Doubtful("a Transfer-Encoding other than chunked on HTTP/1.1")
+    return bool(codings) or (bool(lengths) and int(lengths[0]) > 0)
 
 
 def _segments(path: str) -> list[str] | None:
