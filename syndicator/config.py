@@ -578,8 +578,10 @@ def _config_dir(info: ValidationInfo) -> Path:
 
 def _read_toml(path: Path, shown: str) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        text = path.read_bytes().decode("utf-8")
+        if too_deep := _nesting_problem(text):  # before the parser, which recurses
+            raise ConfigErrors([ConfigError(shown, None, too_deep)])
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigErrors([ConfigError(shown, None, "file not found")]) from None
     except OSError as exc:
@@ -590,6 +592,57 @@ def _read_toml(path: Path, shown: str) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
         raise ConfigErrors([ConfigError(shown, None, message)]) from None
+
+
+MAX_NESTING = 20  # arrays, tables and dotted keys inside one another; our keys need 3
+
+# What can hold brackets and dots that are not nesting (strings, comments), and the
+# characters that nest or end a key. An unclosed string runs to its end (of line, or of
+# the text): the parser stops there anyway, so nothing after it is ever read as TOML.
+_TOML_TOKENS = re.compile(
+    r'"""(?:[^"\\]|\\.|""?(?!"))*(?:"{3,5}|\Z)'
+    r"|'''(?:[^']|''?(?!'))*(?:'{3,5}|\Z)"
+    r'|"(?:[^"\\\n]|\\.)*(?:"|$)'
+    r"|'[^'\n]*(?:'|$)"
+    r"|#[^\n]*"
+    r"|[][{}.=,\n]",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+def _nesting_problem(text: str) -> str | None:
+    """Where `text` nests deeper than `MAX_NESTING`, if it does. A cheap scan, linear in
+    the text: the TOML parser recurses once per array or inline table (a few hundred
+    deep is a RecursionError) and takes time quadratic in a dotted key's length."""
+    outer: list[int] = []  # the level at each open bracket
+    level = dots = key_dots = 0  # brackets and keys around; dots in the key being read
+    for token in _TOML_TOKENS.finditer(text):
+        char = token.group()
+        if len(char) > 1 or char in "\"'#":
+            continue  # a string or a comment
+        if char == ".":
+            dots += 1
+            depth = level + dots
+        elif char in "[{":
+            outer.append(level)
+            level += key_dots + 1  # `a.b = [` opens below a and b
+            depth, dots, key_dots = level, 0, 0
+        elif char in "]}":
+            level, dots, key_dots = outer.pop() if outer else 0, 0, 0
+            continue
+        elif char == "=":
+            key_dots, dots = dots, 0
+            continue
+        else:  # a comma or a new line ends a key and its value
+            dots = key_dots = 0
+            continue
+        if depth > MAX_NESTING:
+            line = text.count("\n", 0, token.start()) + 1
+            return (
+                f"nested more than {MAX_NESTING} deep at line {line} (arrays, tables and "
+                "dotted keys inside one another); no setting needs more than 3"
+            )
+    return None
 
 
 TOML_HINTS = (  # what the TOML parser's words usually mean in a file written by hand

@@ -206,6 +206,9 @@ def _reload(scheduler: BackgroundScheduler, config_path: Path, state: _State) ->
             log.error("config reload failed: %s", error)
         log.error("keeping the previous config")
         return
+    except Exception:  # a bug must not stop the daemon: the old config still works
+        log.exception("config reload failed unexpectedly; keeping the previous config")
+        return
     with state.lock:
         state.config = config
     schedule_sources(scheduler, config)  # every source polled (if due) and all re-rendered

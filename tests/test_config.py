@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from syndicator.config import (
     load_config,
@@ -394,3 +396,89 @@ def test_a_subscriber_file_that_is_not_utf8_is_reported_not_a_crash(tmp_path: Pa
     assert [s.id for s in config.subscribers] == ["ok"]
     (problem,) = config.problems
     assert "latin.toml" in str(problem) and "not UTF-8" in str(problem)
+
+
+DEEP_ARRAY = "categories = " + "[" * 500 + "]" * 500 + "\n"  # 1 KB
+DEEP_INLINE_TABLE = "x = " + "{a = " * 50_000 + "1" + "}" * 50_000 + "\n"
+DEEP_DOTTED_KEY = "a" + ".a" * 50_000 + " = 1\n"  # tomllib alone: a minute, quadratic
+
+
+@pytest.mark.parametrize("deep", [DEEP_ARRAY, DEEP_INLINE_TABLE, DEEP_DOTTED_KEY])
+def test_a_subscriber_file_nested_too_deep_is_its_problem_and_the_others_load(
+    tmp_path: Path, deep: str
+) -> None:
+    main = write_config(
+        tmp_path,
+        "https://example.org/feed",
+        subscribers={"ok": 'name = "Ok"\nsite_url = "https://ok.example/"\n'},
+    )
+    (tmp_path / "subscribers" / "deep.toml").write_text('name = "Deep"\n' + deep)
+    config = load_config(main)
+    assert [s.id for s in config.subscribers] == ["ok"]
+    (problem,) = config.problems
+    assert problem.file.endswith("subscribers/deep.toml")
+    assert "nested more than 20 deep" in problem.message and "line 2" in problem.message
+    assert "\n" not in str(problem)
+
+
+@pytest.mark.parametrize("deep", [DEEP_ARRAY, DEEP_INLINE_TABLE, DEEP_DOTTED_KEY])
+def test_a_main_file_nested_too_deep_is_a_config_error_naming_it(tmp_path: Path, deep: str) -> None:
+    main = write_config(tmp_path, "https://example.org/feed")
+    main.write_text(deep + main.read_text())
+    (message,) = errors_of(main)
+    assert message.startswith(f"{main}: ") and "nested more than 20 deep at line 1" in message
+
+
+def test_brackets_and_dots_in_strings_and_comments_are_text_not_nesting(tmp_path: Path) -> None:
+    main = write_config(tmp_path, "https://example.org/feed")
+    many = "[{" * 30 + "a." * 30
+    text = (
+        f"# {many}\n"
+        f'name = "{many} \\" {many}"\n'
+        "site_url = 'https://ok.example/'\n"
+        f'footer = """{many}" "{many}"" """""\n'
+        f"categories = [\n  '''{many}''', # {many}\n  '{many}',\n]\n"
+        f"theme.accent = '#aabbcc' # {many}\n"
+    )
+    (tmp_path / "subscribers" / "strings.toml").write_text(text)
+    config = load_config(main)
+    assert not config.problems
+    (subscriber,) = config.subscribers
+    assert subscriber.name == f'{many} " {many}'
+    assert subscriber.footer == f'{many}" "{many}"" ""'
+    assert subscriber.categories == (many, many)
+
+
+TOML_PIECES = st.sampled_from(
+    ['"', "'", '"""', "'''", "[", "]", "[[", "]]", "{", "}", ".", "=", ",", "\n", "#", "\\",
+     "a", "1", "1.5", " ", "true", "1979-05-27", "name", "limit", "theme", "\x00", "\udcff",
+     "é", "2021-02-31", "99:99:99", "+inf", "0x", "1e999", "site", "sources"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pieces=st.lists(TOML_PIECES, max_size=60),
+    raw=st.binary(max_size=40),
+    depth=st.integers(0, 2000),
+)
+def test_any_bytes_in_a_config_file_are_a_config_error_naming_it(
+    tmp_path_factory: pytest.TempPathFactory, pieces: list[str], raw: bytes, depth: int
+) -> None:
+    """Whatever a file holds, loading it gives a config or a ConfigError naming the file:
+    never another exception."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    text = "".join(pieces).encode("utf-8", "surrogateescape")
+    data = b"x = " + b"[" * depth + text + raw + b"]" * depth
+    file = folder / "church.toml"
+    file.write_bytes(data)
+    try:
+        load_subscriber(file)
+    except ConfigErrors as exc:
+        assert exc.errors and all(error.file == str(file) for error in exc.errors)
+    main = folder / "syndicator.toml"
+    main.write_bytes(data)
+    try:
+        load_config(main)
+    except ConfigErrors as exc:
+        assert exc.errors and all(error.file == str(main) for error in exc.errors)

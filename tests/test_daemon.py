@@ -192,3 +192,29 @@ def test_invalid_config_at_start_exits_2(config: Path) -> None:
     config.write_text(config.read_text().replace("[site]", "[site]\nnmae = 1"))
     result = syndicator(config, "daemon")
     assert result.returncode == 2 and "nmae" in result.stderr
+
+
+def test_files_nested_too_deep_never_stop_the_daemon(config: Path) -> None:
+    """A subscriber file nested 500 deep is that subscriber's problem; a main file nested
+    50,000 deep is refused and the last good config kept: the daemon runs on."""
+    daemon = Daemon(config, "--watch", "0.3")
+    try:
+        daemon.wait_for("cycle done: 3 subscriber(s) rendered")
+        deep = config.parent / "subscribers" / "deep.toml"
+        deep.write_text('name = "Deep"\nx = ' + "[" * 500 + "]" * 500 + "\n")
+        daemon.wait_for("config reloaded: 1 source(s), 3 subscriber(s)")
+        line = daemon.wait_for("(subscriber skipped)")
+        assert "deep.toml" in line and "nested more than 20 deep at line 2" in line
+
+        good = config.read_text()
+        config.write_text("x = " + "{a = " * 50_000 + "1" + "}" * 50_000 + "\n" + good)
+        assert "nested more than 20 deep at line 1" in daemon.wait_for("config reload failed")
+        daemon.wait_for("keeping the previous config")
+        time.sleep(1)
+        assert daemon.proc.poll() is None
+
+        config.write_text(good)
+        deep.unlink()
+        daemon.wait_for("config reloaded: 1 source(s), 3 subscriber(s)")
+    finally:
+        assert daemon.stop() == 0
