@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
+from urllib.parse import urlsplit
 
 FUTURE_TOLERANCE = timedelta(days=1)  # how far past first seen a story's own date is believed
 
@@ -24,6 +25,18 @@ def believed_date(published: datetime | None, first_seen: datetime) -> datetime:
     if published is None or published > first_seen + FUTURE_TOLERANCE:
         return first_seen
     return published
+
+
+def url_base(link: str | None, base_url: str | None) -> str:
+    """What an item's relative URLs resolve against: its own link when a reader can
+    follow it (as Miniflux does: a mirror, a feed proxy or a local copy of the feed must
+    not move the story's images and links to its own host, or to none), else `base_url`
+    (the content's xml:base, else the document's URL)."""
+    try:
+        followable = bool(link) and urlsplit(link or "").scheme in {"http", "https"}
+    except ValueError:  # `http://[x`
+        followable = False
+    return (link if followable else None) or base_url or ""
 
 
 def _frozen_mapping(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
@@ -74,8 +87,13 @@ class Entry:
     categories: tuple[str, ...]
     content_html: str  # the full text (content:encoded, Atom content); "" when absent
     summary_html: str  # the excerpt (description, Atom summary)
-    base_url: str | None  # xml:base of the content, else the link: for relative URLs
+    base_url: str | None  # the content's xml:base, else the document's URL (`url_base`)
     images: tuple[Image, ...] = ()
+
+    @property
+    def url_base(self) -> str:
+        """What relative URLs in this item resolve against (see `url_base`)."""
+        return url_base(self.link, self.base_url)
 
     @property
     def body_source(self) -> str:

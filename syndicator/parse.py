@@ -27,7 +27,7 @@ import feedparser
 
 from .clean.sanitize import strip_text_chars
 from .errors import ParseError
-from .models import Entry, FetchResult, Image, ParsedFeed
+from .models import Entry, FetchResult, Image, ParsedFeed, url_base
 
 _COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
@@ -434,7 +434,7 @@ def _entry(source_id: str, raw: Any, feed_base: str | None) -> Entry | None:
         return None
     published = _utc(raw.get("published_parsed"))
     updated = _utc(dict.get(raw, "updated_parsed"))  # not .get: feedparser would alias it
-    base = content_base or link or feed_base
+    base = content_base or feed_base  # feedparser's xml:base, else the document's URL
     return Entry(
         source_id=source_id,
         id=_stable_id(raw, link, title, published or updated),
@@ -447,7 +447,7 @@ def _entry(source_id: str, raw: Any, feed_base: str | None) -> Entry | None:
         content_html=content,  # "" when the feed only has a summary: see Entry.body_source
         summary_html=summary,
         base_url=base,
-        images=_images(raw, base),
+        images=_images(raw, url_base(link, base)),
     )
 
 

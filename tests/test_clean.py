@@ -215,6 +215,28 @@ def test_lead_image_from_content_with_alt_and_size() -> None:
     assert article.lead_image == Image("https://www.worthynews.com/a.jpg", None, 800, 533, "Cap")
 
 
+@pytest.mark.parametrize(
+    ("link", "base_url", "host"),
+    [
+        # The story's own link first (as Miniflux does): a mirror, a feed proxy or a
+        # local copy of the feed does not move the story's images and links to its host.
+        ("https://www.worthynews.com/2026/story", "http://127.0.0.1:8/mirror/feed", "https://www.worthynews.com"),
+        ("https://www.worthynews.com/2026/story", "file:///srv/feeds/feed.xml", "https://www.worthynews.com"),
+        # No link (or none a reader could follow): the xml:base, else the document's URL.
+        (None, "https://base.example/2026/feed", "https://base.example"),
+        ("javascript:alert(1)", "https://base.example/2026/feed", "https://base.example"),
+    ],
+)  # fmt: skip
+def test_relative_urls_resolve_against_the_story_s_link_then_its_base(
+    link: str | None, base_url: str, host: str
+) -> None:
+    html = '<p>See <a href="/78290-vigils">the vigils</a> and <a href="more">more</a>.</p><img src="/wp-content/a.jpg" alt="A">'
+    article = clean.clean_entry(entry(html, link=link, base_url=base_url), CleanSettings())
+    assert f'href="{host}/78290-vigils"' in article.body_html
+    assert f'href="{host}/2026/more"' in article.body_html
+    assert f'src="{host}/wp-content/a.jpg"' in article.body_html
+
+
 def test_lead_image_falls_back_to_the_enclosure() -> None:
     enclosure = Image("https://www.worthynews.com/e.jpg", "image/jpeg", 1200, 800)
     article = clean.clean_entry(entry("<p>Text.</p>", images=(enclosure,)), CleanSettings())

@@ -246,17 +246,20 @@ def test_content_encoded_wins_over_description() -> None:
     assert entry.summary_html.startswith("Short")
 
 
-def test_enclosure_and_media_images_are_absolute_http() -> None:
+@pytest.mark.parametrize("url", [None, "http://127.0.0.1:8/mirror/feed.xml"])
+def test_enclosure_and_media_images_are_absolute_http_against_the_item_s_link(
+    url: str | None,
+) -> None:
     body = b"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
 <link>https://site.example/</link><description>d</description>
-<item><title>A</title><link>https://site.example/a</link><guid>a</guid>
+<item><title>A</title><link>https://site.example/a</link><guid>a</guid><description>x</description>
 <enclosure url="/img/a.jpg" type="image/jpeg" length="10"/>
 <enclosure url="https://site.example/a.mp3" type="audio/mpeg" length="10"/>
 <media:content url="https://cdn.example/b.png" medium="image" width="640" height="480"/>
 <media:thumbnail url="javascript:alert(1)"/>
 </item></channel></rss>"""
-    (entry,) = parse_bytes("t", body, XML).entries
+    (entry,) = parse_bytes("t", body, XML, url).entries
     assert [(i.url, i.width) for i in entry.images] == [
         ("https://site.example/img/a.jpg", None),
         ("https://cdn.example/b.png", 640),

@@ -394,6 +394,41 @@ def test_run_publishes_every_output_then_rewrites_nothing(
     assert outputs_of(config, "grace") == files
 
 
+SAMPLE = REPO / "config" / "samples" / "worthynews-feed.xml"
+PANTRY = "78412"  # the sample's story with relative links and lazy relative images
+
+
+@pytest.mark.parametrize("where", ["the bundled file: sample", "a mirror on another host"])
+def test_relative_links_and_images_stay_on_the_outlet_s_host_wherever_the_feed_came_from(
+    where: str, feed_server: FeedServer, tmp_path: Path, make_config: MakeConfig
+) -> None:
+    """The pantry story's `/wp-content/...` images and `/78344-...` link resolve against
+    the story's own link, not the URL the feed was read from (a file, a mirror)."""
+    if where == "a mirror on another host":
+        url = feed_server.serve("/mirror/worthynews.xml", body=SAMPLE.read_bytes())
+    else:
+        shutil.copy(SAMPLE, tmp_path / "feed.xml")
+        url = "file:feed.xml"
+    config = make_config(
+        url,
+        subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"\ncontent = "full"'},
+    )
+    assert run(config).ok
+    page = outputs_of(config, "grace")[f"articles/{slug_of(config, PANTRY)}.html"]
+    story = lxml.html.fromstring(page).xpath("//article")[0]
+    sources = [img.get("src") for img in story.iter("img")]
+    uploads = "https://www.worthynews.com/wp-content/uploads/2026/11/"
+    assert uploads + "ohio-pantry-shelves.jpg" in sources
+    assert uploads + "ohio-pantry-open-house.jpg" in sources
+    read_also = story.xpath("//a[contains(., 'Thanksgiving Meals')]")[0]
+    assert read_also.get("href") == (
+        "https://www.worthynews.com/78344-churches-host-free-thanksgiving-meals-across-midwest"
+    )
+    links = [a.get("href") for a in story.iter("a")]
+    assert all(links) and not any("127.0.0.1" in (link or "") for link in links)
+    assert all(source and source.startswith("https://") for source in sources)
+
+
 def test_a_correction_reaches_every_output_and_keeps_the_slug(
     feed_server: FeedServer, make_config: MakeConfig
 ) -> None:

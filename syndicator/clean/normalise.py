@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from ..config import CleanSettings
 
 # Bump when cleaning code changes its output, so stored articles are cleaned again.
-CLEANER_VERSION = 6
+CLEANER_VERSION = 7
 WORDS_PER_MINUTE = 230
 # Removed before anything else: never content, and some hide duplicates (noscript images).
 NOISE_TAGS = frozenset({
@@ -122,7 +122,7 @@ def clean_entry(
         soup = BeautifulSoup(_flattened(html), "lxml")
     body = soup.body or soup
     lap("parse")
-    base = entry.base_url or entry.link or ""
+    base = entry.url_base
     _drop_noise(body, settings)
     trackers = tracker_keys(settings.tracker_hosts)
     _fix_urls(body, base, trackers)
