@@ -365,9 +365,13 @@ class Theme(_Model):
     """How the widget, snippet and pages look on the church's site."""
 
     accent: Annotated[str, Strict(), AfterValidator(_colour)] = "#1a5fb4"
-    mode: Literal["light", "dark", "auto"] = "auto"  # auto follows prefers-color-scheme
+    # inherit: the host page's text colour on its own background, links in the accent (the
+    # embed and snippet; our own pages, iframe included, have no host: they are light);
+    # auto follows prefers-color-scheme.
+    mode: Literal["inherit", "light", "dark", "auto"] = "inherit"
     layout: Literal["list", "cards", "compact"] = "list"
-    font: Literal["inherit", "system", "serif"] = "inherit"  # inherit: the host page's font
+    # inherit: the host page's font (our own pages: the system sans-serif stack)
+    font: Literal["inherit", "system", "serif"] = "inherit"
 
 
 class SubscriberOptions(_Model):

@@ -424,7 +424,7 @@ def test_show_gives_the_file_then_the_effective_options(tmp_path: Path) -> None:
         'site_url = "https://grace.example.org/"',
     ]
     assert 'footer = "Thanks!"' in lines  # from [defaults]
-    assert "limit = 10" in lines and 'accent = "#1a5fb4"' in lines and 'mode = "auto"' in lines
+    assert "limit = 10" in lines and 'accent = "#1a5fb4"' in lines and 'mode = "inherit"' in lines
 
 
 def test_show_spells_out_the_default_footer_in_the_subscribers_language(tmp_path: Path) -> None:

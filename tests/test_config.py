@@ -77,6 +77,10 @@ def test_subscriber_range_message_names_file_key_and_allowed(tmp_path: Path) -> 
             "content: must be one of 'full', 'excerpt' or 'title', got 'ful'",
         ),
         (
+            'name = "G"\nsite_url = "https://g.example/"\n[theme]\nmode = "host"\n',
+            "theme.mode: must be one of 'inherit', 'light', 'dark' or 'auto', got 'host'",
+        ),
+        (
             'name = "G"\nsite_url = "ftp://g.example/"\n',
             "site_url: must be an absolute http(s) URL, got 'ftp://g.example/'",
         ),
@@ -141,6 +145,7 @@ def test_subscriber_range_message_names_file_key_and_allowed(tmp_path: Path) -> 
     ids=[
         "unknown-key",
         "literal",
+        "theme-mode",
         "url",
         "url-space",
         "url-scheme",
@@ -319,7 +324,7 @@ def test_site_defaults_apply_and_subscribers_override_key_by_key(tmp_path: Path)
         7,
         "full",
         "#aa0000",
-        "auto",
+        "inherit",  # the default: the host page's colours
     )
     assert (own.limit, own.content, own.theme.accent, own.theme.mode) == (
         3,

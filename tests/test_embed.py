@@ -897,8 +897,57 @@ def test_theme_auto_follows_the_colour_scheme_and_fixed_themes_do_not(
     assert seen["bravo", "light"] == seen["bravo", "dark"] == auto_dark  # mode = "dark"
 
 
+DARK_CHURCH = "<style>body{background:#10141c;color:#e8e6e3}</style>"
+LIGHT_CHURCH = "<style>body{background:#fffdf5;color:#3b2f2f}</style>"
+LOOK_JS = """e => { const cs = getComputedStyle(e), a = e.querySelector('.syn-title a');
+  return {color: cs.color, background: cs.backgroundColor, font: cs.fontFamily,
+          link: getComputedStyle(a).color}; }"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_by_default_embed_and_snippet_wear_the_host_pages_colours_and_our_pages_are_light(
+    visit: Visit, scheme: str
+) -> None:
+    """theme.mode = "inherit" (echo sets no mode): the script embed and the snippet take
+    the church page's text colour on its background, links in the accent, whatever the
+    reader's colour scheme; the iframe page and the article pages are light, in a
+    sans-serif system font."""
+    site = visit.site
+    codes, snippet = site.codes("echo"), site.output("echo", "snippet.html")
+    body = f"<section class='embed-embed'>{codes['embed']}</section>"
+    body += f"<section class='embed-snippet'>{snippet}</section>"
+    body += f"<section class='embed-iframe'>{codes['iframe']}</section>"
+    accent = "rgb(26, 95, 180)"  # the default #1a5fb4
+    for name, head, text in (
+        ("dark", DARK_CHURCH, "rgb(232, 230, 227)"),
+        ("light", LIGHT_CHURCH, "rgb(59, 47, 47)"),
+    ):
+        page = visit.open(site.custom_page(f"inherit-{name}", head, body))
+        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        for form in ("embed", "snippet"):
+            items(page, form)
+            look = scope(page, form).locator(".syn").first.evaluate(LOOK_JS)
+            assert look["color"] == text, (name, form)
+            assert look["background"] == "rgba(0, 0, 0, 0)", (name, form)
+            assert look["link"] == accent, (name, form)
+        items(page, "iframe")
+        look = scope(page, "iframe").locator("body").evaluate(LOOK_JS)
+        assert (look["color"], look["background"]) == ("rgb(29, 29, 31)", "rgb(255, 255, 255)")
+        assert look["font"].startswith("system-ui") and look["link"] == accent
+    article = visit.open(site.url("echo", f"articles/{site.slugs[STORIES[0].title]}.html"))
+    article.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+    shown = article.locator("body").evaluate(
+        "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).fontFamily]"
+    )
+    assert shown[0] == "rgb(255, 255, 255)" and shown[1].startswith("system-ui")
+
+
+# The background behind the widget: its own, else (transparent, the inherit mode) the
+# nearest one of an element around it, across the shadow boundary.
 CONTRAST_JS = """root => {
-  const bg = getComputedStyle(root.querySelector('.syn') || root.querySelector('body')).backgroundColor;
+  let e = root.querySelector('.syn') || root.querySelector('body'), bg = 'rgba(0, 0, 0, 0)';
+  while (e && (bg = getComputedStyle(e).backgroundColor) === 'rgba(0, 0, 0, 0)')
+    e = e.parentElement || (e.getRootNode().host ?? null);
   return [...root.querySelectorAll('.syn-title a, .syn-meta, .syn-meta a, .syn-excerpt, .syn-footer, .syn-pager button:not(:disabled)')]
     .map(e => [e.className || e.tagName, getComputedStyle(e).color, bg]);
 }"""

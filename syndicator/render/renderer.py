@@ -85,7 +85,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/14"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/15"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -93,6 +93,8 @@ DATE_OPTIONS_KEPT = 4096  # distinct date options whose stories' dates are kept
 ENTRIES = "entries"  # the shared RSS/Atom entries' key, kept with the templates' keys
 ITEMS, CSS = "l", "c"  # the holes of a list page's items and style sheet (`_shell`)
 DATA = "j"  # the hole of the embed's data literal
+OWN_PAGES = ".syn"  # the style sheet root of our own pages (`_style`)
+SANS_SERIF = "system-ui,-apple-system,Segoe UI,Roboto,Helvetica Neue,Arial,sans-serif"
 
 
 class _Fragments(Generic[T]):
@@ -421,7 +423,7 @@ class Renderer:
         context = {"sub": real, "words": words}
 
         if outputs & {"widget", "pages", "articles"}:
-            yield prefix + "style.css", self._style(target, ".syn").encode()
+            yield prefix + "style.css", self._style(target, OWN_PAGES).encode()
 
         needs_items = outputs & {"snippet", "widget", "pages", "embed"}
         shared_items: list[Pieces | None] = [None] * len(listed)
@@ -559,13 +561,20 @@ class Renderer:
         return None if shell is _MANGLED else shell
 
     def _style(self, target: _Target, root: str) -> str:
+        """The style sheet under `root`: `OWN_PAGES` for our own pages (the iframe page, the
+        archive and articles), else the scope of the snippet or the embed on a host page."""
         theme = target.subscriber.theme
         key = (id(target.env), root, theme)
         css = self._css.get(key)
         if css is None:
+            if root == OWN_PAGES:
+                # Our own pages have no host page to take colours or a font from.
+                theme = theme.model_copy(
+                    update={"mode": "light"} if theme.mode == "inherit" else {}
+                )
             font = {
-                "inherit": "inherit",
-                "system": "system-ui,-apple-system,Segoe UI,Roboto,sans-serif",
+                "inherit": "inherit" if root != OWN_PAGES else SANS_SERIF,
+                "system": SANS_SERIF,
                 "serif": "Georgia,Times New Roman,serif",
             }[theme.font]
             css = target.env.get_template("style.css").render(root=root, theme=theme, font=font)
