@@ -426,7 +426,7 @@ def _entries(source_id: str, result: Any, url: str | None) -> tuple[tuple[Entry,
 
 
 def _entry(source_id: str, raw: Any, feed_base: str | None) -> Entry | None:
-    title = _text(raw.get("title")) or ""
+    title = _words(raw.get("title")) or ""
     link = _text(raw.get("link"))
     content, content_base = _content(raw)
     summary = raw.get("summary") or ""
@@ -440,7 +440,7 @@ def _entry(source_id: str, raw: Any, feed_base: str | None) -> Entry | None:
         id=_stable_id(raw, link, title, published or updated),
         title=title,
         link=link,
-        author=_text(raw.get("author")),
+        author=_words(raw.get("author")),
         published=published or updated,
         updated=updated,
         categories=_categories(raw),
@@ -474,7 +474,7 @@ def _content(raw: Any) -> tuple[str, str | None]:
 def _categories(raw: Any) -> tuple[str, ...]:
     out: list[str] = []
     for tag in raw.get("tags") or ():
-        term = _text(tag.get("term"))
+        term = _words(tag.get("term"))
         if term and term not in out:
             out.append(term)
     return tuple(out)
@@ -521,11 +521,20 @@ def _utc(value: time.struct_time | None) -> datetime | None:
 
 
 def _text(value: Any) -> str | None:
-    """A feed's text field, stripped of characters no output may carry (ids, links,
-    categories and image fields are not cleaned again before they are rendered)."""
+    """A feed's text field, stripped of characters no output may carry (ids, links and
+    image fields are not cleaned again before they are rendered)."""
     if value is None:
         return None
     text = strip_text_chars(str(value)).strip()
+    return text or None
+
+
+def _words(value: Any) -> str | None:
+    """`_text` for what the clean stage repairs (title, author, categories): DEL and the
+    C1 controls stay until then, since mojibake is made of them."""
+    if value is None:
+        return None
+    text = strip_text_chars(str(value), repairable=True).strip()
     return text or None
 
 

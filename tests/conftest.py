@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -117,6 +118,16 @@ def running_server() -> Iterator[FeedServer]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# Every character the README says no output carries: C0 controls but tab/LF/CR, DEL and
+# the C1 controls, surrogates, and Unicode's noncharacters (U+FDD0–U+FDEF, and the last two
+# code points of every plane).
+NOT_TEXT = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
 
 
 @pytest.fixture

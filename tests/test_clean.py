@@ -24,7 +24,7 @@ from syndicator.models import Entry, Image
 from syndicator.parse import parse_bytes
 from syndicator.pipeline import run_once
 
-from .conftest import FIXTURES, NOW, REPO, item, rss, write_config
+from .conftest import FIXTURES, NOT_TEXT, NOW, REPO, item, rss, write_config
 
 RULES = tomllib.loads((FIXTURES / "clean" / "rules.toml").read_text(encoding="utf-8"))["rule"]
 LINK = "https://www.worthynews.com/99-story"
@@ -434,6 +434,7 @@ def _urls(name: str, value: str) -> list[str]:
 
 def assert_safe(html: str, video_hosts: tuple[str, ...] = DEFAULT_VIDEO_HOSTS) -> None:
     """The output rules every sanitized fragment must satisfy."""
+    assert not NOT_TEXT.search(html), NOT_TEXT.findall(html)
     lowered = html.lower()
     for needle in ("<script", "<style", "<form", "<svg", "<math", "<base", "<meta", "<link",
                    "<object", "<embed", "<input", "<button", "<textarea", "<select", "<noscript"):  # fmt: skip
@@ -525,7 +526,7 @@ def html_fragments(draw: st.DrawFn, depth: int = 0) -> str:
         if kind == 0:
             parts.append(draw(st.text(max_size=15)))
         elif kind == 1:
-            parts.append(draw(st.sampled_from(["<!--", "-->", "<![CDATA[", "]]>", "</p>", "<", ">", "&", "&#0;", "\"", "'"])))  # fmt: skip
+            parts.append(draw(st.sampled_from(["<!--", "-->", "<![CDATA[", "]]>", "</p>", "<", ">", "&", "&#0;", "\"", "'", "&#xFFFF;", "&#x85;", "\x85", "ï¿¿"])))  # fmt: skip
         else:
             tag = draw(st.sampled_from(TAGS))
             attrs = "".join(

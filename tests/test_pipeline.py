@@ -6,6 +6,7 @@ import errno
 import gzip
 import os
 import random
+import re
 import shutil
 import sqlite3
 import threading
@@ -32,7 +33,17 @@ from syndicator.render import Plan, Renderer, environment
 from syndicator.render.environment import make_environment, template_deadline
 from syndicator.store import Store
 
-from .conftest import FEEDS, NOW, REPO, FeedServer, articles_snapshot, item, respond, rss
+from .conftest import (
+    FEEDS,
+    NOT_TEXT,
+    NOW,
+    REPO,
+    FeedServer,
+    articles_snapshot,
+    item,
+    respond,
+    rss,
+)
 
 GOOD = rss(item("1", 20), item("2", 21), item("3", 22))
 MakeConfig = Callable[..., Config]
@@ -1645,3 +1656,60 @@ def test_progress_is_reported_per_subscriber(
     calls: list[tuple[int, int]] = []
     run(config, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|(\d+));")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})(?:\\u(d[c-f][0-9a-f]{2}))?", re.I)
+
+
+def _not_text_in(data: bytes) -> list[str]:
+    """The characters of NOT_TEXT a file carries, raw, as a character reference (HTML,
+    XML) or as a JSON/JavaScript escape."""
+    text = data.decode("utf-8")
+    found = NOT_TEXT.findall(text)
+    for match in _REFERENCE.finditer(text):
+        code = int(match[1], 16) if match[1] else int(match[2])
+        found += NOT_TEXT.findall(chr(min(code, 0x10FFFF)))
+    for match in _ESCAPE.finditer(text):
+        high, low = int(match[1], 16), int(match[2], 16) if match[2] else None
+        if low is not None and 0xD800 <= high < 0xDC00:
+            found += NOT_TEXT.findall(chr(0x10000 + (high - 0xD800) * 0x400 + low - 0xDC00))
+        else:
+            found += NOT_TEXT.findall(chr(high))
+    return found
+
+
+def test_no_control_or_noncharacter_reaches_any_output_even_after_mojibake_repair(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """Controls and noncharacters come in raw, as references, and as the mojibake of
+    their UTF-8 (which the repair turns back into them): none reaches a page, the widget,
+    a feed or feed.json, in the body, title, author, categories or excerpt."""
+    mojibake = "â€œQuotedâ€ ï¿¿ ï¿¾ ð¯¿¿ ï·\x90 "  # “Quoted” U+FFFF U+FFFE U+2FFFF U+FDD0
+    references = "&#xFFFF;&#x1;&#x85;&#x7f;&#xFDD0;&#x1FFFE;&#x10FFFF;&#0;&#xD800;"
+    body = (
+        f"<p>{mojibake}body</p><p>{references} \x85\x9f\x7f raw</p>"
+        f'<p><img src="https://img.example/a.jpg" alt="{mojibake}{references}"></p>'
+        f'<p><a href="https://a.example/" title="{mojibake}{references}">link</a></p>'
+    )
+    story = item(
+        "1",
+        20,
+        title=f"{mojibake}Title \x85\x9f",
+        author=f"{mojibake}Jane \x9f Doe",
+        categories=[f"{mojibake}World \x9f News"],
+        summary=f"{mojibake}{references} excerpt",
+        body=body,
+    )
+    byline = item("2", 21, body=f"<p>By {mojibake}Ann\x9f Lee, {mojibake}Editor</p>" + body)
+    url = feed_server.serve("/feed", body=rss(story, byline))
+    config = make_config(
+        url, subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"'}
+    )
+    report = run(config)
+    assert report.ok, report
+    files = outputs_of(config, "grace")
+    assert len([name for name in files if name.startswith("articles/")]) == 2
+    assert "Quoted" in files["feed.json"].decode() and "Ann" in files["rss.xml"].decode()
+    for name, data in files.items():
+        assert not _not_text_in(data), (name, _not_text_in(data))

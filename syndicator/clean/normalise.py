@@ -149,7 +149,7 @@ def clean_entry(
         # A title that was all markup is empty: the story's first words stand in (feeds,
         # lists and pages all need one).
         title=plain_line(entry.title) or make_excerpt(prose, 12) or entry.link or entry.id,
-        link=safe_url(entry.link, WEB_SCHEMES) if entry.link else None,
+        link=safe_url(strip_text_chars(entry.link), WEB_SCHEMES) if entry.link else None,
         author=author or (plain_line(entry.author) if entry.author else None),
         author_role=role,
         dateline=dateline,
@@ -236,11 +236,11 @@ def _repair_line(line: str) -> str:
 
 def plain_line(raw: str) -> str:
     """One line of plain text (a title, an author): markup dropped, entities decoded,
-    mojibake repaired, whitespace folded."""
-    text = strip_text_chars(raw)
-    if "<" in text or "&" in text:
-        text = strip_text_chars(_tree(text).text_content())  # references decoded: again
-    return _fold(_repair(text))
+    mojibake repaired, whitespace folded, no control or noncharacter left."""
+    text = strip_text_chars(raw, repairable=True)
+    if "<" in text or "&" in text:  # references decoded: again
+        text = strip_text_chars(_tree(text).text_content(), repairable=True)
+    return _fold(strip_text_chars(_repair(text)))  # the repair can make them: after it
 
 
 def plain_text(html: str) -> str:
@@ -565,7 +565,7 @@ def _take_byline(body: Tag, settings: CleanSettings) -> tuple[str | None, str | 
     role = re.sub(rf"\s*(?:,|for|at|of)?\s*{outlet}\s*$", "", match["role"] or "").strip()
     if not settings.keep_byline:
         first.decompose()
-    return name or None, role or None
+    return _words(name), _words(role)
 
 
 def _take_dateline(body: Tag, settings: CleanSettings) -> str | None:
@@ -576,7 +576,7 @@ def _take_dateline(body: Tag, settings: CleanSettings) -> str | None:
         if match:
             if not settings.keep_dateline:
                 _strip_prefix(block, match.end())
-            return (match["place"] or "").strip()
+            return strip_text_chars(match["place"] or "").strip()
     return None
 
 
@@ -666,6 +666,12 @@ def _text_of(tag: Tag) -> str:
     return _fold(tag.get_text())
 
 
+def _words(text: str) -> str | None:
+    """Text read off the markup before `sanitize` (byline, image text), as a line: folded,
+    without what is never text; None when nothing is left."""
+    return _fold(strip_text_chars(text)) or None
+
+
 def _fold(text: str) -> str:
     """Whitespace (nbsp included) folded to single spaces, ends trimmed."""
     return _SPACES.sub(" ", text).strip()
@@ -692,9 +698,10 @@ def _first_safe_image(images: tuple[Image, ...], trackers: Collection[str]) -> I
     """The feed's first image (enclosure, media:content/thumbnail) that is a real picture
     on a safe URL: not from a tracker's host, not a 1×1 pixel."""
     for image in images:
-        url = safe_url(image.url, WEB_SCHEMES)
+        url = safe_url(strip_text_chars(image.url), WEB_SCHEMES)
         if url and not is_tracked(url, trackers) and not {image.width, image.height} & {0, 1}:
-            return replace(image, url=url)
+            alt = _words(image.alt) if image.alt else None
+            return replace(image, url=url, alt=alt)
     return None
 
 

@@ -58,6 +58,14 @@ VIDEO_EMBED_PATHS = {
 DEFAULT_VIDEO_HOSTS = ("www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com")
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Never text: the controls but tab, LF and CR, surrogates, and Unicode's noncharacters
+# (U+FDD0–U+FDEF, the renderer's placeholders, and the last two code points of every
+# plane). DEL and the C1 controls only once mojibake is repaired: it is made of them.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)
+)
+_NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
+_NOT_TEXT_BUT_C1 = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff{_NONCHARACTERS}]")
 _UNSAFE_IN_URL = re.compile("[<>\"'` ]")
 _DOT_SEGMENT = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?:/|$)|\\", re.I)
 _C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
@@ -86,11 +94,13 @@ def sanitize(html: str, policy: Policy = DEFAULT_POLICY) -> SafeHtml:
     iframes survive only as empty players from `policy.video_hosts`. The result is a
     fixed point: sanitizing it again changes nothing.
     """
-    html = strip_invalid_chars(html)
     cleaner = _cleaner(policy)
     # Twice: when nh3 drops a bad href it puts rel="noopener" in its place, and a second
-    # pass moves it to the end; from then on the output is a fixed point. (~0.1 ms)
-    cleaned = cleaner.clean(cleaner.clean(html))
+    # pass moves it to the end; from then on the output is a fixed point. (~0.1 ms) What
+    # is not text is stripped before each: parsing turns references (`&#xFFFF;`) into
+    # characters, and nh3's output writes none but `&amp;`, `&lt;`, `&gt;`, `&quot;` and
+    # `&nbsp;`, so the second pass's output is free of them.
+    cleaned = cleaner.clean(strip_text_chars(cleaner.clean(strip_text_chars(html))))
     if "<iframe" in cleaned:
         # nh3 keeps an iframe's raw-text content; a browser would not render it, but no
         # other consumer of our HTML should ever see it either.
@@ -143,14 +153,13 @@ def strip_invalid_chars(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
-def strip_text_chars(text: str) -> str:
-    """`strip_invalid_chars`, and Unicode's noncharacters U+FDD0–U+FDEF as well: never
-    text, and the renderer's placeholders are made of them. For plain text only (in HTML,
-    removing characters after sanitizing could join a URL's scheme back together)."""
-    return _NONCHARACTERS.sub("", _XML_INVALID.sub("", text))
-
-
-_NONCHARACTERS = re.compile("[\ufdd0-\ufdef]")
+def strip_text_chars(text: str, *, repairable: bool = False) -> str:
+    """`text` without what is never text: the controls but tab, LF and CR (C0, DEL, C1),
+    surrogates and Unicode's noncharacters (the renderer's placeholders among them).
+    Run after every transform that can make characters (parsing, mojibake repair); in
+    HTML, only on what `sanitize` is about to read (nh3 writes no reference that could
+    make one again). `repairable` keeps DEL and the C1 controls for `_repair`."""
+    return (_NOT_TEXT_BUT_C1 if repairable else _NOT_TEXT).sub("", text)
 
 
 def safe_url(value: str, schemes: frozenset[str] = URL_SCHEMES) -> str | None:
