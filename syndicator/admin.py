@@ -32,6 +32,7 @@ from .config import (
     validate_subscriber_id,
 )
 from .errors import ConfigError, ConfigErrors, StoreError
+from .files import read_regular
 from .publish import write_atomic
 from .render.views import footer_text
 from .select import unknown_categories
@@ -373,7 +374,7 @@ def _path(config: Config, subscriber_id: str) -> Path:
 
 def _read(file: Path) -> str:
     try:
-        return file.read_bytes().decode("utf-8")
+        return read_regular(file).decode("utf-8")
     except OSError as exc:
         _fail(file, None, f"cannot read: {exc.strerror or exc}")
     except UnicodeDecodeError:

@@ -39,6 +39,7 @@ from pydantic_core import PydanticCustomError
 
 from .clean.sanitize import DEFAULT_VIDEO_HOSTS
 from .errors import ConfigError, ConfigErrors
+from .files import read_regular
 from .locales import DEFAULT_DATE_FORMAT, UnknownLanguage, check_date_format, locale_of
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
@@ -582,7 +583,7 @@ def _config_dir(info: ValidationInfo) -> Path:
 
 def _read_toml(path: Path, shown: str) -> dict[str, Any]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular(path).decode("utf-8")
         if too_deep := _nesting_problem(text):  # before the parser, which recurses
             raise ConfigErrors([ConfigError(shown, None, too_deep)])
         return tomllib.loads(text)

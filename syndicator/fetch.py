@@ -28,6 +28,7 @@ import httpx2
 from . import __version__
 from .config import FetchSettings
 from .errors import FetchError, SourceGone
+from .files import read_regular
 from .models import FetchResult
 
 MAX_RETRY_AFTER_SECONDS = 366 * 24 * 3600  # beyond this a number is nonsense (and overflows)
@@ -355,9 +356,7 @@ def _fetch_file(source_id: str, url: str, etag: str | None, max_bytes: int) -> F
         tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
         if etag == tag:
             return FetchResult(source_id, url, url, 304, None, etag=tag)
-        if stat.st_size > max_bytes:
-            raise FetchError(source_id, url, f"file larger than the {max_bytes:,}-byte limit")
-        body = path.read_bytes()
+        body = read_regular(path, max_bytes)
     except FileNotFoundError:
         raise FetchError(source_id, url, f"file not found: {path}") from None
     except OSError as exc:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from xml.sax.saxutils import escape
 
 import pytest
@@ -259,3 +259,26 @@ def embed_site(
         folder, feed(web["images"].base), SUBSCRIBERS, web["host"], web["images"]
     ) as site:
         yield site
+
+
+_T = TypeVar("_T")
+
+
+def within(seconds: float, call: Callable[[], _T]) -> _T:
+    """What `call` returns or raises, failing the test (not hanging it) when it blocks."""
+    outcome: list[_T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # handed to the test's thread
+            error.append(exc)
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still blocked after {seconds} s"
+    if error:
+        raise error[0]
+    return outcome[0]

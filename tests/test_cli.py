@@ -521,3 +521,29 @@ def test_subscribers_not_reached_after_a_stop_are_told_in_one_line(
         "the next run publishes them)",
         f"error: publishing stopped: {stop}",
     ]
+
+
+def test_a_fifo_named_like_a_config_file_or_template_is_refused_not_waited_on(
+    bundled: Path,
+) -> None:
+    """Nothing writes to these FIFOs: reading one would wait forever, holding the lock."""
+    os.mkfifo(bundled.parent / "subscribers" / "piped.toml")
+    own = bundled.parent / "templates" / "subscribers" / "grace-church"
+    own.mkdir(parents=True)
+    os.mkfifo(own / "widget.html")
+    result = syndicator("--config", str(bundled), "run")
+    assert result.returncode == 1
+    fifo = "not a regular file: a FIFO (named pipe)"
+    assert f"subscribers/piped.toml: cannot read: {fifo} (subscriber skipped)" in result.stderr
+    assert f"grace-church: FAILED: template {own / 'widget.html'}: {fifo}" in result.stderr
+    assert "3 subscriber(s): 2 rendered, 0 unchanged, 1 failed" in result.stdout
+    output = bundled.parent.parent / "output"
+    assert (output / "hope-ministries" / "widget.html").is_file()
+
+    check = syndicator("--config", str(bundled), "check")
+    assert check.returncode == 2
+    assert "piped.toml: cannot read" in check.stderr
+
+    os.mkfifo(bundled.parent / "piped-main.toml")
+    main = syndicator("--config", str(bundled.parent / "piped-main.toml"), "check")
+    assert main.returncode == 2 and f"piped-main.toml: cannot read: {fifo}" in main.stderr

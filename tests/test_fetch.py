@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ from syndicator.config import FetchSettings
 from syndicator.errors import FetchError, SourceGone
 from syndicator.fetch import Fetcher, parse_retry_after
 
-from .conftest import NOW, FeedServer, item, rss
+from .conftest import NOW, FeedServer, item, rss, within
 
 BODY = rss(item("1"))
 
@@ -317,3 +318,10 @@ def test_fetches_run_concurrently_in_threads_with_their_own_deadlines(
             t.join()
     assert results["fast"] == BODY
     assert isinstance(results["slow"], FetchError)
+
+
+def test_a_file_feed_that_is_a_fifo_fails_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "feed.xml"
+    os.mkfifo(fifo)
+    with fetcher() as f, pytest.raises(FetchError, match="not a regular file: a FIFO"):
+        within(10, lambda: f.fetch("wn", fifo.as_uri(), now=NOW))  # no writer: no end

@@ -13,10 +13,12 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
+import posixpath
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -25,15 +27,18 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
+    TemplateNotFound,
     TemplateSyntaxError,
     nodes,
 )
 from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from markupsafe import Markup
 
 from ..config import display_path
 from ..errors import SyndicatorError
+from ..files import read_regular
 from .views import safe_html
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -210,12 +215,40 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return verdict
 
 
+class _Loader(FileSystemLoader):
+    """The folders' templates, read through `read_regular`: an override that is a FIFO, a
+    device or over a megabyte fails its subscribers with the reason (rather than hanging
+    the run, or being passed over for the built-in template without a word)."""
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)  # refuses `..`
+        for folder in self.searchpath:
+            filename = posixpath.join(folder, *pieces)
+            if os.path.lexists(filename):
+                break
+        else:
+            raise TemplateNotFound(template)
+        try:
+            source = read_regular(filename).decode("utf-8")
+        except OSError as exc:
+            raise TemplateError(
+                f"template {display_path(Path(filename))}: {exc.strerror}"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise TemplateError(
+                f"template {display_path(Path(filename))}: not UTF-8 text (byte {exc.start})"
+            ) from None
+        return source, os.path.normpath(filename), lambda: False  # auto_reload is off
+
+
 def make_environment(overrides: Sequence[Path] = ()) -> Environment:
     """An environment whose loader looks in `overrides` first, then built-ins: sandboxed
     whenever there is an override folder, plain for the built-in templates alone."""
     kind = _Sandbox if overrides else Environment
     env = kind(
-        loader=FileSystemLoader([*overrides, BUILTIN_TEMPLATES]),
+        loader=_Loader([*overrides, BUILTIN_TEMPLATES]),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -317,7 +350,7 @@ def check_templates(config_dir: Path, subscriber_ids: Sequence[str]) -> list[str
         for name in names:
             try:
                 env.get_template(name)
-            except TemplateSyntaxError as exc:
+            except TemplateError as exc:  # syntax, or a file that cannot be read
                 who = f"subscriber {subscriber_id}: " if subscriber_id else ""
                 problems.append(who + describe(exc))
     return problems
