@@ -5,6 +5,7 @@
     python3 scripts/dev.py test [ARGS...]   # the whole test suite (pytest ARGS)
     python3 scripts/dev.py syndicator ARGS  # any other CLI command
     python3 scripts/dev.py bench ARGS       # scripts/bench.py
+    python3 scripts/dev.py i18n COMMAND     # scripts/i18n.py: the outputs' word catalogs
 
 Each command makes sure its tools exist first: uv (installed with pip into `.tools/` when
 it is not on PATH), the project environment from `uv.lock`, and for the tests Debian's
@@ -92,6 +93,9 @@ def main(argv: list[str]) -> int:
     if command == "bench":
         _sync(uv, dev=True)
         return _exec([python, str(ROOT / "scripts" / "bench.py"), *rest])
+    if command == "i18n":
+        _sync(uv, dev=False)
+        return _exec([python, str(ROOT / "scripts" / "i18n.py"), *rest])
     _sync(uv, dev=False)
     if command == "syndicator":
         return _exec([python, "-m", "syndicator", *rest])

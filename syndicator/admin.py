@@ -33,6 +33,7 @@ from .config import (
 )
 from .errors import ConfigError, ConfigErrors, StoreError
 from .files import read_regular
+from .locales import has_words, word_languages
 from .publish import write_atomic
 from .render.views import footer_text
 from .select import unknown_categories
@@ -133,6 +134,27 @@ def category_warnings(
     return warnings
 
 
+def language_warnings(subscribers: Iterable[SubscriberConfig]) -> list[str]:
+    """One line per language that subscribers name and the outputs' words have no catalog
+    in (`locales.has_words`), naming them: their words fall back to English."""
+    missing: dict[str, list[str]] = {}
+    for subscriber in subscribers:
+        if not has_words(subscriber.language):
+            missing.setdefault(subscriber.language, []).append(subscriber.id)
+    have = ", ".join(word_languages())
+    warnings = []
+    for language, ids in sorted(missing.items()):
+        named = ", ".join(ids[:MAX_LISTED]) + (
+            f" and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else ""
+        )
+        warnings.append(
+            f"language {language!r} (subscriber {named}): the outputs' words are not translated "
+            f"into it yet, so they are in English (dates and lang are {language!r}); "
+            f"the words exist in {have}"
+        )
+    return warnings
+
+
 def stray_files(config: Config) -> list[str]:
     """Files in subscribers/ that look meant as subscriber files but are not read, since
     only names ending in exactly `.toml` are (`Grace.TOML`, `grace.toml.txt`; a backup
@@ -171,12 +193,11 @@ def output_folder_warnings(config: Config) -> list[str]:
 
 
 def subscriber_warnings(config: Config, subscriber_id: str) -> list[str]:
-    """`category_warnings` for one subscriber, read from its file as it is now."""
-    known = stored_categories(config)
-    if not known:
-        return []
+    """`category_warnings` and `language_warnings` for one subscriber, read from its file
+    as it is now."""
     subscriber = load_subscriber(_path(config, subscriber_id), _defaults(config))
-    return category_warnings(config, [subscriber], known)
+    known = stored_categories(config)
+    return [*category_warnings(config, [subscriber], known), *language_warnings([subscriber])]
 
 
 def show_subscriber(config: Config, subscriber_id: str) -> str:

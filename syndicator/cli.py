@@ -31,6 +31,7 @@ from .admin import (
     add_subscriber,
     category_warnings,
     edit_subscriber,
+    language_warnings,
     list_subscribers,
     output_folder_warnings,
     parse_assignments,
@@ -252,6 +253,7 @@ def check(obj: _Context, print_config: bool) -> None:
     found = [
         *stray_files(config),
         *category_warnings(config, config.subscribers, known),
+        *language_warnings(config.subscribers),
         *output_folder_warnings(config),
     ]
     for warning in found:

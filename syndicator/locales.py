@@ -6,22 +6,30 @@
 the strftime syntax of earlier versions (`%B %-d, %Y`), read as the CLDR pattern it
 spells, so older configs keep working. Month and day names always come from CLDR in the
 subscriber's language, never from the machine's locale.
+
+The outputs' own words ("Read more", the pager, the footer…) come from our gettext
+catalogs in `locale/` (`scripts/i18n.py` extracts, updates and compiles them): the
+subscriber's language, else the same language without its region or script (`pt-AO` →
+`pt`), else English, the language the messages are written in.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import gettext
 import re
 import typing
 import zoneinfo
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import PATTERN_CHARS, format_datetime, get_date_format
 from babel.languages import get_official_languages
 from babel.localedata import locale_identifiers
+from babel.support import Translations
 
 DateStyle = Literal["short", "medium", "long", "full"]
 DATE_STYLES: tuple[DateStyle, ...] = typing.get_args(DateStyle)
@@ -140,3 +148,66 @@ def format_date(moment: datetime, date_format: str, timezone: str, language: str
     return format_datetime(
         moment.astimezone(zone), pattern, tzinfo=zone, locale=locale_of(language)
     )
+
+
+CATALOGS = Path(__file__).resolve().parent / "locale"  # <ll[_TT]>/LC_MESSAGES/<DOMAIN>.mo
+DOMAIN = "syndicator"
+SOURCE_LANGUAGE = "en"  # the messages are written in English: it needs no catalog
+
+
+@functools.lru_cache(maxsize=256)
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalog of the outputs' words for `language` (valid: `locale_of`): its own, else
+    that of the same language without its script or region, else none (English)."""
+    for name in _catalog_names(locale_of(language)):
+        path = CATALOGS / name / "LC_MESSAGES" / f"{DOMAIN}.mo"
+        if path.is_file():
+            with path.open("rb") as file:
+                return Translations(file, domain=DOMAIN)
+    return gettext.NullTranslations()
+
+
+def _catalog_names(locale: Locale) -> list[str]:
+    """Catalog folder names for `locale`, most specific first (zh_Hant_TW … zh)."""
+    parts = (
+        (locale.script, locale.territory),
+        (None, locale.territory),
+        (locale.script, None),
+        (None, None),
+    )
+    names = ("_".join(p for p in (locale.language, *more) if p) for more in parts)
+    return list(dict.fromkeys(names))
+
+
+def has_words(language: str) -> bool:
+    """Whether the outputs' words exist in `language` (else they fall back to English)."""
+    primary = language.split("-", 1)[0]
+    return primary == SOURCE_LANGUAGE or isinstance(translations(language), Translations)
+
+
+def word_languages() -> list[str]:
+    """The languages the outputs' words exist in, as tags (`pt-BR`), English first."""
+    found = sorted(
+        path.parent.parent.name.replace("_", "-")
+        for path in CATALOGS.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")
+    )
+    return [SOURCE_LANGUAGE, *found]
+
+
+class Words:
+    """The outputs' own words in one language: `words("News for %(name)s", name=...)` is the
+    message translated, then filled in (always: a literal % is written %%, as in templates)."""
+
+    __slots__ = ("_gettext",)
+
+    def __init__(self, language: str) -> None:
+        self._gettext = translations(language).gettext
+
+    def __call__(self, message: str, **values: object) -> str:
+        return self._gettext(message) % values
+
+
+@functools.lru_cache(maxsize=256)
+def words_for(language: str) -> Words:
+    """`Words` of `language` (valid: `locale_of`)."""
+    return Words(language)

@@ -1,21 +1,39 @@
 """Dates in any language CLDR knows (through Babel), what `date_format` may say, and the
-clear config errors for a language or a format that cannot be read."""
+clear config errors for a language or a format that cannot be read; the outputs' own words
+from our gettext catalogs, English for a language they lack, with a warning."""
 
 from __future__ import annotations
 
+import io
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
 from syndicator.config import load_config, load_subscriber
 from syndicator.errors import ConfigErrors
-from syndicator.locales import check_date_format, date_pattern, format_date
+from syndicator.locales import (
+    CATALOGS,
+    DOMAIN,
+    check_date_format,
+    date_pattern,
+    format_date,
+    word_languages,
+)
 from syndicator.pipeline import load_stories, run_once
 from syndicator.render import Renderer, plan
 from syndicator.store import Store
 
-from .conftest import NOW, item, rss, write_config
+from .conftest import NOW, REPO, item, rss, write_config
 
 # 2025-01-14 15:30 UTC: a Tuesday everywhere from UTC−9 to UTC+8.
 MOMENT = datetime(2025, 1, 14, 15, 30, tzinfo=UTC)
@@ -157,3 +175,186 @@ def test_defaults_in_the_main_file_are_checked_the_same_way(tmp_path: Path) -> N
         load_config(main)
     (message,) = [str(e) for e in caught.value.errors]
     assert str(main) in message and "defaults.language: unknown language 'kr'" in message
+
+
+# The outputs' own words: gettext catalogs (syndicator/locale), English as the source.
+
+PO_FILES = sorted(CATALOGS.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+SHIPPED = {"es", "pt", "pt_BR", "fr", "de"}  # at least; English is the messages themselves
+
+
+def _catalog(path: Path) -> Catalog:
+    with path.open("rb") as file:
+        return read_po(file)
+
+
+def _template_ids() -> set[str]:
+    return {message.id for message in _catalog(CATALOGS / f"{DOMAIN}.pot") if message.id}
+
+
+def test_the_catalogs_shipped_are_at_least_es_pt_pt_br_fr_and_de() -> None:
+    assert {path.parent.parent.name for path in PO_FILES} >= SHIPPED
+    assert word_languages()[0] == "en" and "pt-BR" in word_languages()
+
+
+def test_the_template_holds_every_message_the_code_and_templates_use() -> None:
+    """A word added to a template or the code (with `_`) and not extracted fails here:
+    `python3 scripts/dev.py i18n all`, then translate it."""
+    with (REPO / "babel.cfg").open(encoding="utf-8") as file:
+        method_map, options_map = parse_mapping_cfg(file)
+    used = {
+        message
+        for _, _, message, *_ in extract_from_dir(REPO / "syndicator", method_map, options_map)
+    }
+    assert used == _template_ids()
+
+
+@pytest.mark.parametrize("path", PO_FILES, ids=lambda path: path.parent.parent.name)
+def test_every_message_is_translated_in_each_shipped_catalog(path: Path) -> None:
+    catalog = _catalog(path)
+    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    assert set(translated) == _template_ids(), "untranslated or fuzzy: run i18n update"
+    # Python-format placeholders agree (Babel's own checks), and the words are plain text:
+    # templates mark a translation safe as it is (its values are escaped).
+    assert [(m.id, errors) for m, errors in catalog.check()] == []
+    for message, text in translated.items():
+        assert not set(text) & set('<>&"'), (message, text)
+
+
+@pytest.mark.parametrize("path", PO_FILES, ids=lambda path: path.parent.parent.name)
+def test_each_committed_mo_is_its_po_compiled(path: Path) -> None:
+    """The .mo files are committed (a clean clone runs offline with no build step), so
+    they must be what `i18n compile` makes of the .po beside them."""
+    compiled = io.BytesIO()
+    write_mo(compiled, _catalog(path))
+    assert path.with_suffix(".mo").read_bytes() == compiled.getvalue(), "run i18n compile"
+
+
+def _render_all(
+    tmp_path: Path, subscribers: dict[str, str], *items: dict[str, Any]
+) -> dict[str, str]:
+    """Every output file of every subscriber (one renderer, fragments shared), as `_text`."""
+    (tmp_path / "feed.xml").write_bytes(rss(*items))
+    config = load_config(
+        write_config(tmp_path, (tmp_path / "feed.xml").as_uri(), subscribers=subscribers)
+    )
+    assert run_once(config, NOW).ok
+    with Store(config.database_path) as store:
+        stories = load_stories(config, store)
+    renderer = Renderer(config.path.parent, config.site)
+    texts = {}
+    for subscriber in sorted(config.subscribers, key=renderer.sort_key):
+        files = renderer.render(plan(subscriber, stories, {}, {}, NOW, "salt"))
+        texts.update((name, _text(name, data)) for name, data in files.items())
+    return texts
+
+
+def _text(name: str, data: bytes) -> str:
+    """A file's text; a script's with its strings' \\u escapes read (it is pure ASCII)."""
+    text = data.decode()
+    if name.endswith(".js"):
+        text = re.sub(r"\\u([0-9a-f]{4})", lambda match: chr(int(match[1], 16)), text)
+    return text
+
+
+def _english_words() -> set[str]:
+    """The English messages' words, cut at their placeholders (pieces of four letters on)."""
+    pieces = set()
+    for message in _template_ids():
+        pieces.update(p.strip(" .") for p in re.split(r"%\(\w+\)s", message))
+    return {piece for piece in pieces if len(piece) >= 4}
+
+
+SPANISH = """name = "Iglesia"
+site_url = "https://iglesia.example/"
+language = "es"
+content = "{content}"
+link_to = "{link_to}"
+detail_page_url = "https://iglesia.example/noticias/"
+per_page = 2
+"""
+
+
+def test_a_spanish_subscribers_outputs_carry_spanish_words_and_no_english_ones(
+    tmp_path: Path,
+) -> None:
+    """Every output of Spanish subscribers (excerpts and pages; full text with a video and
+    the embed's detail view), rendered after an English one with the same options, which
+    must not share its words with them."""
+    player = '<p><iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ"></iframe></p>'
+    stories = [item(str(n), 10 + n, body=f"<p>Body {n}.</p>{player}") for n in range(5)]
+    subscribers = {
+        "a-en": SPANISH.replace('language = "es"', 'language = "en"').format(
+            content="excerpt", link_to="hosted"
+        ),
+        "es-excerpt": SPANISH.format(content="excerpt", link_to="hosted"),
+        "es-full": SPANISH.format(content="full", link_to="detail_page"),
+    }
+    texts = _render_all(tmp_path, subscribers, *stories)
+    spanish = {name: text for name, text in texts.items() if name.startswith("es-")}
+    assert len(spanish) > 20
+    found = "\n".join(spanish.values())
+    for words in (
+        "Por Jane Doe",
+        "Leer más",
+        "Lea la noticia completa en",
+        "Noticias para Iglesia",
+        "Página {n} de {count}",  # the embed's pager
+        "Página 2",
+        "Anterior",
+        "Siguiente",
+        "Noticias compartidas con Iglesia.",
+        "Noticias de Worthy News seleccionadas para Iglesia",  # the feeds' description
+        "Ver el vídeo",  # the feeds' link to the video
+        "Volver a las noticias",  # the embed's way back from a story
+        "Este artículo ya no está disponible.",
+    ):
+        assert words in found, words
+    for name, text in spanish.items():
+        english = [words for words in _english_words() if words in text]
+        assert not english, (name, english)
+    assert "News shared with Iglesia." in texts["a-en/widget.html"]
+
+
+def test_brazilian_and_european_portuguese_have_their_own_words(tmp_path: Path) -> None:
+    subscribers = {
+        tag.lower(): f'name = "Igreja"\nsite_url = "https://igreja.example/"\nlanguage = "{tag}"\n'
+        for tag in ("pt-BR", "pt", "pt-AO")
+    }
+    texts = _render_all(tmp_path, subscribers, item("1", 14))
+    assert "Notícias compartilhadas com Igreja." in texts["pt-br/widget.html"]
+    assert "Leia mais" in texts["pt-br/rss.xml"]
+    for european in ("pt", "pt-ao"):  # Angola's Portuguese: Portugal's words
+        assert "Notícias partilhadas com Igreja." in texts[f"{european}/widget.html"]
+        assert "Ler mais" in texts[f"{european}/rss.xml"]
+    assert 'lang="pt-AO"' in texts["pt-ao/widget.html"]
+
+
+def test_a_language_without_words_gets_english_ones_and_check_warns(tmp_path: Path) -> None:
+    subscribers = {
+        "kerk": 'name = "Kerk"\nsite_url = "https://kerk.example/"\nlanguage = "nl"\n',
+        "fine": 'name = "Fine"\nsite_url = "https://fine.example/"\nlanguage = "es-MX"\n',
+    }
+    texts = _render_all(tmp_path, subscribers, item("1", 14))
+    widget = texts["kerk/widget.html"]
+    assert "News shared with Kerk." in widget and "News for Kerk" in widget
+    assert '<html lang="nl">' in widget and ">14 november 2026</time>" in widget
+    assert "Noticias compartidas con Fine." in texts["fine/widget.html"]  # es-MX → es
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "syndicator",
+            "--config",
+            str(tmp_path / "syndicator.toml"),
+            "check",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr
+    (warning,) = [line for line in checked.stderr.splitlines() if "language 'nl'" in line]
+    assert "es-MX" not in checked.stderr
+    assert warning.startswith("warning: language 'nl' (subscriber kerk)")
+    assert "in English" in warning and "pt-BR" in warning

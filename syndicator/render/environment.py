@@ -39,6 +39,7 @@ from markupsafe import Markup
 from ..config import display_path
 from ..errors import SyndicatorError
 from ..files import read_regular
+from ..locales import SOURCE_LANGUAGE, translations
 from .views import safe_html
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -243,12 +244,16 @@ class _Loader(FileSystemLoader):
         return source, os.path.normpath(filename), lambda: False  # auto_reload is off
 
 
-def make_environment(overrides: Sequence[Path] = ()) -> Environment:
+def make_environment(
+    overrides: Sequence[Path] = (), language: str = SOURCE_LANGUAGE
+) -> Environment:
     """An environment whose loader looks in `overrides` first, then built-ins: sandboxed
-    whenever there is an override folder, plain for the built-in templates alone."""
+    whenever there is an override folder, plain for the built-in templates alone. Its
+    templates' words (`_`, `gettext`) are in `language` (a valid tag)."""
     kind = _Sandbox if overrides else Environment
     env = kind(
         loader=_Loader([*overrides, BUILTIN_TEMPLATES]),
+        extensions=["jinja2.ext.i18n"],
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -259,6 +264,7 @@ def make_environment(overrides: Sequence[Path] = ()) -> Environment:
     env.filters["safe_html"] = safe_html
     env.filters["js_data"] = js_data
     env.policies["json.dumps_kwargs"] = {"sort_keys": True}  # ASCII: see `js_data`
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 

@@ -23,6 +23,7 @@ from markupsafe import escape
 
 from .. import __version__
 from ..clean.sanitize import strip_invalid_chars
+from ..locales import words_for
 from ..models import Image, Story
 from .views import ItemView, SubscriberView, as_uri, filled
 
@@ -74,13 +75,24 @@ def _generator() -> FeedGenerator:
     return generator
 
 
-def _channel(sub: SubscriberView, items: Sequence[FeedItem], date: datetime) -> FeedGenerator:
-    words = sub.words
+def _about(sub: SubscriberView, items: Sequence[FeedItem]) -> tuple[str, str, str]:
+    """A feed's outlet, title and description, in the subscriber's language."""
+    _ = words_for(sub.language)
     outlet = items[0].story.outlet if items else "Syndicator"
+    title = _("News for %(name)s", name=sub.name)
+    return (
+        outlet,
+        title,
+        _("Stories from %(outlet)s, selected for %(name)s", outlet=outlet, name=sub.name),
+    )
+
+
+def _channel(sub: SubscriberView, items: Sequence[FeedItem], date: datetime) -> FeedGenerator:
+    outlet, title, description = _about(sub, items)
     generator = _generator()
     generator.id(sub.urls.atom)
-    generator.title(_text(words["news_for"].format(name=sub.name)))
-    generator.subtitle(_text(words["feed_description"].format(outlet=outlet, name=sub.name)))
+    generator.title(_text(title))
+    generator.subtitle(_text(description))
     generator.language(sub.language)
     generator.author({"name": _text(outlet)})
     generator.generator("Syndicator", version=__version__)
@@ -433,14 +445,13 @@ def _json_string(value: str) -> str:
 
 def _json_document(sub: SubscriberView, items: Sequence[FeedItem]) -> dict[str, object]:
     """The document without its items (an empty list, last)."""
-    words = sub.words
-    outlet = items[0].story.outlet if items else "Syndicator"
+    outlet, title, description = _about(sub, items)
     return {
         "version": JSON_FEED_VERSION,
-        "title": words["news_for"].format(name=sub.name),
+        "title": title,
         "home_page_url": sub.site_url,
         "feed_url": sub.urls.json,
-        "description": words["feed_description"].format(outlet=outlet, name=sub.name),
+        "description": description,
         "language": sub.language,
         "authors": [{"name": outlet}],
         "items": [],

@@ -33,6 +33,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, display_path
+from ..locales import words_for
 from ..models import Story
 from ..select import capacity, select
 from .environment import (
@@ -310,7 +311,8 @@ class Renderer:
         self.site = site
         self.share = share
         folders = template_chain(config_dir)
-        self._site_env = make_environment(folders)
+        self._folders = folders
+        self._site_envs: dict[str, Environment] = {}  # by language: each has its words
         # Built-in templates read known options (`fragment_key`); site templates anything.
         self._key = variant_key if folders else fragment_key
         self._site_salt = f"{RENDER_VERSION}\0{site.model_dump_json()}\0" + (
@@ -331,6 +333,13 @@ class Renderer:
         self._runaway: dict[str, tuple[Path, str]] = {}  # site template → (file, first to hit)
         self._builtin = not folders  # the site has no template folder of its own
         self._css: dict[tuple[Any, ...], str] = {}
+
+    def _site_env(self, language: str) -> Environment:
+        """The site's environment in `language`, made on first use."""
+        env = self._site_envs.get(language)
+        if env is None:
+            env = self._site_envs[language] = make_environment(self._folders, language)
+        return env
 
     def salt(self, subscriber_id: str) -> str:
         """What every output of this subscriber depends on besides its options and stories."""
@@ -381,9 +390,11 @@ class Renderer:
 
     def _target(self, subscriber: SubscriberConfig) -> _Target:
         own = self._own_folder(subscriber.id)
-        env = self._site_env
-        if own is not None:
-            env = make_environment(template_chain(self.config_dir, subscriber.id))
+        language = subscriber.language
+        if own is None:
+            env = self._site_env(language)
+        else:
+            env = make_environment(template_chain(self.config_dir, subscriber.id), language)
         real = subscriber_view(self.site, subscriber)
         if len(self._dates) > DATE_OPTIONS_KEPT:
             self._dates.clear()
@@ -419,8 +430,7 @@ class Renderer:
         listed = plan.listed
         front = listed[: subscriber.limit]  # feeds, snippet and widget
         paged = min(len(listed), subscriber.per_page * subscriber.pages)  # archive and pager
-        words = real.words
-        context = {"sub": real, "words": words}
+        context = {"sub": real}
 
         if outputs & {"widget", "pages", "articles"}:
             yield prefix + "style.css", self._style(target, OWN_PAGES).encode()
@@ -546,7 +556,7 @@ class Renderer:
             if archive is not None:
                 values["archive"] = holes.urls.archive
             template = target.env.get_template(name)
-            return template.render(sub=holes, words=holes.words, **values)
+            return template.render(sub=holes, **values)
 
         return self._shell_of(key, render)
 
@@ -686,7 +696,7 @@ class Renderer:
         self, target: _Target, name: str, story: Story, sub: SubscriberView
     ) -> str:
         template = target.env.get_template(name)
-        return template.render(sub=sub, item=item_view(story, sub), words=sub.words)
+        return template.render(sub=sub, item=item_view(story, sub))
 
     def _embed(
         self,
@@ -695,26 +705,31 @@ class Renderer:
         listed: Sequence[Story],
         shared_items: Sequence[Pieces | None],  # the shared pieces of `items`
     ) -> bytes:
-        subscriber, real = target.subscriber, target.real
-        words = real.words
+        subscriber = target.subscriber
+        _ = words_for(subscriber.language)
         env = target.env
         footer = self._footer(target)
         stories = None
-        shown = {key: words[key] for key in ("previous", "next", "pages", "page_of")}
+        shown = {
+            "previous": _("Previous"),
+            "next": _("Next"),
+            "pages": _("Pages"),
+            "page_of": _("Page %(n)s of %(count)s", n="{n}", count="{count}"),
+        }
         if subscriber.link_to == "detail_page":
             stories = {
                 story.slug: str(self._fragment(target, "_story.html", story)) for story in listed
             }
             # Only a detail page shows a story, or says that `?story=` is no longer listed.
-            shown["back"] = words["back"]
-            shown["gone"] = f"{words['gone_title']}."
+            shown["back"] = _("Back to the news")
+            shown["gone"] = _("This article is no longer available") + "."
         data = {
             "lang": subscriber.language,
             "layout": subscriber.theme.layout,
             "per": subscriber.per_page,
             "css": self._style(target, ":host .syn"),
             "items": [str(item) for item in items],
-            "empty": f"<p>{Markup.escape(words['no_news'])}</p>",
+            "empty": f"<p>{Markup.escape(_('No news at the moment.'))}</p>",
             "footer": footer.strip(),
             "stories": stories,
             "w": shown,
@@ -741,13 +756,11 @@ class Renderer:
             holes = target.holes
             shell = self._shell_of(
                 ("_footer.html", real.language),
-                lambda: target.env.get_template("_footer.html").render(
-                    sub=holes, words=holes.words
-                ),
+                lambda: target.env.get_template("_footer.html").render(sub=holes),
             )
             if shell is not None:
                 return shell.fill(target.values)
-        return target.env.get_template("_footer.html").render(sub=real, words=real.words)
+        return target.env.get_template("_footer.html").render(sub=real)
 
     def _script_literals(
         self,
@@ -828,7 +841,7 @@ class Renderer:
         try:
             with template_deadline():
                 return {
-                    name: self._site_env.get_template(name).render(context).encode()
+                    name: self._site_env("en").get_template(name).render(context).encode()
                     for name in ("index.html", "subscribers.opml")
                 }
         except Exception as exc:

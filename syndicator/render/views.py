@@ -1,4 +1,4 @@
-"""What templates see: small frozen views of a subscriber and of a story, plus the words.
+"""What templates see: small frozen views of a subscriber and of a story.
 
 Templates never get config models or articles directly, only these views, so what a
 template can read is exactly what goes into the fragment cache key (`VARIANT_FIELDS`) or
@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from ..clean import make_excerpt
 from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, Theme
-from ..locales import format_date
+from ..locales import format_date, words_for
 from ..models import Image, SafeHtml, Story
 from .players import without_players
 
@@ -45,120 +45,6 @@ DATE = "t"  # the hole of a story's date in shared fragments (`date_value`)
 
 def hole(name: str) -> str:
     return f"\x00{name}\x00"
-
-
-STRINGS: Mapping[str, Mapping[str, str]] = {
-    "en": {
-        "by": "By {author}",
-        "read_more": "Read more",
-        "read_story": "Read the full story at {outlet}",
-        "more_news": "More news",
-        "previous": "Previous",
-        "next": "Next",
-        "page": "Page {n}",
-        "page_of": "Page {n} of {count}",
-        "pages": "Pages",
-        "news_for": "News for {name}",
-        "feed_description": "Stories from {outlet}, selected for {name}",
-        "no_news": "No news at the moment.",
-        "gone_title": "This article is no longer available",
-        "gone_text": "{outlet} has withdrawn this article.",
-        "gone_link": "Current news at {outlet}",
-        "back": "Back to the news",
-        "footer": "News shared with {name}.",
-        "minutes": "{n} min read",
-        "watch_video": "Watch the video",
-    },
-    "es": {
-        "by": "Por {author}",
-        "read_more": "Leer más",
-        "read_story": "Lea la noticia completa en {outlet}",
-        "more_news": "Más noticias",
-        "previous": "Anterior",
-        "next": "Siguiente",
-        "page": "Página {n}",
-        "page_of": "Página {n} de {count}",
-        "pages": "Páginas",
-        "news_for": "Noticias para {name}",
-        "feed_description": "Noticias de {outlet} seleccionadas para {name}",
-        "no_news": "No hay noticias en este momento.",
-        "gone_title": "Este artículo ya no está disponible",
-        "gone_text": "{outlet} ha retirado este artículo.",
-        "gone_link": "Noticias actuales en {outlet}",
-        "back": "Volver a las noticias",
-        "footer": "Noticias compartidas con {name}.",
-        "minutes": "{n} min de lectura",
-        "watch_video": "Ver el vídeo",
-    },
-    "pt": {
-        "by": "Por {author}",
-        "read_more": "Leia mais",
-        "read_story": "Leia a notícia completa em {outlet}",
-        "more_news": "Mais notícias",
-        "previous": "Anterior",
-        "next": "Próxima",
-        "page": "Página {n}",
-        "page_of": "Página {n} de {count}",
-        "pages": "Páginas",
-        "news_for": "Notícias para {name}",
-        "feed_description": "Notícias de {outlet} selecionadas para {name}",
-        "no_news": "Nenhuma notícia no momento.",
-        "gone_title": "Este artigo não está mais disponível",
-        "gone_text": "{outlet} retirou este artigo.",
-        "gone_link": "Notícias atuais em {outlet}",
-        "back": "Voltar às notícias",
-        "footer": "Notícias partilhadas com {name}.",
-        "minutes": "{n} min de leitura",
-        "watch_video": "Assista ao vídeo",
-    },
-    "fr": {
-        "by": "Par {author}",
-        "read_more": "Lire la suite",
-        "read_story": "Lire l’article complet sur {outlet}",
-        "more_news": "Plus d’actualités",
-        "previous": "Précédent",
-        "next": "Suivant",
-        "page": "Page {n}",
-        "page_of": "Page {n} sur {count}",
-        "pages": "Pages",
-        "news_for": "Actualités pour {name}",
-        "feed_description": "Actualités de {outlet} choisies pour {name}",
-        "no_news": "Aucune actualité pour le moment.",
-        "gone_title": "Cet article n’est plus disponible",
-        "gone_text": "{outlet} a retiré cet article.",
-        "gone_link": "Actualités récentes sur {outlet}",
-        "back": "Retour aux actualités",
-        "footer": "Actualités partagées avec {name}.",
-        "minutes": "{n} min de lecture",
-        "watch_video": "Regarder la vidéo",
-    },
-    "de": {
-        "by": "Von {author}",
-        "read_more": "Weiterlesen",
-        "read_story": "Den ganzen Artikel bei {outlet} lesen",
-        "more_news": "Weitere Nachrichten",
-        "previous": "Zurück",
-        "next": "Weiter",
-        "page": "Seite {n}",
-        "page_of": "Seite {n} von {count}",
-        "pages": "Seiten",
-        "news_for": "Nachrichten für {name}",
-        "feed_description": "Nachrichten von {outlet}, ausgewählt für {name}",
-        "no_news": "Zurzeit keine Nachrichten.",
-        "gone_title": "Dieser Artikel ist nicht mehr verfügbar",
-        "gone_text": "{outlet} hat diesen Artikel zurückgezogen.",
-        "gone_link": "Aktuelle Nachrichten bei {outlet}",
-        "back": "Zurück zu den Nachrichten",
-        "footer": "Nachrichten, geteilt mit {name}.",
-        "minutes": "{n} Min. Lesezeit",
-        "watch_video": "Video ansehen",
-    },
-}
-
-
-def strings_for(language: str) -> Mapping[str, str]:
-    """The words for `language` (its primary subtag), English when we have no translation."""
-    return STRINGS.get(language.split("-", 1)[0].lower(), STRINGS["en"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +105,6 @@ class SubscriberView:
     date_format: str
     timezone: str
     theme: Theme
-    words: Mapping[str, str]
     dates_as_holes: bool = False  # shared fragments: each story's date is a hole (`DATE`)
 
     @property
@@ -247,9 +132,8 @@ def hole_view(site: SiteConfig, subscriber: SubscriberConfig) -> SubscriberView:
 def footer_text(subscriber: SubscriberConfig) -> str:
     """The footer every output of the subscriber carries: its own, or the default one in
     its language."""
-    return subscriber.footer or strings_for(subscriber.language)["footer"].format(
-        name=subscriber.name
-    )
+    _ = words_for(subscriber.language)
+    return subscriber.footer or _("News shared with %(name)s.", name=subscriber.name)
 
 
 def _real_values(subscriber: SubscriberConfig) -> dict[str, str]:
@@ -285,7 +169,6 @@ def _view(
         date_format=options.date_format,
         timezone=options.timezone,
         theme=options.theme,
-        words=strings_for(options.language),
     )
 
 
@@ -471,13 +354,18 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         excerpt=excerpt_of(story, sub.excerpt_words),
         summary=article.excerpt,
         body=safe_html(article.body_html),
-        feed_body=safe_html(without_players(article.body_html, sub.words["watch_video"])),
+        feed_body=safe_html(without_players(article.body_html, _watch(sub.language))),
         image=article.lead_image,
         image_in_body=_in_body(article.lead_image, article.body_html),
         categories=article.categories,
         reading_minutes=article.reading_minutes,
         word_count=article.word_count,
     )
+
+
+def _watch(language: str) -> str:
+    _ = words_for(language)
+    return _("Watch the video")
 
 
 @functools.lru_cache(maxsize=4096)
