@@ -30,7 +30,7 @@ from syndicator.locales import (
     word_languages,
 )
 from syndicator.pipeline import load_stories, run_once
-from syndicator.render import Renderer, plan
+from syndicator.render import Renderer, embed_codes, plan, urls_for
 from syndicator.store import Store
 
 from .conftest import NOW, REPO, item, rss, write_config
@@ -314,6 +314,10 @@ def test_a_spanish_subscribers_outputs_carry_spanish_words_and_no_english_ones(
         english = [words for words in _english_words() if words in text]
         assert not english, (name, english)
     assert "News shared with Iglesia." in texts["a-en/widget.html"]
+    config = load_config(tmp_path / "syndicator.toml")
+    (church,) = [s for s in config.subscribers if s.id == "es-full"]
+    iframe = embed_codes(urls_for(config.site.base_url, church.id), church)["Iframe"]
+    assert 'title="Noticias para Iglesia"' in iframe  # the code pasted on the church's page
 
 
 def test_brazilian_and_european_portuguese_have_their_own_words(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ from .views import (
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/15"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/16"  # bump when output bytes change for the same inputs
 T = TypeVar("T", bound=Sized)
 FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
 FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
@@ -895,13 +895,14 @@ PASTE_ADVICE = (
 def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
     """The copy-paste HTML a church puts on its site, per embed form it receives."""
     codes: dict[str, str] = {}
-    name = html.escape(subscriber.name)
+    _ = words_for(subscriber.language)
+    title = html.escape(_("News for %(name)s", name=subscriber.name))  # as the widget's own
     if "embed" in subscriber.outputs:
         codes["Script (recommended)"] = f'<script src="{urls.embed}" async></script>'
     if "widget" in subscriber.outputs:
         codes["Iframe"] = (
             # Sized by attributes, not a style attribute: it works under a strict CSP.
-            f'<iframe src="{urls.widget}" title="{name} news" loading="lazy" '
+            f'<iframe src="{urls.widget}" title="{title}" loading="lazy" '
             'width="100%" height="640" frameborder="0" '
             # A page the reader opens from it in a new tab is an ordinary page, not one
             # still sandboxed (no script, no cookies: the outlet's site would break).
