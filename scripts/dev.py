@@ -9,7 +9,8 @@
 
 Each command makes sure its tools exist first: uv (installed with pip into `.tools/` when
 it is not on PATH), the project environment from `uv.lock`, and for the tests Debian's
-`chromium` when it is missing (never a browser download).
+`chromium` when it is missing (never a browser download) and axe-core from
+`package-lock.json` (`npm ci`) when `node_modules/` is.
 """
 
 from __future__ import annotations
@@ -75,6 +76,18 @@ def _ensure_chromium() -> None:
     )
 
 
+def _ensure_node_modules() -> None:
+    """Install the pinned test tools of `package-lock.json` (axe-core) when missing."""
+    if (ROOT / "node_modules").is_dir():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        _say("npm is missing: the accessibility tests will fail (they need axe-core)")
+        return
+    _say("installing axe-core for the accessibility tests (npm ci)")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--quiet"], cwd=ROOT, check=True)
+
+
 def _exec(args: list[str]) -> int:
     return subprocess.run(args, cwd=ROOT, env=_env()).returncode
 
@@ -89,6 +102,7 @@ def main(argv: list[str]) -> int:
     if command == "test":
         _sync(uv, dev=True)
         _ensure_chromium()
+        _ensure_node_modules()
         return _exec([python, "-m", "pytest", *rest])
     if command == "bench":
         _sync(uv, dev=True)

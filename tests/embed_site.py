@@ -283,6 +283,10 @@ layout = "cards"
 font = "system"
 accent = "#8a1c1c"
 """,
+    # Every option at its default.
+    "foxtrot": """name = "Foxtrot Church"
+site_url = "https://foxtrot.example.org/"
+""",
 }
 
 # -- host pages ----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from syndicator.clean.sanitize import sanitize
 from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.models import Story
 from syndicator.pipeline import load_stories, publish_outputs, run_once
@@ -44,7 +45,7 @@ from syndicator.render.environment import (
     js_data,
     js_string_body,
 )
-from syndicator.render.views import HOLE_CHAR, Pieces, hole
+from syndicator.render.views import HOLE_CHAR, Pieces, headings_from, hole
 from syndicator.select import select
 from syndicator.store import Store
 
@@ -668,12 +669,16 @@ def test_every_page_forbids_script_before_anything_else(site: Site) -> None:
         assert directives["base-uri"] == "'none'", name
 
 
-def _attribution_ok(element: lxml.html.HtmlElement, story: Story, sub: Sub, href: str) -> None:
+def _attribution_ok(
+    element: lxml.html.HtmlElement, story: Story, sub: Sub, href: str | None
+) -> None:
+    """The credit: "By AUTHOR — Outlet", the outlet linking to `href` (None: no link)."""
     text = " ".join(element.text_content().split())
     author = story.article.author
     assert author, story.slug  # every sample story has a byline
     assert f"{sub.by} {author} — {OUTLET}" in text, text
-    assert href in [a.get("href") for a in element.iter("a") if a.text_content() == OUTLET]
+    credits = [a.get("href") for a in element.iter("a") if a.text_content() == OUTLET]
+    assert credits == ([href] if href else []), text
 
 
 def _footer_ok(tree: lxml.html.HtmlElement, sub: Sub, where: str) -> None:
@@ -683,8 +688,9 @@ def _footer_ok(tree: lxml.html.HtmlElement, sub: Sub, where: str) -> None:
 
 @pytest.mark.parametrize("subscriber_id", list(SUBSCRIBERS))
 def test_lists_credit_the_outlet_and_carry_the_footer(site: Site, subscriber_id: str) -> None:
-    """Every list item says "By AUTHOR — Worthy News" linking to the original article, and
-    every page and fragment ends with the subscriber's own footer."""
+    """Every list item says "By AUTHOR — Worthy News", the outlet linking to the original
+    article unless the title links there already (one tab stop per story), and every page
+    and fragment ends with the subscriber's own footer."""
     spec, sub = SUBSCRIBERS[subscriber_id], site.subscriber(subscriber_id)
     documents = [(n, site.text(n)) for n in site.lists(subscriber_id)]
     if "embed" in sub.outputs:
@@ -700,9 +706,11 @@ def test_lists_credit_the_outlet_and_carry_the_footer(site: Site, subscriber_id:
         for element in shown:
             title = element.find_class("syn-title")[0].text_content()
             story = site.by_title(title)
-            _attribution_ok(element, story, spec, original(story, sub))
+            title_link = item_link(story, sub)
+            credit = original(story, sub)
+            _attribution_ok(element, story, spec, None if credit == title_link else credit)
             links = [a.get("href") for a in element.find_class("syn-title")[0].iter("a")]
-            assert links == [item_link(story, sub)], name
+            assert links == [title_link], name
 
 
 @pytest.mark.parametrize("subscriber_id", ["grace", "hope-es", "compact"])
@@ -1442,3 +1450,20 @@ def test_script_pieces_cut_after_a_less_than_sign_would_not_escape_a_closing_tag
 def test_script_data_made_from_literals_is_what_js_data_makes(members: dict[str, Any]) -> None:
     literals = {key: str(js_data(value)) for key, value in members.items()}
     assert js_data(ScriptData.of(members, literals)) == js_data(members)
+
+
+@pytest.mark.parametrize(
+    ("body", "top", "expected"),
+    [
+        ("<p>a</p><h3>B</h3><p>c</p><h4>D</h4>", 2, "<p>a</p><h2>B</h2><p>c</p><h3>D</h3>"),
+        ("<h3>B</h3><h5>D</h5>", 3, "<h3>B</h3><h4>D</h4>"),
+        ("<h2>B</h2>", 3, "<h3>B</h3>"),
+        ('<p><a href="https://x.example/" title="&lt;h3">h3</a></p>\n<h4>E</h4>', 2,
+         '<p><a href="https://x.example/" title="&lt;h3" rel="noopener">h3</a></p>\n<h2>E</h2>'),
+        ("<p>no heading</p>", 2, "<p>no heading</p>"),
+    ],
+)  # fmt: skip
+def test_a_storys_headings_follow_the_heading_above_it_without_skipping_a_level(
+    body: str, top: int, expected: str
+) -> None:
+    assert str(headings_from(sanitize(body), top)) == expected

@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -316,7 +317,8 @@ class ItemView:
     date_text: str
     excerpt: str  # cut to the subscriber's excerpt_words
     summary: str  # the outlet-wide excerpt, the same for every subscriber: page descriptions
-    body: Markup
+    body: Markup  # in a list, under the story's h2: its headings from h3 (`headings_from`)
+    story_body: Markup  # under the story's h1 (article page, the embed's story): from h2
     feed_body: Markup  # the body as feeds carry it: players become links (`players`)
     image: Image | None
     image_in_body: bool  # the lead image is already in the body (full text shows it there)
@@ -353,7 +355,8 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         else format_date(story.date, sub.date_format, sub.timezone, sub.language),
         excerpt=excerpt_of(story, sub.excerpt_words),
         summary=article.excerpt,
-        body=safe_html(article.body_html),
+        body=headings_from(article.body_html, 3),
+        story_body=headings_from(article.body_html, 2),
         feed_body=safe_html(without_players(article.body_html, _watch(sub.language))),
         image=article.lead_image,
         image_in_body=_in_body(article.lead_image, article.body_html),
@@ -444,3 +447,49 @@ def safe_html(value: object) -> Markup:
     if isinstance(value, SafeHtml):
         return Markup(value)  # noqa: S704 - SafeHtml only comes from clean.sanitize
     return escape(value)
+
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+class _HeadingTags(HTMLParser):
+    """Where the heading tags of some HTML are: (line, column, level, end tag)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, int, int, bool]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HEADINGS:
+            self.found.append((*self.getpos(), int(tag[1]), False))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HEADINGS:
+            self.found.append((*self.getpos(), int(tag[1]), True))
+
+
+@functools.lru_cache(maxsize=4096)
+def headings_from(body: SafeHtml, top: int) -> Markup:
+    """The sanitized `body` with its heading levels renumbered from `top` in their order
+    (a story's h3 and h4 under the article's h1 become h2 and h3), so that they follow the
+    heading above the body without skipping a level (screen readers navigate by them).
+
+    Only the level digit of tags the parser found as heading tags changes: a heading stays
+    a heading, every other byte stays what `sanitize` made."""
+    if "<h" not in body:
+        return safe_html(body)
+    parser = _HeadingTags()
+    parser.feed(body)
+    parser.close()
+    levels = sorted({level for _, _, level, _ in parser.found})
+    renumbered = {level: min(6, top + n) for n, level in enumerate(levels)}
+    if all(old == new for old, new in renumbered.items()):
+        return safe_html(body)
+    starts = [0, *(match.end() for match in re.finditer("\n", body))]
+    text = list(body)
+    for line, column, level, end in parser.found:
+        at = starts[line - 1] + column + (3 if end else 2)  # the digit of `<hN` or `</hN`
+        if text[at] != str(level) or text[at - 1].lower() != "h":
+            return safe_html(body)  # not where the parser said: leave the story as it is
+        text[at] = str(renumbered[level])
+    return Markup("".join(text))  # noqa: S704 - `sanitize`'s output, heading levels renumbered
