@@ -2,7 +2,7 @@
 
 Exit codes (cron relies on them): 0 all went well; 1 a source or subscriber failed (what
 was stored or published is kept); 2 the config is invalid; 3 another run or the daemon
-holds the lock.
+holds the lock; 4 the state folder cannot be used (run, fetch, daemon, status).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from .config import (
     load_config,
 )
 from .daemon import WATCH_SECONDS, JsonFormatter, run_daemon
-from .errors import ConfigErrors, StoreError, SyndicatorError
+from .errors import ConfigErrors, StateUnusable, StoreError, SyndicatorError
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
 from .pipeline import current_state, doubts, failures, named_few, run_once
@@ -62,7 +62,7 @@ from .render.environment import check_templates
 from .serve import ServeError, make_server
 from .store import Store
 
-EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE = 0, 1, 2, 3, 4
 
 
 class _Context:
@@ -149,6 +149,9 @@ def daemon(ctx: click.Context, json_logs: bool, watch: float) -> None:
     except LockHeld as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_LOCKED)
+    except StateUnusable as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_STATE)
 
 
 @cli.command()
@@ -526,7 +529,7 @@ def subscriber_status(config: Config) -> list[dict[str, Any]]:
                 records = store.render_records()
         except StoreError as exc:
             _err(f"error: {exc}")
-            sys.exit(EXIT_PARTIAL)
+            sys.exit(EXIT_STATE if isinstance(exc, StateUnusable) else EXIT_PARTIAL)
     rows = []
     for subscriber in config.subscribers:
         record = records.get(subscriber.id)
@@ -586,7 +589,7 @@ def source_status(config: Config) -> list[dict[str, Any]]:
                 counts = store.article_counts()
         except StoreError as exc:
             _err(f"error: {exc}")
-            sys.exit(EXIT_PARTIAL)
+            sys.exit(EXIT_STATE if isinstance(exc, StateUnusable) else EXIT_PARTIAL)
     rows = []
     for source in config.sources:
         stored = states.get(source.id)
@@ -633,6 +636,9 @@ def _run(config: Config, *, force: bool, only: set[str] | None, quiet: bool) -> 
     except LockHeld as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_LOCKED)
+    except StateUnusable as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_STATE)
     except SyndicatorError as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_PARTIAL)

@@ -29,7 +29,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .config import Config, load_config
-from .errors import ConfigErrors, SyndicatorError
+from .errors import ConfigErrors, StateUnusable, SyndicatorError
 from .lock import DAEMON, RunLock
 from .pipeline import doubts, failures, named_few, run_once
 
@@ -177,11 +177,7 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
                 if watch and time.monotonic() - looked >= watch:
                     looked = time.monotonic()
                     if not lock.intact():
-                        if lock.retake():
-                            log.warning("%s was deleted or replaced: locked again", lock.path)
-                        else:
-                            log.error("%s was deleted and another process has locked it "
-                                      "since: two runs may work at once", lock.path)  # fmt: skip
+                        _relock(lock)
                     if config_files(state.config) != files:
                         log.info("config files changed: reloading")
                         reload.set()
@@ -196,6 +192,18 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
             _state = None
     log.info("daemon stopped")
     return 0
+
+
+def _relock(lock: RunLock) -> None:
+    """Lock the lock file again after it was deleted or replaced, saying how it went."""
+    try:
+        if lock.retake():
+            log.warning("%s was deleted or replaced: locked again", lock.path)
+        else:
+            log.error("%s was deleted and another process has locked it since: two runs "
+                      "may work at once", lock.path)  # fmt: skip
+    except StateUnusable as exc:  # tried again at the next look
+        log.error("%s was deleted or replaced and cannot be locked again: %s", lock.path, exc)
 
 
 def _reload(scheduler: BackgroundScheduler, config_path: Path, state: _State) -> None:

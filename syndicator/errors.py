@@ -7,6 +7,7 @@ it, and third-party errors are wrapped where they enter (`raise FetchError(...) 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 
 class SyndicatorError(Exception):
@@ -72,3 +73,17 @@ class CleanError(SyndicatorError):
 
 class StoreError(SyndicatorError):
     """The state database cannot be opened or is from an unknown (newer) version."""
+
+
+class StateUnusable(StoreError):
+    """The state folder cannot be used: its lock or database cannot be created, opened or
+    written (a folder this user cannot write, a read-only disk, a file in its place).
+    Nothing was done; the CLI exits 4, which systemd is told not to restart on."""
+
+    def __init__(self, folder: Path, reason: str) -> None:
+        self.folder = folder
+        self.reason = reason
+        super().__init__(
+            f"{folder}: the state folder cannot be used: {reason} (state_dir must be a "
+            "folder the user running Syndicator can write)"
+        )

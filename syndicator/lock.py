@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from .errors import SyndicatorError
+from .errors import StateUnusable, SyndicatorError
 
 LOCK_NAME = "syndicator.lock"
 DAEMON = "daemon"  # the role the daemon records beside its pid
@@ -57,19 +57,38 @@ class RunLock:
 
     def _take(self) -> int:
         """Lock the file at the path and write this holder into it; its descriptor.
-        Raises `LockHeld` when another process holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        Raises `LockHeld` when another process holds it, and `StateUnusable` when the
+        file cannot be made, locked or written."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # FileExistsError: a file in its place
+            raise StateUnusable(self.path.parent, f"cannot create it: {exc.strerror}") from None
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            reason = f"cannot open {self.path.name} to write: {exc.strerror}"
+            raise StateUnusable(self.path.parent, reason) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             pid, role = _read_holder(fd)
             os.close(fd)
             raise LockHeld(self.path, pid, role) from None
-        self.stale_pid, _ = _read_holder(fd)  # a clean exit empties the file
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
-        os.fsync(fd)
+        except OSError as exc:  # no locks on this file system (some network mounts)
+            os.close(fd)
+            raise StateUnusable(
+                self.path.parent, f"cannot lock {self.path.name}: {exc.strerror}"
+            ) from None
+        try:
+            self.stale_pid, _ = _read_holder(fd)  # a clean exit empties the file
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
+            os.fsync(fd)
+        except OSError as exc:  # full, or failing
+            os.close(fd)
+            raise StateUnusable(
+                self.path.parent, f"cannot write {self.path.name}: {exc.strerror}"
+            ) from None
         return fd
 
     def intact(self) -> bool:
@@ -85,7 +104,7 @@ class RunLock:
     def retake(self) -> bool:
         """Lock the file at the path again after it was deleted or replaced: else the next
         run would lock a new file and work beside this holder. False when another process
-        has locked the new one first."""
+        has locked the new one first; `StateUnusable` when it cannot be made again."""
         try:
             fd = self._take()
         except LockHeld:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .errors import StoreError
+from .errors import StateUnusable, StoreError
 from .models import (
     Article,
     Entry,
@@ -320,6 +320,11 @@ def keep_full_text(entries: Sequence[Entry], stored_content: Mapping[str, str]) 
     ]
 
 
+# SQLite's primary result codes for a file it may not or cannot write (the extended
+# codes, such as SQLITE_READONLY_DIRECTORY, carry them in their low byte).
+_NOT_WRITABLE = {3, 8, 14}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
+
+
 class Store:
     """A connection to the state database. Use as a context manager, or `close()`."""
 
@@ -333,7 +338,12 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+        except OSError as exc:
+            raise StateUnusable(path.parent, f"cannot create it: {exc.strerror}") from None
         except sqlite3.Error as exc:
+            if exc.sqlite_errorcode & 0xFF in _NOT_WRITABLE:
+                reason = f"cannot open {path.name} to write: {exc}"
+                raise StateUnusable(path.parent, reason) from exc
             raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
 
     def close(self) -> None:

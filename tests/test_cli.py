@@ -8,9 +8,13 @@ import pty
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from syndicator.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE
 
 from .conftest import FEEDS, NOW, REPO, FeedServer, item, rss, write_config
 
@@ -547,3 +551,52 @@ def test_a_fifo_named_like_a_config_file_or_template_is_refused_not_waited_on(
     os.mkfifo(bundled.parent / "piped-main.toml")
     main = syndicator("--config", str(bundled.parent / "piped-main.toml"), "check")
     assert main.returncode == 2 and f"piped-main.toml: cannot read: {fifo}" in main.stderr
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the bundled config in a folder any user may read (pytest's own temporary
+    folders are private to the user running the tests)."""
+    folder = Path(tempfile.mkdtemp(prefix="syndicator-test-"))
+    try:
+        folder.chmod(0o755)
+        shutil.copytree(REPO / "config", folder / "config")
+        yield folder / "config" / "syndicator.toml"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_state_folder_it_cannot_write_is_one_line_naming_it_and_exit_4(shared: Path) -> None:
+    """The state folder belongs to someone else (as after a `sudo syndicator run`): run,
+    fetch, daemon and status each say so in one line and exit 4, which systemd does not
+    restart on; nothing is published."""
+    state = shared.parent.parent / "state"
+    assert syndicator("--config", str(shared), "run").returncode == 0  # the database exists
+    shutil.rmtree(shared.parent.parent / "output")
+    if os.geteuid() == 0:  # root writes anywhere: run as someone else
+        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    else:
+        prefix = []
+        state.chmod(0o555)
+    try:
+        for command in (["run"], ["fetch"], ["daemon"], ["status"]):
+            result = subprocess.run(
+                [*prefix, sys.executable, "-m", "syndicator", "--config", str(shared), *command],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert result.returncode == 4, (command, result.stderr)
+            (line,) = result.stderr.splitlines()
+            assert line.startswith(f"error: {state}: the state folder cannot be used: "), line
+    finally:
+        state.chmod(0o755)
+    assert not (shared.parent.parent / "output").exists()
+
+
+def test_systemd_does_not_restart_the_daemon_on_what_needs_an_admin() -> None:
+    unit = (REPO / "scripts" / "deploy" / "syndicator-daemon.service").read_text()
+    (line,) = [line for line in unit.splitlines() if line.startswith("RestartPreventExitStatus=")]
+    assert set(line.split("=", 1)[1].split()) == {str(EXIT_CONFIG), str(EXIT_STATE)}
+    run_unit = (REPO / "scripts" / "deploy" / "syndicator-run.service").read_text()
+    assert f"SuccessExitStatus={EXIT_LOCKED}\n" in run_unit

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from syndicator.errors import StateUnusable
 from syndicator.lock import DAEMON, LOCK_NAME, LockHeld, RunLock
 
 
@@ -53,3 +54,9 @@ def test_a_holder_whose_file_was_deleted_locks_it_again(tmp_path: Path) -> None:
         (tmp_path / LOCK_NAME).unlink()
         with RunLock(tmp_path):  # someone locked the new file first: it stays theirs
             assert not lock.retake()
+
+
+def test_a_file_in_place_of_the_state_folder_is_named(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("not a folder")
+    with pytest.raises(StateUnusable, match="state: the state folder cannot be used: cannot"):
+        RunLock(tmp_path / "state").__enter__()
