@@ -27,6 +27,7 @@ import ftfy
 import lxml.html
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
+from bs4.formatter import HTMLFormatter
 
 from ..errors import CleanError
 from ..models import Article, Entry, Image
@@ -54,6 +55,9 @@ NOISE_TAGS = frozenset({
 })  # fmt: skip
 MAX_DEPTH = 48  # elements nested deeper than this are unwrapped (`_flattened`)
 MAX_ELEMENTS = 10_000  # an article with more is refused (a long real one has ~2,000)
+# An article with a longer attribute value is refused: nh3 writes each in time quadratic
+# in its `&` (a long real URL, srcset or alt text is well under 4,000 characters).
+MAX_ATTRIBUTE = 16_384
 UNWRAP_TAGS = frozenset(
     {"span", "font", "div", "section", "article", "center", "main", "header", "footer"}
 )
@@ -110,13 +114,19 @@ def clean_entry(
     html = _repair(strip_invalid_chars(entry.body_source))
     lap("repair")
     soup = BeautifulSoup(html, "lxml")
-    elements, deepest = _shape(soup.body or soup)
+    elements, deepest, longest = _shape(soup.body or soup)
     if elements > MAX_ELEMENTS:
         # bs4 finds a tag among its siblings one by one on every move: passes over tens
         # of thousands of tags take time quadratic in their number. No article has them.
         raise CleanError(
             f"{elements:,} elements, more than the {MAX_ELEMENTS:,} an article may have: "
             "not cleaned, so not published"
+        )
+    if longest is not None:
+        element, name, length = longest
+        raise CleanError(
+            f"a <{element} {name}> of {length:,} characters, more than the {MAX_ATTRIBUTE:,} an "
+            "attribute may have: not cleaned, so not published"
         )
     if deepest > MAX_DEPTH:
         soup = BeautifulSoup(_flattened(html), "lxml")
@@ -136,7 +146,7 @@ def clean_entry(
     _tidy_inline(body, settings)
     _block_rules(body, settings)
     lap("text rules")
-    markup = body.decode_contents()
+    markup = body.decode_contents(formatter=_MINIMAL)
     lap("serialise")
     safe = sanitize(markup, policy_for(settings))
     lap("sanitize")
@@ -291,18 +301,33 @@ def make_excerpt(text: str, words: int) -> str:
     return cut.rstrip(",;:–—- ") + "…"
 
 
-def _shape(body: Tag) -> tuple[int, int]:
-    """How many elements are below `body`, and how deep the deepest is nested. No article
+def _shape(body: Tag) -> tuple[int, int, tuple[str, str, int] | None]:
+    """How many elements are below `body`, how deep the deepest is nested, and the first
+    attribute value longer than MAX_ATTRIBUTE (tag, name, length), if any. No article
     nests beyond MAX_DEPTH; a hostile one would make the passes below (each asks about a
     tag's subtree, and bs4 walks up the ancestors on every move) take time quadratic in
     its depth."""
     depth = {id(body): 0}
     deepest = 0
+    longest = None
     for node in body.descendants:
         if isinstance(node, Tag):
             level = depth[id(node)] = depth[id(node.parent)] + 1
             deepest = max(deepest, level)
-    return len(depth) - 1, deepest
+            for name, value in node.attrs.items():
+                length = len(value) if isinstance(value, str) else sum(map(len, value))
+                if length > MAX_ATTRIBUTE and longest is None:
+                    longest = (node.name, name, length)
+    return len(depth) - 1, deepest, longest
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# bs4's "minimal" formatter, its escaping done by str.replace: bs4's own calls a function
+# per "&" (3.7 s for 1.6 MB of them).
+_MINIMAL = HTMLFormatter(entity_substitution=_escape)
 
 
 def _flattened(html: str) -> str:
