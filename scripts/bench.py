@@ -4,6 +4,7 @@
     python3 scripts/dev.py bench clean [--rounds N]
     python3 scripts/dev.py bench render [--subscribers N] [--outputs all|feeds] [--dir DIR]
     python3 scripts/dev.py bench embed [--loads N]
+    python3 scripts/dev.py bench templates [--seconds N] [--limit-mb N]
 
 `clean`: one ~20 KB WordPress-shaped article (built from the bundled sample feed) cleaned
 `--rounds` times: median ms for the whole clean step and for each stage, against
@@ -20,6 +21,13 @@ written to the same files by the same Publisher); a rebuild with nothing changed
 article in one category; one corrected article. Without `--subscribers` it runs 10,000
 subscribers with all outputs, then 100,000 with feeds only (when the disk has room).
 
+`templates`: one subscriber with a hostile override template (one of each kind the
+sandbox bounds: arithmetic, widths, repetitions and joins, printing, loops that build a
+little many times, output), over the bundled sample feed, each in its own process: the
+run's time and peak RSS and what the subscriber was told, beside the same subscriber with
+a harmless override. `--seconds` and `--limit-mb` stop a case that would run on (for
+measuring code without the bounds).
+
 `embed`: the bundled example subscribers and one with every default, over the sample feed,
 published and served by `syndicator serve`: each embed.js's gzipped size (target ≤ 6 KB for
 the default one), then in headless Chromium (Debian's) the time from inserting the script
@@ -33,8 +41,10 @@ import argparse
 import gzip
 import http.server
 import json
+import logging
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -989,12 +999,102 @@ def bench_embed(loads: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+BIG = '"x" * 1000000'
+LOOP = "{% for i in range(100000) %}"
+TEMPLATE_CASES = {  # name → the subscriber's _footer.html; the first is the baseline
+    "harmless override (baseline)": "{{ sub.name }}",
+    "((9 ** 1000) ** 1000) ** 1000": "{{ ((9 ** 1000) ** 1000) ** 1000 }}",
+    "lipsum(100000)": "{{ lipsum(100000) }}",
+    "center(10⁹)": '{{ "x"|center(1000000000) }}',
+    "zfill(10⁹)": '{{ "1".zfill(1000000000) }}',
+    "indent(10⁹)": '{{ "a\nb"|indent(1000000000) }}',
+    '"%1000000000d"|format': '{{ "%1000000000d"|format(1) }}',
+    '"{:>1000000000}".format': '{{ "{:>1000000000}".format(1) }}',
+    "list × 1000 of 1 MB, joined": f"{{{{ ([{BIG}] * 1000)|join }}}}",
+    "replace x → 1000 chars": f'{{{{ ({BIG})|replace("x", "y" * 1000) }}}}',
+    "loop appending 1 MB": '{% set ns = namespace(s="") %}'
+    + LOOP
+    + f"{{% set ns.s = ns.s ~ {BIG} %}}{{% endfor %}}",
+    "loop printing 1 MB": LOOP + f"{{{{ {BIG} }}}}{{% endfor %}}",
+    "loop keeping lists": "{% set ns = namespace(l=[]) %}"
+    + LOOP
+    + "{% set ns.l = ns.l + [ns.l] %}{% endfor %}",
+    "map center(10⁶) over 100,000": '{{ range(100000)|map("center", 1000000)|list|length }}',
+}
+
+
+def _phase_template(work: Path, case: str) -> dict[str, Any]:
+    """One run over the sample feed with one subscriber whose footer is `case`'s."""
+    config_dir = work / "config"
+    shutil.copytree(ROOT / "config" / "samples", config_dir / "samples")
+    (config_dir / "syndicator.toml").write_text(
+        '[site]\nname = "Bench"\nbase_url = "https://example.org/out/"\n'
+        'output_dir = "../output"\nstate_dir = "../state"\n\n'
+        '[[sources]]\nid = "worthynews"\nurl = "file:samples/worthynews-feed.xml"\n'
+    )
+    (config_dir / "subscribers").mkdir()
+    (config_dir / "subscribers" / "church.toml").write_text(
+        'name = "Church"\nsite_url = "https://church.example/"\n'
+    )
+    own = config_dir / "templates" / "subscribers" / "church"
+    own.mkdir(parents=True)
+    (own / "_footer.html").write_text(f'<p class="syn-footer">{TEMPLATE_CASES[case]}</p>\n')
+    config = load_config(config_dir / "syndicator.toml")
+    started = time.perf_counter()
+    try:
+        report = run_once(config, datetime.now(UTC))
+    except MemoryError:
+        return {
+            "seconds": time.perf_counter() - started,
+            "peak_mb": _peak_mb(),
+            "said": "MemoryError",
+        }
+    seconds = time.perf_counter() - started
+    (outcome,) = report.subscribers
+    said = re.sub(r"^.*? line \d+: ", "", outcome.error or outcome.outcome)
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "said": said.removeprefix("church: ")}
+
+
+def bench_templates(seconds: float, limit_mb: int) -> None:
+    table = Table(title=f"Hostile override templates (each run stopped after {seconds:g} s)")
+    for column in ("template", "run", "peak RSS", "the subscriber is told"):
+        table.add_column(column, justify="right" if column in {"run", "peak RSS"} else "left")
+    for case in TEMPLATE_CASES:
+        with tempfile.TemporaryDirectory() as work:
+            command = [sys.executable, __file__, "_template", work, case, str(limit_mb)]
+            started = time.perf_counter()
+            try:
+                done = subprocess.run(
+                    command, stdout=subprocess.PIPE, text=True, timeout=seconds, check=False
+                )
+            except subprocess.TimeoutExpired:
+                took = time.perf_counter() - started
+                table.add_row(case, f"> {took:.0f} s", "", "(still running: stopped)")
+                continue
+        lines = done.stdout.splitlines()
+        if done.returncode or not lines:
+            table.add_row(case, "", "", f"(process ended: exit {done.returncode})")
+            continue
+        result = json.loads(lines[-1])
+        table.add_row(
+            case, f"{result['seconds']:.2f} s", f"{result['peak_mb']:.0f} MB", result["said"]
+        )
+    _console().print(table)
+
+
 def load_bench_stories(config: Config) -> list[Story]:
     with Store(config.database_path) as store:
         return load_stories(config, store)
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["_template"]:  # one case of `templates`, in its own process
+        work, case, limit_mb = argv[1:]
+        limit = int(limit_mb) * 2**20
+        logging.disable(logging.CRITICAL)  # the subscriber's failure is in the table
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        print(json.dumps(_phase_template(Path(work), case)))
+        return 0
     if argv[:1] == ["_phase"]:  # one phase of `render`, in its own process
         name, work, count, outputs, *extra = argv[1:]
         print(json.dumps(PHASES[name](Path(work), int(count), outputs, *extra)))
@@ -1003,7 +1103,19 @@ def main(argv: list[str]) -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "suite", choices=["clean", "render", "embed"], help="which benchmark to run"
+        "suite", choices=["clean", "render", "embed", "templates"], help="which benchmark to run"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=120.0,
+        help="templates: stop a case's run after this long (default 120)",
+    )
+    parser.add_argument(
+        "--limit-mb",
+        type=int,
+        default=4096,
+        help="templates: address-space limit of each case's process, MB (default 4096)",
     )
     parser.add_argument("--rounds", type=int, default=200, help="clean: repetitions (default 200)")
     parser.add_argument(
@@ -1032,6 +1144,8 @@ def main(argv: list[str]) -> int:
         bench_clean(args.rounds)
     elif args.suite == "embed":
         bench_embed(args.loads)
+    elif args.suite == "templates":
+        bench_templates(args.seconds, args.limit_mb)
     elif args.subscribers is None:
         for subscribers, outputs in DEFAULT_RUNS:
             bench_render(subscribers, outputs, args.dir)

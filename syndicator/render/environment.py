@@ -18,6 +18,7 @@ import posixpath
 import threading
 import time
 import traceback
+import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any
@@ -26,20 +27,29 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
     nodes,
 )
 from jinja2.exceptions import SecurityError
+from jinja2.filters import make_attrgetter
 from jinja2.loaders import split_template_path
-from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+from jinja2.sandbox import (
+    ImmutableSandboxedEnvironment,
+    SandboxedEscapeFormatter,
+    SandboxedFormatter,
+    safe_range,
+)
+from jinja2.utils import _PassArg, generate_lorem_ipsum
 from markupsafe import Markup
 
 from ..config import display_path
 from ..errors import SyndicatorError
 from ..files import read_regular
 from ..locales import SOURCE_LANGUAGE, translations
+from . import bounds
 from .views import safe_html
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -89,8 +99,6 @@ def _site_files(site: Path) -> Iterator[Path]:
 
 
 VERDICTS_KEPT = 4096  # (class, attribute) pairs whose sandbox verdict is remembered
-MAX_REPEAT = 1_000_000  # longest string or list a sandboxed template may make with `*`
-MAX_EXPONENT = 1_000  # largest power a sandboxed template may raise a number to
 TEMPLATE_SECONDS = 20.0  # longest a sandboxed template may run for one subscriber's outputs
 _deadline = threading.local()  # .until: when the sandboxed rendering under way must stop
 
@@ -98,15 +106,17 @@ _deadline = threading.local()  # .until: when the sandboxed rendering under way 
 @contextlib.contextmanager
 def template_deadline(seconds: float | None = None) -> Iterator[None]:
     """Sandboxed templates rendered inside stop with a SecurityError after `seconds`
-    (default `TEMPLATE_SECONDS`; checked as they loop, whatever over, and call functions
-    or macros): a runaway override fails its subscriber instead of holding up the run and
-    its lock."""
+    (default `TEMPLATE_SECONDS`; checked as they loop, whatever over, and call functions,
+    filters or macros), or once they have built `bounds.MAX_BUILT` bytes in all: a runaway
+    override fails its subscriber instead of holding up the run and its lock."""
     previous = getattr(_deadline, "until", None)
     _deadline.until = time.monotonic() + (TEMPLATE_SECONDS if seconds is None else seconds)
+    budget = bounds.start_render()
     try:
         yield
     finally:
         _deadline.until = previous
+        bounds.end_render(budget)
 
 
 class TemplateTimeout(SecurityError):
@@ -164,45 +174,82 @@ def _timed(iterable: Iterable[Any]) -> Iterator[Any]:
         yield value
 
 
+PRINTABLE = "syndicator_printable"  # the global every sandboxed `~` operand goes through
+_UNCHECKED_CALLS = frozenset({_timed, bounds.printable, bounds.charge})
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """jinja2's immutable sandbox, remembering its verdict on each (class, attribute).
+    """jinja2's immutable sandbox, remembering its verdict on each (class, attribute),
+    and bounding what a template may build (see `bounds`).
 
     jinja2 decides from the object's class (function, method, type, frame, mutable
     container…) and the attribute's name alone, yet worked it out again on every read:
     a sixth of all rendering time. The verdict itself is still jinja2's.
     """
 
-    # `"x" * 10**9` or `9 ** 9 ** 9` would exhaust the memory or the time of the whole
-    # run; refused, they fail the subscriber whose template asks for them.
-    intercepted_binops = frozenset({"*", "**"})
+    # `"x" * 10**9`, `9 ** 9 ** 9`, `s + s` in a loop or `"%999999999d" % 1` would exhaust
+    # the memory or the time of the whole run; refused, they fail the subscriber whose
+    # template asks for them.
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    concat = staticmethod(bounds.bounded_concat)  # every template, macro and block set
+    template_class: type[Template]  # set below: `_BoundedTemplate`
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+        super().__init__(finalize=bounds.printed, **options)
         self._verdicts: dict[tuple[type, type, str], bool] = {}
         self.globals["range"] = _TimedRange
+        self.globals["lipsum"] = _lipsum
         self.globals[TIMED_LOOP] = _timed
+        self.globals[PRINTABLE] = bounds.printable
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        """The template's tree, every `{% for %}` looping over `_timed(...)`: a loop over a
-        long string or list nested in another runs for days without calling anything."""
+        """The template's tree, every `{% for %}` looping over `_timed(...)` (a loop over a
+        long string or list nested in another runs for days without calling anything),
+        and every operand of `~` checked as printable, its result charged."""
         tree = super()._parse(source, name, filename)
         for loop in tree.find_all(nodes.For):
-            loop.iter = nodes.Call(nodes.Name(TIMED_LOOP, "load"), [loop.iter], [], None, None)
+            loop.iter = _call(TIMED_LOOP, loop.iter)
+        for concat in tree.find_all(nodes.Concat):
+            concat.nodes = [_call(PRINTABLE, node) for node in concat.nodes]
         return tree
 
     def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_deadline()  # every function and macro call (recursion included)
-        return super().call(__context, __obj, *args, **kwargs)
+        if __obj in _UNCHECKED_CALLS:
+            return super().call(__context, __obj, *args, **kwargs)
+        bounds.check_method(__obj, args, kwargs)
+        return bounds.charge(super().call(__context, __obj, *args, **kwargs))
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for sequence, times in ((left, right), (right, left)):
-                sized = isinstance(sequence, (str, bytes, list, tuple))
-                if sized and isinstance(times, int) and len(sequence) * times > MAX_REPEAT:
-                    raise SecurityError(f"repetition longer than {MAX_REPEAT:,} refused")
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"exponent over {MAX_EXPONENT} refused")
-        return super().call_binop(context, operator, left, right)
+        bounds.check_binop(operator, left, right)
+        return bounds.charge(super().call_binop(context, operator, left, right))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """jinja2's sandboxed `str.format` and `format_map`, with each field's width
+        checked and the result stopped past `bounds.MAX_SIZE` as it is built."""
+        if not isinstance(value, (types.MethodType, types.BuiltinMethodType)) or (
+            value.__name__ not in ("format", "format_map")
+        ):
+            return None
+        owner = value.__self__
+        if not isinstance(owner, str):
+            return None
+        formatter: SandboxedFormatter
+        if isinstance(owner, Markup):
+            formatter = _BoundedEscapeFormatter(self, escape=owner.escape)
+        else:
+            formatter = _BoundedFormatter(self)
+        mapped = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if mapped:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                args, kwargs = (), args[0]  # type: ignore[misc]
+            text = type(owner)(formatter.vformat(owner, args, kwargs))
+            return bounds.charge(text)  # type: ignore[no-any-return]
+
+        return functools.update_wrapper(wrapper, value)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), obj.__class__, attr)  # isinstance() consults both
@@ -244,6 +291,96 @@ class _Loader(FileSystemLoader):
         return source, os.path.normpath(filename), lambda: False  # auto_reload is off
 
 
+class _BoundedTemplate(Template):
+    """A sandboxed template: what one `render` prints counts toward `bounds.MAX_OUTPUT`."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        with bounds.one_output():
+            return super().render(*args, **kwargs)
+
+
+_Sandbox.template_class = _BoundedTemplate
+
+
+def _call(name: str, node: nodes.Node) -> nodes.Call:
+    return nodes.Call(nodes.Name(name, "load"), [node], [], None, None)
+
+
+class _Bounded:
+    """A `str.format` formatter whose fields' widths are checked, and whose result stops
+    past `bounds.MAX_SIZE` characters as fields are added."""
+
+    _built = 0
+
+    def vformat(self, format_string: str, args: Sequence[Any], kwargs: Any) -> str:
+        self._built = len(format_string)
+        return super().vformat(format_string, args, kwargs)  # type: ignore[misc,no-any-return]
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        bounds.check_format_spec(format_spec)
+        bounds.printable(value)
+        field = super().format_field(value, format_spec)  # type: ignore[misc]
+        self._built += len(field)
+        bounds.check_size(self._built, "a formatted string")
+        return field
+
+
+class _BoundedFormatter(_Bounded, SandboxedFormatter):
+    pass
+
+
+class _BoundedEscapeFormatter(_Bounded, SandboxedEscapeFormatter):
+    pass
+
+
+def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` (the filter `name`) checked against the bounds before it runs, its
+    result charged to the render, and the deadline checked at every call."""
+    passes = _PassArg.from_obj(function) is not None  # a context or environment comes first
+
+    @functools.wraps(function)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        _check_deadline()
+        head, (value, *rest) = (args[:1], args[1:]) if passes else ((), args)
+        if name == "join":
+            value = list(value)  # an iterator is read once: here, for the check and the join
+            attribute = rest[1] if len(rest) > 1 else kwargs.get("attribute")
+            items = value
+            if attribute is not None:
+                items = list(map(make_attrgetter(args[0].environment, attribute), value))
+            bounds.check_join(items, rest[0] if rest else kwargs.get("d", ""))
+        bounds.check_filter(name, value, tuple(rest), kwargs)
+        return bounds.charge(function(*head, value, *rest, **kwargs))
+
+    return bounded
+
+
+_GETTEXT = ("gettext", "ngettext", "pgettext", "npgettext", "_")
+
+
+def _bounded_gettext(function: Any) -> Callable[..., Any]:
+    """A newstyle gettext function (it formats the message with `%`), its message and
+    variables checked as `%` is (`_("%(a)s" * 99999, a=s)`)."""
+
+    @functools.wraps(function)
+    def bounded(context: Any, *messages: Any, **variables: Any) -> Any:
+        for message in messages:
+            if isinstance(message, str):
+                bounds.check_percent(message, variables)
+        return bounds.charge(function(context, *messages, **variables))
+
+    return bounded
+
+
+def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    """jinja2's `lipsum`, refusing more than `bounds.MAX_SIZE` characters' worth of words
+    (`lipsum(100000)` took two minutes and 1.5 GB)."""
+    for value in (n, min, max):
+        bounds.check_count(value, "a number given to lipsum")
+    bounds.check_size(n * max * 12, "lipsum text")  # a word and its space: under 12
+    return bounds.charge(generate_lorem_ipsum(n, html, min, max))  # type: ignore[no-any-return]
+
+
 def make_environment(
     overrides: Sequence[Path] = (), language: str = SOURCE_LANGUAGE
 ) -> Environment:
@@ -265,6 +402,11 @@ def make_environment(
     env.filters["js_data"] = js_data
     env.policies["json.dumps_kwargs"] = {"sort_keys": True}  # ASCII: see `js_data`
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    if kind is _Sandbox:
+        env.filters = {name: _bounded_filter(name, f) for name, f in env.filters.items()}
+        for name in _GETTEXT:
+            if name in env.globals:
+                env.globals[name] = _bounded_gettext(env.globals[name])
     return env
 
 
