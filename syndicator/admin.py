@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import stat
 import tempfile
+import typing
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from .config import (
 from .errors import ConfigError, ConfigErrors, StoreError
 from .files import read_regular
 from .locales import has_words, word_languages
+from .models import SubscriberReport
 from .publish import write_atomic
 from .render.views import footer_text
 from .select import unknown_categories
@@ -44,6 +46,12 @@ KEY_ORDER = ("name", "site_url", *SubscriberOptions.model_fields)
 LIST_COLUMNS = (
     "id", "name", "site_url", "categories", "content", "limit", "outputs", "file", "error",
 )  # fmt: skip
+# Keys whose value is a list: one value given alone is a list of one (`categories=Israel`).
+LIST_KEYS = frozenset(
+    name
+    for name, field in SubscriberConfig.model_fields.items()
+    if typing.get_origin(field.annotation) in {tuple, list}
+)
 MAX_LISTED = 20  # categories named in a warning; more are left to `status`
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _NOT_SET = "is not set in this file, so there is nothing to remove"
@@ -153,6 +161,33 @@ def language_warnings(subscribers: Iterable[SubscriberConfig]) -> list[str]:
             f"the words exist in {have}"
         )
     return warnings
+
+
+def empty_selection_warnings(config: Config, reports: Iterable[SubscriberReport]) -> list[str]:
+    """One line per subscriber whose lists show no story (its widget is empty), saying
+    what it selects; then `category_warnings` for them (a misspelt category, say)."""
+    empty = {report.subscriber_id for report in reports if report.items == 0}
+    subscribers = [subscriber for subscriber in config.subscribers if subscriber.id in empty]
+    lines = [
+        f"subscriber {subscriber.id}: lists no story ({_selection(subscriber)}): "
+        "its feeds and widget are empty"
+        for subscriber in subscribers
+    ]
+    if lines:
+        lines += category_warnings(config, subscribers, stored_categories(config))
+    return lines
+
+
+def _selection(subscriber: SubscriberConfig) -> str:
+    """What a subscriber's options keep, as `key: values` (nothing: every story)."""
+    chosen = [
+        f"{key}: {', '.join(values)}"
+        for key in ("categories", "exclude_categories", "keywords", "exclude_keywords")
+        if (values := getattr(subscriber, key))
+    ]
+    if subscriber.max_age_days is not None:
+        chosen.append(f"max_age_days: {subscriber.max_age_days}")
+    return "; ".join(chosen) or "no story is stored yet"
 
 
 def stray_files(config: Config) -> list[str]:
@@ -291,8 +326,9 @@ def subscriber_file(config: Config, subscriber_id: str) -> Path:
 def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
     """`KEY=VALUE` arguments as {key: value}. VALUE is read as TOML when it is one
     (`limit=5`, `utm=false`, `categories=["Israel", "World News"]`), else as text
-    (`name=Grace Church`, `theme.accent=#aa0000`); an empty VALUE is None, which removes the
-    key. KEY may be dotted (`theme.mode=dark`). The last assignment of a key wins."""
+    (`name=Grace Church`, `theme.accent=#aa0000`); one text given to a list key is a list
+    of one (`categories=Israel`); an empty VALUE is None, which removes the key. KEY may
+    be dotted (`theme.mode=dark`). The last assignment of a key wins."""
     values: dict[str, Any] = {}
     for assignment in assignments:
         key, equals, raw = (part.strip() for part in assignment.partition("="))
@@ -303,6 +339,11 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
 
 
 def _value(key: str, raw: str) -> Any:
+    value = _read_value(key, raw)
+    return [value] if key in LIST_KEYS and isinstance(value, str) else value
+
+
+def _read_value(key: str, raw: str) -> Any:
     if not raw:
         return None
     try:

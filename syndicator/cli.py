@@ -31,6 +31,7 @@ from .admin import (
     add_subscriber,
     category_warnings,
     edit_subscriber,
+    empty_selection_warnings,
     language_warnings,
     list_subscribers,
     output_folder_warnings,
@@ -300,7 +301,7 @@ def status(obj: _Context, as_json: bool) -> None:
             f"Subscribers ({display_path(config.site.output_dir)})",
             subscribers,
             {"subscriber": "id", "state": "state", "last publish": "last_published",
-             "files": "files", "last error": "last_error"},
+             "items": "items", "files": "files", "last error": "last_error"},
         )
     )  # fmt: skip
 
@@ -454,7 +455,8 @@ def subscribers_edit(obj: _Context, subscriber_id: str, assignments: tuple[str, 
 
     VALUE is read as TOML when it is one (limit=5, utm=false,
     'categories=["Israel", "World News"]'), else as text (name="Grace Church" in the
-    shell); theme.accent=#aa0000 sets a key in [theme]; an empty VALUE (footer=) removes
+    shell); one value of a list key is a list of one (categories=Israel);
+    theme.accent=#aa0000 sets a key in [theme]; an empty VALUE (footer=) removes
     the key, so the default applies. Nothing is written unless the result is valid.
     """
     config = obj.config()
@@ -545,6 +547,7 @@ def subscriber_status(config: Config) -> list[dict[str, Any]]:
                 "name": subscriber.name,
                 "state": state,
                 "last_published": _when(record.published_at) if record else None,
+                "items": record.items if record else None,
                 "files": record.files if record else 0,
                 "last_error": record.last_error if record else None,
                 "failed_at": _when(record.failed_at) if record else None,
@@ -563,6 +566,7 @@ def subscriber_status(config: Config) -> list[dict[str, Any]]:
                 "state": "invalid file (skipped"
                 + ("; last outputs still published)" if live else ")"),
                 "last_published": _when(record.published_at) if record else None,
+                "items": record.items if record else None,
                 "files": record.files if record else None,
                 "last_error": "; ".join(problems),
                 "failed_at": None,
@@ -690,6 +694,8 @@ def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
         )
     if report.publish_error:
         _err(f"error: publishing stopped: {report.publish_error}")
+    for warning in empty_selection_warnings(config, report.subscribers):
+        _err(f"warning: {warning}")
     if not quiet:
         polled = [s for s in report.sources if s.outcome in {"updated", "not_modified"}]
         new = sum(len(s.changes.new) for s in report.sources)

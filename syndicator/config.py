@@ -41,6 +41,7 @@ from .clean.sanitize import DEFAULT_VIDEO_HOSTS
 from .errors import ConfigError, ConfigErrors
 from .files import read_regular
 from .locales import DEFAULT_DATE_FORMAT, UnknownLanguage, check_date_format, locale_of
+from .models import slugify
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
 SUBSCRIBERS_DIR = "subscribers"
@@ -564,7 +565,12 @@ def load_subscriber(file: Path, defaults: Mapping[str, Any] | None = None) -> Su
 def validate_subscriber_id(subscriber_id: str) -> str:
     """Return the id if it is a safe slug, else raise `ConfigError` (guards path traversal)."""
     if not SLUG_RE.fullmatch(subscriber_id):
-        raise ConfigError("subscriber id", None, f"{subscriber_id!r} is not valid: use {SLUG_RULE}")
+        # A name typed where the id goes ("New Church"): the id it would make is the fix.
+        close = slugify(subscriber_id, 64)
+        hint = f"; did you mean {close!r}?" if close and close != subscriber_id else ""
+        raise ConfigError(
+            "subscriber id", None, f"{subscriber_id!r} is not valid: use {SLUG_RULE}{hint}"
+        )
     return subscriber_id
 
 
@@ -695,7 +701,7 @@ def _message(err: Mapping[str, Any], root: type[BaseModel]) -> str:
                 f"move its line above the [{_key_path(loc[:-1])}] heading (every line "
                 f"below a heading belongs to that table); allowed here: {', '.join(allowed)}"
             )
-        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = _in_a_table(root, loc) or difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         fix = f"did you mean {hint[0]!r}? " if hint else ""
         return f"unknown key; {fix}allowed keys: {', '.join(allowed)}"
     if kind == "string_pattern_mismatch" and loc[-1:] == ("language",):
@@ -722,6 +728,17 @@ def _message(err: Mapping[str, Any], root: type[BaseModel]) -> str:
         return "must not be empty"
     message = str(err["msg"])
     return message.removeprefix("Value error, ")
+
+
+def _in_a_table(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The dotted key meant by a key of a table written outside it (`mode` for
+    `theme.mode`), as a list of none or one."""
+    here = loc[:-1]
+    return [
+        f"{_key_path((*here, table))}.{loc[-1]}"
+        for table in _allowed_keys(root, here)
+        if loc[-1] in _allowed_keys(root, (*here, table))
+    ][:1]
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

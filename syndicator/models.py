@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +27,13 @@ def believed_date(published: datetime | None, first_seen: datetime) -> datetime:
     if published is None or published > first_seen + FUTURE_TOLERANCE:
         return first_seen
     return published
+
+
+def slugify(text: str, length: int) -> str:
+    """`text` as lower-case ASCII letters and digits joined by single hyphens, at most
+    `length` characters ("" when nothing is left): article slugs, suggested ids."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:length].strip("-")
 
 
 def url_base(link: str | None, base_url: str | None) -> str:
@@ -200,6 +209,7 @@ class RenderRecord:
     last_error: str | None
     failed_at: datetime | None
     settled: bool = True  # its files are as recorded (not so after a publish not recorded)
+    items: int | None = None  # stories its lists showed; None: published before it was kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +335,7 @@ class SubscriberReport:
     files: int = 0  # output files it has
     written: int = 0  # of which this run wrote (changed bytes)
     error: str | None = None
+    items: int | None = None  # stories its lists show (0: an empty widget); None: not planned
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,8 +194,13 @@ def publish_outputs(
                         done.ledger,
                         done.settings,
                         tokens,
+                        len(done.listed),
                     )
-                    published.append(SubscriberReport(subscriber_id, "published", files, written))
+                    published.append(
+                        SubscriberReport(
+                            subscriber_id, "published", files, written, items=len(done.listed)
+                        )
+                    )
         except sqlite3.Error as exc:
             raise _NotRecorded(str(exc)) from exc
         for report in published:  # recorded: reported as such only now
@@ -237,9 +242,10 @@ def publish_outputs(
                 and record is not None
                 and record.fingerprint == decided.fingerprint
                 and record.settled  # else its files may be ahead of the ledger
+                and record.items is not None  # published before items were kept: once more
             ):
                 reports[subscriber.id] = SubscriberReport(
-                    subscriber.id, "unchanged", files=record.files
+                    subscriber.id, "unchanged", files=record.files, items=len(decided.listed)
                 )
                 continue
             if stopped is not None:  # changed, and the disk refused: left for the next run

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from .models import (
     StoredArticle,
     Suspicion,
     believed_date,
+    slugify,
 )
 
 # Each migration brings the schema from version N (its index) to N + 1. Append only.
@@ -132,6 +132,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN last_items INTEGER;
     ALTER TABLE sources ADD COLUMN suspicious TEXT;
+    """,
+    # 10: how many stories each subscriber's lists showed when last published (`status`
+    # shows it; 0 is an empty widget). NULL: published before this was recorded.
+    """
+    ALTER TABLE renders ADD COLUMN items INTEGER;
     """,
 )
 
@@ -586,6 +591,7 @@ class Store:
                 last_error=row["last_error"],
                 failed_at=_from_db(row["failed_at"]),
                 settled=bool(row["settled"]),
+                items=row["items"],
             )
             for row in rows
         }
@@ -633,17 +639,19 @@ class Store:
         pages: Mapping[str, datetime | None],
         settings: str,
         tokens: Mapping[str, str],
+        items: int,
     ) -> None:
         """Record a successful publish: its input fingerprint, its article pages (each
-        with what it was rendered from, `tokens`, where known) and the options
-        (`SubscriberConfig` as JSON) it was published with."""
+        with what it was rendered from, `tokens`, where known), the options
+        (`SubscriberConfig` as JSON) it was published with and how many stories its
+        lists show (`items`)."""
         self._db.execute(
-            "INSERT INTO renders (subscriber_id, fingerprint, published_at, files, settings) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscriber_id) DO UPDATE SET "
+            "INSERT INTO renders (subscriber_id, fingerprint, published_at, files, settings, "
+            "items) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (subscriber_id) DO UPDATE SET "
             "fingerprint = excluded.fingerprint, published_at = excluded.published_at, "
-            "files = excluded.files, settings = excluded.settings, "
+            "files = excluded.files, settings = excluded.settings, items = excluded.items, "
             "last_error = NULL, failed_at = NULL, settled = 1",
-            (subscriber_id, fingerprint, _to_db(now), files, settings),
+            (subscriber_id, fingerprint, _to_db(now), files, settings, items),
         )
         self._db.execute("DELETE FROM pages WHERE subscriber_id = ?", (subscriber_id,))
         self._db.executemany(
@@ -739,8 +747,7 @@ def make_slug(link: str | None, title: str) -> str:
     publisher's own slug, which survives title corrections), else its title."""
     segment = urlsplit(link).path.rstrip("/").rpartition("/")[2] if link else ""
     for candidate in (unquote(segment), title):
-        folded = unicodedata.normalize("NFKD", candidate).encode("ascii", "ignore").decode()
-        slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:80].strip("-")
+        slug = slugify(candidate, 80)
         if slug and not slug.isdigit():
             return slug
     return "article"

@@ -190,7 +190,7 @@ def test_edit_keeps_every_comment_blank_line_and_order(tmp_path: Path) -> None:
         ("theme.acent=#aa0000", "theme.acent: unknown key; did you mean 'accent'?"),
         ("theme.accent=red", "theme.accent: must be a hex colour like '#1a5fb4', got 'red'"),
         ("name=", "name: required key is missing"),
-        ("categories=Israel", "categories: must be a list like"),
+        ("categories=5", "categories: must be a list like"),
         ("id=hope", "id: cannot be set: a subscriber's id is its file name"),
         ("footer=", "footer: is not set in this file, so there is nothing to remove"),
         ("limit.max=5", "limit: is not a table, so it has no keys"),
@@ -313,6 +313,10 @@ def test_a_failed_write_leaves_the_file_and_no_temporary_files(
         ("date_format=%B %-d, %Y", "%B %-d, %Y"),
         ("site_url=https://grace.example.org/?a=b", "https://grace.example.org/?a=b"),
         ("footer=", None),
+        # A list key given one value takes it as a one-item list, quoted or not.
+        ("categories=Israel", ["Israel"]),
+        ("exclude_keywords=World News", ["World News"]),
+        ('keywords="2024"', ["2024"]),
     ],
 )
 def test_values_are_toml_when_they_parse_else_text(assignment: str, value: Any) -> None:
@@ -342,6 +346,51 @@ def test_malformed_assignments_are_refused(assignment: str, expected: str) -> No
     with pytest.raises(ConfigErrors) as caught:
         parse_assignments([assignment])
     assert messages(caught)[0].startswith(expected)
+
+
+def test_a_single_category_edits_in_as_a_one_item_list(tmp_path: Path) -> None:
+    config = make(tmp_path, {"grace": COMMENTED})
+
+    changes = edit_subscriber(config, "grace", ["categories=Israel"])
+
+    assert changes == [Change("categories", ["World News", "Israel"], ["Israel"])]
+    assert subscriber(config.path, "grace").categories == ("Israel",)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "dotted"), [("mode=dark", "theme.mode"), ("accent=#aa0000", "theme.accent")]
+)
+def test_a_theme_key_given_without_theme_is_named_with_its_table(
+    tmp_path: Path, assignment: str, dotted: str
+) -> None:
+    config = make(tmp_path, {"grace": GRACE})
+    before = snapshot(tmp_path)
+
+    with pytest.raises(ConfigErrors) as caught:
+        edit_subscriber(config, "grace", [assignment])
+
+    key = dotted.split(".")[1]
+    assert messages(caught)[0].startswith(
+        f"{config.subscribers_dir / 'grace.toml'}: {key}: unknown key; did you mean {dotted!r}?"
+    )
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("given", "suggested"),
+    [("New Church", "new-church"), ("St. Mark’s Chapel", "st-marks-chapel"), ("Église", "eglise")],
+)
+def test_a_name_given_as_the_id_is_refused_with_the_id_to_use(
+    tmp_path: Path, given: str, suggested: str
+) -> None:
+    config = make(tmp_path)
+    with pytest.raises(ConfigErrors) as caught:
+        add_subscriber(config, given, given, "https://new.example.org/")
+    assert messages(caught) == [
+        f"subscriber id: {given!r} is not valid: use lower-case letters, digits and inner "
+        f"hyphens, at most 64 characters; did you mean {suggested!r}?"
+    ]
+    assert not list(config.subscribers_dir.iterdir())
 
 
 # --- remove, list, show ---------------------------------------------------------------

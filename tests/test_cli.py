@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from syndicator.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE
@@ -316,6 +317,44 @@ def test_status_lists_subscribers_and_embed_code_prints_what_to_paste(bundled: P
     (bundled.parent / "subscribers" / "broken.toml").unlink()
     checked = syndicator("--config", str(bundled), "check")
     assert checked.returncode == 0 and checked.stderr == "", checked.stderr
+
+
+def test_an_empty_selection_is_a_warning_of_run_naming_it_and_status_counts_items(
+    bundled: Path,
+) -> None:
+    """A church whose widget would stay empty (a category nothing is in) is told to the
+    admin by every run, quiet ones too (exit 0: nothing failed), and `status` shows each
+    subscriber's number of items."""
+    (bundled.parent / "subscribers" / "lake-chapel.toml").write_text(
+        'name = "Lake Chapel"\nsite_url = "https://lake.example/"\ncategories = ["Antarctica"]\n'
+    )
+    first = syndicator("--config", str(bundled), "run")
+    assert first.returncode == 0, first.stderr
+    warning = (
+        "warning: subscriber lake-chapel: lists no story (categories: Antarctica): "
+        "its feeds and widget are empty"
+    )
+    assert warning in first.stderr.splitlines()
+    assert "the stored articles' categories: Africa, Asia," in first.stderr  # what there is
+    assert "grace-church" not in first.stderr
+    again = syndicator("--config", str(bundled), "run", "--quiet")  # unchanged: told again
+    assert again.returncode == 0 and again.stdout == ""
+    assert warning in again.stderr.splitlines()
+
+    status = json.loads(syndicator("--config", str(bundled), "status", "--json").stdout)
+    items = {row["id"]: row["items"] for row in status["subscribers"]}
+    sample = feedparser.parse((bundled.parent / "samples" / "worthynews-feed.xml").read_bytes())
+    wanted = {"World News", "Christian News"}  # grace-church's categories
+    in_grace = [e for e in sample.entries if wanted & {t.term for t in e.tags}]
+    assert items == {
+        "grace-church": len(in_grace), "hope-ministries": items["hope-ministries"],
+        "st-mark-chapel": items["st-mark-chapel"], "lake-chapel": 0,
+    }  # fmt: skip
+    assert items["hope-ministries"] > 0 and items["st-mark-chapel"] > 0
+    table = syndicator("--config", str(bundled), "status").stdout
+    assert "items" in table
+    (lake,) = [line for line in table.splitlines() if "lake-chapel" in line]
+    assert " 0 " in lake
 
 
 def test_status_says_a_broken_files_last_outputs_are_still_published(bundled: Path) -> None:

@@ -440,6 +440,35 @@ def test_relative_links_and_images_stay_on_the_outlet_s_host_wherever_the_feed_c
     assert all(source and source.startswith("https://") for source in sources)
 
 
+def test_each_subscriber_s_items_are_reported_and_counted_once_after_an_upgrade(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    """`items` is how many stories a subscriber's lists show (0: an empty widget). A
+    subscriber published before it was recorded is rendered once more (same bytes) so
+    that `status` can show it."""
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(
+        url,
+        subscribers={
+            "grace": 'name = "Grace"\nsite_url = "https://g.example/"',
+            "lake": 'name = "Lake"\nsite_url = "https://l.example/"\ncategories = ["Asia"]',
+        },
+    )
+    first = {r.subscriber_id: r.items for r in run(config).subscribers}
+    assert first == {"grace": 4, "lake": 0}
+    with sqlite3.connect(config.database_path) as db:
+        db.execute("UPDATE renders SET items = NULL")  # as a database from before it
+    again = run(config, timedelta(hours=1))
+    assert [(r.outcome, r.items, r.written) for r in again.subscribers] == [
+        ("published", 4, 0),
+        ("published", 0, 0),
+    ]
+    with Store(config.database_path) as store:
+        assert {k: r.items for k, r in store.render_records().items()} == {"grace": 4, "lake": 0}
+    later = run(config, timedelta(hours=2))
+    assert [(r.outcome, r.items) for r in later.subscribers] == [("unchanged", 4), ("unchanged", 0)]
+
+
 def test_a_correction_reaches_every_output_and_keeps_the_slug(
     feed_server: FeedServer, make_config: MakeConfig
 ) -> None:
