@@ -15,7 +15,7 @@ import pytest
 from syndicator.config import Config
 from syndicator.models import RunReport
 from syndicator.pipeline import run_once
-from syndicator.render import environment
+from syndicator.render import bounds, environment
 from syndicator.render.environment import make_environment, template_deadline
 
 from .conftest import NOW, FeedServer, item, rss
@@ -56,6 +56,7 @@ HOSTILE: dict[str, tuple[str, str]] = {
         '{{ ("x" * 999999)|wordwrap(1, wrapstring="y" * 1000) }}',
         "wrapped string longer",
     ),
+    "wrap-long-word": ('{{ ("x" * 900000)|wordwrap(10) }}', "a word of 900,000 characters"),
     "expandtabs": ('{{ ("\\t" * 999999).expandtabs(1000) }}', "longer than 1,000,000"),
     # Joins, replacements, repetitions multiplied.
     "list-repeat-join": (f"{{{{ {BIG_LIST}|join }}}}", "joined string longer"),
@@ -182,6 +183,22 @@ def test_the_build_budget_is_per_render() -> None:
         make_environment([Path(__file__).parent]).from_string(
             source.replace("range(100)", "range(200)")
         ).render()
+
+
+def test_a_list_is_charged_with_the_strings_it_made_once_each() -> None:
+    """`"€" * 10 ** 6 | list` is 8 MB of list and 76 MB of new one-character strings; a
+    list of one string many times is the list and that string."""
+    env = make_environment([Path(__file__).parent])
+    spent = {}
+    for name, source in {
+        "new strings": '{% set l = ("€" * 1000000)|list %}',
+        "one string": '{% set l = ["€" * 1000000] * 1000000 %}',
+    }.items():
+        with template_deadline():
+            env.from_string(source).render()
+            spent[name] = bounds.MAX_BUILT - bounds._budget.left
+    assert spent["new strings"] > 60 * 2**20
+    assert 8 * 10**6 < spent["one string"] < 20 * 2**20
 
 
 def test_the_messages_name_the_bound() -> None:

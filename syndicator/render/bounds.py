@@ -35,6 +35,7 @@ MAX_INT_BITS = 100_000  # largest number (30,103 digits) arithmetic may make
 MAX_OUTPUT = 16 * 1024 * 1024  # characters of one template's output (a real page: < 1 MB)
 MAX_BUILT = 128 * 1024 * 1024  # bytes all operations of one render may build in all
 
+WRAP_WORK = 10**9  # characters textwrap may copy to cut long words (a second or so)
 _budget = threading.local()  # .left: bytes the render under way may still build
 
 
@@ -58,11 +59,26 @@ def charge(value: Any) -> Any:
     """`value`, its bytes charged to the render under way; past its budget, `TooBig`."""
     left: int | None = getattr(_budget, "left", None)
     if left is not None and isinstance(value, (str, bytes, list, tuple, dict)):
-        left -= sys.getsizeof(value)
+        left -= _built_size(value)
         _budget.left = left
         if left < 0:
             raise TooBig(f"the template built more than {MAX_BUILT // 2**20} MB: stopped")
     return value
+
+
+def _built_size(value: str | bytes | list[Any] | tuple[Any, ...] | dict[Any, Any]) -> int:
+    """The bytes of `value` and of its members, each counted once: `"€" * 10 ** 6 | list`
+    makes a million new strings (76 MB) for 8 MB of list."""
+    size = sys.getsizeof(value)
+    if isinstance(value, (str, bytes)):
+        return size
+    members = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+    seen = set()
+    for member in members:
+        if id(member) not in seen:
+            seen.add(id(member))
+            size += sys.getsizeof(member)
+    return size
 
 
 def too_long(what: str) -> TooBig:
@@ -341,11 +357,15 @@ def check_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str,
         text = str(value)
         check_size(len(text) + (text.count("\n") + 1) * max(step, 0), "an indented string")
     elif name == "wordwrap":
-        width = args[0] if args else kwargs.get("width", 79)
+        width = max(args[0] if args else kwargs.get("width", 79), 1)
         wrap = args[2] if len(args) > 2 else kwargs.get("wrapstring") or "\n"
         text = str(value)
-        lines = len(text) // max(width, 1) + text.count("\n") + 1
+        lines = len(text) // width + text.count("\n") + 1
         check_size(len(text) + lines * len(str(wrap)), "a wrapped string")
+        # textwrap cuts a long word by copying what is left of it at every line.
+        longest = max(map(len, text.split()), default=0)
+        if longest * (longest // width) > WRAP_WORK:
+            raise TooBig(f"a word of {longest:,} characters to wrap at {width} refused")
     elif name == "replace" and len(args) >= 2:
         check_replace(value, args[0], args[1], args[2] if len(args) > 2 else -1)
     elif name == "format":
