@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shlex
 import sys
 import tempfile
 import textwrap
@@ -54,6 +55,7 @@ from .config import (
 )
 from .daemon import WATCH_SECONDS, JsonFormatter, run_daemon
 from .errors import ConfigErrors, StateUnusable, StoreError, SyndicatorError
+from .init import DEFAULT_FEED, init_config
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
 from .pipeline import current_state, doubts, failures, named_few, run_once
@@ -238,6 +240,42 @@ def fetch(obj: _Context, source_ids: tuple[str, ...]) -> None:
     report = _run(config, force=True, only=set(source_ids) or None, quiet=False)
     _print_report(config, report, quiet=False)
     sys.exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--feed",
+    default=DEFAULT_FEED,
+    show_default=True,
+    help="The outlet's feed: an http(s) URL, or file:PATH (relative to here) for a local copy.",
+)
+def init(folder: Path, feed: str) -> None:
+    """Make a fresh config in FOLDER for a real deployment: a commented
+    FOLDER/syndicator.toml (source worthynews), an empty FOLDER/subscribers/, and the
+    outputs and state in FOLDER/output/ and FOLDER/state/. Never overwrites.
+    """
+    try:
+        file = init_config(folder, feed)
+    except ConfigErrors as exc:
+        _refused(exc)
+    config = load_config(file)
+    flag = f"--config {shlex.quote(display_path(file))}"
+    click.echo(
+        f"wrote {display_path(file)}: source worthynews reads {config.sources[0].url}; "
+        f"subscribers go in {display_path(config.subscribers_dir)}/, the outputs in "
+        f"{display_path(config.site.output_dir)}/, the state in "
+        f"{display_path(config.site.state_dir)}/"
+    )
+    click.echo(
+        f"Set base_url in it to where {display_path(config.site.output_dir)}/ is served, then:"
+    )
+    click.echo(f"  syndicator {flag} check")
+    click.echo(
+        f'  syndicator {flag} subscribers add new-church --name "New Church" '
+        "--site https://new-church.example.org/"
+    )
+    click.echo(f"  syndicator {flag} run")
 
 
 @cli.command()

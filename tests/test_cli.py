@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import feedparser
 import pytest
 
 from syndicator.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE
+from syndicator.config import load_config
 
 from .conftest import FEEDS, NOW, REPO, FeedServer, item, rss, write_config
 
@@ -73,6 +75,55 @@ def test_the_readme_quick_start_prints_what_a_first_run_prints(tmp_path: Path) -
     first = syndicator("--config", "config/syndicator.toml", "run", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == shown.splitlines()
+
+
+def test_init_writes_a_fresh_config_that_check_passes_and_prints_the_next_commands(
+    tmp_path: Path,
+) -> None:
+    made = syndicator("init", "live", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    file = tmp_path / "live" / "syndicator.toml"
+    text = file.read_text(encoding="utf-8")
+    assert 'url = "https://www.worthynews.com/feed"' in text and 'id = "worthynews"' in text
+    assert sum(line.startswith("#") for line in text.splitlines()) >= 10  # commented
+    assert list((tmp_path / "live" / "subscribers").iterdir()) == []
+    config = load_config(file)
+    assert (config.site.output_dir, config.site.state_dir) == (
+        tmp_path / "live" / "output",
+        tmp_path / "live" / "state",
+    )  # inside the folder: nothing shared with the demo beside config/
+    commands = [line.strip() for line in made.stdout.splitlines() if line.startswith("  ")]
+    assert [shlex.split(c)[:4] for c in commands] == [
+        ["syndicator", "--config", "live/syndicator.toml", "check"],
+        ["syndicator", "--config", "live/syndicator.toml", "subscribers"],
+        ["syndicator", "--config", "live/syndicator.toml", "run"],
+    ]
+    checked = syndicator(*shlex.split(commands[0])[1:], cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout == "live/syndicator.toml: OK; 1 source(s), 0 valid subscriber(s)\n"
+
+    again = syndicator("init", "live", "--feed", "https://mirror.example/feed", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "live/syndicator.toml: already exists; nothing was changed" in again.stderr
+    assert file.read_text(encoding="utf-8") == text
+    bad = syndicator("init", "other", "--feed", "ftp://mirror.example/feed", cwd=tmp_path)
+    assert bad.returncode == 2 and "--feed: must be an absolute http(s) URL" in bad.stderr
+    assert not (tmp_path / "other").exists()
+
+
+def test_init_with_a_local_feed_then_its_printed_commands_publish_a_church(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(REPO / "config" / "samples" / "worthynews-feed.xml", tmp_path / "feed.xml")
+    made = syndicator("init", "site", "--feed", "file:feed.xml", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "feed.xml").as_uri() in (tmp_path / "site" / "syndicator.toml").read_text()
+    for command in [line.strip() for line in made.stdout.splitlines() if line.startswith("  ")]:
+        done = syndicator(*shlex.split(command)[1:], cwd=tmp_path)
+        assert done.returncode == 0, (command, done.stderr)
+    published = tmp_path / "site" / "output" / "new-church"
+    assert (published / "rss.xml").is_file() and len(list(published.glob("articles/*"))) == 15
+    assert not (tmp_path / "output").exists() and not (tmp_path / "state").exists()
 
 
 def test_status_before_any_run_creates_nothing(bundled: Path) -> None:
