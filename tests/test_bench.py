@@ -63,3 +63,12 @@ def test_clean_bench_cleans_unchanged_articles_once() -> None:
     assert re.search(r"│\s+15 │\s+0 │\s+15 │\s+0 │", first)  # new, changed, cleaned, already
     for label in ("feed not modified", "feed re-saved, same items"):
         assert re.search(r"│\s+0 │\s+0 │\s+0 │\s+15 │", row(output, label))
+
+
+def test_templates_bench_publishes_the_baseline_and_stops_every_hostile_template() -> None:
+    output = bench("templates", "--seconds", "120")
+    assert "published" in row(output, "harmless override (baseline)")
+    rows = [line for line in output.splitlines() if line.startswith("│ ")]
+    assert len(rows) >= 10
+    for line in rows[1:]:
+        assert re.search(r"│\s+[\d.]+ s │\s+\d+ MB │ .*(refused|stopped)", line), line

@@ -61,6 +61,7 @@ HOSTILE: dict[str, tuple[str, str]] = {
     # Joins, replacements, repetitions multiplied.
     "list-repeat-join": (f"{{{{ {BIG_LIST}|join }}}}", "joined string longer"),
     "join-separator": (f"{{{{ ([1] * 1000000)|join({BIG}) }}}}", "joined string longer"),
+    "sum-of-lists": ("{{ ([[1]] * 1000000)|sum(start=[])|length }}", "a sum of 1,000,000 lists"),
     "str-join": ('{{ "".join(["x" * 999999] * 1000) }}', "joined string longer"),
     "replace-filter": (f'{{{{ ({BIG})|replace("x", "yy") }}}}', "replaced string longer"),
     "replace-empty": (f'{{{{ ({BIG}).replace("", "y") }}}}', "replaced string longer"),
@@ -156,6 +157,7 @@ def test_every_hostile_template_fails_its_own_subscriber_at_once_and_the_others_
         '{{ "%5d|%-4s|%.2f"|format(3, "ab", 2.5) }}|{{ "%(a)s!" % {"a": 1} }}',
         '{{ "{:>5}|{:{}}".format(1, 2, 3) }}|{{ "{a}".format_map({"a": 4}) }}',
         '{{ [1, 2]|join(",") }}|{{ [{"t": "a"}, {"t": "b"}]|join("-", attribute="t") }}',
+        '{{ [1, 2]|sum }}|{{ [[1], [2]]|sum(start=[]) }}|{{ [{"n": 2}]|sum(attribute="n") }}',
         '{{ "a-b"|replace("-", "+") }}|{{ "ab".replace("", ".") }}|{{ "a\\tb".expandtabs(4) }}',
         '{{ "aaa bbb ccc"|wordwrap(4) }}|{{ [1, 2, 3]|batch(2, 0)|list }}|{{ 3.14159|round(2) }}',
         "{{ [1, 2] ~ 3 }}|{{ [1, 2] + [3] }}|{{ {'a': [1]}|tojson }}|{{ lipsum(2)|length > 0 }}",

@@ -35,7 +35,7 @@ MAX_INT_BITS = 100_000  # largest number (30,103 digits) arithmetic may make
 MAX_OUTPUT = 16 * 1024 * 1024  # characters of one template's output (a real page: < 1 MB)
 MAX_BUILT = 128 * 1024 * 1024  # bytes all operations of one render may build in all
 
-WRAP_WORK = 10**9  # characters textwrap may copy to cut long words (a second or so)
+COPY_WORK = 10**9  # characters or items one filter may copy over and over (a second or so)
 _budget = threading.local()  # .left: bytes the render under way may still build
 
 
@@ -282,6 +282,21 @@ def check_replace(text: Any, old: Any, new: Any, count: Any = -1) -> None:
     check_size(len(text) + times * max(added, 0), "a replaced string")
 
 
+def check_sum(items: list[Any], start: Any) -> None:
+    """The `sum` filter over lists: each step copies all so far (a million lists of one
+    item would copy 5 × 10¹¹), so the whole copying is bounded, and the result's length."""
+    if not _is_sized(start):
+        return
+    length = len(start)
+    copied = 0
+    for item in items:
+        length += len(item) if _is_sized(item) else 1
+        copied += length
+        check_size(length, "a sum")
+        if copied > COPY_WORK:
+            raise TooBig(f"a sum of {len(items):,} lists refused (it copies each step)")
+
+
 def check_join(items: list[Any], separator: Any) -> None:
     size = printed_size(separator) * max(len(items) - 1, 0)
     for item in items:
@@ -364,7 +379,7 @@ def check_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str,
         check_size(len(text) + lines * len(str(wrap)), "a wrapped string")
         # textwrap cuts a long word by copying what is left of it at every line.
         longest = max(map(len, text.split()), default=0)
-        if longest * (longest // width) > WRAP_WORK:
+        if longest * (longest // width) > COPY_WORK:
             raise TooBig(f"a word of {longest:,} characters to wrap at {width} refused")
     elif name == "replace" and len(args) >= 2:
         check_replace(value, args[0], args[1], args[2] if len(args) > 2 else -1)

@@ -342,17 +342,33 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _check_deadline()
         head, (value, *rest) = (args[:1], args[1:]) if passes else ((), args)
-        if name == "join":
-            value = list(value)  # an iterator is read once: here, for the check and the join
-            attribute = rest[1] if len(rest) > 1 else kwargs.get("attribute")
-            items = value
-            if attribute is not None:
-                items = list(map(make_attrgetter(args[0].environment, attribute), value))
-            bounds.check_join(items, rest[0] if rest else kwargs.get("d", ""))
+        if name in ("join", "sum"):  # an iterator is read once: here, for both
+            owner = args[0]  # join is given the evaluation context, sum the environment
+            env = owner if isinstance(owner, Environment) else owner.environment
+            value = _checked_items(name, env, list(value), rest, kwargs)
         bounds.check_filter(name, value, tuple(rest), kwargs)
         return bounds.charge(function(*head, value, *rest, **kwargs))
 
     return bounded
+
+
+def _checked_items(
+    name: str, env: Environment, items: list[Any], rest: list[Any], kwargs: dict[str, Any]
+) -> list[Any]:
+    """`items`, once the `join` or `sum` filter they go to is checked on what it reads
+    (`attribute` of each, when given)."""
+    if name == "join":  # join(d="", attribute=None)
+        other = rest[0] if rest else kwargs.get("d", "")
+        attribute = rest[1] if len(rest) > 1 else kwargs.get("attribute")
+    else:  # sum(attribute=None, start=0)
+        attribute = rest[0] if rest else kwargs.get("attribute")
+        other = rest[1] if len(rest) > 1 else kwargs.get("start", 0)
+    read = items if attribute is None else list(map(make_attrgetter(env, attribute), items))
+    if name == "join":
+        bounds.check_join(read, other)
+    else:
+        bounds.check_sum(read, other)
+    return items
 
 
 _GETTEXT = ("gettext", "ngettext", "pgettext", "npgettext", "_")
