@@ -628,7 +628,7 @@ ITEMS_JS = """items => items.map(li => {
       return a.checkVisibility({opacityProperty: true, visibilityProperty: true}) && r.width > 0 && r.height > 0; }),
     img: img && {src: img.getAttribute('src'), cls: img.className, alt: img.getAttribute('alt'),
                  float: getComputedStyle(img).float, box: box(img)},
-    excerpt: text('.syn-excerpt'), body: text('.syn-body'),
+    excerpt: text('.syn-excerpt'), body: text('.syn-body'), more: text('.syn-more .syn-body'),
     bodyImages: [...li.querySelectorAll('.syn-body img')].map(i => i.getAttribute('src')),
     box: box(li), padding: parseFloat(getComputedStyle(li).paddingLeft),
     visible: li.checkVisibility(),

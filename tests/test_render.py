@@ -31,6 +31,7 @@ import lxml.html
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from syndicator.clean.sanitize import sanitize
@@ -45,7 +46,7 @@ from syndicator.render.environment import (
     js_data,
     js_string_body,
 )
-from syndicator.render.views import HOLE_CHAR, Pieces, headings_from, hole
+from syndicator.render.views import HOLE_CHAR, Pieces, headings_from, hole, lead_and_rest
 from syndicator.select import select
 from syndicator.store import Store
 
@@ -836,9 +837,12 @@ def test_content_mode_decides_how_much_of_a_story_is_shown(site: Site, subscribe
         for element in tree.find_class("syn-item"):
             story = site.by_title(element.find_class("syn-title")[0].text_content())
             bodies, excerpts = element.find_class("syn-body"), element.find_class("syn-excerpt")
-            if sub.content == "full":
-                assert len(bodies) == 1 and not excerpts
-                assert _paragraphs(story)[-1] in " ".join(bodies[0].text_content().split())
+            if sub.content == "full":  # all of it: the lead, the rest behind "Continue reading"
+                assert 1 <= len(bodies) <= 2 and not excerpts
+                shown = " ".join(" ".join(body.text_content().split()) for body in bodies)
+                assert _paragraphs(story)[-1] in shown
+                if len(bodies) == 2:
+                    assert bodies[1].getparent().tag == "details", name
             elif sub.content == "excerpt":
                 assert len(excerpts) == 1 and not bodies
                 assert len(excerpts[0].text_content().split()) <= sub.excerpt_words
@@ -1467,3 +1471,27 @@ def test_a_storys_headings_follow_the_heading_above_it_without_skipping_a_level(
     body: str, top: int, expected: str
 ) -> None:
     assert str(headings_from(sanitize(body), top)) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "lead", "rest"),
+    [
+        ("<p>1</p><p>2</p><p>3</p><p>4</p>", "<p>1</p><p>2</p><p>3</p>", "<p>4</p>"),
+        # A heading that would end the lead opens the rest instead.
+        ("<p>1</p><p>2</p><h3>H</h3><p>3</p>", "<p>1</p><p>2</p>", "<h3>H</h3><p>3</p>"),
+        # Nested elements and a top-level image count as blocks of their own.
+        ('<p>1 <a href="https://x.example/">a</a></p><img src="https://x.example/i.png" alt="&gt;">\n'
+         "<ul><li>2</li></ul><p>4</p>",
+         '<p>1 <a href="https://x.example/" rel="noopener">a</a></p>'
+         '<img src="https://x.example/i.png" alt="&gt;">\n<ul><li>2</li></ul>', "<p>4</p>"),
+        ("<p>1</p><p>2</p><p>3</p>", "<p>1</p><p>2</p><p>3</p>", ""),  # nothing more to hide
+    ],
+)  # fmt: skip
+def test_a_full_text_list_shows_a_storys_first_blocks_and_the_rest_behind_a_control(
+    body: str, lead: str, rest: str
+) -> None:
+    assert tuple(map(str, lead_and_rest(safe_body(body)))) == (lead, rest)
+
+
+def safe_body(body: str) -> Markup:
+    return headings_from(sanitize(body), 3)

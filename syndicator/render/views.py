@@ -318,6 +318,8 @@ class ItemView:
     excerpt: str  # cut to the subscriber's excerpt_words
     summary: str  # the outlet-wide excerpt, the same for every subscriber: page descriptions
     body: Markup  # in a list, under the story's h2: its headings from h3 (`headings_from`)
+    lead: Markup  # `body`'s first blocks, and the rest (`lead_and_rest`): "Continue reading"
+    rest: Markup
     story_body: Markup  # under the story's h1 (article page, the embed's story): from h2
     feed_body: Markup  # the body as feeds carry it: players become links (`players`)
     image: Image | None
@@ -337,6 +339,8 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
     url = {"original": original, "hosted": hosted}.get(
         sub.link_to, f"{sub.detail_prefix}story={story.slug}"
     )
+    body = headings_from(article.body_html, 3)
+    lead, rest = lead_and_rest(body)
     return ItemView(
         slug=story.slug,
         title=article.title,
@@ -355,7 +359,9 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         else format_date(story.date, sub.date_format, sub.timezone, sub.language),
         excerpt=excerpt_of(story, sub.excerpt_words),
         summary=article.excerpt,
-        body=headings_from(article.body_html, 3),
+        body=body,
+        lead=lead,
+        rest=rest,
         story_body=headings_from(article.body_html, 2),
         feed_body=safe_html(without_players(article.body_html, _watch(sub.language))),
         image=article.lead_image,
@@ -450,22 +456,56 @@ def safe_html(value: object) -> Markup:
 
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "source", "track", "wbr"})  # fmt: skip
+LEAD_BLOCKS = 3  # the blocks a full-text story shows in a list before "Continue reading"
 
 
-class _HeadingTags(HTMLParser):
-    """Where the heading tags of some HTML are: (line, column, level, end tag)."""
+@dataclass(frozen=True, slots=True)
+class _Tag:
+    at: int  # where its `<` is
+    stop: int  # just after its `>`
+    name: str
+    end: bool  # an end tag
+    depth: int  # elements open around it
 
-    def __init__(self) -> None:
+
+class _Tags(HTMLParser):
+    """The tags of sanitized HTML, in order, with where they are."""
+
+    def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
-        self.found: list[tuple[int, int, int, bool]] = []
+        self.found: list[_Tag] = []
+        self._depth = 0
+        self._starts = [0, *(match.end() for match in re.finditer("\n", html))]
+        self.feed(html)
+        self.close()
+
+    def _at(self) -> int:
+        line, column = self.getpos()
+        return self._starts[line - 1] + column
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HEADINGS:
-            self.found.append((*self.getpos(), int(tag[1]), False))
+        at = self._at()
+        stop = at + len(self.get_starttag_text() or "")
+        self.found.append(_Tag(at, stop, tag, False, self._depth))
+        if tag not in _VOID:
+            self._depth += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        at = self._at()
+        stop = at + len(self.get_starttag_text() or "")
+        self.found.append(_Tag(at, stop, tag, False, self._depth))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _HEADINGS:
-            self.found.append((*self.getpos(), int(tag[1]), True))
+        self._depth = max(0, self._depth - 1)
+        at = self._at()
+        self.found.append(_Tag(at, at + len(tag) + 3, tag, True, self._depth))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags(html: str) -> tuple[_Tag, ...]:
+    return tuple(_Tags(html).found)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -476,20 +516,38 @@ def headings_from(body: SafeHtml, top: int) -> Markup:
 
     Only the level digit of tags the parser found as heading tags changes: a heading stays
     a heading, every other byte stays what `sanitize` made."""
-    if "<h" not in body:
-        return safe_html(body)
-    parser = _HeadingTags()
-    parser.feed(body)
-    parser.close()
-    levels = sorted({level for _, _, level, _ in parser.found})
+    found = [tag for tag in _tags(body) if tag.name in _HEADINGS] if "<h" in body else []
+    levels = sorted({int(tag.name[1]) for tag in found})
     renumbered = {level: min(6, top + n) for n, level in enumerate(levels)}
     if all(old == new for old, new in renumbered.items()):
         return safe_html(body)
-    starts = [0, *(match.end() for match in re.finditer("\n", body))]
     text = list(body)
-    for line, column, level, end in parser.found:
-        at = starts[line - 1] + column + (3 if end else 2)  # the digit of `<hN` or `</hN`
-        if text[at] != str(level) or text[at - 1].lower() != "h":
+    for tag in found:
+        at = tag.at + (3 if tag.end else 2)  # the digit of `<hN` or `</hN`
+        if text[at] != tag.name[1] or text[at - 1].lower() != "h":
             return safe_html(body)  # not where the parser said: leave the story as it is
-        text[at] = str(renumbered[level])
+        text[at] = str(renumbered[int(tag.name[1])])
     return Markup("".join(text))  # noqa: S704 - `sanitize`'s output, heading levels renumbered
+
+
+@functools.lru_cache(maxsize=4096)
+def lead_and_rest(body: Markup, blocks: int = LEAD_BLOCKS) -> tuple[Markup, Markup]:
+    """A story's body cut after its first `blocks` top-level elements (before a heading
+    that would end them: it opens the rest), for a list to show the lead and a "Continue
+    reading" control; the rest is empty when there is little more.
+
+    `body` is sanitized HTML (every element closed): cut between two top-level elements,
+    each part is whole HTML."""
+    tops = [tag for tag in _tags(body) if tag.depth == 0]
+    ends = [tag for tag in tops if tag.end or tag.name in _VOID]
+    if len(ends) <= blocks:
+        return body, Markup("")
+    last = ends[blocks - 1]
+    cut = last.stop
+    if last.name in _HEADINGS:
+        opened = [tag for tag in tops if not tag.end and tag.at < last.at]
+        cut = opened[-1].at if opened else 0
+        if cut == 0:
+            return body, Markup("")
+    lead, rest = body[:cut], body[cut:]
+    return Markup(lead), Markup(rest)  # noqa: S704 - cut between elements of `sanitize`'s output
