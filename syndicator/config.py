@@ -293,12 +293,34 @@ class CleanSettings(_Model):
     excerpt_words: Annotated[int, Strict(), InRange(10, 500)] = 55
 
 
+def _language(value: str) -> str:
+    try:
+        locale_of(value)
+    except UnknownLanguage as exc:
+        close = " or ".join(repr(tag) for tag in exc.suggestions)
+        raise PydanticCustomError(
+            "language",
+            "unknown language {value}{hint}; any language CLDR knows works, as a code such "
+            "as 'en', 'es', 'ko' or 'pt-BR'",
+            {"value": repr(value), "hint": f" (did you mean {close}?)" if close else ""},
+        ) from None
+    return value
+
+
+# A language tag CLDR knows (`locales.locale_of`): a subscriber's, or a source's stories'.
+Language = Annotated[
+    str, Strict(), Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"), AfterValidator(_language)
+]
+
+
 class SourceConfig(_Model):
     """`[[sources]]`: one upstream feed."""
 
     id: Slug
     url: Annotated[str, Strict()]
     interval_minutes: Annotated[int, Strict(), InRange(1, 24 * 60)] | None = None
+    # Its stories' language; unset, the feed's <language> (none: they are not marked).
+    language: Language | None = None
     clean: CleanSettings = CleanSettings()
 
     @field_validator("url")
@@ -345,20 +367,6 @@ def _date_format(value: str) -> str:
     return value
 
 
-def _language(value: str) -> str:
-    try:
-        locale_of(value)
-    except UnknownLanguage as exc:
-        close = " or ".join(repr(tag) for tag in exc.suggestions)
-        raise PydanticCustomError(
-            "language",
-            "unknown language {value}{hint}; any language CLDR knows works, as a code such "
-            "as 'en', 'es', 'ko' or 'pt-BR'",
-            {"value": repr(value), "hint": f" (did you mean {close}?)" if close else ""},
-        ) from None
-    return value
-
-
 Output = Literal["rss", "atom", "json", "snippet", "embed", "widget", "articles", "pages"]
 OUTPUTS: tuple[Output, ...] = typing.get_args(Output)
 
@@ -398,9 +406,7 @@ class SubscriberOptions(_Model):
     footer: Annotated[str, Strict(), AfterValidator(_printable)] = ""  # plain text; "" = default
     keep_pages_days: Annotated[int, Strict(), InRange(0, 3650)] = 90  # pages of unlisted stories
     theme: Theme = Theme()
-    language: Annotated[
-        str, Strict(), Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"), AfterValidator(_language)
-    ] = "en"
+    language: Language = "en"
     # A CLDR date style of the language, or a pattern: CLDR's or strftime's (`locales`).
     date_format: Annotated[str, Strict(), AfterValidator(_date_format)] = DEFAULT_DATE_FORMAT
     timezone: Annotated[str, Strict(), AfterValidator(_timezone)] = "UTC"

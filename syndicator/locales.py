@@ -79,6 +79,23 @@ def locale_of(language: str) -> Locale:
     return locale
 
 
+def language_tag(value: str) -> str | None:
+    """A language as a feed writes it (`en-us`, `EN_US`, `pt-br`) as the tag pages and feeds
+    use (`en-US`, `pt-BR`); None for one CLDR does not know."""
+    primary, dash, rest = value.strip().replace("_", "-").partition("-")
+    try:
+        locale = locale_of(primary.lower() + dash + rest)
+    except UnknownLanguage:
+        return None
+    return "-".join(part for part in (locale.language, locale.script, locale.territory) if part)
+
+
+def same_language(first: str, second: str) -> bool:
+    """Whether two tags name one language (`en-US` and `en`), however its regions differ:
+    a text in it needs no `lang` of its own on a page in the other."""
+    return first.split("-", 1)[0].lower() == second.split("-", 1)[0].lower()
+
+
 def _close_languages(language: str) -> list[str]:
     """Known tags close to `language`: its own language without the region, the languages
     of a country written instead (`kr` → `ko`), then those spelled alike."""

@@ -159,6 +159,7 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     warnings: tuple[str, ...] = ()
     damaged: tuple[str, ...] = ()  # ids of entries showing U+FFFD for bytes that were bad
+    language: str | None = None  # its <language> as a tag (`en-US`); None: none CLDR knows
 
 
 Presence = Literal["present", "removed", "aged_out"]
@@ -191,6 +192,7 @@ class Story:
     # A digest of the stored cleaned article: it changes with every correction and every
     # cleaning of it under other settings, and so does every output that shows it.
     version: str
+    language: str | None = None  # its text's: the source's `language`, else its feed's
 
     @property
     def date(self) -> datetime:
@@ -272,6 +274,7 @@ class SourceState:
     last_warning: str | None = None  # what was odd about the last document parsed
     last_items: int | None = None  # items in the last document parsed; None: not known
     suspicious: str | None = None  # why the last document parsed looked wrong (`Suspicion`)
+    language: str | None = None  # the last document parsed's <language>, as a tag
 
 
 SourceOutcome = Literal["updated", "not_modified", "failed", "skipped", "disabled"]

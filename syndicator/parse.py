@@ -27,6 +27,7 @@ import feedparser
 
 from .clean.sanitize import strip_text_chars
 from .errors import ParseError
+from .locales import language_tag
 from .models import Entry, FetchResult, Image, ParsedFeed, url_base
 
 _COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
@@ -81,6 +82,7 @@ def parse_bytes(
     bad_bytes = decoded.bad_bytes_warning(damaged)
     skipped = f"{unusable} item(s) with no title and no text: skipped" if unusable else None
     feed = result.get("feed", {})
+    language, unknown = _language(feed.get("language"))
     return ParsedFeed(
         source_id=source_id,
         title=_text(feed.get("title")),
@@ -90,9 +92,25 @@ def parse_bytes(
             *decoded.notes,
             *(note for note in (bad_bytes, skipped) if note),
             *_warnings(result),
+            *unknown,
         ),
         damaged=damaged,
+        language=language,
     )
+
+
+def _language(value: Any) -> tuple[str | None, tuple[str, ...]]:
+    """The feed's <language> as a tag, and a warning when it names none CLDR knows."""
+    text = _text(value)
+    if not text:
+        return None, ()
+    tag = language_tag(text)
+    if tag is None:
+        return None, (
+            f"<language> {text[:40]!r} is no language CLDR knows: its stories are not marked "
+            "with one (set language in its [[sources]] entry)",
+        )
+    return tag, ()
 
 
 def _drop_surrogate_references(body: bytes) -> bytes:

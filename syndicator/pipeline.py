@@ -111,7 +111,10 @@ def load_stories(config: Config, store: Store) -> list[Story]:
     with store.transaction():
         store.ensure_slugs()
     stories = []
+    states = store.source_states()
     for source in config.sources:
+        state = states.get(source.id)
+        language = source.language or (state.language if state else None)
         for stored, cleaned in store.cleaned(source.id):
             article = clean.load_article(cleaned, source.clean)
             stories.append(
@@ -123,6 +126,7 @@ def load_stories(config: Config, store: Store) -> list[Story]:
                     presence=stored.presence,
                     first_seen=stored.first_seen,
                     version=hashlib.sha256(cleaned.encode()).hexdigest()[:32],
+                    language=language,
                 )
             )
     stories.sort(key=lambda story: (-story.date.timestamp(), story.slug))
@@ -652,6 +656,7 @@ def poll_source(
             changes = store.apply_feed(parsed, now, state.last_items)
             succeeded = replace(
                 succeeded,
+                language=parsed.language,
                 last_items=len(parsed.entries),
                 suspicious=str(changes.suspicious) if changes.suspicious else None,
             )

@@ -138,6 +138,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE renders ADD COLUMN items INTEGER;
     """,
+    # 11: the language the last document parsed gave (its <language>): its stories' text
+    # is marked with it unless the source's config names one.
+    """
+    ALTER TABLE sources ADD COLUMN language TEXT;
+    """,
 )
 
 
@@ -814,6 +819,7 @@ def _state_from_row(row: sqlite3.Row) -> SourceState:
         last_warning=row["last_warning"],
         last_items=row["last_items"],
         suspicious=row["suspicious"],
+        language=row["language"],
     )
 
 

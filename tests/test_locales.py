@@ -5,6 +5,7 @@ from our gettext catalogs, English for a language they lack, with a warning."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -12,12 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from lxml import etree
 
 from syndicator.config import load_config, load_subscriber
 from syndicator.errors import ConfigErrors
@@ -362,3 +365,87 @@ def test_a_language_without_words_gets_english_ones_and_check_warns(tmp_path: Pa
     assert "es-MX" not in checked.stderr
     assert warning.startswith("warning: language 'nl' (subscriber kerk)")
     assert "in English" in warning and "pt-BR" in warning
+
+
+# The story's text is marked with its source's language where the page's is another.
+
+
+def _in_english(tmp_path: Path, source_language: str | None = None) -> dict[str, str]:
+    """All outputs of a Spanish and an English subscriber of an en-US feed (full text:
+    lists, article pages, the embed's detail view; excerpts: the feeds)."""
+    body = rss(item("1", 14, body="<p>Pastors met on Sunday.</p>"))
+    body = body.replace(b"<channel>", b"<channel><language>en-US</language>")
+    (tmp_path / "feed.xml").write_bytes(body)
+    main = write_config(
+        tmp_path,
+        (tmp_path / "feed.xml").as_uri(),
+        subscribers={
+            "iglesia": SPANISH.format(content="full", link_to="detail_page"),
+            "grace": 'name = "Grace"\nsite_url = "https://grace.example/"\n',
+            "feeds": SPANISH.format(content="excerpt", link_to="original"),
+        },
+    )
+    if source_language:
+        main.write_text(main.read_text() + f'language = "{source_language}"\n')
+    config = load_config(main)
+    assert run_once(config, NOW).ok
+    out = config.site.output_dir
+    return {
+        str(path.relative_to(out)): _text(path.name, path.read_bytes())
+        for path in out.rglob("*")
+        if path.is_file()
+    }
+
+
+def _lang_of(html: str, xpath: str) -> list[str | None]:
+    tree = lxml.html.fromstring(html)
+    return [element.get("lang") for element in tree.xpath(xpath)]
+
+
+def test_an_english_story_on_a_spanish_page_is_marked_as_english(tmp_path: Path) -> None:
+    files = _in_english(tmp_path)
+    widget = files["iglesia/widget.html"]
+    assert _lang_of(widget, "//html") == ["es"]
+    assert _lang_of(widget, "//*[contains(@class, 'syn-title')]") == ["en-US"]
+    assert _lang_of(widget, "//div[@class='syn-body']") == ["en-US"]
+    assert _lang_of(widget, "//p[@class='syn-meta'] | //p[@class='syn-footer']") == [None, None]
+    (article,) = [name for name in files if name.startswith("iglesia/articles/")]
+    page = files[article]
+    assert _lang_of(page, "//h1 | //title | //div[@class='syn-body']") == ["en-US"] * 3
+    assert '<h1 lang=\\"en-US\\">Story 1<\\/h1>' in files["iglesia/embed.js"]  # detail view
+    assert _lang_of(files["feeds/snippet.html"], "//p[@class='syn-excerpt']") == ["en-US"]
+    # Feeds: the item's own language, where each format has one.
+    rss_item = etree.fromstring(files["feeds/rss.xml"].encode()).find("channel/item")
+    assert rss_item is not None
+    assert rss_item.findtext("{http://purl.org/dc/elements/1.1/}language") == "en-US"
+    content = rss_item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or ""
+    assert '<p lang="en-US">Pastors met on Sunday.</p>' in content
+    atom = etree.fromstring(files["feeds/atom.xml"].encode())
+    (entry,) = atom.findall("{http://www.w3.org/2005/Atom}entry")
+    assert entry.get("{http://www.w3.org/XML/1998/namespace}lang") == "en-US"
+    assert atom.get("{http://www.w3.org/XML/1998/namespace}lang") == "es"
+    (json_item,) = json.loads(files["feeds/feed.json"])["items"]
+    assert json_item["language"] == "en-US"
+    # On an English page an English story needs no mark, in any output.
+    for name, text in files.items():
+        if name.startswith("grace/"):
+            assert "en-US" not in text, name
+
+
+def test_a_sources_language_in_the_config_wins_over_its_feeds(tmp_path: Path) -> None:
+    files = _in_english(tmp_path, source_language="fr")
+    for subscriber in ("iglesia", "grace"):
+        widget = files[f"{subscriber}/widget.html"]
+        assert _lang_of(widget, "//*[contains(@class, 'syn-title')]") == ["fr"], subscriber
+        assert "en-US" not in widget
+
+
+def test_a_sources_language_is_checked_like_a_subscribers(tmp_path: Path) -> None:
+    main = write_config(tmp_path, "https://a.example/feed")
+    main.write_text(main.read_text() + 'language = "kr"\n')
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(main)
+    (message,) = [str(e) for e in caught.value.errors]
+    assert (
+        "syndicator.toml: sources[0].language: unknown language 'kr' (did you mean 'ko'" in message
+    )

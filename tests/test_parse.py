@@ -350,3 +350,25 @@ def test_documents_without_entries_are_parse_failures(name: str, reason: str) ->
 def test_garbage_is_a_parse_failure_naming_the_content_type() -> None:
     with pytest.raises(ParseError, match="content-type text/plain"):
         parse_bytes("t", b"\x00\x01garbage<<<", {"content-type": "text/plain"})
+
+
+@pytest.mark.parametrize(
+    ("written", "tag"),
+    [("en-us", "en-US"), ("EN_US", "en-US"), ("pt-br", "pt-BR"), ("es", "es"), (None, None)],
+)
+def test_the_feeds_language_is_read_as_a_tag(written: str | None, tag: str | None) -> None:
+    body = rss(item("1"))
+    if written is not None:
+        body = body.replace(b"<channel>", f"<channel><language>{written}</language>".encode())
+    parsed = parse_bytes("s", body, {})
+    assert parsed.language == tag
+    assert not parsed.warnings
+
+
+def test_a_feed_language_cldr_does_not_know_is_left_out_with_a_warning() -> None:
+    body = rss(item("1")).replace(b"<channel>", b"<channel><language>klingon</language>")
+    parsed = parse_bytes("s", body, {})
+    assert parsed.language is None
+    (warning,) = parsed.warnings
+    assert warning.startswith("<language> 'klingon' is no language CLDR knows")
+    assert "set language in its [[sources]] entry" in warning

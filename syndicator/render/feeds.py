@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
+from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
 from markupsafe import escape
 
@@ -138,6 +139,10 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, sub: SubscriberView) ->
         entry.author({"name": _text(view.author)})
     for category in view.categories:
         entry.category(term=_text(category))
+    if view.lang:  # the story's language, where it is not the feed's
+        entry.dc.dc_language(view.lang)
+        entry.register_extension("lang", _AtomLanguage, atom=True, rss=False)
+        entry.lang.language = view.lang
     image = _image(sub, view)
     if image is not None:
         entry.enclosure(image.url, "0", image.mime_type or _image_type(image.url))
@@ -152,6 +157,19 @@ def _add_entry(generator: FeedGenerator, item: FeedItem, sub: SubscriberView) ->
     # for the article's link. `replace` keeps only the article's link in Atom; the RSS
     # enclosure set above stays.
     entry.link(href=view.url, rel="alternate", replace=True)
+
+
+class _AtomLanguage(BaseEntryExtension):  # type: ignore[misc]
+    """xml:lang on an Atom entry (feedgen has no way to set it)."""
+
+    language = ""
+
+    def extend_atom(self, entry: Any) -> Any:
+        entry.set(XML_LANG, self.language)
+        return entry
+
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 # Shared entries. Subscribers of one option variant get the same <item>/<entry> for a
@@ -205,7 +223,7 @@ def shared_entries(
         json_items.append(_json_text(_json_item(item, sub)).replace("\n", _JSON_ITEM_BREAK))
     rss_document = _rss_profile(generator.rss_str(pretty=True).decode())
     rss = _pieces(rss_document, _RSS_ITEM, "    </item>\n")
-    atom = _pieces(generator.atom_str(pretty=True).decode(), "  <entry>\n", "  </entry>\n")
+    atom = _pieces(generator.atom_str(pretty=True).decode(), "  <entry", "  </entry>\n")
     return [SharedEntry.of(*three) for three in zip(rss, atom, json_items, strict=True)]
 
 
@@ -480,4 +498,6 @@ def _json_item(item: FeedItem, sub: SubscriberView) -> dict[str, object]:
         entry["authors"] = [{"name": view.author}]
     if view.categories:
         entry["tags"] = list(view.categories)
+    if view.lang:
+        entry["language"] = view.lang
     return entry

@@ -171,7 +171,9 @@ class Selections:
 
 def _token(story: Story) -> bytes:
     """What a story contributes to a fingerprint."""
-    return f"{story.slug}\0{story.version}\0{story.presence}\0{story.outlet}\0".encode()
+    return (
+        f"{story.slug}\0{story.version}\0{story.presence}\0{story.outlet}\0{story.language}\0"
+    ).encode()
 
 
 def plan(
@@ -636,8 +638,8 @@ class Renderer:
         return None if pieces is _MANGLED else pieces
 
     @staticmethod
-    def _story_key(story: Story) -> tuple[str, str, str]:
-        return (story.slug, story.article.content_hash, story.presence)
+    def _story_key(story: Story) -> tuple[str, str, str, str | None]:
+        return (story.slug, story.article.content_hash, story.presence, story.language)
 
     def _shared_key(self, target: _Target, name: str) -> tuple[Any, ...]:
         """The sharing key of template `name` for this subscriber (worked out once)."""

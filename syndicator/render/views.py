@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from ..clean import make_excerpt
 from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, Theme
-from ..locales import format_date, words_for
+from ..locales import format_date, same_language, words_for
 from ..models import Image, SafeHtml, Story
 from .players import without_players
 
@@ -315,6 +315,9 @@ class ItemView:
     dateline: str | None
     date_iso: str
     date_text: str
+    # The story's language where it is not the subscriber's: its text is marked with it
+    # (`lang`), so that screen readers read it in the right voice. None: the page's.
+    lang: str | None
     excerpt: str  # cut to the subscriber's excerpt_words
     summary: str  # the outlet-wide excerpt, the same for every subscriber: page descriptions
     body: Markup  # in a list, under the story's h2: its headings from h3 (`headings_from`)
@@ -357,6 +360,7 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         date_text=hole(DATE)
         if sub.dates_as_holes
         else format_date(story.date, sub.date_format, sub.timezone, sub.language),
+        lang=_own_language(story, sub.language),
         excerpt=excerpt_of(story, sub.excerpt_words),
         summary=article.excerpt,
         body=body,
@@ -370,6 +374,12 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         reading_minutes=article.reading_minutes,
         word_count=article.word_count,
     )
+
+
+def _own_language(story: Story, language: str) -> str | None:
+    """`story`'s language when it is known and not `language`."""
+    own = story.language
+    return own if own and not same_language(own, language) else None
 
 
 def _watch(language: str) -> str:
