@@ -5,6 +5,7 @@
     python3 scripts/dev.py bench render [--subscribers N] [--outputs all|feeds] [--dir DIR]
     python3 scripts/dev.py bench embed [--loads N]
     python3 scripts/dev.py bench templates [--seconds N] [--limit-mb N]
+    python3 scripts/dev.py bench watch [--subscribers N]
 
 `clean`: one ~20 KB WordPress-shaped article (built from the bundled sample feed) cleaned
 `--rounds` times: median ms for the whole clean step and for each stage, against
@@ -33,6 +34,11 @@ published and served by `syndicator serve`: each embed.js's gzipped size (target
 the default one), then in headless Chromium (Debian's) the time from inserting the script
 into a page of another origin to its items painted, median of `--loads` cold loads, beside
 an empty script from the same server and the same items as static HTML.
+
+`watch`: what the daemon's look for deleted outputs costs, every `--watch` seconds, with
+`--subscribers` folders (default 10,000) in the output folder: one scandir of it
+(`outputs_present`), beside a stat of each subscriber's folder, and beside the look it
+already made for edited config files (one stat per subscriber file).
 """
 
 from __future__ import annotations
@@ -88,6 +94,7 @@ from syndicator.pipeline import (  # noqa: E402
     BATCH_BYTES,
     clean_source,
     load_stories,
+    outputs_present,
     publish_outputs,
     run_once,
 )
@@ -1087,6 +1094,42 @@ def load_bench_stories(config: Config) -> list[Story]:
         return load_stories(config, store)
 
 
+def bench_watch(count: int, rounds: int = 50) -> None:
+    """Median ms per look at `count` subscriber folders and files."""
+    work = Path(tempfile.mkdtemp(prefix="syndicator-bench-watch-"))
+    try:
+        output, subscribers = work / "output", work / "subscribers"
+        names = [f"church-{number:06d}" for number in range(count)]
+        for name in names:
+            (output / name).mkdir(parents=True)
+        subscribers.mkdir()
+        for name in names:
+            (subscribers / f"{name}.toml").write_bytes(b'name = "x"\n')
+        expected = frozenset(names)
+
+        def stat_each(folder: Path, suffix: str) -> None:
+            for name in names:
+                os.stat(folder / f"{name}{suffix}")
+
+        looks = {
+            "edited config files: stat each subscriber file (before)": lambda: stat_each(
+                subscribers, ".toml"
+            ),
+            "deleted outputs: stat each subscriber folder (naive)": lambda: stat_each(output, ""),
+            "deleted outputs: one scandir (outputs_present)": lambda: (
+                expected - outputs_present(output)
+            ),
+        }
+        table = Table(title=f"The daemon's look every --watch seconds, {count:,} subscribers")
+        table.add_column("look")
+        table.add_column("median ms", justify="right")
+        for label, look in looks.items():
+            table.add_row(label, f"{median_ms(_time(look, rounds)):.1f}")
+        _console().print(table)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["_template"]:  # one case of `templates`, in its own process
         work, case, limit_mb = argv[1:]
@@ -1103,7 +1146,9 @@ def main(argv: list[str]) -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "suite", choices=["clean", "render", "embed", "templates"], help="which benchmark to run"
+        "suite",
+        choices=["clean", "render", "embed", "templates", "watch"],
+        help="which benchmark to run",
     )
     parser.add_argument(
         "--seconds",
@@ -1146,6 +1191,8 @@ def main(argv: list[str]) -> int:
         bench_embed(args.loads)
     elif args.suite == "templates":
         bench_templates(args.seconds, args.limit_mb)
+    elif args.suite == "watch":
+        bench_watch(args.subscribers or 10_000)
     elif args.subscribers is None:
         for subscribers, outputs in DEFAULT_RUNS:
             bench_render(subscribers, outputs, args.dir)

@@ -31,7 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .config import Config, load_config
 from .errors import ConfigErrors, StateUnusable, SyndicatorError
 from .lock import DAEMON, RunLock
-from .pipeline import doubts, failures, named_few, run_once
+from .pipeline import doubts, failures, named_few, outputs_left, outputs_present, run_once
 
 log = logging.getLogger("syndicator.daemon")
 
@@ -42,9 +42,11 @@ WATCH_SECONDS = 10.0  # how often the config files are looked at for edits (0: n
 
 @dataclass
 class _State:
-    """What the jobs read: the current config. Swapped whole on reload."""
+    """What the jobs read: the current config. Swapped whole on reload. And what the
+    last cycle left in the output folder, for the main thread to look for."""
 
     config: Config
+    outputs: frozenset[str] = frozenset()
     rng: random.Random = field(default_factory=random.Random)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,6 +67,8 @@ def poll_job(source_ids: list[str]) -> None:
     except SyndicatorError as exc:  # the database cannot be used: said, and tried next cycle
         log.error("cycle stopped: %s", exc)
         return
+    with state.lock:
+        state.outputs = outputs_left(report)
     for source in report.sources:
         level = logging.WARNING if source.failed else logging.INFO
         log.log(level, "%s: %s%s", source.source_id, source.outcome,
@@ -178,6 +182,7 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
                     looked = time.monotonic()
                     if not lock.intact():
                         _relock(lock)
+                    _restore_missing(scheduler, state)
                     if config_files(state.config) != files:
                         log.info("config files changed: reloading")
                         reload.set()
@@ -192,6 +197,22 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
             _state = None
     log.info("daemon stopped")
     return 0
+
+
+def _restore_missing(scheduler: BackgroundScheduler, state: _State) -> None:
+    """Publish again, at once, when an output the last cycle left is gone (the output
+    folder deleted, a subscriber's folder removed by hand): one scandir, whatever the
+    number of subscribers. The cycle polls no source; it re-renders what is missing."""
+    with state.lock:
+        output_dir = state.config.site.output_dir
+        missing = state.outputs - outputs_present(output_dir)
+        if not missing:
+            return
+        state.outputs = frozenset()  # until that cycle has put them back
+    log.warning("%d output(s) gone from %s: %s; publishing them again",
+                len(missing), output_dir, named_few(sorted(missing)))  # fmt: skip
+    scheduler.add_job(poll_job, args=[[]], id="restore", name="restore missing outputs",
+                      replace_existing=True)  # fmt: skip
 
 
 def _relock(lock: RunLock) -> None:

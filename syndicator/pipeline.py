@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx2
 from pydantic import ValidationError
@@ -163,6 +164,7 @@ def publish_outputs(
     records = store.render_records()
     selections = Selections(stories, now)
     publisher = publisher or Publisher(config.site.output_dir)
+    present = outputs_present(config.site.output_dir)  # a folder deleted by hand is made again
     reports: dict[str, SubscriberReport] = {}
     # Staged, not yet committed: each subscriber's plan, page tokens, files, files written.
     pending: list[tuple[Plan, dict[str, str], int, int]] = []
@@ -247,6 +249,7 @@ def publish_outputs(
                 and record.fingerprint == decided.fingerprint
                 and record.settled  # else its files may be ahead of the ledger
                 and record.items is not None  # published before items were kept: once more
+                and subscriber.id in present
             ):
                 reports[subscriber.id] = SubscriberReport(
                     subscriber.id, "unchanged", files=record.files, items=len(decided.listed)
@@ -313,7 +316,7 @@ def publish_outputs(
         known = store.site_fingerprint(INDEX)
         if known is None and (index_error := _index_taken(config)):  # its first publish here
             log.warning("%s", index_error)
-        if index_error is None and (force or known != index):
+        if index_error is None and (force or known != index or not present >= set(INDEX_FILES)):
             try:
                 publisher.stage({**renderer.render_index(listed), OWNER_MARK: OWNER_MARK_TEXT})
             except RenderError as exc:
@@ -346,6 +349,26 @@ def publish_outputs(
     finally:
         publisher.discard()  # whatever is staged and not committed: no stray temporary files
     return PublishOutcome(_in_order(config, reports), publisher.report, index_error=index_error)
+
+
+def outputs_present(output_dir: Path) -> frozenset[str]:
+    """The names in the output folder (subscriber folders, index files): one scandir,
+    however many subscribers; none when it is gone or cannot be read."""
+    try:
+        with os.scandir(output_dir) as scan:
+            return frozenset(entry.name for entry in scan)
+    except OSError:
+        return frozenset()
+
+
+def outputs_left(report: RunReport) -> frozenset[str]:
+    """The names a cycle left in the output folder, which must stay there until the next:
+    the folder of every subscriber published or unchanged, and the index files unless
+    they failed. Pure. (The daemon looks for them; `outputs_present` tells what is.)"""
+    names = {s.subscriber_id for s in report.subscribers if s.outcome in {"published", "unchanged"}}
+    if report.index_error is None and report.publish_error is None:
+        names.update(INDEX_FILES)
+    return frozenset(names)
 
 
 def _unchanged_pages(

@@ -72,3 +72,9 @@ def test_templates_bench_publishes_the_baseline_and_stops_every_hostile_template
     assert len(rows) >= 10
     for line in rows[1:]:
         assert re.search(r"│\s+[\d.]+ s │\s+\d+ MB │ .*(refused|stopped)", line), line
+
+
+def test_watch_bench_times_each_look() -> None:
+    output = bench("watch", "--subscribers", str(SUBSCRIBERS))
+    for label in ("edited config files", "deleted outputs: stat each", "deleted outputs: one"):
+        assert re.search(r"│\s+[\d.]+ │$", row(output, label))

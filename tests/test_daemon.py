@@ -218,3 +218,27 @@ def test_files_nested_too_deep_never_stop_the_daemon(config: Path) -> None:
         daemon.wait_for("config reloaded: 1 source(s), 3 subscriber(s)")
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_deleted_output_folder_is_published_again_within_the_watch_interval(
+    config: Path,
+) -> None:
+    daemon = Daemon(config, "--watch", "0.5")
+    output = config.parent.parent / "output"
+    try:
+        daemon.wait_for("cycle done: 3 subscriber(s) rendered")
+        published = sorted(str(path.relative_to(output)) for path in output.rglob("*"))
+        widget = (output / "grace-church" / "widget.html").read_bytes()
+        shutil.rmtree(output)
+        line = daemon.wait_for("publishing them again")
+        assert "5 output(s) gone" in line and "grace-church" in line and "index.html" in line
+        daemon.wait_for("cycle done: 3 subscriber(s) rendered")
+        assert sorted(str(path.relative_to(output)) for path in output.rglob("*")) == published
+        assert (output / "grace-church" / "widget.html").read_bytes() == widget
+
+        shutil.rmtree(output / "hope-ministries")
+        assert "1 output(s) gone" in daemon.wait_for("publishing them again")
+        daemon.wait_for("cycle done: 1 subscriber(s) rendered")
+        assert (output / "hope-ministries" / "rss.xml").is_file()
+    finally:
+        assert daemon.stop() == 0

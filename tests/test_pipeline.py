@@ -1742,3 +1742,32 @@ def test_no_control_or_noncharacter_reaches_any_output_even_after_mojibake_repai
     assert "Quoted" in files["feed.json"].decode() and "Ann" in files["rss.xml"].decode()
     for name, data in files.items():
         assert not _not_text_in(data), (name, _not_text_in(data))
+
+
+def test_a_plain_run_restores_a_deleted_output_folder_and_a_deleted_subscriber_folder(
+    feed_server: FeedServer, make_config: MakeConfig
+) -> None:
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
+    assert run(config).ok
+    output = config.site.output_dir
+    published = sorted(str(path.relative_to(output)) for path in output.rglob("*"))
+    before = {name: (output / name).read_bytes() for name in published if (output / name).is_file()}
+
+    shutil.rmtree(output)  # nothing changed upstream or in the config: only the files went
+    report = run(config, timedelta(minutes=1))
+    assert report.ok and {s.outcome for s in report.subscribers} == {"published"}
+    assert sorted(str(path.relative_to(output)) for path in output.rglob("*")) == published
+    assert {name: (output / name).read_bytes() for name in before} == before
+
+    kept = {path: path.stat().st_ino for path in (output / "good").rglob("*")}
+    shutil.rmtree(output / "typo")
+    report = run(config, timedelta(minutes=2))
+    outcomes = {s.subscriber_id: s.outcome for s in report.subscribers}
+    assert outcomes == {"good": "unchanged", "templated": "unchanged", "typo": "published"}
+    assert (output / "typo" / "rss.xml").read_bytes() == before["typo/rss.xml"]
+    assert {path: path.stat().st_ino for path in (output / "good").rglob("*")} == kept
+
+    (output / "index.html").unlink()
+    run(config, timedelta(minutes=3))
+    assert (output / "index.html").read_bytes() == before["index.html"]
