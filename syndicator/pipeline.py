@@ -22,8 +22,9 @@ import httpx2
 from pydantic import ValidationError
 
 from . import clean, schedule
+from .clean.worker import Budget, Refusal, shared
 from .config import Config, SourceConfig, SubscriberConfig
-from .errors import CleanError, FetchError, ParseError, SourceGone, StoreError
+from .errors import FetchError, ParseError, SourceGone, StoreError
 from .fetch import Fetcher
 from .models import (
     CleanReport,
@@ -58,6 +59,7 @@ from .render import (
 from .store import Store
 
 log = logging.getLogger(__name__)
+CLEAN_BUDGET = Budget()  # what cleaning one article may take (`clean.worker`)
 
 
 def run_once(
@@ -595,21 +597,26 @@ def _in_order(
     return tuple(reports[i] for i in ids if i in reports)
 
 
-def clean_source(source: SourceConfig, store: Store) -> CleanReport:
+def clean_source(source: SourceConfig, store: Store, budget: Budget | None = None) -> CleanReport:
     """Clean every stored article of `source` not yet cleaned from its current content
-    with the current settings; everything else is left alone (it costs nothing)."""
+    with the current settings; everything else is left alone (it costs nothing). Each is
+    cleaned within `budget` (`CLEAN_BUDGET` unless given): one that needs more is refused
+    and named, and the others are cleaned."""
     key = clean.fingerprint(source.clean)
     pending = store.entries_to_clean(source.id, key)
     errors = []
+    worker = shared(budget or CLEAN_BUDGET)
     for entry in pending:
         try:
-            article = clean.clean_entry(entry, source.clean)
-        except CleanError as exc:  # refused as it is: said, no traceback
-            errors.append(f"{entry.id}: cannot clean: {exc}")
-            continue
+            article = worker.clean(entry, source.clean)
         except Exception as exc:  # one hostile article must not stop the rest
             log.exception("%s: cannot clean %s", source.id, entry.id)
             errors.append(f"{entry.id}: cannot clean: {exc!r}")
+            continue
+        if isinstance(article, Refusal):  # refused as it is: said, no traceback
+            if article.details:  # unless it was a bug
+                log.error("%s: cannot clean %s:\n%s", source.id, entry.id, article.details)
+            errors.append(f"{entry.id}: cannot clean: {article.reason}")
             continue
         with store.transaction():
             store.save_cleaned(article, key, clean.dump_article(article))

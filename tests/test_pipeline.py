@@ -25,6 +25,7 @@ import pytest
 
 from syndicator import pipeline
 from syndicator import publish as publish_module
+from syndicator.clean.worker import Budget
 from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState, Suspicion
 from syndicator.pipeline import run_once
@@ -1044,6 +1045,44 @@ def test_an_article_too_complex_to_clean_is_named_and_the_rest_are_published(
     assert errors == (
         f"https://www.worthynews.com/?p=2: cannot clean: {MAX_ELEMENTS + 11:,} elements, "
         f"more than the {MAX_ELEMENTS:,} an article may have: not cleaned, so not published",
+    )
+    titles = [
+        entry.title for entry in feedparser.parse(outputs_of(config, "grace")["rss.xml"]).entries
+    ]
+    assert titles == ["Story 3", "Story 1"]
+
+
+@pytest.mark.parametrize(
+    ("budget", "verdict"),
+    [
+        (Budget(seconds=2.0), "took longer than the 2 s an article may take"),
+        (Budget(megabytes=64), "needed more than the 64 MB an article may take"),
+    ],
+    ids=["time", "memory"],
+)
+def test_an_article_over_its_cleaning_budget_is_named_and_the_rest_are_published(
+    feed_server: FeedServer,
+    make_config: MakeConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    budget: Budget,
+    verdict: str,
+) -> None:
+    """Each article is cleaned in a child process held to a time and memory budget: one
+    that needs more (here 6 MB of "&", cleaned in linear time but not in 2 s or 64 MB) is
+    refused by id, its child replaced, and the articles after it are published."""
+    monkeypatch.setattr(pipeline, "CLEAN_BUDGET", budget)
+    hostile = "<p>" + "&" * 6_000_000 + "</p>"
+    feed = rss(item("1", 20), item("2", 21, body=hostile), item("3", 22))
+    config = make_config(
+        feed_server.serve("/feed", body=feed),
+        fetch={"max_bytes": 8 * 1024 * 1024},
+        subscribers={"grace": 'name = "Grace"\nsite_url = "https://g.example/"'},
+    )
+    report = run(config)
+    assert not report.ok  # cron hears of it
+    (errors,) = [c.errors for c in report.cleaning]
+    assert errors == (
+        f"https://www.worthynews.com/?p=2: cannot clean: {verdict}: not cleaned, so not published",
     )
     titles = [
         entry.title for entry in feedparser.parse(outputs_of(config, "grace")["rss.xml"]).entries
