@@ -1033,3 +1033,26 @@ def test_the_full_story_view_fits_375_px_and_is_reachable_and_named(
         assert tab_through(page, None) == expected
         page.screenshot(path=SCREENSHOTS / f"{subscriber_id}-story-375.png", full_page=True)
         visit.assert_quiet()
+
+
+FRAME_FIT_JS = (
+    """() => [document.documentElement.scrollHeight, document.documentElement.clientHeight]"""
+)
+
+
+@pytest.mark.parametrize("viewport", [MOBILE, DESKTOP], ids=["375", "1280"])
+def test_the_iframe_code_shows_the_whole_first_page_without_an_inner_scroll_bar(
+    browser: Browser, embed_site: EmbedSite, viewport: dict[str, int]
+) -> None:
+    """Every option at its default (foxtrot): the iframe's height attribute fits all its
+    stories at phone and desktop widths, and the frame fills the column it is pasted in."""
+    with visiting(browser, embed_site, viewport=viewport) as visit:
+        page = open_form(visit, "plain", "foxtrot", "iframe")
+        items(page, "iframe")
+        frame = scope(page, "iframe")
+        tall, shown = frame.evaluate(FRAME_FIT_JS)
+        assert tall <= shown
+        column = page.locator("section.embed-iframe").evaluate("e => e.clientWidth")
+        width = page.locator("section.embed-iframe iframe").evaluate("e => e.offsetWidth")
+        assert width == column
+        visit.assert_quiet()
