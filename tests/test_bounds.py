@@ -51,6 +51,10 @@ HOSTILE: dict[str, tuple[str, str]] = {
     "str-format-width": ('{{ "{:>1000000000}".format(1) }}', "width or precision over"),
     "str-format-nested-width": ('{{ "{:>{}}".format(1, 1000000000) }}', "width or precision"),
     "str-format-fields": ('{{ ("{0}" * 300000).format("x" * 1000) }}', "formatted string"),
+    "str-format-repr": (  # 10¹¹ characters in repr
+        f'{{{{ "{{0!r}}".format([{BIG}] * 100000) }}}}',
+        "a value printed longer",
+    ),
     "format-map": ('{{ ("{a}" * 300000).format_map({"a": "x" * 1000}) }}', "formatted string"),
     "wordwrap": (
         '{{ ("x" * 999999)|wordwrap(1, wrapstring="y" * 1000) }}',

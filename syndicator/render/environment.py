@@ -316,6 +316,10 @@ class _Bounded:
         self._built = len(format_string)
         return super().vformat(format_string, args, kwargs)  # type: ignore[misc,no-any-return]
 
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        bounds.printable(value)  # `!r` and `!s` print it before `format_field` sees it
+        return super().convert_field(value, conversion)  # type: ignore[misc]
+
     def format_field(self, value: Any, format_spec: str) -> Any:
         bounds.check_format_spec(format_spec)
         bounds.printable(value)
