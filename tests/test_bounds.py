@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -141,7 +142,14 @@ def test_every_hostile_template_fails_its_own_subscriber_at_once_and_the_others_
     for name, (body, _) in HOSTILE.items():
         _templated(tmp_path, body, name)
     config = make_config(url, subscribers=subscribers)
-    report = _run(config)
+    # In a daemon thread so that, should a bound be missing, the test fails after two
+    # minutes instead of hanging (one expression without its bound ran for hours).
+    reports: list[RunReport] = []
+    worker = threading.Thread(target=lambda: reports.append(_run(config)), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert reports, "the run did not end: a template was not stopped"
+    (report,) = reports
     outcomes = {s.subscriber_id: s for s in report.subscribers}
     assert outcomes["good"].outcome == "published"
     wrong = {}
