@@ -216,6 +216,38 @@ def test_cleaning_time_grows_linearly_with_a_run_of_ampersands_or_no_break_space
     assert ratio < 24, ratio
 
 
+@pytest.mark.parametrize(
+    "unit",
+    [
+        '<img src="https://img.example/p.gif" width="1"></img>',  # tracking pixels, dropped
+        '<iframe src="https://ads.example/v"></iframe>',  # foreign players, made links
+        "<span>x</span>",  # wrappers, unwrapped
+    ],
+    ids=["pixels", "foreign iframes", "spans"],
+)
+def test_cleaning_time_grows_linearly_with_the_number_of_siblings_a_pass_changes(
+    unit: str,
+) -> None:
+    """bs4 finds an element among its siblings one by one on every move: removing or
+    replacing thousands of siblings one at a time took time quadratic in their number
+    (9,000 tracking pixels: 15 s). Sixteen times as many must take about sixteen times
+    as long, not 256 (a ratio: no duration is asserted)."""
+    count = 500 // unit.count("</")  # elements: sixteen times as many stay within the limit
+    small, large = (f"<div><p>Text.</p>{unit * n}</div>" for n in (count, 16 * count))
+    ratio = _seconds_to_clean(large) / _seconds_to_clean(small)
+    assert ratio < 48, ratio
+
+
+def test_unwrapping_costs_the_same_however_deep_the_wrappers_are_nested() -> None:
+    """bs4's `unwrap` moves each child up one level: 4,000 paragraphs inside 40 nested
+    `<div>`s were moved 40 times each (5.8 s). They are moved once (a ratio: no duration
+    is asserted)."""
+    paragraphs = "<p>Text.</p>" * 4_000
+    shallow, deep = ("<div>" * n + paragraphs + "</div>" * n for n in (1, 40))
+    ratio = _seconds_to_clean(deep) / _seconds_to_clean(shallow)
+    assert ratio < 4, ratio
+
+
 def test_an_article_with_an_attribute_longer_than_any_real_one_is_refused() -> None:
     """nh3 writes an attribute's `&` in time quadratic in their number too; no real URL,
     srcset or alt text comes near MAX_ATTRIBUTE characters."""

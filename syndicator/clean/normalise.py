@@ -16,7 +16,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
 from encodings.idna import nameprep
@@ -26,7 +26,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import ftfy
 import lxml.html
 from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString
+from bs4.element import NavigableString, PageElement
 from bs4.formatter import HTMLFormatter
 
 from ..errors import CleanError
@@ -138,8 +138,7 @@ def clean_entry(
     _fix_urls(body, base, trackers)
     _replace_embeds(body, soup, settings)
     _captions_to_figures(body, soup)
-    for tag in reversed(_tags(body, UNWRAP_TAGS)):  # innermost first: each moves little
-        _unwrap(tag)
+    _unwrap_all(body, lambda tag: tag.name in UNWRAP_TAGS)
     lap("transform")
     author, role = _take_byline(body, settings)
     dateline = _take_dateline(body, settings)
@@ -346,38 +345,109 @@ def _flattened(html: str) -> str:
     return str(lxml.html.tostring(document, encoding="unicode"))
 
 
-def _unwrap(tag: Tag) -> None:
-    """Replace `tag` with its contents, as bs4's `unwrap` does, in time linear in their
-    number: `unwrap` moves the last child first, and finding each among the ones left
-    is a walk over all of them."""
-    tag.replace_with(*list(tag.contents))
+# bs4 finds an element among its siblings one by one on every move (`extract`, `insert`,
+# `replace_with`, `decompose`, `unwrap`): a pass moving many siblings one at a time took
+# time quadratic in their number (9,000 tracking pixels: 15 s). The passes below decide
+# first and then make their changes with these, in time linear in the siblings.
 
 
-def _gone(tag: Tag) -> bool:
-    """Whether `tag` was decomposed. (bs4's own `tag.decomposed` looks the flag up with
-    getattr, which on a live tag falls through to a search of its whole subtree: a pass
-    asking it of every tag took time quadratic in the nesting depth.)"""
-    return bool(vars(tag).get("_decomposed", False))
+def _replace_all(changes: Iterable[tuple[PageElement, Sequence[PageElement | str]]]) -> None:
+    """Put each element's replacements (none: it is removed) in its place: each parent's
+    children are counted once, and changed from the last to the first, so the count of
+    those still to change holds."""
+    by_parent: dict[int, tuple[Tag, list[tuple[PageElement, Sequence[PageElement | str]]]]] = {}
+    for old, new in changes:
+        if old.parent is not None:
+            by_parent.setdefault(id(old.parent), (old.parent, []))[1].append((old, new))
+    for parent, items in by_parent.values():
+        where = {id(child): index for index, child in enumerate(parent.contents)}
+        items.sort(key=lambda item: where[id(item[0])], reverse=True)
+        for old, new in items:
+            old.extract(_self_index=where[id(old)])
+            if new:
+                parent.insert(where[id(old)], *new)
+
+
+def _remove_with_empty_parents(tags: Sequence[Tag]) -> None:
+    """Remove `tags`, then each parent (below the body) they leave with no text, image
+    or player, and so on up."""
+    while tags:
+        parents = {id(tag.parent): tag.parent for tag in tags if tag.parent is not None}
+        _replace_all((tag, ()) for tag in tags)
+        tags = [
+            parent
+            for parent in parents.values()
+            if parent.name not in {"body", "[document]"}
+            and not parent.get_text(strip=True)
+            and not parent.find(["img", "iframe"])
+        ]
+
+
+def _unwrap_all(root: Tag, unwrap: Callable[[Tag], bool]) -> None:
+    """Replace every element below `root` that `unwrap` picks with its contents, in one
+    walk. (bs4's `unwrap` moves each child, one at a time, up one level: a child below
+    48 nested `<div>`s moved 48 times.) Document order does not change: each unwrapped
+    element leaves the chain of elements, and each element kept whose children changed
+    gets its new list, its children their sibling links, once."""
+    contents, changed = _unwrapped_contents(root, unwrap)
+    if changed:
+        _adopt(root, contents)
+
+
+def _unwrapped_contents(node: Tag, unwrap: Callable[[Tag], bool]) -> tuple[list[PageElement], bool]:
+    """`node`'s children with those `unwrap` picks unwrapped (all the way down), and
+    whether that changed anything here."""
+    kept: list[PageElement] = []
+    changed = False
+    for child in node.contents:
+        if not isinstance(child, Tag):
+            kept.append(child)
+            continue
+        inner, inner_changed = _unwrapped_contents(child, unwrap)
+        if not unwrap(child):
+            if inner_changed:
+                _adopt(child, inner)
+            kept.append(child)
+            continue
+        changed = True
+        kept.extend(inner)
+        before, after = child.previous_element, child.next_element
+        if before is not None:
+            before.next_element = after
+        if after is not None:
+            after.previous_element = before
+        child.contents, child.parent = [], None
+        child.previous_element = child.next_element = None
+        child.previous_sibling = child.next_sibling = None
+    return kept, changed
+
+
+def _adopt(parent: Tag, children: list[PageElement]) -> None:
+    parent.contents = children
+    last = len(children) - 1
+    for index, child in enumerate(children):
+        child.parent = parent
+        child.previous_sibling = children[index - 1] if index else None
+        child.next_sibling = children[index + 1] if index < last else None
 
 
 def _drop_noise(body: Tag, settings: CleanSettings) -> None:
     prefixes = tuple(settings.remove_classes)
-    for tag in _tags(body):
-        if _gone(tag):
-            continue
-        classes = tag.get("class") or ()
-        if tag.name in NOISE_TAGS or any(c.startswith(prefixes) for c in classes):
-            tag.decompose()
+    _replace_all(
+        (tag, ())
+        for tag in _tags(body)
+        if tag.name in NOISE_TAGS or any(c.startswith(prefixes) for c in tag.get("class") or ())
+    )
 
 
 def _fix_urls(body: Tag, base: str, trackers: Collection[str]) -> None:
     """Absolute URLs everywhere; lazy images get their real src; pixels and images from
     the `trackers` (`tracker_keys`) are dropped."""
+    dropped = []
     for tag in _tags(body, {"img", "a", "blockquote", "q"}):
-        if _gone(tag):  # dropped with an image before it (an empty parent goes too)
-            continue
         if tag.name == "img":
-            _fix_image(tag, base, trackers)
+            if not _fix_image(tag, base, trackers):
+                dropped.append(tag)
             continue
         attr = "href" if tag.name == "a" else "cite"
         value = _attr(tag, attr)
@@ -386,9 +456,11 @@ def _fix_urls(body: Tag, base: str, trackers: Collection[str]) -> None:
                 tag[attr] = joined
             else:
                 del tag[attr]
+    _remove_with_empty_parents(dropped)
 
 
-def _fix_image(img: Tag, base: str, trackers: Collection[str]) -> None:
+def _fix_image(img: Tag, base: str, trackers: Collection[str]) -> bool:
+    """Give `img` its real, absolute `src` and `srcset`; False when it is to be dropped."""
     src = _attr(img, "src")
     if not src or src.startswith("data:") or "lazy" in src or "placeholder" in src:
         real = next((_attr(img, a) for a in LAZY_SRC if img.get(a)), None)
@@ -399,8 +471,7 @@ def _fix_image(img: Tag, base: str, trackers: Collection[str]) -> None:
         img["srcset"] = lazy_srcset
     absolute = _join(base, src) if src and not src.startswith("data:") else ""
     if not absolute or is_tracked(absolute, trackers) or _is_pixel(img):
-        _remove_with_empty_parents(img)
-        return
+        return False
     img["src"] = absolute
     if img.get("srcset"):
         srcset = _absolute_srcset(_attr(img, "srcset"), base, trackers)
@@ -410,6 +481,7 @@ def _fix_image(img: Tag, base: str, trackers: Collection[str]) -> None:
             del img["srcset"]
     img["loading"] = "lazy"
     img["decoding"] = "async"
+    return True
 
 
 def _is_pixel(img: Tag) -> bool:
@@ -485,13 +557,16 @@ def is_tracked(url: str, trackers: Collection[str]) -> bool:
 
 def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> None:
     """Social embeds and foreign iframes become a plain link to the original."""
+    posts = []
     for tag in _tags(body, {"blockquote", "div"}):
-        if _gone(tag) or not tag.get("class"):
+        if not tag.get("class"):
             continue
         platform = next((SOCIAL_EMBEDS[c] for c in tag["class"] if c in SOCIAL_EMBEDS), None)
         if platform:
             url = _embed_url(tag)
-            tag.replace_with(_link_paragraph(soup, url, f"View the post on {platform}"))
+            posts.append((tag, _link_paragraph(soup, url, f"View the post on {platform}")))
+    _replace_all(posts)
+    players = []
     for frame in _tags(body, {"iframe"}):
         src = _join("https:", str(frame.get("src", "")))
         if is_video_embed(src, settings.video_hosts):
@@ -505,7 +580,8 @@ def _replace_embeds(body: Tag, soup: BeautifulSoup, settings: CleanSettings) -> 
             }
             frame.clear()
         else:
-            frame.replace_with(_link_paragraph(soup, src, "Watch the video"))
+            players.append((frame, _link_paragraph(soup, src, "Watch the video")))
+    _replace_all(players)
 
 
 NO_COOKIE_HOST = "www.youtube-nocookie.com"
@@ -541,23 +617,28 @@ def _embed_url(tag: Tag) -> str | None:
     return (status or links)[-1] if links else None
 
 
-def _link_paragraph(soup: BeautifulSoup, url: str | None, label: str) -> Tag | str:
+def _link_paragraph(soup: BeautifulSoup, url: str | None, label: str) -> list[Tag]:
+    """A paragraph linking to `url` (none when it is not http(s))."""
     if not url or _scheme(url) not in {"http", "https"}:
-        return ""
+        return []
     paragraph = soup.new_tag("p")
     link = soup.new_tag("a", href=url)
     link.string = label
     paragraph.append(link)
-    return paragraph
+    return [paragraph]
 
 
 def _captions_to_figures(body: Tag, soup: BeautifulSoup) -> None:
+    """`wp-caption` boxes become a `<figure>` of their image and caption; one without an
+    image is unwrapped."""
+    figures = []
+    empty: set[int] = set()
     for box in _tags(body, {"div", "figure"}):
         if "wp-caption" not in (box.get("class") or ()):
             continue
         img = box.find("img")
         if img is None:
-            _unwrap(box)
+            empty.add(id(box))
             continue
         caption = box.find(class_="wp-caption-text")
         figure = soup.new_tag("figure")
@@ -568,7 +649,10 @@ def _captions_to_figures(body: Tag, soup: BeautifulSoup) -> None:
             for child in list(caption.contents):
                 figcaption.append(child.extract())
             figure.append(figcaption)
-        box.replace_with(figure)
+        figures.append((box, [figure]))
+    _replace_all(figures)
+    if empty:
+        _unwrap_all(body, lambda tag: id(tag) in empty)
 
 
 @functools.lru_cache(maxsize=32)
@@ -621,16 +705,15 @@ def _strip_prefix(block: Tag, length: int) -> None:
 def _tidy_inline(body: Tag, settings: CleanSettings) -> None:
     """Collapse &nbsp; padding, drop empty inline tags, set link targets."""
     padded = [n for n in body.descendants if isinstance(n, NavigableString) and "\xa0" in n]
-    for node in padded:
-        node.replace_with(_NBSP_RUN.sub(" ", str(node)))
+    _replace_all((node, [_NBSP_RUN.sub(" ", str(node))]) for node in padded)
     new_tab = settings.external_links == "new_tab"
+    empty = []
     for tag in _tags(body, INLINE_TAGS):
-        if _gone(tag):
-            continue
         if not tag.get_text(strip=True) and not tag.find("img"):
-            tag.decompose()
+            empty.append(tag)
         elif new_tab and tag.name == "a":
             tag["target"] = "_blank"
+    _replace_all((tag, ()) for tag in empty)
 
 
 def _block_rules(body: Tag, settings: CleanSettings) -> None:
@@ -638,36 +721,25 @@ def _block_rules(body: Tag, settings: CleanSettings) -> None:
     (promo, footer), and turn ALL-CAPS paragraphs into headings."""
     patterns = _patterns(settings.remove_paragraphs)
     heading = settings.section_heads if settings.section_heads != "keep" else None
+    dropped = []
     for block in _tags(body, CHECKED_BLOCKS):
-        if _gone(block):
-            continue
         text = _text_of(block)
         if not text:
             if not block.find(["img", "iframe"]):
-                _remove_with_empty_parents(block)
+                dropped.append(block)
         elif block.name in HEADING_OR_P and any(p.search(text) for p in patterns):
-            _remove_with_empty_parents(block)
+            dropped.append(block)
         elif heading and block.name == "p" and _is_section_head(block, text):
             block.clear()
             block.append(text)
             block.name = heading
+    _remove_with_empty_parents(dropped)
 
 
 def _is_section_head(paragraph: Tag, text: str) -> bool:
     if not (3 <= len(text) <= 100 and text == text.upper() and len(_LETTER.findall(text)) >= 2):
         return False
     return all(child.name in {"strong", "b", "br"} for child in _tags(paragraph))
-
-
-def _remove_with_empty_parents(tag: Tag) -> None:
-    parent = tag.parent
-    tag.decompose()
-    while parent is not None and parent.name not in {"body", "[document]"}:
-        if parent.get_text(strip=True) or parent.find(["img", "iframe"]):
-            break
-        grand = parent.parent
-        parent.decompose()
-        parent = grand
 
 
 def _tags(root: Tag, names: Collection[str] | None = None) -> list[Tag]:
