@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks, printed as tables, each with a baseline measured in the same run.
 
-    python3 scripts/dev.py bench clean [--rounds N]
+    python3 scripts/dev.py bench clean [--rounds N] [--shape-kb N]
     python3 scripts/dev.py bench render [--subscribers N] [--outputs all|feeds] [--dir DIR]
     python3 scripts/dev.py bench embed [--loads N]
     python3 scripts/dev.py bench templates [--seconds N] [--limit-mb N]
@@ -10,7 +10,10 @@
 `clean`: one ~20 KB WordPress-shaped article (built from the bundled sample feed) cleaned
 `--rounds` times: median ms for the whole clean step and for each stage, against
 feedparser's own HTML sanitizer on the same input; then the pipeline on the sample feed run
-three times, to show that unchanged articles are not cleaned again.
+three times, to show that unchanged articles are not cleaned again; then the worst shapes
+found (runs of `&`, tracking pixels, nested wrappers, …) at `--shape-kb` KB and four times
+that, each cleaned once in its own process: seconds, seconds per MB, how the time grew
+(linear: ×4) and peak RSS, beside the WordPress article repeated to the same sizes.
 
 `render`: 50 synthetic articles over 10 categories (the sample feed's, re-dated and
 re-titled), stored and cleaned in a real SQLite file; subscribers with varied options
@@ -88,6 +91,7 @@ from syndicator.config import (  # noqa: E402
     Theme,
     load_config,
 )
+from syndicator.errors import CleanError  # noqa: E402
 from syndicator.models import Entry, ParsedFeed, Story  # noqa: E402
 from syndicator.parse import parse_bytes  # noqa: E402
 from syndicator.pipeline import (  # noqa: E402
@@ -143,7 +147,7 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def bench_clean(rounds: int) -> None:
+def bench_clean(rounds: int, shape_kb: int) -> None:
     console = _console()
     entries = sample_entries()
     article = article_of_20kb(entries)
@@ -182,6 +186,7 @@ def bench_clean(rounds: int) -> None:
     )
     console.print(table)
     console.print(_clean_once_table())
+    console.print(_shapes_table(article, shape_kb))
 
 
 def _time(work: Callable[[], object], rounds: int) -> list[float]:
@@ -220,6 +225,98 @@ def _clean_once_table() -> Table:
                 f"{elapsed:.0f}",
             )
     return table
+
+
+# Hostile shapes, each a unit repeated to a size (and the WordPress article as baseline).
+# Shapes of elements use units of ~100 bytes, so 1 MB stays within the 10,000 elements an
+# article may have.
+_PATH = "/wp-content/uploads/2026/11/" + "a" * 60
+CLEAN_SHAPES: dict[str, tuple[str, str]] = {  # name: (unit, wrapper)
+    "bare &": ("&", "<p>{}</p>"),
+    "&nbsp; between words": ("x&nbsp;", "<p>{}</p>"),
+    "&lt; (escaped <)": ("&lt;", "<p>{}</p>"),
+    "curly quotes as &#8217;": ("&#8217;", "<p>{}</p>"),
+    "one long word": ("a", "<p>{}</p>"),
+    "one comment": ("a", "<p>x<!--{}--></p>"),
+    "mojibake (â€œ)": ("â€œ", "<p>{}</p>"),
+    "attributes on one element": (" data-a=1", "<p{}>x</p>"),
+    "& in alt text (16 KB each)": (
+        '<img src="https://img.example/a.jpg" alt="' + "&amp;" * 3200 + '">',
+        "<p>{}</p>",
+    ),
+    "tracking pixels": (
+        f'<img src="https://www.worthynews.com{_PATH}.gif" width="1">',
+        "<div>x{}</div>",
+    ),
+    "foreign iframes": (f'<iframe src="https://ads.example{_PATH}"></iframe>', "<div>{}</div>"),
+    "paragraphs in 47 nested divs": (
+        "<p>" + "text " * 19 + "</p>",
+        "<div>" * 47 + "{}" + "</div>" * 47,
+    ),
+    "spans": ('<span class="x">' + "text " * 16 + "</span>", "<p>{}</p>"),
+    "table cells": ("<td>" + "text " * 18 + "</td>", "<table><tr>{}</tr></table>"),
+    "<br> lines": ("text " * 19 + "<br>", "<p>{}</p>"),
+}
+BASELINE_SHAPE = "WordPress article (baseline)"
+
+
+def _shape_body(name: str, size: int, article: str) -> str:
+    if name == BASELINE_SHAPE:
+        return article * max(1, size // len(article.encode()))
+    unit, wrapper = CLEAN_SHAPES[name]
+    return wrapper.format(unit * max(1, (size - len(wrapper)) // len(unit.encode())))
+
+
+def _phase_shape(name: str, size: int) -> dict[str, Any]:
+    """Clean one shape of `size` bytes, in this (fresh) process: seconds and peak RSS."""
+    article = article_of_20kb(sample_entries())
+    body = _shape_body(name, size, article.content_html)
+    idle = _peak_mb()
+    started = time.perf_counter()
+    try:
+        clean_entry(replace(article, content_html=body), CleanSettings())
+        outcome = "cleaned"
+    except CleanError as exc:
+        outcome = f"refused: {exc}"
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak": _peak_mb(), "idle": idle, "outcome": outcome}
+
+
+def _shapes_table(article: Entry, kb: int) -> Table:
+    """Each shape at `kb` KB and four times that, each clean in its own process."""
+    sizes = (kb * 1024, 4 * kb * 1024)
+    table = Table(
+        title=f"clean: worst shapes at {kb:,} KB and {4 * kb:,} KB (one clean each, its own "
+        "process; linear time grows ×4)"
+    )
+    for column in ("shape", f"{kb:,} KB s", f"{4 * kb:,} KB s", "s per MB", "growth", "peak MB"):
+        table.add_column(column, justify="left" if column == "shape" else "right")
+    for name in (BASELINE_SHAPE, *CLEAN_SHAPES):
+        results = [_run_shape(name, size) for size in sizes]
+        small, large = (result["seconds"] for result in results)
+        refused = next((r["outcome"] for r in results if r["outcome"] != "cleaned"), None)
+        table.add_row(
+            name,
+            f"{small:.2f}",
+            f"{large:.2f}",
+            f"{large / (sizes[1] / 2**20):.2f}",
+            f"×{large / small:.1f}" if small > 0 else "",
+            f"{results[1]['peak']:.0f} (idle {results[1]['idle']:.0f})",
+        )
+        if refused:
+            table.add_row(f"  {refused}", "", "", "", "", "")
+    return table
+
+
+def _run_shape(name: str, size: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "_shape", name, str(size)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 # -- render --------------------------------------------------------------------------
@@ -1138,6 +1235,9 @@ def main(argv: list[str]) -> int:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         print(json.dumps(_phase_template(Path(work), case)))
         return 0
+    if argv[:1] == ["_shape"]:  # one shape of `clean`, in its own process
+        print(json.dumps(_phase_shape(argv[1], int(argv[2]))))
+        return 0
     if argv[:1] == ["_phase"]:  # one phase of `render`, in its own process
         name, work, count, outputs, *extra = argv[1:]
         print(json.dumps(PHASES[name](Path(work), int(count), outputs, *extra)))
@@ -1164,6 +1264,13 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--rounds", type=int, default=200, help="clean: repetitions (default 200)")
     parser.add_argument(
+        "--shape-kb",
+        type=int,
+        default=256,
+        help="clean: measure each hostile shape at this many KB and four times as many "
+        "(default 256)",
+    )
+    parser.add_argument(
         "--loads", type=int, default=EMBED_LOADS, help=f"embed: page loads (default {EMBED_LOADS})"
     )
     parser.add_argument(
@@ -1186,7 +1293,7 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     if args.suite == "clean":
-        bench_clean(args.rounds)
+        bench_clean(args.rounds, args.shape_kb)
     elif args.suite == "embed":
         bench_embed(args.loads)
     elif args.suite == "templates":

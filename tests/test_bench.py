@@ -56,8 +56,10 @@ def test_render_bench_builds_every_phase_and_its_own_checks_pass() -> None:
         assert row(output, label).rstrip("│ ").endswith("pass")
 
 
-def test_clean_bench_cleans_unchanged_articles_once() -> None:
-    output = bench("clean", "--rounds", "3")
+def test_clean_bench_cleans_unchanged_articles_once_and_times_every_hostile_shape() -> None:
+    output = bench("clean", "--rounds", "3", "--shape-kb", "4")
+    for label in ("WordPress article (baseline)", "bare &", "tracking pixels", "<br> lines"):
+        assert re.search(r"│(\s+[\d.]+ │){3}\s+×[\d.]+ │\s+\d+ \(idle \d+\) │$", row(output, label))
     assert re.search(r"│ whole clean step\s+│\s+[\d.]+ │", output)
     first = row(output, "first run")
     assert re.search(r"│\s+15 │\s+0 │\s+15 │\s+0 │", first)  # new, changed, cleaned, already
