@@ -377,7 +377,11 @@ class EmbedSite:
         """The HTML a church is given to paste (`syndicator embed-code`)."""
         subscriber = self.subscriber(subscriber_id)
         given = embed_codes(urls_for(self.config.site.base_url, subscriber_id), subscriber)
-        return {"embed": given["Script (recommended)"], "iframe": given["Iframe"]}
+        return {
+            "embed": given["Script (recommended)"],
+            "iframe": given["Iframe"],
+            "iframe-auto": given["Iframe, auto-height (one script)"],
+        }
 
     def page(
         self,

@@ -9,6 +9,7 @@ folder → built-in templates, so an admin overrides one file without copying th
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import hashlib
@@ -401,6 +402,22 @@ def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str
     return bounds.charge(generate_lorem_ipsum(n, html, min, max))  # type: ignore[no-any-return]
 
 
+# The iframe page's one script, for the auto-height iframe code (`embed_codes`): it tells
+# the page around the frame how tall the widget is, whenever that changes (a narrower
+# column, a story opened). The page's CSP allows it by its hash and nothing else; the
+# iframe codes' sandbox lets scripts run (else Chromium logs every load as an error), in
+# an opaque origin but for the auto-height code's. The height is no secret: any window
+# may read it.
+FRAME_SCRIPT = (
+    "(function(){var d=document.documentElement,h=0;if(parent===window)return;"
+    "new ResizeObserver(function(){var n=Math.ceil(d.getBoundingClientRect().height);"
+    'if(n!==h){h=n;parent.postMessage({syndicator:"height",height:n},"*")}}).observe(d)})();'
+)
+FRAME_SCRIPT_HASH = (
+    f"sha256-{base64.b64encode(hashlib.sha256(FRAME_SCRIPT.encode()).digest()).decode()}"
+)
+
+
 def make_environment(
     overrides: Sequence[Path] = (), language: str = SOURCE_LANGUAGE
 ) -> Environment:
@@ -420,6 +437,8 @@ def make_environment(
     )
     env.filters["safe_html"] = safe_html
     env.filters["js_data"] = js_data
+    env.globals["frame_script"] = Markup(FRAME_SCRIPT)  # noqa: S704 - our own constant
+    env.globals["frame_script_hash"] = FRAME_SCRIPT_HASH
     env.policies["json.dumps_kwargs"] = {"sort_keys": True}  # ASCII: see `js_data`
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     if kind is _Sandbox:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from jinja2 import Environment
 from markupsafe import Markup
@@ -929,8 +930,20 @@ def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
             f'width="100%" height="{frame_height(subscriber)}" frameborder="0" '
             # A page the reader opens from it in a new tab is an ordinary page, not one
             # still sandboxed (no script, no cookies: the outlet's site would break).
-            'sandbox="allow-popups allow-popups-to-escape-sandbox '
+            # Scripts: the page's CSP allows its own one alone (`FRAME_SCRIPT`).
+            'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox '
             'allow-top-navigation-by-user-activation"></iframe>'
+        )
+        # For a site that allows one script: the frame's script posts its height (see
+        # `FRAME_SCRIPT`), and this one takes it only from that frame and our origin.
+        # allow-same-origin gives the frame our origin, not an opaque one, to check.
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(urls.widget))
+        codes["Iframe, auto-height (one script)"] = (
+            codes["Iframe"].replace("allow-scripts ", "allow-scripts allow-same-origin ")
+            + '<script>(function(f){addEventListener("message",function(e){var m=e.data;'
+            f'if(e.origin==="{origin}"&&e.source===f.contentWindow&&m&&m.syndicator==="height"'
+            "&&m.height>0)f.height=Math.ceil(m.height)})})"
+            "(document.currentScript.previousElementSibling)</script>"
         )
     return codes
 
