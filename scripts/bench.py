@@ -3,7 +3,7 @@
 
     python3 scripts/dev.py bench clean [--rounds N] [--shape-kb N]
     python3 scripts/dev.py bench render [--subscribers N] [--outputs all|feeds] [--dir DIR]
-    python3 scripts/dev.py bench embed [--loads N]
+    python3 scripts/dev.py bench embed [--loads N] [--before REV]
     python3 scripts/dev.py bench templates [--seconds N] [--limit-mb N]
     python3 scripts/dev.py bench watch [--subscribers N]
 
@@ -36,7 +36,9 @@ measuring code without the bounds).
 published and served by `syndicator serve`: each embed.js's gzipped size (target ≤ 6 KB for
 the default one), then in headless Chromium (Debian's) the time from inserting the script
 into a page of another origin to its items painted, median of `--loads` cold loads, beside
-an empty script from the same server and the same items as static HTML.
+an empty script from the same server and the same items as static HTML; with `--before
+REV`, also the default subscriber's embed.js as the code at git revision REV renders it
+(published by that code, in its own process), measured in the same run.
 
 `watch`: what the daemon's look for deleted outputs costs, every `--watch` seconds, with
 `--subscribers` folders (default 10,000) in the output folder: one scandir of it
@@ -996,7 +998,42 @@ def _embed_site(work: Path, port: int) -> Config:
     return config
 
 
-def bench_embed(loads: int) -> None:
+def _publish_before(work: Path, revision: str, port: int) -> Path:
+    """The default subscriber's outputs as the code at `revision` renders them, under
+    output/_before/ (that code, unpacked with `git archive`, run in its own process)."""
+    code = work / "before-code"
+    code.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
+    config_dir = work / "before"
+    (config_dir / "subscribers").mkdir(parents=True)
+    (config_dir / "subscribers" / "default.toml").write_text(
+        'name = "Default Church"\nsite_url = "https://default.example.org/"\n', encoding="utf-8"
+    )
+    sample = ROOT / "config" / "samples" / "worthynews-feed.xml"
+    (config_dir / "syndicator.toml").write_text(
+        f'[site]\nname = "bench"\nbase_url = "http://127.0.0.1:{port}/_before/"\n'
+        f'output_dir = "../output/_before"\n'
+        f'[[sources]]\nid = "worthynews"\nurl = "{sample.as_uri()}"\n',
+        encoding="utf-8",
+    )
+    script = (
+        "import sys; from datetime import datetime, UTC; from pathlib import Path\n"
+        "from syndicator.config import load_config; from syndicator.pipeline import run_once\n"
+        "run_once(load_config(Path(sys.argv[1])), datetime(2026, 11, 24, 12, 0, tzinfo=UTC))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(config_dir / "syndicator.toml")],
+        cwd=code,
+        env={**os.environ, "PYTHONPATH": str(code)},
+        check=True,
+    )
+    return work / "output" / "_before" / "default" / "embed.js"
+
+
+def bench_embed(loads: int, before: str | None = None) -> None:
     """embed.js gzipped sizes, and time from inserting the script to its items painted in
     Chromium, against an empty script and the same items as static HTML."""
     from playwright.sync_api import sync_playwright
@@ -1035,6 +1072,20 @@ def bench_embed(loads: int) -> None:
                 f"≤ {EMBED_TARGET:,}" if is_default else "",
                 _verdict(packed <= EMBED_TARGET) if is_default else "",
             )
+        before_js = None
+        if before:
+            before_js = _publish_before(work, before, port)
+            data = before_js.read_bytes()
+            packed = len(gzip.compress(data, compresslevel=6, mtime=0))
+            sizes.add_row(
+                f"default at {before} (before)",
+                "",
+                "excerpt",
+                f"{len(data):,}",
+                f"{packed:,}",
+                f"≤ {EMBED_TARGET:,}",
+                _verdict(packed <= EMBED_TARGET),
+            )
         console.print(sizes)
 
         (out / "_bench").mkdir()
@@ -1060,6 +1111,17 @@ def bench_embed(loads: int) -> None:
         cases = [
             ("embed.js, default subscriber (15 stories, 10 a page)", "script", embed),
             ("baseline: an empty script, same server", "script", f"{outputs}/_bench/empty.js"),
+            *(
+                [
+                    (
+                        f"before: embed.js as {before} renders it",
+                        "script",
+                        f"{outputs}/_before/default/embed.js",
+                    )
+                ]
+                if before_js
+                else []
+            ),
             ("baseline: its snippet.html, the same 10 items as static HTML", "static", ""),
         ]
         times: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in cases}
@@ -1271,6 +1333,11 @@ def main(argv: list[str]) -> int:
         "(default 256)",
     )
     parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="embed: also time the default embed.js as git revision REV renders it",
+    )
+    parser.add_argument(
         "--loads", type=int, default=EMBED_LOADS, help=f"embed: page loads (default {EMBED_LOADS})"
     )
     parser.add_argument(
@@ -1295,7 +1362,7 @@ def main(argv: list[str]) -> int:
     if args.suite == "clean":
         bench_clean(args.rounds, args.shape_kb)
     elif args.suite == "embed":
-        bench_embed(args.loads)
+        bench_embed(args.loads, args.before)
     elif args.suite == "templates":
         bench_templates(args.seconds, args.limit_mb)
     elif args.suite == "watch":

@@ -45,15 +45,21 @@ def violations(page: Page) -> list[dict[str, Any]]:
     return found
 
 
-def church_page(site: EmbedSite, subscriber_id: str) -> str:
+CHURCH_COLOURS = {
+    "light": "",
+    "dark": "<style>body{background:#15181e;color:#e4e1da} a{color:#9cc4ff}</style>",
+}
+
+
+def church_page(site: EmbedSite, subscriber_id: str, colours: str = "light") -> str:
     """A church's page that passes axe itself: a title, a language, landmarks, one h1,
-    and the script embed pasted under it, as a church's editor would."""
-    path = f"/a11y/{subscriber_id}.html"
+    and the script embed pasted under it, as a church's editor would; light or dark."""
+    path = f"/a11y/{subscriber_id}-{colours}.html"
     if path not in site.host.routes:
         html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Grace Church — news</title></head>
+<title>Grace Church — news</title>{CHURCH_COLOURS[colours]}</head>
 <body><header><p><a href="/">Grace Church</a></p></header>
 <main><h1>Our news</h1>
 <p>Stories from around the world, chosen for our congregation.</p>
@@ -79,13 +85,15 @@ def test_axe_finds_nothing_on_the_widget_an_article_and_the_archive(
     assert found == {name: [] for name in found}
 
 
+@pytest.mark.parametrize("colours", ["light", "dark"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("subscriber_id", SUBSCRIBER_IDS)
 def test_axe_finds_nothing_on_a_church_page_with_the_script_embed(
-    visit: Visit, subscriber_id: str, scheme: str
+    visit: Visit, subscriber_id: str, scheme: str, colours: str
 ) -> None:
-    """The widget's headings follow the page's h1; its colours hold in either scheme."""
-    page = visit.open(church_page(visit.site, subscriber_id))
+    """The widget's headings follow the page's h1; its colours hold in either scheme, on
+    a light and on a dark church page."""
+    page = visit.open(church_page(visit.site, subscriber_id, colours))
     page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
     page.locator("main div").first.locator(".syn-item").first.wait_for()
     assert violations(page) == []
