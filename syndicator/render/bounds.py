@@ -36,23 +36,24 @@ MAX_OUTPUT = 16 * 1024 * 1024  # characters of one template's output (a real pag
 MAX_BUILT = 128 * 1024 * 1024  # bytes all operations of one render may build in all
 
 COPY_WORK = 10**9  # characters or items one filter may copy over and over (a second or so)
-_budget = threading.local()  # .left: bytes the render under way may still build
+# .left: bytes the render under way may still build (`one_render`); .output_left:
+# characters the output under way may still print (`one_output`).
+_budget = threading.local()
 
 
 class TooBig(SecurityError):
     """A sandboxed template asked for a value, an output or a render past its bound."""
 
 
-def start_render() -> int | None:
-    """Give the render starting on this thread its `MAX_BUILT` bytes; returns what the
-    enclosing one had left, for `end_render`."""
-    previous: int | None = getattr(_budget, "left", None)
+@contextlib.contextmanager
+def one_render() -> Iterator[None]:
+    """What is built inside (by `charge`) counts toward one render's `MAX_BUILT`."""
+    previous = getattr(_budget, "left", None)
     _budget.left = MAX_BUILT
-    return previous
-
-
-def end_render(previous: int | None) -> None:
-    _budget.left = previous
+    try:
+        yield
+    finally:
+        _budget.left = previous
 
 
 def charge(value: Any) -> Any:

@@ -112,12 +112,11 @@ def template_deadline(seconds: float | None = None) -> Iterator[None]:
     override fails its subscriber instead of holding up the run and its lock."""
     previous = getattr(_deadline, "until", None)
     _deadline.until = time.monotonic() + (TEMPLATE_SECONDS if seconds is None else seconds)
-    budget = bounds.start_render()
     try:
-        yield
+        with bounds.one_render():
+            yield
     finally:
         _deadline.until = previous
-        bounds.end_render(budget)
 
 
 class TemplateTimeout(SecurityError):
