@@ -481,7 +481,8 @@ class Config:
     @property
     def broken_subscriber_ids(self) -> frozenset[str]:
         """Ids of the subscriber files skipped as invalid (their outputs stay published)."""
-        return frozenset(Path(problem.file).stem for problem in self.problems)
+        stems = (Path(problem.file).stem for problem in self.problems)
+        return frozenset(stem for stem in stems if SLUG_RE.fullmatch(stem))  # others: no id
 
     def source(self, source_id: str) -> SourceConfig:
         for source in self.sources:
@@ -519,9 +520,8 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
 
     subscribers: list[SubscriberConfig] = []
     problems: list[ConfigError] = []
-    folder = path.parent / SUBSCRIBERS_DIR
     defaults = data.get("defaults", {})
-    for file in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+    for file in _subscriber_files(path.parent / SUBSCRIBERS_DIR):
         try:
             subscribers.append(load_subscriber(file, defaults))
         except ConfigErrors as exc:
@@ -535,6 +535,20 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
         subscribers=tuple(subscribers),
         problems=tuple(problems),
     )
+
+
+def _subscriber_files(folder: Path) -> list[Path]:
+    """The `*.toml` files in `folder`, none when nothing is there. Something there that
+    cannot be listed (a file, a link loop) raises `ConfigErrors` naming it: read as "no
+    subscribers", it would retire every church's outputs."""
+    try:
+        names = os.listdir(folder)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and not folder.is_symlink():
+            return []  # a dangling link is something there, and is said
+        message = f"cannot list subscriber files: {exc.strerror}"
+        raise ConfigErrors([ConfigError(display_path(folder), None, message)]) from None
+    return sorted(folder / name for name in names if name.endswith(".toml"))
 
 
 def load_subscriber(file: Path, defaults: Mapping[str, Any] | None = None) -> SubscriberConfig:
@@ -608,6 +622,9 @@ def _read_toml(path: Path, shown: str) -> dict[str, Any]:
         raise ConfigErrors([ConfigError(shown, None, message)]) from None
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        raise ConfigErrors([ConfigError(shown, None, message)]) from None
+    except ValueError as exc:  # tomllib's int() of a number past 4,300 digits
+        message = f"invalid TOML: {str(exc).split(';')[0]}"
         raise ConfigErrors([ConfigError(shown, None, message)]) from None
 
 

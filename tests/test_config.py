@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -487,3 +488,67 @@ def test_any_bytes_in_a_config_file_are_a_config_error_naming_it(
         load_config(main)
     except ConfigErrors as exc:
         assert exc.errors and all(error.file == str(main) for error in exc.errors)
+
+
+@pytest.mark.parametrize("which", ["subscriber", "main"])
+def test_an_integer_longer_than_python_reads_is_a_config_error_naming_the_file(
+    tmp_path: Path, which: str
+) -> None:
+    main = write_config(
+        tmp_path,
+        "https://example.org/feed",
+        subscribers={"ok": 'name = "Ok"\nsite_url = "https://ok.example/"\n'},
+    )
+    huge = "limit = 1" + "0" * 4400 + "\n"  # past Python's 4,300-digit int() limit
+    if which == "main":
+        main.write_text(main.read_text().replace("[fetch]\n", f"[fetch]\nmax_{huge}"))
+        (message,) = errors_of(main)
+        assert message.startswith(f"{main}: ") and "4300 digits" in message
+        return
+    (tmp_path / "subscribers" / "huge.toml").write_text('name = "Huge"\n' + huge)
+    config = load_config(main)
+    assert [s.id for s in config.subscribers] == ["ok"]
+    (problem,) = config.problems
+    assert problem.file.endswith("subscribers/huge.toml") and "4300 digits" in problem.message
+    assert "\n" not in str(problem)
+
+
+@pytest.mark.parametrize("what", ["a file", "a link loop", "a FIFO"])
+def test_a_subscribers_folder_that_cannot_be_listed_is_an_error_not_zero_subscribers(
+    tmp_path: Path, what: str
+) -> None:
+    """Read as "no subscribers", it would retire every church's outputs."""
+    main = write_config(tmp_path, "https://example.org/feed")
+    folder = tmp_path / "subscribers"
+    folder.rmdir()
+    if what == "a file":
+        folder.write_text('name = "x"\n')
+    elif what == "a link loop":
+        folder.symlink_to(folder)
+    else:
+        os.mkfifo(folder)
+    (message,) = errors_of(main)
+    assert message.startswith(f"{folder}: ") and "cannot list subscriber files" in message
+
+
+def test_no_subscribers_folder_at_all_is_zero_subscribers(tmp_path: Path) -> None:
+    main = write_config(tmp_path, "https://example.org/feed")
+    (tmp_path / "subscribers").rmdir()
+    config = load_config(main)
+    assert config.subscribers == () and config.problems == ()
+
+
+def test_a_subscriber_file_whose_name_is_not_utf8_is_skipped_with_no_id_to_keep(
+    tmp_path: Path,
+) -> None:
+    main = write_config(
+        tmp_path,
+        "https://example.org/feed",
+        subscribers={"ok": 'name = "Ok"\nsite_url = "https://ok.example/"\n'},
+    )
+    (tmp_path / "subscribers" / os.fsdecode(b"\xff.toml")).write_text('name = "x"\n')
+    config = load_config(main)
+    assert [s.id for s in config.subscribers] == ["ok"]
+    (problem,) = config.problems
+    assert "not a valid subscriber id" in problem.message
+    assert config.broken_subscriber_ids == frozenset()  # no such id was ever published
