@@ -29,10 +29,11 @@ from .normalise import clean_entry
 if TYPE_CHECKING:
     from ..config import CleanSettings
 
-# A long real article cleans in ~20 ms and a few MB; the worst shapes known clean at a few
-# seconds per MB (`bench.py clean`), and a feed is at most 10 MiB.
+# A long real article cleans in ~20 ms and a few MB; the worst shape known (a run of "&")
+# in about 3 s and 40 MB per MB (`bench.py clean`), and a feed is at most 10 MiB. The
+# systemd units' MemoryMax=1G holds the run and this child together.
 CLEAN_SECONDS = 30.0
-CLEAN_MEGABYTES = 1024  # on top of what the child uses before it reads any article
+CLEAN_MEGABYTES = 512  # on top of what the child uses before it reads any article
 START_SECONDS = 120.0  # a child's start (its imports) is its own, not an article's
 
 
