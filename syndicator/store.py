@@ -12,7 +12,7 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -157,7 +157,10 @@ class StoredKey:
 
 
 def compare_entries(
-    stored: Mapping[str, StoredKey], entries: Sequence[Entry], last_items: int | None = None
+    stored: Mapping[str, StoredKey],
+    entries: Sequence[Entry],
+    last_items: int | None = None,
+    damaged: Collection[str] = (),
 ) -> EntryChanges:
     """Decide what a freshly fetched feed means for the stored articles of its source.
 
@@ -170,7 +173,13 @@ def compare_entries(
     (1990, a backdated outlier), and when its own date is years ahead (`believed_date`),
     because "removed" takes pages down and must not be guessed. A poll that looks wrong
     (`suspicion`; `last_items` is how many items the poll before had) withdraws nothing.
+
+    An id that shows U+FFFD for bytes that were bad (in `damaged`, the parser's word) and
+    is not stored is no story's id: it may stand for any stored story, so nothing is
+    withdrawn, and it is stored as none (it is `garbled`).
     """
+    unreadable = {e.id for e in entries if e.id in damaged and "\ufffd" in e.id} - set(stored)
+    entries = [entry for entry in entries if entry.id not in unreadable]
     new, changed, unchanged = [], [], []
     for entry in entries:
         key = stored.get(entry.id)
@@ -182,7 +191,7 @@ def compare_entries(
             unchanged.append(entry.id)
     removed, aged_out = _withdrawn(stored, entries)
     suspicious = suspicion(stored, entries, last_items)
-    if suspicious is not None:  # on the word of a feed that looks wrong, nothing leaves
+    if suspicious is not None or unreadable:  # on the word of a wrong feed, nothing leaves
         removed, aged_out = [], []
     return EntryChanges(
         tuple(new),
@@ -190,6 +199,7 @@ def compare_entries(
         tuple(unchanged),
         tuple(sorted(removed)),
         tuple(sorted(aged_out)),
+        garbled=tuple(sorted(unreadable)),
         suspicious=suspicious,
     )
 
@@ -255,7 +265,7 @@ def keep_stored_text(
     return replace(
         changes,
         changed=tuple(i for i in changes.changed if i not in garbled),
-        garbled=tuple(sorted(garbled)),
+        garbled=tuple(sorted({*changes.garbled, *garbled})),
     )
 
 
@@ -272,7 +282,8 @@ def is_garbled(stored: Entry, fetched: Entry) -> bool:
 
 
 def _texts(entry: Entry) -> tuple[str, ...]:
-    texts = (entry.title, entry.author or "", entry.content_html, entry.summary_html)
+    texts = (entry.link or "", entry.title, entry.author or "", entry.content_html)
+    texts = (*texts, entry.summary_html)
     return (*texts, "\n".join(entry.categories))
 
 
@@ -447,7 +458,8 @@ class Store:
         (unless the poll looks wrong: `compare_entries`, with the last poll's item count)."""
         with self.transaction():
             entries = keep_full_text(feed.entries, self._full_texts(feed))
-            changes = compare_entries(self.stored_keys(feed.source_id), entries, last_items)
+            stored_keys = self.stored_keys(feed.source_id)
+            changes = compare_entries(stored_keys, entries, last_items, feed.damaged)
             by_id = {entry.id: entry for entry in entries}
             stored = self._entries(feed.source_id, changes.changed)
             changes = keep_stored_text(changes, stored, by_id)

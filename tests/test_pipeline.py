@@ -323,6 +323,38 @@ def test_a_stray_byte_revises_no_stored_story_and_costs_only_its_character(
     assert after[guid + "91006"].entry.title == "Gda\ufffdsk Seminary Welcomes New Students"
 
 
+@pytest.mark.parametrize("where", ["link", "guid"])
+def test_a_stray_byte_in_a_link_or_guid_revises_withdraws_and_adds_nothing(
+    feed_server: FeedServer, make_config: MakeConfig, where: str
+) -> None:
+    """The audit of issue 18: a 0xFF in one link revised its story's link (every output's
+    "read more" broken, exit 0); in one guid, the story was taken down as removed and
+    published again as a new story whose id held U+FFFD (exit 0)."""
+    items = [item(str(n), 10 + n) for n in range(1, 8)]
+    good = rss(*items)
+    url = feed_server.serve("/feed", body=good)
+    config = make_config(url)
+    run(config)
+    before = stories(config)
+    needle = {"link": b"<link>https://www.worthynews.com/4<", "guid": b"?p=4<"}[where]
+    assert good.count(needle) == 1
+    bad = good.replace(needle, needle[:-1] + b"\xff" + needle[-1:])
+    feed_server.serve("/feed", body=bad)
+    report = run(config, timedelta(hours=1), force=True)
+    (source,) = report.sources
+    assert source.changes.new == () and source.changes.changed == ()
+    assert source.changes.removed == () and source.changes.aged_out == ()
+    assert not report.ok  # cron hears of it
+    assert any("byte sequence(s) not valid utf-8" in warning for warning in source.warnings)
+    assert stories(config) == before
+
+
+def stories(config: Config) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(config.database_path) as db:
+        query = "SELECT id, title, link, revision, presence FROM articles ORDER BY id"
+        return db.execute(query).fetchall()
+
+
 def test_a_feed_read_in_another_encoding_than_last_time_revises_nothing(
     feed_server: FeedServer, make_config: MakeConfig
 ) -> None:
