@@ -401,8 +401,8 @@ def _headers_for_utf8(headers: Mapping[str, str], url: str | None) -> dict[str, 
 
 def _shows_replacement(entry: Entry) -> bool:
     """Whether any text of the entry, its id or link holds U+FFFD (a bad byte read as it)."""
-    texts = (entry.id, entry.link or "", entry.title, entry.author or "", entry.content_html)
-    texts = (*texts, entry.summary_html)
+    link, author = entry.link or "", entry.author or ""
+    texts = (entry.id, link, entry.title, author, entry.content_html, entry.summary_html)
     return any("\ufffd" in text for text in (*texts, *entry.categories))
 
 

@@ -282,8 +282,8 @@ def is_garbled(stored: Entry, fetched: Entry) -> bool:
 
 
 def _texts(entry: Entry) -> tuple[str, ...]:
-    texts = (entry.link or "", entry.title, entry.author or "", entry.content_html)
-    texts = (*texts, entry.summary_html)
+    link, author = entry.link or "", entry.author or ""
+    texts = (link, entry.title, author, entry.content_html, entry.summary_html)
     return (*texts, "\n".join(entry.categories))
 
 
