@@ -17,6 +17,7 @@ import logging
 import os
 import random
 import signal
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class _State:
 
     config: Config
     outputs: frozenset[str] = frozenset()
+    tried: object = None  # the output folder as it was when a restore was last started
     rng: random.Random = field(default_factory=random.Random)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,7 +70,7 @@ def poll_job(source_ids: list[str]) -> None:
         log.error("cycle stopped: %s", exc)
         return
     with state.lock:
-        state.outputs = outputs_left(report)
+        state.outputs = outputs_left(report, state.outputs)
     for source in report.sources:
         level = logging.WARNING if source.failed else logging.INFO
         log.log(level, "%s: %s%s", source.source_id, source.outcome,
@@ -202,17 +204,34 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
 def _restore_missing(scheduler: BackgroundScheduler, state: _State) -> None:
     """Publish again, at once, when an output the last cycle left is gone (the output
     folder deleted, a subscriber's folder removed by hand): one scandir, whatever the
-    number of subscribers. The cycle polls no source; it re-renders what is missing."""
+    number of subscribers. The cycle polls no source; it re-renders what is missing.
+    While the folder stays as it was when a restore was started (that cycle failed: a
+    file in the way, no permission), it is not tried again each look; any change to it
+    (the file removed) is."""
     with state.lock:
         output_dir = state.config.site.output_dir
-        missing = state.outputs - outputs_present(output_dir)
+        present = outputs_present(output_dir)
+        missing = state.outputs - present
         if not missing:
+            state.tried = None
             return
-        state.outputs = frozenset()  # until that cycle has put them back
+        seen = (_identity(output_dir), present)
+        if seen == state.tried:
+            return
+        state.tried = seen
     log.warning("%d output(s) gone from %s: %s; publishing them again",
                 len(missing), output_dir, named_few(sorted(missing)))  # fmt: skip
     scheduler.add_job(poll_job, args=[[]], id="restore", name="restore missing outputs",
                       replace_existing=True)  # fmt: skip
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What is at `path` (device, inode, type), not following a link; None when nothing is."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, stat.S_IFMT(info.st_mode)
 
 
 def _relock(lock: RunLock) -> None:

@@ -363,13 +363,18 @@ def outputs_present(output_dir: Path) -> frozenset[str]:
         return frozenset()
 
 
-def outputs_left(report: RunReport) -> frozenset[str]:
+def outputs_left(report: RunReport, before: frozenset[str] = frozenset()) -> frozenset[str]:
     """The names a cycle left in the output folder, which must stay there until the next:
     the folder of every subscriber published or unchanged, and the index files unless
-    they failed. Pure. (The daemon looks for them; `outputs_present` tells what is.)"""
+    they failed; of what was expected `before`, a failed subscriber's folder and failed
+    index files too (their last good outputs are kept, so gone they are missing). Pure.
+    (The daemon looks for them; `outputs_present` tells what is.)"""
     names = {s.subscriber_id for s in report.subscribers if s.outcome in {"published", "unchanged"}}
+    names.update(before & {s.subscriber_id for s in report.subscribers if s.outcome == "failed"})
     if report.index_error is None and report.publish_error is None:
         names.update(INDEX_FILES)
+    else:
+        names.update(before.intersection(INDEX_FILES))
     return frozenset(names)
 
 

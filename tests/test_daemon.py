@@ -51,6 +51,14 @@ class Daemon:
                 return line
         raise AssertionError(f"{text!r} not logged; saw:\n" + "\n".join(self.seen))
 
+    def drain(self) -> list[str]:
+        """The lines logged since the last wait, without waiting."""
+        drained = []
+        while not self.lines.empty():
+            drained.append(self.lines.get())
+        self.seen.extend(drained)
+        return drained
+
     def stop(self, sig: int = signal.SIGTERM) -> int:
         self.proc.send_signal(sig)
         return self.proc.wait(timeout=60)
@@ -216,6 +224,32 @@ def test_files_nested_too_deep_never_stop_the_daemon(config: Path) -> None:
         config.write_text(good)
         deep.unlink()
         daemon.wait_for("config reloaded: 1 source(s), 3 subscriber(s)")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_outputs_are_published_again_once_a_file_in_their_way_is_removed(
+    config: Path,
+) -> None:
+    """A cycle that failed because the output folder was a file must not make the daemon
+    forget what belongs there: once the file is gone, the outputs come back within the
+    watch interval (not at the next poll), and while the file stays it is not retried
+    at every look."""
+    daemon = Daemon(config, "--watch", "0.5")
+    output = config.parent.parent / "output"
+    try:
+        daemon.wait_for("cycle done: 3 subscriber(s) rendered")
+        published = sorted(str(path.relative_to(output)) for path in output.rglob("*"))
+        shutil.rmtree(output)
+        output.write_text("someone's file\n")
+        daemon.wait_for("publishing them again")
+        daemon.wait_for("cycle done: 0 subscriber(s) rendered")
+        time.sleep(2)  # four looks with the file still there
+        assert not [line for line in daemon.drain() if "publishing them again" in line]
+        output.unlink()
+        daemon.wait_for("publishing them again")
+        daemon.wait_for("cycle done: 3 subscriber(s) rendered")
+        assert sorted(str(path.relative_to(output)) for path in output.rglob("*")) == published
     finally:
         assert daemon.stop() == 0
 
