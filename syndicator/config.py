@@ -695,15 +695,22 @@ def _toml_hint(message: str) -> str:
     return ""
 
 
+MAX_PROBLEMS = 20  # per file: a file of 60,000 unknown keys is not 60,000 lines of output
+
+
 def _explain(shown: str, exc: ValidationError, root: type[BaseModel]) -> list[ConfigError]:
     errors = exc.errors()
     reported = {tuple(err["loc"][:1]) for err in errors if len(err["loc"]) > 1}
-    return [
+    # A list whose every item was invalid is also "too short": the items say why.
+    kept = [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in reported)]
+    explained = [
         ConfigError(shown, _key_path(err["loc"]) or None, _message(err, root))
-        for err in errors
-        # A list whose every item was invalid is also "too short": the items say why.
-        if not (err["type"] == "too_short" and tuple(err["loc"]) in reported)
+        for err in kept[:MAX_PROBLEMS]
     ]
+    if len(kept) > MAX_PROBLEMS:
+        more = len(kept) - MAX_PROBLEMS
+        explained.append(ConfigError(shown, None, f"and {more:,} more problem(s) not shown"))
+    return explained
 
 
 def _key_path(loc: Iterable[int | str]) -> str:

@@ -552,3 +552,20 @@ def test_a_subscriber_file_whose_name_is_not_utf8_is_skipped_with_no_id_to_keep(
     (problem,) = config.problems
     assert "not a valid subscriber id" in problem.message
     assert config.broken_subscriber_ids == frozenset()  # no such id was ever published
+
+
+def test_a_file_of_thousands_of_mistakes_says_the_first_twenty_and_how_many_more(
+    tmp_path: Path,
+) -> None:
+    """60,000 unknown keys printed 60,000 lines (22 MB) and took 17 s to explain."""
+    keys = "".join(f"key{n} = 1\n" for n in range(5000))
+    main = write_config(
+        tmp_path,
+        "https://example.org/feed",
+        subscribers={"noisy": f'name = "Noisy"\nsite_url = "https://noisy.example/"\n{keys}'},
+    )
+    problems = [p for p in load_config(main).problems if p.file.endswith("noisy.toml")]
+    assert len(problems) == 21
+    assert [p.key for p in problems[:2]] == ["key0", "key1"]
+    assert problems[-1].key is None
+    assert "and 4,980 more problem(s) not shown" in problems[-1].message
