@@ -24,12 +24,12 @@ import lxml.html
 import pytest
 
 from syndicator import pipeline
-from syndicator import publish as publish_module
 from syndicator.clean.worker import Budget
 from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState, Suspicion
 from syndicator.pipeline import run_once
 from syndicator.publish import OWNER_MARK, OWNER_MARK_TEXT, TEMP_PREFIX, Publisher, PublishError
+from syndicator.publish import files as publish_module
 from syndicator.render import Plan, Renderer, environment
 from syndicator.render.environment import make_environment, template_deadline
 from syndicator.store import Store

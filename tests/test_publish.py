@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from syndicator import publish as publish_module
 from syndicator.publish import (
     OWNER_MARK,
     OWNER_MARK_TEXT,
@@ -26,6 +25,7 @@ from syndicator.publish import (
     resolve_inside,
     strangers,
 )
+from syndicator.publish import files as publish_module
 
 from .conftest import REPO
 
@@ -83,7 +83,7 @@ def test_a_temporary_name_already_taken_is_skipped(
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / taken).write_bytes(b"half of an old write")
     names = iter([taken, f"{TEMP_PREFIX}leftover-1", f"{TEMP_PREFIX}leftover-2"])
-    monkeypatch.setattr("syndicator.publish._temp_names", lambda: names)
+    monkeypatch.setattr("syndicator.publish.files._temp_names", lambda: names)
     report = publish(tmp_path, {"a/rss.xml": b"<rss/>"}, managed=["a"])
     assert report.written == 2  # and the folder's OWNER_MARK
     assert (tmp_path / "a" / "rss.xml").read_bytes() == b"<rss/>"

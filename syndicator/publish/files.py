@@ -25,8 +25,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import SyndicatorError
-from .models import PublishReport
+from ..errors import SyndicatorError
+from ..models import PublishReport
 
 TEMP_PREFIX = ".tmp-"
 # In every folder Syndicator publishes into (each subscriber's, and the output root once
