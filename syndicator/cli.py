@@ -58,11 +58,12 @@ from .errors import ConfigErrors, StateUnusable, StoreError, SyndicatorError
 from .init import DEFAULT_FEED, init_config
 from .lock import LockHeld, RunLock
 from .models import RenderRecord, RunReport, SourceReport, SourceState
-from .pipeline import current_state, doubts, failures, named_few, run_once
+from .pipeline import current_state, run_once
 from .preview import PREVIEW_PAGE, build_preview
 from .render import PASTE_ADVICE, embed_codes, urls_for
 from .render.environment import check_templates
 from .serve import ServeError, make_server
+from .status import doubts, failures, named_few
 from .store import Store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE = 0, 1, 2, 3, 4

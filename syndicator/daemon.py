@@ -32,7 +32,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .config import Config, load_config
 from .errors import ConfigErrors, StateUnusable, SyndicatorError
 from .lock import DAEMON, RunLock
-from .pipeline import doubts, failures, named_few, outputs_left, outputs_present, run_once
+from .pipeline import outputs_left, outputs_present, run_once
+from .status import doubts, failures, named_few
 
 log = logging.getLogger("syndicator.daemon")
 
