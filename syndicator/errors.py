@@ -7,6 +7,7 @@ it, and third-party errors are wrapped where they enter (`raise FetchError(...) 
 from __future__ import annotations
 
 from datetime import datetime
+from errno import EDQUOT, EIO, ENOSPC, EROFS
 from pathlib import Path
 
 
@@ -87,3 +88,21 @@ class StateUnusable(StoreError):
             f"{folder}: the state folder cannot be used: {reason} (state_dir must be a "
             "folder the user running Syndicator can write)"
         )
+
+
+class PublishError(SyndicatorError):
+    """A path would leave the output folder, or the disk refused a write. `errno` is the
+    operating system's error number when the disk refused."""
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+    @property
+    def disk_wide(self) -> bool:
+        """The file system itself refused (full, over quota, read-only, failing): no other
+        file would fare better, so a publish stops instead of trying every subscriber."""
+        return self.errno in DISK_WIDE
+
+
+DISK_WIDE = frozenset({ENOSPC, EDQUOT, EROFS, EIO})

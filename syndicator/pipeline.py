@@ -11,7 +11,6 @@ import hashlib
 import logging
 import os
 import random
-import re
 import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
@@ -38,14 +37,7 @@ from .models import (
     SubscriberReport,
 )
 from .parse import parse_feed
-from .publish import (
-    OWNER_MARK,
-    OWNER_MARK_TEXT,
-    Publisher,
-    PublishError,
-    is_marked,
-    strangers,
-)
+from .publish import OWNER_MARK, OWNER_MARK_TEXT, Publisher, PublishError, ownership
 from .render import (
     Plan,
     Renderer,
@@ -165,8 +157,9 @@ def publish_outputs(
     ledger = store.page_ledger()
     records = store.render_records()
     selections = Selections(stories, now)
-    publisher = publisher or Publisher(config.site.output_dir)
-    present = outputs_present(config.site.output_dir)  # a folder deleted by hand is made again
+    output_dir = config.site.output_dir
+    publisher = publisher or Publisher(output_dir)
+    present = outputs_present(output_dir)  # a folder deleted by hand is made again
     reports: dict[str, SubscriberReport] = {}
     # Staged, not yet committed: each subscriber's plan, page tokens, files, files written.
     pending: list[tuple[Plan, dict[str, str], int, int]] = []
@@ -242,7 +235,10 @@ def publish_outputs(
             salt = renderer.salt(subscriber.id)
             previous = ledger.get(subscriber.id, {})
             if not _published(records, subscriber.id):  # its first publish in this database
-                previous = {**_pages_on_disk(config, subscriber.id, now), **previous}
+                previous = {
+                    **ownership.pages_on_disk(output_dir, subscriber.id, now),
+                    **previous,
+                }
             decided = plan(subscriber, stories, by_slug, previous, now, salt, selections=selections)
             settings[subscriber.id] = settings_digest(decided.settings)
             if (
@@ -260,7 +256,7 @@ def publish_outputs(
             if stopped is not None:  # changed, and the disk refused: left for the next run
                 continue
             first = not _published(records, subscriber.id)  # its first publish here
-            if taken := _taken(config, subscriber.id, first=first):
+            if taken := ownership.taken(output_dir, subscriber.id, first=first):
                 fail(subscriber.id, taken)
                 continue
             tokens = page_tokens(decided)
@@ -289,18 +285,24 @@ def publish_outputs(
         if stopped is not None:  # what is staged is whole: publish it, then stop
             commit()
             return stop(str(stopped), "not published")
-        for subscriber_id in _unmarked(config, records, reports):
+        earlier = [  # published before, not just now (the mark is with its files)
+            subscriber_id
+            for subscriber_id in sorted(_present(config))
+            if _published(records, subscriber_id)
+            and ((report := reports.get(subscriber_id)) is None or report.outcome != "published")
+        ]
+        for subscriber_id in ownership.unmarked(output_dir, earlier):
             publisher.stage({f"{subscriber_id}/{OWNER_MARK}": OWNER_MARK_TEXT})
         retired = retired_subscribers(config, records)
         for subscriber_id in retired:
             if not _published(records, subscriber_id):  # the folder is not ours
                 continue
-            if found := _foreign(config, subscriber_id):  # made again by someone else
+            if found := ownership.foreign(output_dir, subscriber_id):  # made again by someone else
                 log.warning(
                     "retired subscriber %s: %s is left as it is: it holds files Syndicator "
                     "did not write, such as %s, and not its mark",
                     subscriber_id,
-                    config.site.output_dir / subscriber_id,
+                    output_dir / subscriber_id,
                     ", ".join(found),
                 )
                 continue
@@ -316,9 +318,11 @@ def publish_outputs(
         index = renderer.index_fingerprint(listed, settings)
         index_error = None
         known = store.site_fingerprint(INDEX)
-        if known is None and (index_error := _index_taken(config)):  # its first publish here
+        if known is None and (index_error := ownership.index_taken(output_dir)):  # first time
             log.warning("%s", index_error)
-        if index_error is None and (force or known != index or not present >= set(INDEX_FILES)):
+        if index_error is None and (
+            force or known != index or not present >= set(ownership.INDEX_FILES)
+        ):
             try:
                 publisher.stage({**renderer.render_index(listed), OWNER_MARK: OWNER_MARK_TEXT})
             except RenderError as exc:
@@ -327,7 +331,7 @@ def publish_outputs(
             except PublishError as exc:  # a folder in index.html's way, say
                 log.warning("%s", exc)
                 index_error = str(exc)
-        elif known is not None and not is_marked(config.site.output_dir):  # from before marks
+        elif known is not None and not ownership.is_marked(output_dir):  # from before marks
             publisher.stage({OWNER_MARK: OWNER_MARK_TEXT})
         refused = commit()
         with store.transaction():
@@ -372,9 +376,9 @@ def outputs_left(report: RunReport, before: frozenset[str] = frozenset()) -> fro
     names = {s.subscriber_id for s in report.subscribers if s.outcome in {"published", "unchanged"}}
     names.update(before & {s.subscriber_id for s in report.subscribers if s.outcome == "failed"})
     if report.index_error is None and report.publish_error is None:
-        names.update(INDEX_FILES)
+        names.update(ownership.INDEX_FILES)
     else:
-        names.update(before.intersection(INDEX_FILES))
+        names.update(before.intersection(ownership.INDEX_FILES))
     return frozenset(names)
 
 
@@ -394,81 +398,6 @@ def _unchanged_pages(
     except OSError:  # gone, or in the way: every page is made (and staging says why)
         return []
     return [slug for slug in same if f"{slug}.html" in present]
-
-
-# What Syndicator writes in a subscriber's folder. After a first publish, an unmarked
-# folder holding anything else was made again by someone else (the mark goes with it).
-OUR_FILES = re.compile(
-    r"rss\.xml|atom\.xml|feed\.json|snippet\.html|embed\.js|widget\.html|style\.css"
-    r"|page/[0-9]+\.html|articles/[a-z0-9-]+\.html"
-)
-
-
-def _taken(config: Config, subscriber_id: str, *, first: bool) -> str | None:
-    """Why a subscriber cannot be published: its folder is a link (publishing would write
-    where it leads), or is not Syndicator's (`strangers`): a shared web root's own folder
-    of that name, whose files would be replaced or removed. After the first publish, an
-    unmarked folder may hold the files Syndicator writes (from before folders were marked)
-    but nothing else: the folder was deleted and made again by someone else."""
-    folder = config.site.output_dir / subscriber_id
-    if folder.is_symlink():
-        return f"not published: {folder} is a symbolic link; publishing would write where it leads"
-    try:
-        found = strangers(folder, ours=None if first else OUR_FILES)
-    except PublishError as exc:
-        return f"not published: {exc}"
-    if not found:
-        return None
-    return (
-        f"not published: {folder} already holds files Syndicator did not write, such as "
-        f"{', '.join(found)}; move them elsewhere, or give the subscriber another id (if "
-        f"Syndicator wrote them, before it marked its folders or with a database since lost, "
-        f"create {folder / OWNER_MARK} to let it take the folder over)"
-    )
-
-
-def _foreign(config: Config, subscriber_id: str) -> list[str]:
-    """Files in a subscriber's unmarked folder that Syndicator does not write (`OUR_FILES`);
-    [] when the folder is marked, absent or cannot be read (staging says why)."""
-    try:
-        return strangers(config.site.output_dir / subscriber_id, ours=OUR_FILES)
-    except PublishError:
-        return []
-
-
-def _pages_on_disk(config: Config, subscriber_id: str, now: datetime) -> dict[str, datetime]:
-    """The article pages in the subscriber's folder, if Syndicator's (marked), each as left
-    out of the lists `now`: published with a database since lost or started afresh, their
-    links stay good for `keep_pages_days` like any page of a story that left the lists."""
-    folder = config.site.output_dir / subscriber_id
-    if not is_marked(folder):
-        return {}
-    try:
-        with os.scandir(folder / "articles") as scan:
-            names = [entry.name for entry in scan if entry.is_file(follow_symlinks=False)]
-    except OSError:  # none yet, or unreadable: staging reports what matters
-        return {}
-    return {name[: -len(".html")]: now for name in names if name.endswith(".html")}
-
-
-def _index_taken(config: Config) -> str | None:
-    """Why the top-level index cannot be published for the first time: an index.html or
-    subscribers.opml is there and the output folder is not marked as Syndicator's (a
-    shared web root's home page)."""
-    root = config.site.output_dir
-    if is_marked(root):
-        return None
-    there = [name for name in INDEX_FILES if (root / name).exists() or (root / name).is_symlink()]
-    if not there:
-        return None
-    return (
-        f"{root} already holds {' and '.join(there)}, which Syndicator did not write: kept; "
-        f"move them elsewhere (if Syndicator wrote them, before it marked its folders or with "
-        f"a database since lost, create {root / OWNER_MARK})"
-    )
-
-
-INDEX_FILES = ("index.html", "subscribers.opml")
 
 
 def _oversized(files: Mapping[str, bytes]) -> str | None:
@@ -518,24 +447,6 @@ def retired_subscribers(config: Config, records: Mapping[str, RenderRecord]) -> 
     """Subscribers whose file is gone (not merely broken: a broken file keeps its
     outputs). Pure. Those never published have no folder of ours to remove."""
     return sorted(set(records) - _present(config))
-
-
-def _unmarked(
-    config: Config, records: Mapping[str, RenderRecord], reports: Mapping[str, SubscriberReport]
-) -> list[str]:
-    """Subscribers published before, not in this run, whose folder lacks OWNER_MARK:
-    written before folders were marked, or the mark was deleted. Marked again, so that a
-    database lost later does not cost them their folder."""
-    found = []
-    for subscriber_id in sorted(_present(config)):
-        report = reports.get(subscriber_id)
-        if not _published(records, subscriber_id) or (report and report.outcome == "published"):
-            continue  # never published (not ours), or just now (the mark is with its files)
-        folder = config.site.output_dir / subscriber_id
-        unmarked = not is_marked(folder) and folder.is_dir() and not folder.is_symlink()
-        if unmarked and not _foreign(config, subscriber_id):  # else not ours to claim
-            found.append(subscriber_id)
-    return found
 
 
 def _present(config: Config) -> set[str]:

@@ -83,7 +83,7 @@ def test_a_temporary_name_already_taken_is_skipped(
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / taken).write_bytes(b"half of an old write")
     names = iter([taken, f"{TEMP_PREFIX}leftover-1", f"{TEMP_PREFIX}leftover-2"])
-    monkeypatch.setattr("syndicator.publish.files._temp_names", lambda: names)
+    monkeypatch.setattr("syndicator.publish.files.temp_names", lambda: names)
     report = publish(tmp_path, {"a/rss.xml": b"<rss/>"}, managed=["a"])
     assert report.written == 2  # and the folder's OWNER_MARK
     assert (tmp_path / "a" / "rss.xml").read_bytes() == b"<rss/>"

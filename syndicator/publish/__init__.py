@@ -1,21 +1,12 @@
 """The publish stage: rendered bytes become static files under the output folder.
 
 `files` writes them (atomically, only what changed, pruning what is stale);
-`ownership` decides which folders are Syndicator's to write into and remove from.
+`ownership` decides which folders and files there are Syndicator's to replace and remove.
 """
 
-from .files import (
-    OWNER_MARK,
-    OWNER_MARK_TEXT,
-    TEMP_PREFIX,
-    Publisher,
-    PublishError,
-    is_marked,
-    publish,
-    resolve_inside,
-    strangers,
-    write_atomic,
-)
+from ..errors import PublishError
+from .files import Publisher, publish, resolve_inside, write_atomic
+from .ownership import OWNER_MARK, OWNER_MARK_TEXT, TEMP_PREFIX, is_marked, strangers
 
 __all__ = [
     "OWNER_MARK",

@@ -14,44 +14,17 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import itertools
 import os
-import re
-import secrets
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import SyndicatorError
+from ..errors import PublishError
 from ..models import PublishReport
-
-TEMP_PREFIX = ".tmp-"
-# In every folder Syndicator publishes into (each subscriber's, and the output root once
-# it holds index.html): what is there is Syndicator's to replace and remove. A folder
-# without it is taken over only if it holds nothing (see `strangers`).
-OWNER_MARK = ".syndicator"
-OWNER_MARK_TEXT = b"Published by Syndicator, which replaces and removes the files in this folder.\n"
-
-
-class PublishError(SyndicatorError):
-    """A path would leave the output folder, or the disk refused a write. `errno` is the
-    operating system's error number when the disk refused."""
-
-    def __init__(self, message: str, *, errno: int | None = None) -> None:
-        super().__init__(message)
-        self.errno = errno
-
-    @property
-    def disk_wide(self) -> bool:
-        """The file system itself refused (full, over quota, read-only, failing): no other
-        file would fare better, so a publish stops instead of trying every subscriber."""
-        return self.errno in DISK_WIDE
-
-
-DISK_WIDE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+from .ownership import OWNER_MARK, OWNER_MARK_TEXT, TEMP_PREFIX, is_leftover, temp_names
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
@@ -116,7 +89,7 @@ class Publisher:
         self._folders: set[str] = set()  # known to exist since the last commit
         self._made: set[str] = set()  # made by this batch: nothing in them to compare
         self._top_level = False  # a file directly in the root is staged
-        self._temps = _temp_names()
+        self._temps = temp_names()
         self.report = PublishReport()
 
     @property
@@ -332,15 +305,6 @@ def _find_syncfs() -> Callable[[int], int] | None:
 _SYNCFS = _find_syncfs()
 
 
-def _temp_names() -> Iterator[str]:
-    """Names for temporary files: this process's own random prefix and a counter."""
-    prefix = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-"
-    return (f"{prefix}{number}" for number in itertools.count())
-
-
-_LEFTOVER = re.compile(re.escape(TEMP_PREFIX) + r"[0-9]+-[0-9a-f]{8}-[0-9]+")  # _temp_names
-
-
 def publish(
     root: Path, files: Mapping[str, bytes], *, managed: Iterable[str] = ()
 ) -> PublishReport:
@@ -358,50 +322,6 @@ def publish(
     finally:
         publisher.discard()  # after a failure: no temporary files left behind
     return publisher.report
-
-
-def is_marked(folder: Path) -> bool:
-    """Whether `folder` carries OWNER_MARK (a file of its own, not a link to one)."""
-    try:
-        return stat.S_ISREG(os.lstat(folder / OWNER_MARK).st_mode)  # one call per subscriber
-    except OSError:
-        return False
-
-
-def strangers(folder: Path, *, most: int = 3, ours: re.Pattern[str] | None = None) -> list[str]:
-    """What stops a first publish into `folder`: nothing ([]) when the folder is absent,
-    carries OWNER_MARK, or holds nothing but empty folders and temporary files a killed
-    publish left (and files whose relative path `ours` matches); else up to `most` of the
-    paths in it (relative to it). A file where the folder should be is no stranger:
-    staging reports it as in the way.
-    """
-    found: list[str] = []
-
-    def walk(path: str, relative: str) -> None:
-        with os.scandir(path) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
-        for entry in entries:
-            if len(found) >= most:
-                return
-            if entry.is_dir(follow_symlinks=False):
-                walk(entry.path, f"{relative}{entry.name}/")
-            elif entry.is_symlink() or not (
-                _LEFTOVER.fullmatch(entry.name)
-                or (ours is not None and ours.fullmatch(f"{relative}{entry.name}"))
-            ):
-                found.append(f"{relative}{entry.name}")
-
-    try:
-        if is_marked(folder):
-            return []
-        walk(os.fspath(folder), "")
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as exc:
-        raise PublishError(
-            f"{exc.filename or folder}: cannot read: {exc.strerror}", errno=exc.errno
-        ) from exc
-    return found
 
 
 def _same_bytes(path: str, data: bytes) -> bool:
@@ -515,7 +435,7 @@ def _remove_leftover_temps(folder: str) -> None:
     """Temporary files directly in `folder` (the output root, which may hold a web
     site's own files: only names the publisher gives): left by a run killed mid-publish."""
     with os.scandir(folder) as scan:
-        leftovers = [e.path for e in scan if _LEFTOVER.fullmatch(e.name) and e.is_file()]
+        leftovers = [e.path for e in scan if is_leftover(e.name) and e.is_file()]
     for path in leftovers:
         with contextlib.suppress(OSError):  # best effort: the next publish tries again
             os.unlink(path)
