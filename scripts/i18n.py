@@ -40,6 +40,7 @@ def extract() -> None:
         "--sort-output",
         "--no-location",  # line numbers would churn every catalog on every template edit
         str(ROOT / "syndicator"),
+        str(ROOT / "templates"),
     )  # fmt: skip
 
 

@@ -207,7 +207,8 @@ def test_the_template_holds_every_message_the_code_and_templates_use() -> None:
         method_map, options_map = parse_mapping_cfg(file)
     used = {
         message
-        for _, _, message, *_ in extract_from_dir(REPO / "syndicator", method_map, options_map)
+        for folder in (REPO / "syndicator", REPO / "templates")
+        for _, _, message, *_ in extract_from_dir(folder, method_map, options_map)
     }
     assert used == _template_ids()
 

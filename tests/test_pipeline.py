@@ -672,7 +672,7 @@ def test_what_an_article_page_is_made_from_changing_renders_it_again(
     elif change == "site template":
         templates = tmp_path / "templates"
         templates.mkdir()
-        article = (REPO / "syndicator" / "templates" / "article.html").read_text("utf-8")
+        article = (REPO / "templates" / "article.html").read_text("utf-8")
         (templates / "article.html").write_text(article.replace("<main", "<!-- ours --><main"))
         mark, changed = b"<!-- ours -->", slugs
     else:
@@ -1240,7 +1240,7 @@ def test_a_site_index_template_cannot_reach_the_file_system(
         (folder / "SECRET").write_text("the secret")
     own = tmp_path / "templates"
     own.mkdir(exist_ok=True)
-    opml = (REPO / "syndicator" / "templates" / "subscribers.opml").read_text()
+    opml = (REPO / "templates" / "subscribers.opml").read_text()
     (own / "subscribers.opml").write_text(
         opml.replace("{{ site.name }}", f"{{{{ {expression} }}}}")
     )

@@ -16,6 +16,7 @@ import math
 import random
 import re
 import shutil
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ from syndicator.render.environment import (
     FRAME_SCRIPT,
     FRAME_SCRIPT_HASH,
     ScriptData,
+    builtin_templates,
     js_data,
     js_string_body,
 )
@@ -1510,3 +1512,22 @@ def test_a_full_text_list_shows_a_storys_first_blocks_and_the_rest_behind_a_cont
 
 def safe_body(body: str) -> Markup:
     return headings_from(sanitize(body), 3)
+
+
+def test_the_built_in_templates_are_found_in_a_checkout_and_where_the_wheel_puts_them(
+    tmp_path: Path,
+) -> None:
+    """A checkout keeps them in its top-level templates/; the wheel carries that folder
+    inside the package, which is looked at first. (`uv build`, then render with the wheel
+    installed, is the whole proof; this keeps the two halves in step.)"""
+    assert (REPO / "templates").resolve() == BUILTIN_TEMPLATES
+    assert (BUILTIN_TEMPLATES / "article.html").is_file()
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["force-include"] == {"templates": "syndicator/templates"}
+    installed = tmp_path / "site-packages" / "syndicator"
+    (installed / "templates").mkdir(parents=True)
+    assert builtin_templates(installed) == installed / "templates"
+    checkout = tmp_path / "checkout" / "syndicator"
+    checkout.mkdir(parents=True)
+    assert builtin_templates(checkout) == tmp_path / "checkout" / "templates"

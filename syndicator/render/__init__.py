@@ -1,8 +1,9 @@
 """The render stage: every subscriber's outputs as bytes, from shared fragments.
 
 `plan` (pure) decides what a subscriber shows and fingerprints its inputs; `Renderer`
-turns a plan into files. Templates live in `syndicator/templates/`; admins override them
-per site (`config/templates/`) or per subscriber (`config/templates/subscribers/<id>/`).
+turns a plan into files. The built-in templates live in the top-level `templates/` (inside
+the package once installed: `environment.BUILTIN_TEMPLATES`); admins override them per site
+(`config/templates/`) or per subscriber (`config/templates/subscribers/<id>/`).
 """
 
 from .environment import RenderError, make_environment

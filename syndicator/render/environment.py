@@ -53,7 +53,16 @@ from ..locales import SOURCE_LANGUAGE, translations
 from . import bounds
 from .views import safe_html
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+def builtin_templates(package: Path) -> Path:
+    """The built-in templates' folder for the `syndicator` package at `package`: the
+    checkout's top-level `templates/`, which an installed wheel carries inside the package
+    (pyproject's hatch `force-include`)."""
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
+
+
+BUILTIN_TEMPLATES = builtin_templates(Path(__file__).resolve().parent.parent)
 SITE_TEMPLATES = "templates"  # beside syndicator.toml
 TEMPLATE_SUFFIXES = (".html", ".xml", ".js", ".opml", ".css")
 SUBSCRIBERS_FOLDER = "subscribers"  # in the site folder: one folder per subscriber
