@@ -57,14 +57,13 @@ from .daemon import WATCH_SECONDS, JsonFormatter, run_daemon
 from .errors import ConfigErrors, StateUnusable, StoreError, SyndicatorError
 from .init import DEFAULT_FEED, init_config
 from .lock import LockHeld, RunLock
-from .models import RenderRecord, RunReport, SourceReport, SourceState
-from .pipeline import current_state, run_once
+from .models import RunReport, SourceReport
+from .pipeline import run_once
 from .preview import PREVIEW_PAGE, build_preview
 from .render import PASTE_ADVICE, embed_codes, urls_for
 from .render.environment import check_templates
 from .serve import ServeError, make_server
-from .status import doubts, failures, named_few
-from .store import Store
+from .status import doubts, failures, named_few, read_status, stamp
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE = 0, 1, 2, 3, 4
 
@@ -316,12 +315,16 @@ def status(obj: _Context, as_json: bool) -> None:
     """Show each source (last success, last error, articles, next poll), the categories
     of the stored articles, and each subscriber (last publish, files, last error)."""
     config = obj.config()
-    sources, subscribers = source_status(config), subscriber_status(config)
-    categories = dict(sorted((stored_categories(config) or {}).items()))
+    try:
+        found = read_status(config)
+    except StoreError as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_STATE if isinstance(exc, StateUnusable) else EXIT_PARTIAL)
     if as_json:
-        everything = {"sources": sources, "categories": categories, "subscribers": subscribers}
-        click.echo(json.dumps(everything, indent=2))
+        click.echo(json.dumps(found.to_json(), indent=2))
         return
+    sources = [row.to_json() for row in found.sources]
+    subscribers = [row.to_json() for row in found.subscribers]
     console = Console()
     console.print(
         _table(
@@ -332,8 +335,8 @@ def status(obj: _Context, as_json: bool) -> None:
              "next due": "next_due"},
         )
     )  # fmt: skip
-    if categories:
-        counted = ", ".join(f"{name} ({count})" for name, count in categories.items())
+    if found.categories:
+        counted = ", ".join(f"{name} ({count})" for name, count in found.categories.items())
         console.print(f"Categories of the stored articles: {counted}", highlight=False)
     console.print(
         _table(
@@ -561,112 +564,6 @@ def _table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]) -> T
     return table
 
 
-def subscriber_status(config: Config) -> list[dict[str, Any]]:
-    """One row per subscriber (and per broken subscriber file), from the publish ledger."""
-    records: dict[str, RenderRecord] = {}
-    if config.database_path.exists():
-        try:
-            with Store(config.database_path) as store:
-                records = store.render_records()
-        except StoreError as exc:
-            _err(f"error: {exc}")
-            sys.exit(EXIT_STATE if isinstance(exc, StateUnusable) else EXIT_PARTIAL)
-    rows = []
-    for subscriber in config.subscribers:
-        record = records.get(subscriber.id)
-        if record is None:
-            state = "never published"
-        elif record.last_error:
-            state = "failing (last good outputs kept)" if record.fingerprint else "failing"
-        else:
-            state = "ok"
-        rows.append(
-            {
-                "id": subscriber.id,
-                "name": subscriber.name,
-                "state": state,
-                "last_published": _when(record.published_at) if record else None,
-                "items": record.items if record else None,
-                "files": record.files if record else 0,
-                "last_error": record.last_error if record else None,
-                "failed_at": _when(record.failed_at) if record else None,
-            }
-        )
-    broken: dict[str, list[str]] = {}
-    for problem in config.problems:
-        broken.setdefault(Path(problem.file).stem, []).append(str(problem))
-    for subscriber_id, problems in broken.items():
-        record = records.get(subscriber_id)
-        live = record is not None and record.published_at is not None
-        rows.append(
-            {
-                "id": subscriber_id,
-                "name": None,
-                "state": "invalid file (skipped"
-                + ("; last outputs still published)" if live else ")"),
-                "last_published": _when(record.published_at) if record else None,
-                "items": record.items if record else None,
-                "files": record.files if record else None,
-                "last_error": "; ".join(problems),
-                "failed_at": None,
-            }
-        )
-    return rows
-
-
-def source_status(config: Config) -> list[dict[str, Any]]:
-    """One row per configured source, from the store (the data behind `status`).
-    Reading status never creates the state database."""
-    states: dict[str, SourceState] = {}
-    counts: dict[str, int] = {}
-    if config.database_path.exists():
-        try:
-            with Store(config.database_path) as store:
-                damage = store.damage()
-                if damage:
-                    raise StoreError(
-                        f"{config.database_path}: the state database is damaged ({damage}); "
-                        "restore it from a backup with the outputs (see Backups in the README)"
-                    )
-                states = store.source_states()
-                counts = store.article_counts()
-        except StoreError as exc:
-            _err(f"error: {exc}")
-            sys.exit(EXIT_STATE if isinstance(exc, StateUnusable) else EXIT_PARTIAL)
-    rows = []
-    for source in config.sources:
-        stored = states.get(source.id)
-        state = current_state(stored, source)
-        if state.disabled:
-            label = "disabled"
-        elif stored is None or state is not stored:
-            label = "never polled"
-        elif state.consecutive_failures:
-            label = f"failing ({state.consecutive_failures}×)"
-        elif state.suspicious:
-            label = "suspicious"
-        elif state.last_warning:
-            label = "ok, with warnings"
-        else:
-            label = "ok"
-        rows.append(
-            {
-                "id": source.id,
-                "url": state.url,
-                "configured_url": source.url,
-                "state": label,
-                "last_success": _when(state.last_success),
-                "last_error": state.last_error,
-                "last_warning": state.last_warning,
-                "suspicious": state.suspicious,
-                "consecutive_failures": state.consecutive_failures,
-                "articles": counts.get(source.id, 0),
-                "next_due": _when(state.next_due) if stored is state else "now",
-            }
-        )
-    return rows
-
-
 def _run(config: Config, *, force: bool, only: set[str] | None, quiet: bool) -> RunReport:
     try:
         with RunLock(config.site.state_dir) as lock, _progress(quiet) as progress:
@@ -771,7 +668,7 @@ def _source_lines(report: SourceReport) -> Iterable[tuple[str, bool]]:
     elif report.outcome == "not_modified":
         yield f"{sid}: not modified", False
     elif report.outcome == "skipped":
-        yield f"{sid}: not due until {_when(report.next_due)}", False
+        yield f"{sid}: not due until {stamp(report.next_due)}", False
     elif report.outcome == "disabled":
         yield (
             f"{sid}: DISABLED: {report.error} "
@@ -780,7 +677,7 @@ def _source_lines(report: SourceReport) -> Iterable[tuple[str, bool]]:
         )
     else:
         yield (
-            f"{sid}: FAILED: {report.error} ({report.url}); next try {_when(report.next_due)}",
+            f"{sid}: FAILED: {report.error} ({report.url}); next try {stamp(report.next_due)}",
             True,
         )
     for doubt in doubts(report):
@@ -789,10 +686,6 @@ def _source_lines(report: SourceReport) -> Iterable[tuple[str, bool]]:
         yield f"{sid}: moved permanently to {report.moved_to}; stored URL updated", False
     for warning in report.warnings:  # with a doubt, they say where it came from
         yield f"{sid}: warning: {warning}", report.doubtful
-
-
-def _when(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else None
 
 
 def _err(message: str) -> None:

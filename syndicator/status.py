@@ -6,9 +6,213 @@ the state raises `StoreError`, and the caller decides what that means.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
-from .models import SourceReport, SubscriberReport
-from .pipeline import NOT_REACHED
+from .admin import stored_categories
+from .config import Config, SourceConfig, SubscriberConfig
+from .errors import StoreError
+from .models import RenderRecord, SourceReport, SourceState, SubscriberReport
+from .pipeline import NOT_REACHED, current_state
+from .store import Store
+
+Json = str | int | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """One configured source as the store last saw it."""
+
+    id: str
+    url: str  # the URL polled: differs from configured_url after a permanent redirect
+    configured_url: str
+    state: str  # "ok", "ok, with warnings", "suspicious", "failing (N×)", "disabled", ...
+    polled: bool  # False: never polled at this configured URL (so it is due now)
+    last_success: datetime | None
+    last_error: str | None
+    last_warning: str | None
+    suspicious: str | None  # why its last document looked wrong
+    consecutive_failures: int
+    articles: int  # stored articles from it
+    next_due: datetime | None  # None while polled: due now
+
+    def to_json(self) -> dict[str, Json]:
+        """The row as `status --json` prints it (times as "YYYY-MM-DD HH:MM UTC")."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "configured_url": self.configured_url,
+            "state": self.state,
+            "last_success": stamp(self.last_success),
+            "last_error": self.last_error,
+            "last_warning": self.last_warning,
+            "suspicious": self.suspicious,
+            "consecutive_failures": self.consecutive_failures,
+            "articles": self.articles,
+            "next_due": stamp(self.next_due) if self.polled else "now",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberStatus:
+    """One subscriber (or one broken subscriber file) as the publish ledger saw it."""
+
+    id: str
+    name: str | None  # None for a file that does not load
+    state: str  # "ok", "never published", "failing ...", "invalid file (skipped ...)"
+    published_at: datetime | None
+    items: int | None  # stories its lists showed; None: not known
+    files: int | None  # None for a broken file never published
+    last_error: str | None
+    failed_at: datetime | None
+
+    def to_json(self) -> dict[str, Json]:
+        """The row as `status --json` prints it (times as "YYYY-MM-DD HH:MM UTC")."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "last_published": stamp(self.published_at),
+            "items": self.items,
+            "files": self.files,
+            "last_error": self.last_error,
+            "failed_at": stamp(self.failed_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Everything `status` shows: sources, the stored articles' categories, subscribers."""
+
+    sources: tuple[SourceStatus, ...]
+    categories: dict[str, int]  # by name; empty before the first run
+    subscribers: tuple[SubscriberStatus, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """What `status --json` prints, keys in this order."""
+        return {
+            "sources": [row.to_json() for row in self.sources],
+            "categories": self.categories,
+            "subscribers": [row.to_json() for row in self.subscribers],
+        }
+
+
+def read_status(config: Config) -> Status:
+    """Read what `status` shows from the state database, never creating it. Raises
+    `StoreError` (`StateUnusable` when the state folder cannot be used) when it cannot
+    be read or is damaged."""
+    sources = source_status(config)
+    subscribers = subscriber_status(config)
+    categories = dict(sorted((stored_categories(config) or {}).items()))
+    return Status(tuple(sources), categories, tuple(subscribers))
+
+
+def source_status(config: Config) -> list[SourceStatus]:
+    """One row per configured source, from the store."""
+    states: dict[str, SourceState] = {}
+    counts: dict[str, int] = {}
+    if config.database_path.exists():
+        with Store(config.database_path) as store:
+            damage = store.damage()
+            if damage:
+                raise StoreError(
+                    f"{config.database_path}: the state database is damaged ({damage}); "
+                    "restore it from a backup with the outputs (see Backups in the README)"
+                )
+            states = store.source_states()
+            counts = store.article_counts()
+    return [_source_row(source, states.get(source.id), counts) for source in config.sources]
+
+
+def _source_row(
+    source: SourceConfig, stored: SourceState | None, counts: dict[str, int]
+) -> SourceStatus:
+    state = current_state(stored, source)
+    polled = stored is state
+    if state.disabled:
+        label = "disabled"
+    elif not polled:
+        label = "never polled"
+    elif state.consecutive_failures:
+        label = f"failing ({state.consecutive_failures}×)"
+    elif state.suspicious:
+        label = "suspicious"
+    elif state.last_warning:
+        label = "ok, with warnings"
+    else:
+        label = "ok"
+    return SourceStatus(
+        id=source.id,
+        url=state.url,
+        configured_url=source.url,
+        state=label,
+        polled=polled,
+        last_success=state.last_success,
+        last_error=state.last_error,
+        last_warning=state.last_warning,
+        suspicious=state.suspicious,
+        consecutive_failures=state.consecutive_failures,
+        articles=counts.get(source.id, 0),
+        next_due=state.next_due,
+    )
+
+
+def subscriber_status(config: Config) -> list[SubscriberStatus]:
+    """One row per subscriber, then one per broken subscriber file, from the ledger."""
+    records: dict[str, RenderRecord] = {}
+    if config.database_path.exists():
+        with Store(config.database_path) as store:
+            records = store.render_records()
+    rows = [_subscriber_row(s, records.get(s.id)) for s in config.subscribers]
+    broken: dict[str, list[str]] = {}
+    for problem in config.problems:
+        broken.setdefault(Path(problem.file).stem, []).append(str(problem))
+    for subscriber_id, problems in broken.items():
+        rows.append(_broken_row(subscriber_id, records.get(subscriber_id), problems))
+    return rows
+
+
+def _subscriber_row(subscriber: SubscriberConfig, record: RenderRecord | None) -> SubscriberStatus:
+    if record is None:
+        return SubscriberStatus(
+            subscriber.id, subscriber.name, "never published", None, None, 0, None, None
+        )
+    if record.last_error:
+        state = "failing (last good outputs kept)" if record.fingerprint else "failing"
+    else:
+        state = "ok"
+    return SubscriberStatus(
+        id=subscriber.id,
+        name=subscriber.name,
+        state=state,
+        published_at=record.published_at,
+        items=record.items,
+        files=record.files,
+        last_error=record.last_error,
+        failed_at=record.failed_at,
+    )
+
+
+def _broken_row(
+    subscriber_id: str, record: RenderRecord | None, problems: list[str]
+) -> SubscriberStatus:
+    live = record is not None and record.published_at is not None
+    return SubscriberStatus(
+        id=subscriber_id,
+        name=None,
+        state="invalid file (skipped" + ("; last outputs still published)" if live else ")"),
+        published_at=record.published_at if record else None,
+        items=record.items if record else None,
+        files=record.files if record else None,
+        last_error="; ".join(problems),
+        failed_at=None,
+    )
+
+
+def stamp(value: datetime | None) -> str | None:
+    """A time as status and the CLI's reports show it: "2026-11-24 12:00 UTC"."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else None
 
 
 def failures(
