@@ -17,6 +17,25 @@ from types import MappingProxyType
 from typing import Literal
 from urllib.parse import urlsplit
 
+# The output layout (URLs given out to churches: they never change). The renderer writes
+# these names and `publish.ownership` recognises them as Syndicator's, so an output added
+# here is both written and known. Each subscriber's, by output, under `<output_dir>/<id>/`
+# (`{number}` is a page number, `{slug}` a story's slug):
+SUBSCRIBER_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        "rss": "rss.xml",
+        "atom": "atom.xml",
+        "json": "feed.json",
+        "snippet": "snippet.html",
+        "widget": "widget.html",
+        "embed": "embed.js",
+        "style": "style.css",
+        "pages": "page/{number}.html",
+        "articles": "articles/{slug}.html",
+    }
+)
+SITE_FILES = ("index.html", "subscribers.opml")  # directly under `<output_dir>/`
+
 FUTURE_TOLERANCE = timedelta(days=1)  # how far past first seen a story's own date is believed
 
 

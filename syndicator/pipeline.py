@@ -26,6 +26,7 @@ from .config import Config, SourceConfig, SubscriberConfig
 from .errors import FetchError, ParseError, SourceGone, StoreError
 from .fetch import Fetcher
 from .models import (
+    SITE_FILES,
     CleanReport,
     EntryChanges,
     PublishOutcome,
@@ -320,9 +321,7 @@ def publish_outputs(
         known = store.site_fingerprint(INDEX)
         if known is None and (index_error := ownership.index_taken(output_dir)):  # first time
             log.warning("%s", index_error)
-        if index_error is None and (
-            force or known != index or not present >= set(ownership.INDEX_FILES)
-        ):
+        if index_error is None and (force or known != index or not present >= set(SITE_FILES)):
             try:
                 publisher.stage({**renderer.render_index(listed), OWNER_MARK: OWNER_MARK_TEXT})
             except RenderError as exc:
@@ -376,9 +375,9 @@ def outputs_left(report: RunReport, before: frozenset[str] = frozenset()) -> fro
     names = {s.subscriber_id for s in report.subscribers if s.outcome in {"published", "unchanged"}}
     names.update(before & {s.subscriber_id for s in report.subscribers if s.outcome == "failed"})
     if report.index_error is None and report.publish_error is None:
-        names.update(ownership.INDEX_FILES)
+        names.update(SITE_FILES)
     else:
-        names.update(before.intersection(ownership.INDEX_FILES))
+        names.update(before.intersection(SITE_FILES))
     return frozenset(names)
 
 

@@ -42,6 +42,7 @@ from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.models import Story
 from syndicator.pipeline import load_stories, publish_outputs, run_once
 from syndicator.publish import OWNER_MARK
+from syndicator.publish.ownership import OUR_FILES
 from syndicator.render import Renderer, page_tokens, plan
 from syndicator.render.environment import (
     BUILTIN_TEMPLATES,
@@ -428,6 +429,18 @@ def test_each_subscriber_gets_exactly_the_outputs_it_asked_for(site: Site) -> No
         }
         assert got == expected, sub.id
     assert {name.split("/")[0] for name in set(site.files) - top} == set(SUBSCRIBERS)
+
+
+def test_every_file_written_in_a_subscriber_s_folder_is_one_ownership_knows_as_ours(
+    site: Site,
+) -> None:
+    """`publish.ownership` tells a folder as Syndicator's by the names the renderer writes
+    (both read `models.SUBSCRIBER_FILES`): a file written under any other name would make
+    the folder, once its mark is lost, look someone else's and stop its publishing."""
+    for name in site.files:
+        _, _, inside = name.partition("/")
+        if inside and inside != OWNER_MARK:
+            assert OUR_FILES.fullmatch(inside), name
 
 
 def test_the_archive_and_the_pager_hold_pages_of_per_page_even_when_feeds_list_more(

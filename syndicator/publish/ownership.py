@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import PublishError
+from ..models import SITE_FILES, SUBSCRIBER_FILES
 
 TEMP_PREFIX = ".tmp-"
 # In every folder Syndicator publishes into (each subscriber's, and the output root once
@@ -26,14 +27,24 @@ TEMP_PREFIX = ".tmp-"
 # without it is taken over only if it holds nothing (see `strangers`).
 OWNER_MARK = ".syndicator"
 OWNER_MARK_TEXT = b"Published by Syndicator, which replaces and removes the files in this folder.\n"
-INDEX_FILES = ("index.html", "subscribers.opml")
+
+
+def _any_of(names: Iterable[str]) -> re.Pattern[str]:
+    """A pattern matching the `names`, where `{number}` stands for a page number and
+    `{slug}` for a story's slug (as `models.slugify` makes them)."""
+    holes = {re.escape("{number}"): "[0-9]+", re.escape("{slug}"): "[a-z0-9-]+"}
+    patterns = []
+    for name in names:
+        pattern = re.escape(name)
+        for hole, fill in holes.items():
+            pattern = pattern.replace(hole, fill)
+        patterns.append(pattern)
+    return re.compile("|".join(patterns))
+
 
 # What Syndicator writes in a subscriber's folder. After a first publish, an unmarked
 # folder holding anything else was made again by someone else (the mark goes with it).
-OUR_FILES = re.compile(
-    r"rss\.xml|atom\.xml|feed\.json|snippet\.html|embed\.js|widget\.html|style\.css"
-    r"|page/[0-9]+\.html|articles/[a-z0-9-]+\.html"
-)
+OUR_FILES = _any_of(SUBSCRIBER_FILES.values())
 
 
 def temp_names() -> Iterator[str]:
@@ -161,7 +172,7 @@ def index_taken(root: Path) -> str | None:
     as Syndicator's (a shared web root's home page)."""
     if is_marked(root):
         return None
-    there = [name for name in INDEX_FILES if (root / name).exists() or (root / name).is_symlink()]
+    there = [name for name in SITE_FILES if (root / name).exists() or (root / name).is_symlink()]
     if not there:
         return None
     return (

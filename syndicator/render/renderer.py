@@ -36,7 +36,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, display_path
 from ..locales import words_for
-from ..models import Story
+from ..models import SITE_FILES, SUBSCRIBER_FILES, Story
 from ..select import capacity, select
 from .environment import (
     SITE_TEMPLATES,
@@ -239,7 +239,7 @@ def plan(
 
 def article_path(subscriber_id: str, slug: str) -> str:
     """Where a subscriber's article page of a story is published, under the output root."""
-    return f"{subscriber_id}/articles/{slug}.html"
+    return f"{subscriber_id}/" + SUBSCRIBER_FILES["articles"].format(slug=slug)
 
 
 def page_tokens(plan: Plan) -> dict[str, str]:
@@ -437,7 +437,7 @@ class Renderer:
         context = {"sub": real}
 
         if outputs & {"widget", "pages", "articles"}:
-            yield prefix + "style.css", self._style(target, OWN_PAGES).encode()
+            yield prefix + SUBSCRIBER_FILES["style"], self._style(target, OWN_PAGES).encode()
 
         needs_items = outputs & {"snippet", "widget", "pages", "embed"}
         shared_items: list[Pieces | None] = [None] * len(listed)
@@ -452,14 +452,14 @@ class Renderer:
         if "snippet" in outputs:
             css = Markup(self._style(target, f".syn--{subscriber.id}"))  # noqa: S704 - our CSS
             html = self._page(target, "snippet.html", context, items=items[: len(front)], css=css)
-            yield prefix + "snippet.html", html
+            yield prefix + SUBSCRIBER_FILES["snippet"], html
 
         archive = real.urls.archive if "pages" in outputs else None
         if "widget" in outputs:
             html = self._page(
                 target, "widget.html", context, items=items[: len(front)], archive=archive
             )
-            yield prefix + "widget.html", html
+            yield prefix + SUBSCRIBER_FILES["widget"], html
 
         if "pages" in outputs:
             per_page = subscriber.per_page
@@ -469,7 +469,7 @@ class Renderer:
                 html = self._page(
                     target, "page.html", context, items=chunk, number=number, count=count
                 )
-                yield f"{prefix}page/{number}.html", html
+                yield prefix + SUBSCRIBER_FILES["pages"].format(number=number), html
 
         if outputs & {"rss", "atom", "json"}:
             feed_items = [
@@ -497,22 +497,22 @@ class Renderer:
                     **wanted,
                 )
             if rss is not None:
-                yield prefix + "rss.xml", rss
+                yield prefix + SUBSCRIBER_FILES["rss"], rss
             if atom is not None:
-                yield prefix + "atom.xml", atom
+                yield prefix + SUBSCRIBER_FILES["atom"], atom
             if "json" in outputs:
                 json = (
                     json_feed(real, feed_items)
                     if entries is None
                     else json_feed_shared(real, feed_items, entries, target.raw)
                 )
-                yield prefix + "feed.json", json
+                yield prefix + SUBSCRIBER_FILES["json"], json
 
         if "embed" in outputs:
             # Its pager shows the archive's stories; with detail_page, every listed story
             # can be opened (the feeds link to them too).
             yield (
-                prefix + "embed.js",
+                prefix + SUBSCRIBER_FILES["embed"],
                 self._embed(target, items[:paged], listed, shared_items[:paged]),
             )
 
@@ -846,7 +846,7 @@ class Renderer:
             with template_deadline():
                 return {
                     name: self._site_env("en").get_template(name).render(context).encode()
-                    for name in ("index.html", "subscribers.opml")
+                    for name in SITE_FILES
                 }
         except Exception as exc:
             log.debug("index render failed", exc_info=True)

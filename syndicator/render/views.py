@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from ..clean import make_excerpt
 from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, Theme
 from ..locales import format_date, same_language, words_for
-from ..models import Image, SafeHtml, Story
+from ..models import SUBSCRIBER_FILES, Image, SafeHtml, Story
 from .players import without_players
 
 # The options a shared fragment may depend on; subscribers that agree on all of them get
@@ -66,13 +66,13 @@ def urls_for(base_url: str, subscriber_id: str) -> Urls:
     base = f"{as_uri(base_url)}{subscriber_id}/"
     return Urls(
         base=base,
-        rss=f"{base}rss.xml",
-        atom=f"{base}atom.xml",
-        json=f"{base}feed.json",
-        snippet=f"{base}snippet.html",
-        embed=f"{base}embed.js",
-        widget=f"{base}widget.html",
-        archive=f"{base}page/1.html",
+        rss=base + SUBSCRIBER_FILES["rss"],
+        atom=base + SUBSCRIBER_FILES["atom"],
+        json=base + SUBSCRIBER_FILES["json"],
+        snippet=base + SUBSCRIBER_FILES["snippet"],
+        embed=base + SUBSCRIBER_FILES["embed"],
+        widget=base + SUBSCRIBER_FILES["widget"],
+        archive=base + SUBSCRIBER_FILES["pages"].format(number=1),
     )
 
 
@@ -338,7 +338,7 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
     original = link or sub.urls.base
     if sub.utm and link:
         original = with_utm(link, sub.id)
-    hosted = f"{sub.urls.base}articles/{story.slug}.html"
+    hosted = sub.urls.base + SUBSCRIBER_FILES["articles"].format(slug=story.slug)
     url = {"original": original, "hosted": hosted}.get(
         sub.link_to, f"{sub.detail_prefix}story={story.slug}"
     )
