@@ -54,15 +54,22 @@ from .config import (
     load_config,
 )
 from .daemon import WATCH_SECONDS, JsonFormatter, run_daemon
-from .errors import ConfigErrors, StateUnusable, StoreError, SyndicatorError
+from .errors import (
+    ConfigErrors,
+    LockHeld,
+    ServeError,
+    StateUnusable,
+    StoreError,
+    SyndicatorError,
+)
 from .init import DEFAULT_FEED, init_config
-from .lock import LockHeld, RunLock
+from .lock import RunLock
 from .models import RunReport, SourceReport
 from .pipeline import run_once
 from .preview import PREVIEW_PAGE, build_preview
 from .render import PASTE_ADVICE, embed_codes, urls_for
 from .render.environment import check_templates
-from .serve import ServeError, make_server
+from .serve import make_server
 from .status import doubts, failures, named_few, read_status, stamp
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE = 0, 1, 2, 3, 4

@@ -38,9 +38,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .clean.sanitize import DEFAULT_VIDEO_HOSTS
-from .errors import ConfigError, ConfigErrors
+from .errors import ConfigError, ConfigErrors, UnknownLanguage
 from .files import read_regular
-from .locales import DEFAULT_DATE_FORMAT, UnknownLanguage, check_date_format, locale_of
+from .locales import DEFAULT_DATE_FORMAT, check_date_format, locale_of
 from .models import slugify
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")

@@ -30,8 +30,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .config import Config, load_config
-from .errors import ConfigErrors, StateUnusable, SyndicatorError
-from .lock import DAEMON, RunLock
+from .errors import DAEMON, ConfigErrors, StateUnusable, SyndicatorError
+from .lock import RunLock
 from .pipeline import outputs_left, outputs_present, run_once
 from .status import doubts, failures, named_few
 

@@ -10,6 +10,8 @@ from datetime import datetime
 from errno import EDQUOT, EIO, ENOSPC, EROFS
 from pathlib import Path
 
+from jinja2.exceptions import SecurityError
+
 
 class SyndicatorError(Exception):
     """Root of every error this package raises on purpose."""
@@ -24,6 +26,16 @@ class ConfigError(SyndicatorError):
         self.message = message
         where = f"{file}: {key}" if key else file
         super().__init__(f"{where}: {message}")
+
+
+class UnknownLanguage(SyndicatorError, ValueError):
+    """A language CLDR has no data for; `suggestions` are close ones it has. A ValueError
+    too, so that a config validator reports it as a bad value."""
+
+    def __init__(self, language: str, suggestions: list[str]) -> None:
+        super().__init__(language)
+        self.language = language
+        self.suggestions = suggestions
 
 
 class ConfigErrors(SyndicatorError):
@@ -90,6 +102,56 @@ class StateUnusable(StoreError):
         )
 
 
+DAEMON = "daemon"  # the role the daemon records beside its pid in the lock file
+
+
+class LockHeld(SyndicatorError):
+    """Another run, or the daemon, is working on the same state."""
+
+    def __init__(self, path: Path, pid: int | None, role: str | None = None) -> None:
+        holder = f"process {pid}" if pid else "another process"
+        if role == DAEMON:
+            message = (
+                f"{path}: the daemon ({holder}) is running and publishes by itself: it "
+                "reads changed config and subscriber files on its own (every 10 s unless "
+                "started with another --watch); to make it poll and publish at once, reload "
+                f"it (systemctl reload syndicator-daemon, or kill -HUP {pid})"
+            )
+        else:
+            message = f"{path}: {holder} is running (another run or the daemon); try later"
+        super().__init__(message)
+        self.path = path
+        self.pid = pid
+        self.role = role
+
+
+class NotRecorded(SyndicatorError):
+    """A batch's files are in place, but the database refused to record them."""
+
+
+class RenderError(SyndicatorError):
+    """A subscriber's outputs (or, with no subscriber, the site's index.html and
+    subscribers.opml) could not be rendered; the last good ones stay."""
+
+    def __init__(self, subscriber_id: str | None, message: str) -> None:
+        where = (
+            f"subscriber {subscriber_id}" if subscriber_id else "index.html and subscribers.opml"
+        )
+        super().__init__(f"{where}: {message}")
+        self.subscriber_id = subscriber_id
+        self.message = message
+
+
+# A sandboxed template's own failures are also Jinja2's SecurityError, which is what the
+# sandbox raises for what it forbids: the renderer treats both alike.
+class TemplateTimeout(SyndicatorError, SecurityError):
+    """A sandboxed template ran past its deadline."""
+
+
+class TooBig(SyndicatorError, SecurityError):
+    """A sandboxed template asked for a value, an output or a render past its bound."""
+
+
 class PublishError(SyndicatorError):
     """A path would leave the output folder, or the disk refused a write. `errno` is the
     operating system's error number when the disk refused."""
@@ -106,3 +168,11 @@ class PublishError(SyndicatorError):
 
 
 DISK_WIDE = frozenset({ENOSPC, EDQUOT, EROFS, EIO})
+
+
+class ServeError(SyndicatorError):
+    """The server cannot start: the output folder is missing, or the address is unusable."""
+
+
+class DoubtfulRequest(SyndicatorError):
+    """A request whose end cannot be known for sure; the message says why."""

@@ -31,6 +31,8 @@ from babel.languages import get_official_languages
 from babel.localedata import locale_identifiers
 from babel.support import Translations
 
+from .errors import UnknownLanguage
+
 DateStyle = Literal["short", "medium", "long", "full"]
 DATE_STYLES: tuple[DateStyle, ...] = typing.get_args(DateStyle)
 _STYLES = ", ".join(DATE_STYLES)
@@ -52,15 +54,6 @@ STRFTIME_FIELDS = {
 _DIRECTIVE = re.compile(r"%(-?.?)", re.S)  # a lone % at the end: the empty directive
 _QUOTED = re.compile(r"'[^']*'")  # '' (a quote itself) is an empty quoted text
 _FORMAT_CACHE = 65536  # dates kept formatted: stories × date options in one run
-
-
-class UnknownLanguage(ValueError):
-    """A language CLDR has no data for; `suggestions` are close ones it has."""
-
-    def __init__(self, language: str, suggestions: list[str]) -> None:
-        super().__init__(language)
-        self.language = language
-        self.suggestions = suggestions
 
 
 @functools.lru_cache(maxsize=256)

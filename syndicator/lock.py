@@ -13,30 +13,9 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from .errors import StateUnusable, SyndicatorError
+from .errors import LockHeld, StateUnusable
 
 LOCK_NAME = "syndicator.lock"
-DAEMON = "daemon"  # the role the daemon records beside its pid
-
-
-class LockHeld(SyndicatorError):
-    """Another run, or the daemon, is working on the same state."""
-
-    def __init__(self, path: Path, pid: int | None, role: str | None = None) -> None:
-        holder = f"process {pid}" if pid else "another process"
-        if role == DAEMON:
-            message = (
-                f"{path}: the daemon ({holder}) is running and publishes by itself: it "
-                "reads changed config and subscriber files on its own (every 10 s unless "
-                "started with another --watch); to make it poll and publish at once, reload "
-                f"it (systemctl reload syndicator-daemon, or kill -HUP {pid})"
-            )
-        else:
-            message = f"{path}: {holder} is running (another run or the daemon); try later"
-        super().__init__(message)
-        self.path = path
-        self.pid = pid
-        self.role = role
 
 
 class RunLock:

@@ -23,7 +23,15 @@ from pydantic import ValidationError
 from . import clean, schedule
 from .clean.worker import Budget, Refusal, shared
 from .config import Config, SourceConfig, SubscriberConfig
-from .errors import FetchError, ParseError, SourceGone, StoreError
+from .errors import (
+    FetchError,
+    NotRecorded,
+    ParseError,
+    PublishError,
+    RenderError,
+    SourceGone,
+    StoreError,
+)
 from .fetch import Fetcher
 from .models import (
     SITE_FILES,
@@ -38,11 +46,10 @@ from .models import (
     SubscriberReport,
 )
 from .parse import parse_feed
-from .publish import OWNER_MARK, OWNER_MARK_TEXT, Publisher, PublishError, ownership
+from .publish import OWNER_MARK, OWNER_MARK_TEXT, Publisher, ownership
 from .render import (
     Plan,
     Renderer,
-    RenderError,
     Selections,
     article_path,
     page_tokens,
@@ -204,7 +211,7 @@ def publish_outputs(
                         )
                     )
         except sqlite3.Error as exc:
-            raise _NotRecorded(str(exc)) from exc
+            raise NotRecorded(str(exc)) from exc
         for report in published:  # recorded: reported as such only now
             reports[report.subscriber_id] = report
         pending.clear()
@@ -346,7 +353,7 @@ def publish_outputs(
                 reports[subscriber_id] = SubscriberReport(subscriber_id, "retired")
     except PublishError as exc:
         return stop(str(exc), "not published")
-    except _NotRecorded as exc:
+    except NotRecorded as exc:
         error = f"{config.database_path}: cannot record what was published: {exc}"
         return stop(error, "published, not recorded (the next run records it)")
     except sqlite3.Error as exc:
@@ -412,10 +419,6 @@ def _oversized(files: Mapping[str, bytes]) -> str | None:
 
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # a full-text feed of 100 long stories is under 2 MB
-
-
-class _NotRecorded(Exception):
-    """A batch's files are in place, but the database refused to record them."""
 
 
 BATCH_BYTES = 64 * 1024 * 1024  # staged bytes per durability barrier

@@ -79,7 +79,7 @@ from typing import Any, cast
 from urllib.parse import unquote
 
 from . import __version__
-from .errors import SyndicatorError
+from .errors import DoubtfulRequest, ServeError
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +120,6 @@ _CORS_HEADERS = (
 _ETAG = re.compile(r'(?:W/)?"([^"]*)"')
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field names
 _DIGITS = re.compile(rb"[0-9]+")
-
-
-class ServeError(SyndicatorError):
-    """The server cannot start: the output folder is missing, or the address is unusable."""
 
 
 def make_server(root: Path, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
@@ -220,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         try:
             has_body = _has_body(self.raw_requestline, recorder.lines, self.request_version)
-        except _Doubtful as exc:
+        except DoubtfulRequest as exc:
             self._refuse(HTTPStatus.BAD_REQUEST, str(exc))
             return False
         if has_body:
@@ -419,12 +415,8 @@ class _HeaderRecorder:
         return line
 
 
-class _Doubtful(Exception):
-    """A request whose end cannot be known for sure; the message says why."""
-
-
 def _has_body(request_line: bytes, header_lines: list[bytes], version: str) -> bool:
-    """Whether the request announces a body (which is never read). Raises `_Doubtful`
+    """Whether the request announces a body (which is never read). Raises `DoubtfulRequest`
     when a proxy could take its end to be elsewhere (RFC 9112 §2.2, §5, §6)."""
     lengths: list[bytes] = []
     codings: list[bytes] = []
@@ -433,29 +425,29 @@ def _has_body(request_line: bytes, header_lines: list[bytes], version: str) -> b
         if not line:
             continue  # the blank line that ends the headers
         if b"\r" in line:
-            raise _Doubtful("a CR inside a line")
+            raise DoubtfulRequest("a CR inside a line")
         if b"\0" in line:
-            raise _Doubtful("a NUL inside a line")
+            raise DoubtfulRequest("a NUL inside a line")
         if number == 0:
             continue
         if line[:1] in (b" ", b"\t"):
-            raise _Doubtful("a folded header line (obs-fold)")
+            raise DoubtfulRequest("a folded header line (obs-fold)")
         name, colon, value = line.partition(b":")
         if not colon or not _TOKEN.fullmatch(name):
-            raise _Doubtful(f"a malformed header line: {line[:40]!r}")
+            raise DoubtfulRequest(f"a malformed header line: {line[:40]!r}")
         name = name.lower()
         if name == b"content-length":
             lengths.append(value.strip(b" \t"))
         elif name == b"transfer-encoding":
             codings.extend(c.strip(b" \t").lower() for c in value.split(b","))
     if len(lengths) > 1:
-        raise _Doubtful("more than one Content-Length")
+        raise DoubtfulRequest("more than one Content-Length")
     if lengths and not _DIGITS.fullmatch(lengths[0]):
-        raise _Doubtful(f"Content-Length is not a number: {lengths[0][:20]!r}")
+        raise DoubtfulRequest(f"Content-Length is not a number: {lengths[0][:20]!r}")
     if lengths and codings:
-        raise _Doubtful("both Content-Length and Transfer-Encoding")
+        raise DoubtfulRequest("both Content-Length and Transfer-Encoding")
     if codings and (version != "HTTP/1.1" or codings[-1] != b"chunked"):
-        raise _Doubtful("a Transfer-Encoding other than chunked on HTTP/1.1")
+        raise DoubtfulRequest("a Transfer-Encoding other than chunked on HTTP/1.1")
     return bool(codings) or (bool(lengths) and int(lengths[0]) > 0)
 
 

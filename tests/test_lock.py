@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from syndicator.errors import StateUnusable
-from syndicator.lock import DAEMON, LOCK_NAME, LockHeld, RunLock
+from syndicator.errors import DAEMON, LockHeld, StateUnusable
+from syndicator.lock import LOCK_NAME, RunLock
 
 
 def test_the_holder_records_its_pid_and_role_and_a_clean_exit_empties_the_file(

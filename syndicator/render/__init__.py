@@ -6,7 +6,7 @@ the package once installed: `environment.BUILTIN_TEMPLATES`); admins override th
 (`config/templates/`) or per subscriber (`config/templates/subscribers/<id>/`).
 """
 
-from .environment import RenderError, make_environment
+from .environment import make_environment
 from .renderer import (
     PASTE_ADVICE,
     Plan,
@@ -23,7 +23,6 @@ from .views import urls_for
 __all__ = [
     "PASTE_ADVICE",
     "Plan",
-    "RenderError",
     "Renderer",
     "Selections",
     "article_path",

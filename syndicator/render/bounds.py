@@ -26,9 +26,10 @@ import threading
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
-from jinja2.exceptions import SecurityError
 from jinja2.utils import Namespace
 from markupsafe import Markup, escape
+
+from ..errors import TooBig
 
 MAX_SIZE = 1_000_000  # longest string or list (printed, for lists) one operation may make
 MAX_INT_BITS = 100_000  # largest number (30,103 digits) arithmetic may make
@@ -39,10 +40,6 @@ COPY_WORK = 10**9  # characters or items one filter may copy over and over (a se
 # .left: bytes the render under way may still build (`one_render`); .output_left:
 # characters the output under way may still print (`one_output`).
 _budget = threading.local()
-
-
-class TooBig(SecurityError):
-    """A sandboxed template asked for a value, an output or a render past its bound."""
 
 
 @contextlib.contextmanager

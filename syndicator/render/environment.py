@@ -34,7 +34,6 @@ from jinja2 import (
     TemplateSyntaxError,
     nodes,
 )
-from jinja2.exceptions import SecurityError
 from jinja2.filters import make_attrgetter
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import (
@@ -47,7 +46,7 @@ from jinja2.utils import _PassArg, generate_lorem_ipsum
 from markupsafe import Markup
 
 from ..config import display_path
-from ..errors import SyndicatorError
+from ..errors import TemplateTimeout
 from ..files import read_regular
 from ..locales import SOURCE_LANGUAGE, translations
 from . import bounds
@@ -67,19 +66,6 @@ SITE_TEMPLATES = "templates"  # beside syndicator.toml
 TEMPLATE_SUFFIXES = (".html", ".xml", ".js", ".opml", ".css")
 SUBSCRIBERS_FOLDER = "subscribers"  # in the site folder: one folder per subscriber
 SUBSCRIBER_TEMPLATES = f"{SITE_TEMPLATES}/{SUBSCRIBERS_FOLDER}"  # then <subscriber-id>/
-
-
-class RenderError(SyndicatorError):
-    """A subscriber's outputs (or, with no subscriber, the site's index.html and
-    subscribers.opml) could not be rendered; the last good ones stay."""
-
-    def __init__(self, subscriber_id: str | None, message: str) -> None:
-        where = (
-            f"subscriber {subscriber_id}" if subscriber_id else "index.html and subscribers.opml"
-        )
-        super().__init__(f"{where}: {message}")
-        self.subscriber_id = subscriber_id
-        self.message = message
 
 
 def template_chain(config_dir: Path, subscriber_id: str | None = None) -> tuple[Path, ...]:
@@ -126,10 +112,6 @@ def template_deadline(seconds: float | None = None) -> Iterator[None]:
             yield
     finally:
         _deadline.until = previous
-
-
-class TemplateTimeout(SecurityError):
-    """A sandboxed template ran past its deadline."""
 
 
 def _check_deadline() -> None:

@@ -35,6 +35,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, display_path
+from ..errors import RenderError, TemplateTimeout
 from ..locales import words_for
 from ..models import SITE_FILES, SUBSCRIBER_FILES, Story
 from ..select import capacity, select
@@ -42,9 +43,7 @@ from .environment import (
     SITE_TEMPLATES,
     SUBSCRIBER_TEMPLATES,
     SUBSCRIBERS_FOLDER,
-    RenderError,
     ScriptData,
-    TemplateTimeout,
     describe,
     js_data,
     js_string_body,
@@ -951,7 +950,6 @@ def embed_codes(urls: Urls, subscriber: SubscriberConfig) -> dict[str, str]:
 __all__ = [
     "PASTE_ADVICE",
     "Plan",
-    "RenderError",
     "Renderer",
     "Selections",
     "embed_codes",
