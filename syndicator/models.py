@@ -358,6 +358,7 @@ class SubscriberReport:
     written: int = 0  # of which this run wrote (changed bytes)
     error: str | None = None
     items: int | None = None  # stories its lists show (0: an empty widget); None: not planned
+    reached: bool = True  # False: publishing stopped before its turn (the next run does it)
 
 
 @dataclass(frozen=True, slots=True)

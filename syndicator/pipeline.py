@@ -230,7 +230,7 @@ def publish_outputs(
         for subscriber in ordered:
             if subscriber.id not in reports:
                 reports[subscriber.id] = SubscriberReport(
-                    subscriber.id, "failed", error=f"{NOT_REACHED}: {error}"
+                    subscriber.id, "failed", error=f"{NOT_REACHED}: {error}", reached=False
                 )
         return PublishOutcome(_in_order(config, reports), publisher.report, error)
 

@@ -14,7 +14,7 @@ from .admin import stored_categories
 from .config import Config, SourceConfig, SubscriberConfig
 from .errors import StoreError
 from .models import RenderRecord, SourceReport, SourceState, SubscriberReport
-from .pipeline import NOT_REACHED, current_state
+from .pipeline import current_state
 from .store import Store
 
 Json = str | int | bool | None
@@ -225,7 +225,7 @@ def failures(
     for subscriber in subscribers:
         if subscriber.outcome != "failed":
             continue
-        if (subscriber.error or "").startswith(NOT_REACHED):
+        if not subscriber.reached:
             not_reached.append(subscriber.subscriber_id)
         else:
             named.append(subscriber)

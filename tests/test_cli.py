@@ -603,7 +603,10 @@ def test_subscribers_not_reached_after_a_stop_are_told_in_one_line(
         subscribers=(
             SubscriberReport("c0", "published", 5, 5),
             SubscriberReport("c1", "failed", error=f"not published: {stop}"),
-            *(SubscriberReport(i, "failed", error=f"{NOT_REACHED}: {stop}") for i in left),
+            *(
+                SubscriberReport(i, "failed", error=f"{NOT_REACHED}: {stop}", reached=False)
+                for i in left
+            ),
         ),
         publish_error=stop,
     )

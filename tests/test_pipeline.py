@@ -1011,11 +1011,13 @@ def test_a_full_or_read_only_disk_stops_the_publish_and_loses_nothing(
     failed = {i for i, s in outcomes.items() if s.outcome == "failed"}
     assert len(published) == (2 if refusal == "full" else 0)
     assert published | failed == set(FOUR_CHURCHES)
+    assert any(not outcomes[name].reached for name in failed)  # told apart by type
     for name in published:
         assert b"Story 4" in outputs_of(config, name)["rss.xml"], name
     for name in failed:
         error = outcomes[name].error or ""
         assert error.startswith(("not published: ", "not reached: publishing stopped: "))
+        assert outcomes[name].reached is not error.startswith("not reached: ")  # typed, not read
         assert reason in error, error
         kept = outputs_of(config, name)
         assert {k: v for k, v in kept.items() if TEMP_PREFIX not in k} == before[name]
