@@ -37,11 +37,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .clean.sanitize import DEFAULT_VIDEO_HOSTS
 from .errors import ConfigError, ConfigErrors, UnknownLanguage
 from .files import read_regular
 from .locales import DEFAULT_DATE_FORMAT, check_date_format, locale_of
-from .models import slugify
+from .models import DEFAULT_VIDEO_HOSTS, slugify
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
 SUBSCRIBERS_DIR = "subscribers"

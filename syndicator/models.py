@@ -37,6 +37,9 @@ SUBSCRIBER_FILES: Mapping[str, str] = MappingProxyType(
 SITE_FILES = ("index.html", "subscribers.opml")  # directly under `<output_dir>/`
 
 FUTURE_TOLERANCE = timedelta(days=1)  # how far past first seen a story's own date is believed
+# Whose video players the sanitizer keeps as iframes unless a source's config says otherwise
+# (`[sources.clean] video_hosts`): the config's default and the sanitizer's are this one.
+DEFAULT_VIDEO_HOSTS = ("www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com")
 
 
 def believed_date(published: datetime | None, first_seen: datetime) -> datetime:

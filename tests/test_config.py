@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -569,3 +571,17 @@ def test_a_file_of_thousands_of_mistakes_says_the_first_twenty_and_how_many_more
     assert [p.key for p in problems[:2]] == ["key0", "key1"]
     assert problems[-1].key is None
     assert "and 4,980 more problem(s) not shown" in problems[-1].message
+
+
+def test_loading_a_config_needs_no_stage_of_the_pipeline() -> None:
+    """Config is validated before any stage runs: importing it loads no cleaning,
+    rendering or publishing code (their shared defaults live in `models`)."""
+    program = (
+        "import sys, syndicator.config\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('syndicator'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "syndicator.config" in loaded
+    assert not [m for m in loaded if m.split(".")[1:2] in (["clean"], ["render"], ["publish"])]

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import nh3
 
-from ..models import SafeHtml
+from ..models import DEFAULT_VIDEO_HOSTS, SafeHtml
 
 ALLOWED_TAGS = frozenset(
     {
@@ -55,7 +55,6 @@ VIDEO_EMBED_PATHS = {
     "www.youtube-nocookie.com": "/embed/",
     "player.vimeo.com": "/video/",
 }
-DEFAULT_VIDEO_HOSTS = ("www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com")
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Never text: the controls but tab, LF and CR, surrogates, and Unicode's noncharacters
