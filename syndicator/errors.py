@@ -142,8 +142,8 @@ class RenderError(SyndicatorError):
         self.message = message
 
 
-# A sandboxed template's own failures are also Jinja2's SecurityError, which is what the
-# sandbox raises for what it forbids: the renderer treats both alike.
+# The sandbox's own bounds are also Jinja2 SecurityErrors, the type its built-in checks
+# raise: a template stopped by the sandbox fails as one kind, whichever check stopped it.
 class TemplateTimeout(SyndicatorError, SecurityError):
     """A sandboxed template ran past its deadline."""
 
