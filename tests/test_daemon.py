@@ -267,14 +267,17 @@ def test_a_deleted_output_folder_is_published_again_within_the_watch_interval(
         daemon.wait_for("cycle done: 3 subscriber(s) rendered")
         published = sorted(str(path.relative_to(output)) for path in output.rglob("*"))
         widget = (output / "grace-church" / "widget.html").read_bytes()
-        shutil.rmtree(output)
+        gone = output.with_name("output-gone")
+        output.rename(gone)  # at once: a look amid an rmtree would see part of it gone
+        shutil.rmtree(gone)
         line = daemon.wait_for("publishing them again")
         assert "5 output(s) gone" in line and "grace-church" in line and "index.html" in line
         daemon.wait_for("cycle done: 3 subscriber(s) rendered")
         assert sorted(str(path.relative_to(output)) for path in output.rglob("*")) == published
         assert (output / "grace-church" / "widget.html").read_bytes() == widget
 
-        shutil.rmtree(output / "hope-ministries")
+        (output / "hope-ministries").rename(gone)
+        shutil.rmtree(gone)
         assert "1 output(s) gone" in daemon.wait_for("publishing them again")
         daemon.wait_for("cycle done: 1 subscriber(s) rendered")
         assert (output / "hope-ministries" / "rss.xml").is_file()
