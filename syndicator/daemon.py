@@ -157,15 +157,7 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
 
     with RunLock(config.site.state_dir, DAEMON) as lock:
         state = _state = _State(config)
-        scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": MISFIRE_GRACE_SECONDS,
-            },
-            timezone=UTC,
-        )
+        scheduler = _scheduler()
         schedule_sources(scheduler, config)
         previous = {
             sig: signal.signal(sig, handler)
@@ -200,6 +192,19 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
             _state = None
     log.info("daemon stopped")
     return 0
+
+
+def _scheduler() -> BackgroundScheduler:
+    """One cycle at a time: a missed poll runs once, late, not once per missed interval."""
+    return BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
+        timezone=UTC,
+    )
 
 
 def _restore_missing(scheduler: BackgroundScheduler, state: _State) -> None:
