@@ -43,14 +43,19 @@ _budget = threading.local()
 
 
 @contextlib.contextmanager
-def one_render() -> Iterator[None]:
-    """What is built inside (by `charge`) counts toward one render's `MAX_BUILT`."""
-    previous = getattr(_budget, "left", None)
-    _budget.left = MAX_BUILT
+def _budgeted(name: str, amount: int) -> Iterator[None]:
+    """`_budget.<name>` is `amount` inside, and what it was before after (they nest)."""
+    previous = getattr(_budget, name, None)
+    setattr(_budget, name, amount)
     try:
         yield
     finally:
-        _budget.left = previous
+        setattr(_budget, name, previous)
+
+
+def one_render() -> contextlib.AbstractContextManager[None]:
+    """What is built inside (by `charge`) counts toward one render's `MAX_BUILT`."""
+    return _budgeted("left", MAX_BUILT)
 
 
 def charge(value: Any) -> Any:
@@ -130,15 +135,9 @@ def printable(value: Any, what: str = "a value printed") -> Any:
     return value
 
 
-@contextlib.contextmanager
-def one_output() -> Iterator[None]:
+def one_output() -> contextlib.AbstractContextManager[None]:
     """What is printed inside (by `printed`) counts toward one output's `MAX_OUTPUT`."""
-    previous = getattr(_budget, "output_left", None)
-    _budget.output_left = MAX_OUTPUT
-    try:
-        yield
-    finally:
-        _budget.output_left = previous
+    return _budgeted("output_left", MAX_OUTPUT)
 
 
 def printed(value: Any) -> Any:
