@@ -140,7 +140,6 @@ def test_any_language_cldr_knows_is_accepted(tmp_path: Path, language: str) -> N
 def test_a_subscribers_pages_show_dates_in_its_language(tmp_path: Path) -> None:
     """Through the renderer, shared fragments and all: Korean and Swahili subscribers of the
     same story get its date in their language and time zone; English keeps its old form."""
-    (tmp_path / "feed.xml").write_bytes(rss(item("1", 14)))
     subscribers = {
         name: f'name = "{name}"\nsite_url = "https://{name}.example/"\n{extra}'
         for name, extra in {
@@ -150,17 +149,8 @@ def test_a_subscribers_pages_show_dates_in_its_language(tmp_path: Path) -> None:
             "old": 'language = "es"\ndate_format = "%A %-d de %B"\n',
         }.items()
     }
-    config = load_config(
-        write_config(tmp_path, (tmp_path / "feed.xml").as_uri(), subscribers=subscribers)
-    )
-    assert run_once(config, NOW).ok
-    with Store(config.database_path) as store:
-        stories = load_stories(config, store)
-    renderer = Renderer(config.path.parent, config.site)
-    texts = {}
-    for subscriber in sorted(config.subscribers, key=renderer.sort_key):
-        files = renderer.render(plan(subscriber, stories, {}, {}, NOW, "salt"))
-        texts[subscriber.id] = files[f"{subscriber.id}/widget.html"].decode()
+    outputs = _render_all(tmp_path, subscribers, item("1", 14))
+    texts = {name: outputs[f"{name}/widget.html"] for name in subscribers}
     # Published 2026-11-14 09:00 UTC: 18:00 in Seoul.
     assert ">2026년 11월 14일</time>" in texts["ko"]
     assert ">14 Novemba 2026</time>" in texts["sw"]
