@@ -507,8 +507,17 @@ def overrides_fingerprint(folders: Sequence[Path], *, site: bool = False) -> str
         for path in files:
             if path.is_file():
                 digest.update(str(path.relative_to(folder)).encode() + b"\0")
-                digest.update(path.read_bytes() + b"\0")
+                digest.update(_template_bytes(path) + b"\0")
     return digest.hexdigest()
+
+
+def _template_bytes(path: Path) -> bytes:
+    """The file's bytes as the loader would read them; what stops it (a file past the
+    size cap) stands in, so the loader, not the digest, reads and refuses a huge file."""
+    try:
+        return read_regular(path)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}".encode()
 
 
 def check_templates(config_dir: Path, subscriber_ids: Sequence[str]) -> list[str]:
