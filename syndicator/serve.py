@@ -222,6 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
         if has_body:
             self._closing = True
             self.close_connection = True
+        self.path = _origin_form(self.path)
         return True
 
     def _refuse(self, status: HTTPStatus, reason: str) -> None:
@@ -449,6 +450,17 @@ def _has_body(request_line: bytes, header_lines: list[bytes], version: str) -> b
     if codings and (version != "HTTP/1.1" or codings[-1] != b"chunked"):
         raise DoubtfulRequest("a Transfer-Encoding other than chunked on HTTP/1.1")
     return bool(codings) or (bool(lengths) and int(lengths[0]) > 0)
+
+
+def _origin_form(target: str) -> str:
+    """`target` with an http(s) scheme and authority taken off (RFC 9112 3.2.2: a server
+    must accept the absolute form some proxies send); any other target as it was."""
+    scheme, sep, rest = target.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or "/" in scheme:
+        return target
+    authority_end = min((i for i in map(rest.find, "/?") if i >= 0), default=len(rest))
+    path = rest[authority_end:]
+    return path if path.startswith("/") else "/" + path
 
 
 def _segments(path: str) -> list[str] | None:

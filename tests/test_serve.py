@@ -472,6 +472,25 @@ def test_requests_without_a_body_keep_the_connection(site: Site) -> None:
     assert _raw(site, plain + last).count(b"HTTP/1.1 200 ") == 2
 
 
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        ("http://x/grace/feed.json", b" 200 "),
+        ("HTTP://x:8080/grace/feed.json?x=1", b" 200 "),
+        ("https://x/grace/missing.json", b" 404 "),
+        ("ftp://x/grace/feed.json", b" 400 "),
+        ("grace/feed.json", b" 400 "),
+        ("http://x", b" 200 "),
+    ],
+)
+def test_an_absolute_form_target_is_served_as_its_path(site: Site, target: str, status: bytes) -> None:
+    """HTTP/1.1 servers must accept a full URL as the request target (RFC 9112 3.2.2);
+    some proxies send one. Any other form stays refused."""
+    request = f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    received = _raw(site, request.encode())
+    assert received.startswith(b"HTTP/1.1" + status), received[:200]
+
+
 def test_unknown_methods_are_501(site: Site) -> None:
     reply = site.ask("/grace/rss.xml", "BREW")
     assert reply.status == 501
