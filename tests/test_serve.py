@@ -483,7 +483,9 @@ def test_requests_without_a_body_keep_the_connection(site: Site) -> None:
         ("http://x", b" 200 "),
     ],
 )
-def test_an_absolute_form_target_is_served_as_its_path(site: Site, target: str, status: bytes) -> None:
+def test_an_absolute_form_target_is_served_as_its_path(
+    site: Site, target: str, status: bytes
+) -> None:
     """HTTP/1.1 servers must accept a full URL as the request target (RFC 9112 3.2.2);
     some proxies send one. Any other form stays refused."""
     request = f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
