@@ -94,12 +94,11 @@ from syndicator.config import (  # noqa: E402
     load_config,
 )
 from syndicator.errors import CleanError  # noqa: E402
+from syndicator.ingest import clean_source, load_stories  # noqa: E402
 from syndicator.models import Entry, ParsedFeed, Story  # noqa: E402
 from syndicator.parse import parse_bytes  # noqa: E402
 from syndicator.pipeline import (  # noqa: E402
     BATCH_BYTES,
-    clean_source,
-    load_stories,
     outputs_present,
     publish_outputs,
     run_once,

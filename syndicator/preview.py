@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from .config import Config, SubscriberConfig
 from .errors import SyndicatorError
-from .pipeline import load_stories
+from .ingest import load_stories
 from .publish import publish
 from .render import Renderer, embed_codes, plan, urls_for
 from .render.environment import make_environment

@@ -13,8 +13,8 @@ from pathlib import Path
 from .admin import stored_categories
 from .config import Config, SourceConfig, SubscriberConfig
 from .errors import StoreError
+from .ingest import current_state
 from .models import RenderRecord, SourceReport, SourceState, SubscriberReport
-from .pipeline import current_state
 from .store import Store
 
 Json = str | int | bool | None

@@ -34,7 +34,8 @@ from playwright.sync_api import (
 )
 
 from syndicator.config import Config, SubscriberConfig, load_config
-from syndicator.pipeline import load_stories, run_once
+from syndicator.ingest import load_stories
+from syndicator.pipeline import run_once
 from syndicator.render import embed_codes, urls_for
 from syndicator.serve import make_server
 from syndicator.store import Store

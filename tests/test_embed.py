@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Frame, Page
 
-from syndicator.pipeline import load_stories
+from syndicator.ingest import load_stories
 from syndicator.render import Renderer, plan
 from syndicator.store import Store
 

@@ -24,6 +24,7 @@ from lxml import etree
 
 from syndicator.config import load_config, load_subscriber
 from syndicator.errors import ConfigErrors
+from syndicator.ingest import load_stories
 from syndicator.locales import (
     CATALOGS,
     DOMAIN,
@@ -32,7 +33,7 @@ from syndicator.locales import (
     format_date,
     word_languages,
 )
-from syndicator.pipeline import load_stories, run_once
+from syndicator.pipeline import run_once
 from syndicator.render import Renderer, embed_codes, plan, urls_for
 from syndicator.store import Store
 

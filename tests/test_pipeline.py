@@ -23,7 +23,7 @@ import lxml.etree
 import lxml.html
 import pytest
 
-from syndicator import pipeline
+from syndicator import ingest, pipeline
 from syndicator.clean.worker import Budget
 from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState, Suspicion
@@ -1104,7 +1104,7 @@ def test_an_article_over_its_cleaning_budget_is_named_and_the_rest_are_published
     """Each article is cleaned in a child process held to a time and memory budget: one
     that needs more (here 6 MB of "&", cleaned in linear time but not in 2 s or 64 MB) is
     refused by id, its child replaced, and the articles after it are published."""
-    monkeypatch.setattr(pipeline, "CLEAN_BUDGET", budget)
+    monkeypatch.setattr(ingest, "CLEAN_BUDGET", budget)
     hostile = "<p>" + "&" * 6_000_000 + "</p>"
     feed = rss(item("1", 20), item("2", 21, body=hostile), item("3", 22))
     config = make_config(
