@@ -21,6 +21,7 @@ import time
 import traceback
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -520,26 +521,82 @@ def _template_bytes(path: Path) -> bytes:
         return f"unreadable: {exc.strerror}".encode()
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateProblem:
+    """Why an override template does not compile, and where."""
+
+    message: str  # as `describe` words it: 'template X line N: what'
+    line: int | None  # 1-based; None when the file could not be read at all
+    text: str | None  # that line of the file, as written
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One admin's template file: what it overrides and for whom."""
+
+    name: str  # the template it stands for, relative to its folder ("_item.html")
+    path: Path
+    owner: str | None  # the subscriber whose own folder holds it; None: site-wide
+    affects: tuple[str, ...]  # the subscribers that render this file, not another
+    problem: TemplateProblem | None  # None: it compiles
+
+
+def overrides(config_dir: Path, subscriber_ids: Sequence[str]) -> list[Override]:
+    """Every override template, site-wide first, then each subscriber folder's, each
+    compiled in the sandbox it renders in. Errors that only show when rendering are found
+    by `run`."""
+    site = config_dir / SITE_TEMPLATES
+    own_root = config_dir / SUBSCRIBER_TEMPLATES
+    known = set(subscriber_ids)
+    own = {
+        folder.name: _names(folder)
+        for folder in (sorted(own_root.iterdir()) if own_root.is_dir() else ())
+        if folder.is_dir()
+    }
+    found = []
+    if _has_site_templates(site):
+        env = make_environment((site,))
+        for path in _site_files(site):
+            name = path.relative_to(site).as_posix()
+            affects = tuple(i for i in subscriber_ids if name not in own.get(i, {}))
+            found.append(Override(name, path, None, affects, _problem(env, name, path)))
+    for owner, names in own.items():
+        env = make_environment(template_chain(config_dir, owner))
+        affects = (owner,) if owner in known else ()
+        for name, path in names.items():
+            found.append(Override(name, path, owner, affects, _problem(env, name, path)))
+    return found
+
+
+def _names(folder: Path) -> dict[str, Path]:
+    return {
+        path.relative_to(folder).as_posix(): path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _problem(env: Environment, name: str, path: Path) -> TemplateProblem | None:
+    try:
+        env.get_template(name)
+    except TemplateError as exc:  # syntax, or a file that cannot be read
+        line = exc.lineno if isinstance(exc, TemplateSyntaxError) else None
+        text = None
+        if line is not None:
+            with contextlib.suppress(OSError, IndexError):
+                text = read_regular(path).decode("utf-8", "replace").splitlines()[line - 1]
+        return TemplateProblem(describe(exc), line, text)
+    return None
+
+
 def check_templates(config_dir: Path, subscriber_ids: Sequence[str]) -> list[str]:
-    """Compile every override template (site-wide and each subscriber's); one message per
-    template that does not compile. Errors that only show when rendering are found by `run`."""
-    problems = []
-    site = template_chain(config_dir)
-    for subscriber_id in (None, *subscriber_ids):
-        chain = template_chain(config_dir, subscriber_id)
-        if len(chain) == (0 if subscriber_id is None else len(site)):
-            continue  # no folder of its own
-        env = make_environment(chain)
-        names = sorted(
-            {p.relative_to(chain[0]).as_posix() for p in chain[0].rglob("*") if p.is_file()}
-        )
-        for name in names:
-            try:
-                env.get_template(name)
-            except TemplateError as exc:  # syntax, or a file that cannot be read
-                who = f"subscriber {subscriber_id}: " if subscriber_id else ""
-                problems.append(who + describe(exc))
-    return problems
+    """One message per override template (site-wide and each subscriber's) that does not
+    compile. Errors that only show when rendering are found by `run`."""
+    return [
+        (f"subscriber {found.owner}: " if found.owner else "") + found.problem.message
+        for found in overrides(config_dir, subscriber_ids)
+        if found.problem is not None and (found.owner is None or found.affects)
+    ]
 
 
 def describe(exc: Exception) -> str:

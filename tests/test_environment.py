@@ -1,0 +1,50 @@
+"""Override templates as the console's templates page lists them (`overrides`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from syndicator.render.environment import check_templates, overrides
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_each_override_names_the_subscribers_that_render_it(tmp_path: Path) -> None:
+    site = _write(tmp_path / "templates" / "_item.html", "<li>{{ item.title }}</li>\n")
+    own = _write(tmp_path / "templates/subscribers/b/_item.html", "<li>b</li>\n")
+    widget = _write(tmp_path / "templates/subscribers/b/widget.html", "w\n")
+    stray = _write(tmp_path / "templates/subscribers/gone/widget.html", "w\n")
+
+    found = {(o.owner, o.name): o for o in overrides(tmp_path, ["a", "b", "c"])}
+
+    assert found[(None, "_item.html")].path == site
+    assert found[(None, "_item.html")].affects == ("a", "c")  # b has its own
+    assert found[("b", "_item.html")].path == own
+    assert found[("b", "_item.html")].affects == ("b",)
+    assert found[("b", "widget.html")].path == widget
+    assert found[("gone", "widget.html")].path == stray
+    assert found[("gone", "widget.html")].affects == ()  # no such subscriber
+    assert all(o.problem is None for o in found.values())
+
+
+def test_a_broken_override_carries_its_error_line_and_that_lines_text(tmp_path: Path) -> None:
+    _write(tmp_path / "templates" / "widget.html", "<html>\n<p>ok</p>\n{% for %}\n</html>\n")
+
+    (found,) = overrides(tmp_path, ["a"])
+
+    assert found.problem is not None
+    assert found.problem.line == 3
+    assert found.problem.text == "{% for %}"
+    assert "widget.html line 3" in found.problem.message
+    assert check_templates(tmp_path, ["a"]) == [found.problem.message]
+
+
+def test_check_leaves_out_a_folder_of_no_configured_subscriber(tmp_path: Path) -> None:
+    _write(tmp_path / "templates/subscribers/gone/widget.html", "{% for %}\n")
+
+    assert [o.problem is not None for o in overrides(tmp_path, ["a"])] == [True]
+    assert check_templates(tmp_path, ["a"]) == []
