@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from encodings.idna import nameprep
 from typing import TYPE_CHECKING
@@ -30,7 +30,7 @@ from bs4.element import NavigableString, PageElement
 from bs4.formatter import HTMLFormatter
 
 from ..errors import CleanError
-from ..models import Article, Entry, Image
+from ..models import Article, Entry, Image, SafeHtml
 from .sanitize import (
     WEB_SCHEMES,
     Policy,
@@ -113,6 +113,26 @@ def clean_entry(
     lap = _Laps(timings)
     html = _repair(strip_invalid_chars(entry.body_source))
     lap("repair")
+    soup = _parsed(html)
+    body = soup.body or soup
+    lap("parse")
+    trackers = tracker_keys(settings.tracker_hosts)
+    _transform(body, soup, entry.url_base, trackers, settings)
+    lap("transform")
+    byline = _text_rules(body, settings)
+    lap("text rules")
+    markup = body.decode_contents(formatter=_MINIMAL)
+    lap("serialise")
+    safe = sanitize(markup, policy_for(settings))
+    lap("sanitize")
+    article = _described(entry, settings, safe, trackers, byline)
+    lap("describe")
+    return article
+
+
+def _parsed(html: str) -> BeautifulSoup:
+    """`html` parsed; refused (`CleanError`) past the element and attribute bounds, and
+    flattened past the depth bound."""
     soup = BeautifulSoup(html, "lxml")
     elements, deepest, longest = _shape(soup.body or soup)
     if elements > MAX_ELEMENTS:
@@ -130,38 +150,56 @@ def clean_entry(
         )
     if deepest > MAX_DEPTH:
         soup = BeautifulSoup(_flattened(html), "lxml")
-    body = soup.body or soup
-    lap("parse")
-    base = entry.url_base
+    return soup
+
+
+def _transform(
+    body: Tag, soup: BeautifulSoup, base: str, trackers: frozenset[str], settings: CleanSettings
+) -> None:
+    """The markup transforms: noise dropped, URLs fixed, embeds replaced, captions made
+    figures, wrappers unwrapped."""
     _drop_noise(body, settings)
-    trackers = tracker_keys(settings.tracker_hosts)
     _fix_urls(body, base, trackers)
     _replace_embeds(body, soup, settings)
     _captions_to_figures(body, soup)
     _unwrap_all(body, lambda tag: tag.name in UNWRAP_TAGS)
-    lap("transform")
+
+
+@dataclass(frozen=True, slots=True)
+class _Byline:
+    """What the text rules took out of the body: the byline's author and role, the dateline."""
+
+    author: str | None
+    role: str | None
+    dateline: str | None
+
+
+def _text_rules(body: Tag, settings: CleanSettings) -> _Byline:
+    """Byline and dateline taken out, inline text tidied, the block rules applied."""
     author, role = _take_byline(body, settings)
     dateline = _take_dateline(body, settings)
     _tidy_inline(body, settings)
     _block_rules(body, settings)
-    lap("text rules")
-    markup = body.decode_contents(formatter=_MINIMAL)
-    lap("serialise")
-    safe = sanitize(markup, policy_for(settings))
-    lap("sanitize")
+    return _Byline(author, role, dateline)
+
+
+def _described(
+    entry: Entry, settings: CleanSettings, safe: SafeHtml, trackers: frozenset[str], byline: _Byline
+) -> Article:
+    """The `Article` of `entry` with its sanitized body `safe`."""
     tree = _tree(safe)
     text, prose = _text_and_prose(tree)
     words = len(text.split())
-    article = Article(
+    return Article(
         source_id=entry.source_id,
         id=entry.id,
         # A title that was all markup is empty: the story's first words stand in (feeds,
         # lists and pages all need one).
         title=plain_line(entry.title) or make_excerpt(prose, 12) or entry.link or entry.id,
         link=safe_url(strip_text_chars(entry.link), WEB_SCHEMES) if entry.link else None,
-        author=author or (plain_line(entry.author) if entry.author else None),
-        author_role=role,
-        dateline=dateline,
+        author=byline.author or (plain_line(entry.author) if entry.author else None),
+        author_role=byline.role,
+        dateline=byline.dateline,
         published=entry.published,
         updated=entry.updated,
         categories=_categories(entry.categories),
@@ -173,8 +211,6 @@ def clean_entry(
         lead_image=_lead_image(tree) or _first_safe_image(entry.images, trackers),
         content_hash=entry.content_hash(),
     )
-    lap("describe")
-    return article
 
 
 class _Laps:
