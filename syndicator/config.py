@@ -567,7 +567,18 @@ def load_subscriber(file: Path, defaults: Mapping[str, Any] | None = None) -> Su
                 )
             ]
         )
-    data = _read_toml(file, shown)
+    return subscriber_from(_read_toml(file, shown), subscriber_id, defaults, shown)
+
+
+def subscriber_from(
+    data: Mapping[str, Any],
+    subscriber_id: str,
+    defaults: Mapping[str, Any] | None = None,
+    shown: str = "subscriber",
+) -> SubscriberConfig:
+    """Validate what a subscriber file holds (`data`, as parsed TOML) over the site-wide
+    `defaults`, as `load_subscriber` does: `ConfigErrors` name `shown` as the file. The
+    console previews a form's draft through it without writing a file."""
     if "id" in data:
         raise ConfigErrors(
             [ConfigError(shown, "id", "remove this key: a subscriber's id is its file name")]

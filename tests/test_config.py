@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from syndicator.config import (
     load_config,
     load_subscriber,
+    subscriber_from,
     validate_subscriber_id,
 )
 from syndicator.errors import ConfigError, ConfigErrors
@@ -585,3 +586,18 @@ def test_loading_a_config_needs_no_stage_of_the_pipeline() -> None:
     ).stdout.split()
     assert "syndicator.config" in loaded
     assert not [m for m in loaded if m.split(".")[1:2] in (["clean"], ["render"], ["publish"])]
+
+
+def test_a_drafts_data_is_validated_over_the_defaults_like_a_file() -> None:
+    defaults = {"limit": 7, "theme": {"layout": "cards"}}
+    data = {"name": "G", "site_url": "https://g.example/", "theme": {"accent": "#aa0000"}}
+    draft = subscriber_from(data, "g", defaults)
+    assert (draft.id, draft.limit, draft.theme.layout, draft.theme.accent) == (
+        "g",
+        7,
+        "cards",
+        "#aa0000",
+    )
+    with pytest.raises(ConfigErrors) as caught:
+        subscriber_from({**data, "limit": 0}, "g", defaults, "form")
+    assert [(e.file, e.key) for e in caught.value.errors] == [("form", "limit")]
