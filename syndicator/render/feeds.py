@@ -26,6 +26,7 @@ from .. import __version__
 from ..clean.sanitize import strip_invalid_chars
 from ..locales import words_for
 from ..models import Image, Story
+from .cache import Bounded
 from .views import ItemView, SubscriberView, as_uri, filled
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -254,8 +255,7 @@ class Channels:
     upper-case in an attribute."""
 
     def __init__(self, limit: int = 1024) -> None:
-        self.limit = limit
-        self._made: dict[tuple[Any, ...], tuple[tuple[str, ...] | None, ...]] = {}
+        self._made: Bounded[tuple[Any, ...], tuple[tuple[str, ...] | None, ...]] = Bounded(limit)
 
     def documents(
         self,
@@ -272,8 +272,6 @@ class Channels:
         key = (holes.language, outlet, date, rss, atom)
         made = self._made.get(key)
         if made is None:
-            if len(self._made) >= self.limit:
-                self._made.clear()
             urls = holes.urls
             marked = replace(  # lxml refuses NUL: the holes the channel shows become marks
                 holes,
@@ -284,8 +282,11 @@ class Channels:
                 ),
             )
             documents = _documents(_channel(marked, items, date), marked, rss=rss, atom=atom)
-            made = self._made[key] = tuple(
-                None if document is None else _cut(document.decode()) for document in documents
+            made = self._made.put(
+                key,
+                tuple(
+                    None if document is None else _cut(document.decode()) for document in documents
+                ),
             )
         return made[0], made[1]
 

@@ -22,12 +22,11 @@ import hashlib
 import html
 import logging
 import math
-from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment
@@ -39,6 +38,7 @@ from ..errors import RenderError, TemplateTimeout
 from ..locales import words_for
 from ..models import SITE_FILES, SUBSCRIBER_FILES, Story
 from ..select import capacity, select
+from .cache import Bounded
 from .environment import (
     SITE_TEMPLATES,
     SUBSCRIBER_TEMPLATES,
@@ -88,36 +88,20 @@ from .views import (
 log = logging.getLogger(__name__)
 
 RENDER_VERSION = f"{__version__}/18"  # bump when output bytes change for the same inputs
-T = TypeVar("T", bound=Sized)
-FRAGMENT_CACHE_SIZE = 4096  # style sheets kept
-FRAGMENT_CACHE_CHARS = 12_000_000  # per template: the shared fragments kept (LRU)
+# What the sharing layer keeps between subscribers (`cache.Bounded`, least recently used
+# dropped past these).
+FRAGMENT_CHARS = 36_000_000  # stories' shared fragments with holes, in characters
+FILE_BYTES = 24_000_000  # shared article pages with holes, in bytes
+ENTRY_CHARS = 12_000_000  # stories' shared RSS/Atom/JSON entries, in characters
+SHELLS_KEPT = 4096  # built-in list pages and embeds with holes
+STYLES_KEPT = 4096  # style sheets
 DATE_OPTIONS_KEPT = 4096  # distinct date options whose stories' dates are kept
+LANGUAGES_KEPT = 64  # the site's environments, one per language
 ENTRIES = "entries"  # the shared RSS/Atom entries' key, kept with the templates' keys
 ITEMS, CSS = "l", "c"  # the holes of a list page's items and style sheet (`_shell`)
 DATA = "j"  # the hole of the embed's data literal
 OWN_PAGES = ".syn"  # the style sheet root of our own pages (`_style`)
 SANS_SERIF = "system-ui,-apple-system,Segoe UI,Roboto,Helvetica Neue,Arial,sans-serif"
-
-
-class _Fragments(Generic[T]):
-    """One template's shared fragments, least recently used dropped beyond a size."""
-
-    def __init__(self, limit: int = FRAGMENT_CACHE_CHARS) -> None:
-        self.limit = limit
-        self.size = 0
-        self._texts: OrderedDict[tuple[Any, ...], T] = OrderedDict()
-
-    def get(self, key: tuple[Any, ...]) -> T | None:
-        text = self._texts.get(key)
-        if text is not None:
-            self._texts.move_to_end(key)
-        return text
-
-    def put(self, key: tuple[Any, ...], text: T) -> None:
-        self._texts[key] = text
-        self.size += len(text)
-        while self.size > self.limit and len(self._texts) > 1:
-            self.size -= len(self._texts.popitem(last=False)[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +299,7 @@ class Renderer:
         self.share = share
         folders = template_chain(config_dir)
         self._folders = folders
-        self._site_envs: dict[str, Environment] = {}  # by language: each has its words
+        self._site_envs: Bounded[str, Environment] = Bounded(LANGUAGES_KEPT)  # with its words
         # Built-in templates read known options (`fragment_key`); site templates anything.
         self._key = variant_key if folders else fragment_key
         self._site_salt = f"{RENDER_VERSION}\0{site.model_dump_json()}\0" + (
@@ -327,22 +311,23 @@ class Renderer:
         self._own_folders = frozenset(
             path.name for path in (own.iterdir() if own.is_dir() else ()) if path.is_dir()
         )
-        self._fragments: dict[str, _Fragments[Pieces]] = {}
-        self._files: dict[str, _Fragments[EncodedPieces]] = {}
-        self._dates: dict[tuple[str, str, str], dict[datetime, tuple[str, str, bytes]]] = {}
-        self._entries: _Fragments[SharedEntry] = _Fragments()
+        self._fragments: Bounded[tuple[Any, ...], Pieces] = Bounded(FRAGMENT_CHARS, len)
+        self._files: Bounded[tuple[Any, ...], EncodedPieces] = Bounded(FILE_BYTES, len)
+        # By date options: each story's date as `_Target._date` gives it.
+        self._dates: Bounded[tuple[str, str, str], dict[datetime, tuple[str, str, bytes]]]
+        self._dates = Bounded(DATE_OPTIONS_KEPT)
+        self._entries: Bounded[tuple[Any, ...], SharedEntry] = Bounded(ENTRY_CHARS, len)
         self._channels = Channels()
-        self._shells: dict[tuple[Any, ...], Pieces] = {}
+        self._shells: Bounded[tuple[Any, ...], Pieces] = Bounded(SHELLS_KEPT)
         self._runaway: dict[str, tuple[Path, str]] = {}  # site template → (file, first to hit)
         self._builtin = not folders  # the site has no template folder of its own
-        self._css: dict[tuple[Any, ...], str] = {}
+        self._css: Bounded[tuple[Any, ...], str] = Bounded(STYLES_KEPT)
 
     def _site_env(self, language: str) -> Environment:
         """The site's environment in `language`, made on first use."""
-        env = self._site_envs.get(language)
-        if env is None:
-            env = self._site_envs[language] = make_environment(self._folders, language)
-        return env
+        return self._site_envs.get_or_make(
+            language, lambda: make_environment(self._folders, language)
+        )
 
     def salt(self, subscriber_id: str) -> str:
         """What every output of this subscriber depends on besides its options and stories."""
@@ -399,10 +384,8 @@ class Renderer:
         else:
             env = make_environment(template_chain(self.config_dir, subscriber.id), language)
         real = subscriber_view(self.site, subscriber)
-        if len(self._dates) > DATE_OPTIONS_KEPT:
-            self._dates.clear()
-        dates = self._dates.setdefault(
-            (subscriber.date_format, subscriber.timezone, subscriber.language), {}
+        dates = self._dates.get_or_make(
+            (subscriber.date_format, subscriber.timezone, subscriber.language), dict
         )
         return _Target(
             dates=dates,
@@ -566,11 +549,7 @@ class Renderer:
     def _shell_of(self, key: tuple[Any, ...], render: Callable[[], str]) -> Pieces | None:
         """The built-in template output `render` makes with holes, kept under `key`, cut at
         its holes; None when it cannot be cut (see `Pieces.split`)."""
-        shell = self._shells.get(key)
-        if shell is None:
-            if len(self._shells) >= FRAGMENT_CACHE_SIZE:
-                self._shells.clear()
-            shell = self._shells[key] = Pieces.split(render()) or _MANGLED
+        shell = self._shells.get_or_make(key, lambda: Pieces.split(render()) or _MANGLED)
         return None if shell is _MANGLED else shell
 
     def _style(self, target: _Target, root: str) -> str:
@@ -591,8 +570,8 @@ class Renderer:
                 "serif": "Georgia,Times New Roman,serif",
             }[theme.font]
             css = target.env.get_template("style.css").render(root=root, theme=theme, font=font)
-            if target.shared and len(self._css) < FRAGMENT_CACHE_SIZE:
-                self._css[key] = css
+            if target.shared:
+                self._css.put(key, css)
         return css
 
     def _fragment(
@@ -613,12 +592,10 @@ class Renderer:
         """A story's fragment that is a whole file (its article page), as bytes."""
         if target.shared:
             key = (*self._story_key(story), self._shared_key(target, name))
-            cache = self._files.get(name) or self._files.setdefault(name, _Fragments())
-            pieces = cache.get(key)
+            pieces = self._files.get(key)
             if pieces is None:
                 shared = self._shared(target, name, story, keep=False)
-                pieces = _MANGLED_FILE if shared is None else shared.encoded()
-                cache.put(key, pieces)
+                pieces = self._files.put(key, _MANGLED_FILE if shared is None else shared.encoded())
             if pieces is not _MANGLED_FILE:
                 return pieces.fill(target.encoded_for(story))
         return self._render_fragment(target, name, story, target.real).encode()
@@ -629,13 +606,12 @@ class Renderer:
         """The story's fragment with holes, as every subscriber sharing it gets it (kept
         for the next one unless `keep` is false); None when a template mangled a hole."""
         key = (*self._story_key(story), self._shared_key(target, name))
-        cache = self._fragments.get(name) or self._fragments.setdefault(name, _Fragments())
-        pieces = cache.get(key)
+        pieces = self._fragments.get(key)
         if pieces is None:
             text = self._render_fragment(target, name, story, target.holes)
             pieces = Pieces.split(text) or _MANGLED
             if keep:
-                cache.put(key, pieces)
+                self._fragments.put(key, pieces)
         return None if pieces is _MANGLED else pieces
 
     @staticmethod
