@@ -9,9 +9,11 @@ naming the file (or the argument) and the key.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import stat
 import tempfile
+import threading
 import typing
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ from .config import (
     load_subscriber,
     validate_subscriber_id,
 )
-from .errors import ConfigError, ConfigErrors, StoreError
+from .errors import ConfigError, ConfigErrors, StaleEdit, StoreError
 from .files import read_regular
 from .locales import has_words, word_languages
 from .models import SubscriberReport
@@ -56,6 +58,9 @@ MAX_LISTED = 20  # categories named in a warning; more are left to `status`
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _NOT_SET = "is not set in this file, so there is nothing to remove"
 _EXAMPLES = "e.g. limit=5, name=Grace Church, theme.accent=#aa0000, or footer= to remove"
+# Read, compare, write: one edit at a time in this process (the console's threads), so two
+# saves made from the same version cannot both pass the version check.
+_EDITING = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,9 +275,7 @@ def add_subscriber(
     a table may be given whole (`theme={...}`). The file is validated before it is written;
     an existing id, a bad id or an invalid value raises `ConfigErrors` and writes nothing.
     """
-    file = _path(config, subscriber_id)
-    if file.exists():
-        _fail(file, None, f"subscriber {subscriber_id!r} already exists; edit it or remove it")
+    file = check_new_id(config, subscriber_id)
     document = tomlkit.document()
     document.add(tomlkit.comment(_one_line(name) or subscriber_id))
     document.add(tomlkit.comment(f"Keys not set here come from [defaults] in {config.path.name}."))
@@ -284,22 +287,69 @@ def add_subscriber(
     return file
 
 
+def check_new_id(config: Config, subscriber_id: str) -> Path:
+    """The file a new subscriber `subscriber_id` would have; `ConfigErrors` when the id is
+    not valid (naming the id to use) or is taken."""
+    file = _path(config, subscriber_id)
+    if file.exists() or file.is_symlink():
+        _fail(file, None, f"subscriber {subscriber_id!r} already exists; edit it or remove it")
+    return file
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberFile:
+    """A subscriber's file as it is now, for a form to start from."""
+
+    path: Path
+    version: str  # `file_version` of its bytes: a save made from them says so
+    values: dict[str, Any]  # what the file sets, dotted inside tables ("theme.accent")
+
+
+def read_subscriber(config: Config, subscriber_id: str) -> SubscriberFile:
+    """A subscriber's file, its version and the keys it sets; `ConfigErrors` when there is
+    none, or it is not TOML (then only an editor can fix it)."""
+    file = subscriber_file(config, subscriber_id)
+    data = _read_bytes(file)
+    document = _parse(file, data)
+    return SubscriberFile(file, file_version(data), dict(_flatten(document.unwrap())))
+
+
+def file_version(data: bytes) -> str:
+    """A file's version: the SHA-256 of its bytes, in hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def edit_subscriber(config: Config, subscriber_id: str, assignments: Sequence[str]) -> list[Change]:
     """Apply `KEY=VALUE` assignments (see `parse_assignments`) to a subscriber's file and
-    return what changed. Comments, blank lines and key order are kept; the result is
-    validated before it is written (a file that is already invalid can be fixed this way),
-    and nothing is written when nothing changed."""
+    return what changed, as `update_subscriber` does."""
+    return update_subscriber(config, subscriber_id, parse_assignments(assignments))
+
+
+def update_subscriber(
+    config: Config, subscriber_id: str, values: Mapping[str, Any], version: str | None = None
+) -> list[Change]:
+    """Set each key of `values` (dotted inside tables; None removes it) in a subscriber's
+    file and return what changed. Comments, blank lines and key order are kept; the result
+    is validated before it is written (a file that is already invalid can be fixed this
+    way), and nothing is written when nothing changed.
+
+    With `version` (from `read_subscriber`), a file changed since then is left alone and
+    `StaleEdit` raised: a later save never silently overwrites an earlier one."""
     file = subscriber_file(config, subscriber_id)
-    document = _parse(file)
-    changes = []
-    for key, new in parse_assignments(assignments).items():
-        old = _current(document, key)
-        if old is not None and type(old) is type(new) and old == new:
-            continue
-        _assign(document, file, key, new)
-        changes.append(Change(key, old, new))
-    if changes:
-        _save(config, file, document.as_string())
+    with _EDITING:
+        data = _read_bytes(file)
+        if version is not None and file_version(data) != version:
+            raise StaleEdit(display_path(file))
+        document = _parse(file, data)
+        changes = []
+        for key, new in values.items():
+            old = _current(document, key)
+            if old is not None and type(old) is type(new) and old == new:
+                continue
+            _assign(document, file, key, new)
+            changes.append(Change(key, old, new))
+        if changes:
+            _save(config, file, document.as_string())
     return changes
 
 
@@ -334,11 +384,12 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
         key, equals, raw = (part.strip() for part in assignment.partition("="))
         if not equals or not all(_BARE_KEY.fullmatch(part) for part in key.split(".")):
             _fail("argument", None, f"{assignment!r} is not KEY=VALUE ({_EXAMPLES})")
-        values[key] = _value(key, raw)
+        values[key] = parse_value(key, raw)
     return values
 
 
-def _value(key: str, raw: str) -> Any:
+def parse_value(key: str, raw: str) -> Any:
+    """One VALUE of `KEY=VALUE` as `parse_assignments` reads it."""
     value = _read_value(key, raw)
     return [value] if key in LIST_KEYS and isinstance(value, str) else value
 
@@ -435,19 +486,36 @@ def _path(config: Config, subscriber_id: str) -> Path:
 
 
 def _read(file: Path) -> str:
+    return _decode(file, _read_bytes(file))
+
+
+def _read_bytes(file: Path) -> bytes:
     try:
-        return read_regular(file).decode("utf-8")
+        return read_regular(file)
     except OSError as exc:
         _fail(file, None, f"cannot read: {exc.strerror or exc}")
+
+
+def _decode(file: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         _fail(file, None, "not UTF-8 text; TOML files must be UTF-8")
 
 
-def _parse(file: Path) -> tomlkit.TOMLDocument:
+def _parse(file: Path, data: bytes) -> tomlkit.TOMLDocument:
     try:
-        return tomlkit.parse(_read(file))
+        return tomlkit.parse(_decode(file, data))
     except ParseError as exc:
         _fail(file, None, f"invalid TOML: {exc}; fix it in an editor first")
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
 def _rank(key: str) -> int:

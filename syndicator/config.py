@@ -17,10 +17,10 @@ import tomllib
 import types
 import typing
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -35,6 +35,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError, ConfigErrors, UnknownLanguage
@@ -52,20 +53,42 @@ SLUG_RULE = "lower-case letters, digits and inner hyphens, at most 64 characters
 N = TypeVar("N", int, float)
 
 
-def _bounded(lo: N, hi: N) -> Callable[[N], N]:
-    def check(value: N) -> N:
-        if not lo <= value <= hi:
+@dataclass(frozen=True, slots=True)
+class Bounds(Generic[N]):
+    """A number's allowed range, [lo, hi]: field metadata (through `InRange`) that forms
+    read back to bound their number inputs."""
+
+    lo: N
+    hi: N
+
+    def __call__(self, value: N) -> N:
+        if not self.lo <= value <= self.hi:
             raise PydanticCustomError(
-                "range", "must be {lo}–{hi}, got {got}", {"lo": lo, "hi": hi, "got": value}
+                "range",
+                "must be {lo}–{hi}, got {got}",
+                {"lo": self.lo, "hi": self.hi, "got": value},
             )
         return value
-
-    return check
 
 
 def InRange(lo: N, hi: N) -> AfterValidator:
     """Field metadata: the value must lie in [lo, hi] ("must be 1–100, got 0")."""
-    return AfterValidator(_bounded(lo, hi))
+    return AfterValidator(Bounds(lo, hi))
+
+
+def bounds_of(field: FieldInfo) -> Bounds[Any] | None:
+    """The `InRange` bounds of a model field, if it has them (optional ones included)."""
+    return _bounds_in(field.metadata, field.annotation)
+
+
+def _bounds_in(metadata: Iterable[Any], annotation: Any) -> Bounds[Any] | None:
+    for meta in metadata:
+        if isinstance(meta, AfterValidator) and isinstance(meta.func, Bounds):
+            return meta.func
+    for arg in typing.get_args(annotation):  # `Annotated[int, InRange(1, 9)] | None`
+        if found := _bounds_in(getattr(arg, "__metadata__", ()), arg):
+            return found
+    return None
 
 
 def _slug(value: str) -> str:

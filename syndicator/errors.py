@@ -46,6 +46,24 @@ class ConfigErrors(SyndicatorError):
         super().__init__("\n".join(str(e) for e in errors))
 
 
+class StaleEdit(ConfigErrors):
+    """A save made from a version of a subscriber's file that is no longer there: someone
+    saved it meanwhile. Nothing was written."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(
+            [
+                ConfigError(
+                    file,
+                    None,
+                    "changed since this form was opened (another admin saved it, or it was "
+                    "edited); nothing was saved: open it again to see the change, then make "
+                    "yours",
+                )
+            ]
+        )
+
+
 class FetchError(SyndicatorError):
     """A source could not be fetched. `retry_after` is set when the server asked us to wait."""
 

@@ -3,6 +3,7 @@ atomic, and every refusal leaves the folder exactly as it was."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,17 @@ import pytest
 from syndicator.admin import (
     Change,
     add_subscriber,
+    check_new_id,
     edit_subscriber,
     list_subscribers,
     parse_assignments,
+    read_subscriber,
     remove_subscriber,
     show_subscriber,
+    update_subscriber,
 )
 from syndicator.config import Config, load_config
-from syndicator.errors import ConfigErrors
+from syndicator.errors import ConfigErrors, StaleEdit
 
 from .conftest import write_config
 
@@ -492,3 +496,68 @@ def test_show_explains_a_broken_file(tmp_path: Path) -> None:
     assert shown.endswith(
         "limit = 0\n\n# Invalid, so every run skips it:\n#   limit: must be 1–100, got 0\n"
     )
+
+
+# --- read and update, as the console does ----------------------------------------------
+
+
+def test_read_gives_the_files_version_and_the_keys_it_sets_dotted(tmp_path: Path) -> None:
+    config = make(tmp_path, {"grace": COMMENTED})
+
+    found = read_subscriber(config, "grace")
+
+    assert found.version == hashlib.sha256(COMMENTED.encode()).hexdigest()
+    assert found.values == {
+        "name": "Grace Community Church",
+        "site_url": "https://grace.example.org/",
+        "categories": ["World News", "Israel"],
+        "limit": 10,
+        "content": "excerpt",
+        "theme.accent": "#1a5fb4",
+    }
+
+
+def test_a_save_from_an_older_version_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    config = make(tmp_path, {"grace": COMMENTED})
+    opened = read_subscriber(config, "grace")
+    update_subscriber(config, "grace", {"limit": 5}, opened.version)  # the first admin saves
+    saved = (config.subscribers_dir / "grace.toml").read_bytes()
+
+    with pytest.raises(StaleEdit) as caught:  # the second, from the same version
+        update_subscriber(config, "grace", {"limit": 7, "name": "Hope"}, opened.version)
+
+    assert messages(caught) == [
+        f"{config.subscribers_dir / 'grace.toml'}: changed since this form was opened (another "
+        "admin saved it, or it was edited); nothing was saved: open it again to see the "
+        "change, then make yours"
+    ]
+    assert (config.subscribers_dir / "grace.toml").read_bytes() == saved
+    assert subscriber(config.path, "grace").limit == 5
+
+
+def test_update_with_the_current_version_keeps_comments_like_edit(tmp_path: Path) -> None:
+    config = make(tmp_path, {"grace": COMMENTED})
+    opened = read_subscriber(config, "grace")
+
+    changes = update_subscriber(config, "grace", {"theme.accent": "#aa0000"}, opened.version)
+
+    assert changes == [Change("theme.accent", "#1a5fb4", "#aa0000")]
+    text = (config.subscribers_dir / "grace.toml").read_text(encoding="utf-8")
+    assert text == COMMENTED.replace('accent = "#1a5fb4"', 'accent = "#aa0000"')
+
+
+def test_a_new_id_is_refused_when_taken_or_invalid(tmp_path: Path) -> None:
+    config = make(tmp_path, {"grace": GRACE})
+    with pytest.raises(ConfigErrors) as caught:
+        check_new_id(config, "grace")
+    assert messages(caught) == [
+        f"{config.subscribers_dir / 'grace.toml'}: subscriber 'grace' already exists; "
+        "edit it or remove it"
+    ]
+    with pytest.raises(ConfigErrors) as caught:
+        check_new_id(config, "Grace Church")
+    assert messages(caught) == [
+        "subscriber id: 'Grace Church' is not valid: use lower-case letters, digits and inner "
+        "hyphens, at most 64 characters; did you mean 'grace-church'?"
+    ]
+    assert check_new_id(config, "hope") == config.subscribers_dir / "hope.toml"
