@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from syndicator.render.environment import check_templates, overrides
+from jinja2 import Environment
+
+from syndicator.render.environment import check_templates, make_environment, overrides
 
 
 def _write(path: Path, text: str) -> Path:
@@ -48,3 +50,29 @@ def test_check_leaves_out_a_folder_of_no_configured_subscriber(tmp_path: Path) -
 
     assert [o.problem is not None for o in overrides(tmp_path, ["a"])] == [True]
     assert check_templates(tmp_path, ["a"]) == []
+
+
+def test_compiled_templates_are_shared_but_never_between_sandbox_and_plain(
+    tmp_path: Path,
+) -> None:
+    """An environment is made per run and per preview: they share compiled code, but the
+    sandbox's own (its checks are compiled in) is never handed to a plain one or back."""
+    _write(tmp_path / "templates" / "x.html", "x\n")
+    folders = (tmp_path / "templates",)
+
+    def code(env: Environment, name: str) -> object:
+        return env.get_template(name).root_render_func.__code__
+
+    plain = code(make_environment(), "_list.html")
+    sandboxed = code(make_environment(folders), "_list.html")
+    assert sandboxed is not plain
+    assert code(make_environment(folders), "_list.html") is sandboxed
+    assert code(make_environment(), "_list.html") is plain
+
+
+def test_an_edited_override_is_compiled_again(tmp_path: Path) -> None:
+    path = _write(tmp_path / "templates" / "x.html", "one\n")
+    folders = (tmp_path / "templates",)
+    assert make_environment(folders).get_template("x.html").render() == "one\n"
+    path.write_text("two\n", encoding="utf-8")
+    assert make_environment(folders).get_template("x.html").render() == "two\n"
