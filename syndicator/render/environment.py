@@ -44,7 +44,7 @@ from jinja2.sandbox import (
     SandboxedFormatter,
     safe_range,
 )
-from jinja2.utils import LRUCache, _PassArg, generate_lorem_ipsum
+from jinja2.utils import _PassArg, generate_lorem_ipsum
 from markupsafe import Markup
 
 from ..config import display_path
@@ -52,6 +52,7 @@ from ..errors import TemplateTimeout
 from ..files import read_regular
 from ..locales import SOURCE_LANGUAGE, translations
 from . import bounds
+from .cache import Bounded
 from .views import safe_html
 
 
@@ -295,7 +296,8 @@ class _Compiled(BytecodeCache):
     and jinja2 compares the source's checksum, so an edited file is compiled again."""
 
     def __init__(self) -> None:
-        self._codes: LRUCache = LRUCache(COMPILED_KEPT)
+        self._codes: Bounded[tuple[str, str], types.CodeType] = Bounded(COMPILED_KEPT)
+        self._lock = threading.Lock()  # the console renders previews beside a cycle
 
     def get_bucket(
         self, environment: Environment, name: str, filename: str | None, source: str
@@ -306,10 +308,13 @@ class _Compiled(BytecodeCache):
         return bucket
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        bucket.code = self._codes.get((bucket.key, bucket.checksum))
+        with self._lock:
+            bucket.code = self._codes.get((bucket.key, bucket.checksum))
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        self._codes[bucket.key, bucket.checksum] = bucket.code
+        if bucket.code is not None:
+            with self._lock:
+                self._codes.put((bucket.key, bucket.checksum), bucket.code)
 
 
 _COMPILED = _Compiled()
