@@ -189,6 +189,103 @@ def serve(obj: _Context, host: str, port: int) -> None:
 
 
 @cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; keep 127.0.0.1 behind the nginx proxy (TLS in front).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8090,
+    show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.pass_obj
+def web(obj: _Context, host: str, port: int) -> None:
+    """Serve the web console at /admin/ (sign in with an admin from `admins add`).
+
+    Behind a proxy on the same machine, its X-Forwarded-Proto and -For are believed
+    (from 127.0.0.1 only), so the session cookie is Secure when the proxy speaks https.
+    """
+    # Imported here: `run` from cron should not pay for loading the web stack.
+    import uvicorn
+
+    from .web import create_app
+
+    obj.config()  # exit 2 on an invalid config, with every problem listed
+    app = create_app(obj.config_path)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"console at http://{shown}:{port}/admin/ (Ctrl-C to stop)")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        log_level="warning",
+    )
+
+
+@cli.group()
+def admins() -> None:
+    """Add, list and remove the web console's admins (kept in the state database)."""
+
+
+@admins.command("add")
+@click.argument("name")
+@click.pass_obj
+def admins_add(obj: _Context, name: str) -> None:
+    """Add an admin. The password is asked twice on a terminal, else read as one line
+    from standard input (`printf '%s\\n' "$PASSWORD" | syndicator admins add NAME`)."""
+    from .web.auth import AdminError, add_admin
+
+    loaded = obj.config()
+    if sys.stdin.isatty():
+        password = click.prompt(
+            f"password for {name}", hide_input=True, confirmation_prompt=True, err=True
+        )
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        add_admin(loaded, name, password, datetime.now(UTC))
+    except AdminError as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_PARTIAL)
+    except StateUnusable as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_STATE)
+    click.echo(f"added admin {name}; sign in at /admin/login")
+
+
+@admins.command("list")
+@click.pass_obj
+def admins_list(obj: _Context) -> None:
+    """List the admins and when each was added."""
+    from .web.auth import list_admins
+
+    for name, added in list_admins(obj.config()):
+        click.echo(f"{name}\tadded {stamp(added)}")
+
+
+@admins.command("remove")
+@click.argument("name")
+@click.pass_obj
+def admins_remove(obj: _Context, name: str) -> None:
+    """Remove an admin; their sessions end at once."""
+    from .web.auth import AdminError, remove_admin
+
+    try:
+        remove_admin(obj.config(), name)
+    except AdminError as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_PARTIAL)
+    click.echo(f"removed admin {name}; their sessions have ended")
+
+
+@cli.command()
 @click.argument("subscriber_id")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free one)."

@@ -143,6 +143,36 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN language TEXT;
     """,
+    # 12: the web console: its admins (argon2id hashes), their sessions (the id stored
+    # hashed: a copy of this file signs no one in), the audit log of every change, and
+    # recent failed sign-ins (the throttle counts them by account and by address).
+    """
+    CREATE TABLE admins (
+        name          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id_hash    TEXT PRIMARY KEY,
+        admin      TEXT NOT NULL REFERENCES admins (name) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        seen_at    TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        at     TEXT NOT NULL,
+        admin  TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE TABLE signin_failures (
+        key TEXT NOT NULL,
+        at  TEXT NOT NULL
+    );
+    CREATE INDEX signin_failures_by_key ON signin_failures (key, at);
+    """,
 )
 
 
@@ -757,6 +787,107 @@ class Store:
     def article_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id")
         return {source_id: count for source_id, count in rows}
+
+    # -- the web console: admins, sessions, audit log, sign-in failures -----------------
+
+    def add_admin(self, name: str, password_hash: str, now: datetime) -> bool:
+        """Record a new admin; False when one of that name exists (nothing changed)."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO admins (name, password_hash, created_at) VALUES (?, ?, ?)",
+            (name, password_hash, _to_db(now)),
+        )
+        return cursor.rowcount == 1
+
+    def remove_admin(self, name: str) -> bool:
+        """Remove an admin and their sessions; False when there is none of that name."""
+        return self._db.execute("DELETE FROM admins WHERE name = ?", (name,)).rowcount == 1
+
+    def admins(self) -> list[tuple[str, datetime]]:
+        """Every admin's name and when it was added, by name."""
+        rows = self._db.execute("SELECT name, created_at FROM admins ORDER BY name")
+        return [(name, _required(created)) for name, created in rows]
+
+    def password_hash(self, name: str) -> str | None:
+        row = self._db.execute("SELECT password_hash FROM admins WHERE name = ?", (name,))
+        found = row.fetchone()
+        return str(found[0]) if found else None
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        self._db.execute(
+            "UPDATE admins SET password_hash = ? WHERE name = ?", (password_hash, name)
+        )
+
+    def add_session(self, id_hash: str, admin: str, csrf_token: str, now: datetime) -> None:
+        self._db.execute(
+            "INSERT INTO sessions (id_hash, admin, csrf_token, created_at, seen_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (id_hash, admin, csrf_token, _to_db(now), _to_db(now)),
+        )
+
+    def session(self, id_hash: str) -> tuple[str, str, datetime, datetime] | None:
+        """The admin, CSRF token, start and last use of a session, or None."""
+        row = self._db.execute(
+            "SELECT admin, csrf_token, created_at, seen_at FROM sessions WHERE id_hash = ?",
+            (id_hash,),
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], row[1], _required(row[2]), _required(row[3])
+
+    def touch_session(self, id_hash: str, now: datetime) -> None:
+        self._db.execute(
+            "UPDATE sessions SET seen_at = ? WHERE id_hash = ?", (_to_db(now), id_hash)
+        )
+
+    def end_session(self, id_hash: str) -> None:
+        self._db.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
+
+    def end_sessions_before(self, created: datetime, seen: datetime) -> None:
+        """Forget the sessions started before `created` or last used before `seen`."""
+        self._db.execute(
+            "DELETE FROM sessions WHERE created_at < ? OR seen_at < ?",
+            (_to_db(created), _to_db(seen)),
+        )
+
+    def add_audit(self, now: datetime, admin: str, action: str, target: str, detail: str) -> None:
+        self._db.execute(
+            "INSERT INTO audit (at, admin, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            (_to_db(now), admin, action, target, detail),
+        )
+
+    def audit_entries(
+        self, limit: int, offset: int = 0
+    ) -> list[tuple[datetime, str, str, str, str]]:
+        """(when, who, action, target, detail), newest first."""
+        rows = self._db.execute(
+            "SELECT at, admin, action, target, detail FROM audit ORDER BY id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [(_required(row[0]), row[1], row[2], row[3], row[4]) for row in rows]
+
+    def audit_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM audit").fetchone()[0])
+
+    def add_signin_failure(self, keys: Iterable[str], now: datetime) -> None:
+        self._db.executemany(
+            "INSERT INTO signin_failures (key, at) VALUES (?, ?)",
+            [(key, _to_db(now)) for key in keys],
+        )
+
+    def signin_failures(self, key: str, since: datetime) -> list[datetime]:
+        """When `key` last failed to sign in, from `since` on, oldest first."""
+        rows = self._db.execute(
+            "SELECT at FROM signin_failures WHERE key = ? AND at >= ? ORDER BY at",
+            (key, _to_db(since)),
+        )
+        return [_required(at) for (at,) in rows]
+
+    def forget_signin_failures(self, key: str | None, before: datetime) -> None:
+        """Forget `key`'s failures (every key's when None) from before `before`."""
+        self._db.execute(
+            "DELETE FROM signin_failures WHERE (? IS NULL OR key = ?) AND at < ?",
+            (key, key, _to_db(before)),
+        )
 
 
 def make_slug(link: str | None, title: str) -> str:

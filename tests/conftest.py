@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -282,3 +282,111 @@ def within(seconds: float, call: Callable[[], _T]) -> _T:
     if error:
         raise error[0]
     return outcome[0]
+
+
+# -- the web console on a real uvicorn server (syndicator/web/) -----------------------------
+
+ADMIN = "admin"
+ADMIN_PASSWORD = "a long enough test passphrase"
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+class Clock:
+    """The console's clock: starts at the real time; a test moves it on."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Console:
+    """A running console over a copy of the demo config, with one admin signed in."""
+
+    base: str
+    config_path: Path
+    client: Any  # an httpx2.Client signed in as ADMIN, not following redirects
+    csrf_token: str  # the signed-in session's
+    clock: Clock
+
+    @property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST a form with the session's CSRF token added."""
+        return self.client.post(
+            path, data={"csrf_token": self.csrf_token, **(data or {})}, **kwargs
+        )
+
+
+def csrf_token_in(html: str) -> str:
+    found = CSRF_INPUT.search(html)
+    assert found, "no csrf_token field in the page"
+    return found.group(1)
+
+
+def sign_in(client: Any, name: str = ADMIN, password: str = ADMIN_PASSWORD) -> Any:
+    """Sign `client` in through the form, as a browser would; the POST's response."""
+    page = client.get("/admin/login")
+    return client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_token_in(page.text), "name": name, "password": password},
+    )
+
+
+@contextlib.contextmanager
+def running_console(config_path: Path, clock: Clock) -> Iterator[str]:
+    """`syndicator web`'s app on a real uvicorn server on a free 127.0.0.1 port; its base URL."""
+    import socket
+
+    import uvicorn
+
+    from syndicator.web import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(config_path, clock=clock), log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the console's server did not start"
+            threading.Event().wait(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[Console]:
+    """The demo config copied to a temp folder, one admin, the console served, signed in."""
+    import shutil
+
+    import httpx2
+
+    from syndicator.web.auth import add_admin
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    config_path = tmp_path / "config" / "syndicator.toml"
+    clock = Clock()
+    add_admin(load_config(config_path), ADMIN, ADMIN_PASSWORD, clock())
+    with running_console(config_path, clock) as base, httpx2.Client(base_url=base) as client:
+        signed_in = sign_in(client)
+        assert signed_in.status_code == 303, signed_in.text
+        token = csrf_token_in(client.get("/admin/").text)
+        yield Console(base, config_path, client, token, clock)

@@ -1,0 +1,90 @@
+"""`create_app(config_path)`: the console as one Starlette app, served by `syndicator web`.
+
+Each page module has a `routes` list; this collects them, serves the console's own
+assets at /admin/static/, and sets the security headers on every response: a strict CSP
+(no inline script or style, nothing from another origin, never framed), no sniffing,
+no referrer to other sites, and no caching of pages that show what an admin sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import dashboard, signin
+from .console import HERE, PREFIX, Clock, ConfigCache, page, utc_now
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'"
+)
+HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+class SecurityHeaders:
+    """Adds `HEADERS` to every response, and `Cache-Control: no-store` to all but assets."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_asset = str(scope.get("path", "")).startswith(f"{PREFIX}/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(HEADERS)
+                if not is_asset:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):
+        raise exc
+    if exc.status_code in {301, 302, 303, 307, 308}:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return page(
+        request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code
+    )
+
+
+async def _home(request: Request) -> Response:
+    return RedirectResponse(f"{PREFIX}/", 303)
+
+
+def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
+    """The console over the config at `config_path` (read again whenever its files change).
+    `clock` gives the time (sessions expire by it); tests pass their own."""
+    routes = [
+        Route("/", _home),
+        Route(PREFIX, _home),
+        *signin.routes,
+        *dashboard.routes,
+        Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
+    app.state.config_cache = ConfigCache(Path(config_path))
+    app.state.clock = clock
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,106 @@
+"""The console as a whole: every route's protection (sign-in, CSRF), the security headers,
+the assets served from our origin. Routes are enumerated from the app, so every page
+module's POST routes are attacked here without being listed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from starlette.routing import Route
+
+from syndicator.web import create_app
+
+from .conftest import Console
+
+PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def routes(method: str) -> list[str]:
+    """Every path of the app answering `method`, path parameters filled with a real id."""
+    app = create_app(Path("config/syndicator.toml"))
+    found = []
+    for route in app.routes:
+        if isinstance(route, Route) and route.methods and method in route.methods:
+            found.append(PATH_PARAM.sub("grace-church", route.path))
+    return found
+
+
+def post_routes() -> list[str]:
+    return routes("POST")
+
+
+def test_the_app_has_post_routes_to_attack() -> None:
+    assert "/admin/logout" in post_routes()
+    assert "/admin/login" in post_routes()
+
+
+@pytest.mark.parametrize("path", post_routes())
+def test_every_post_route_refuses_a_form_without_the_csrf_token(
+    console: Console, path: str
+) -> None:
+    before = console.config_path.parent
+    files = sorted(p.read_bytes() for p in before.rglob("*") if p.is_file())
+    answer = console.client.post(path, data={"name": "x", "password": "y", "id": "new-church"})
+    assert answer.status_code == 403, (path, answer.status_code)
+    assert files == sorted(p.read_bytes() for p in before.rglob("*") if p.is_file())
+    assert console.get("/admin/").status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize("path", post_routes())
+def test_every_post_route_refuses_a_wrong_csrf_token(console: Console, path: str) -> None:
+    wrong = console.csrf_token[:-2] + ("AA" if not console.csrf_token.endswith("AA") else "BB")
+    answer = console.client.post(path, data={"csrf_token": wrong, "name": "x", "id": "z"})
+    assert answer.status_code == 403, (path, answer.status_code)
+
+
+@pytest.mark.parametrize("path", [p for p in post_routes() if p != "/admin/login"])
+def test_every_post_route_without_a_session_changes_nothing_and_asks_to_sign_in(
+    console: Console, path: str
+) -> None:
+    with httpx2.Client(base_url=console.base) as stranger:
+        answer = stranger.post(path, data={"csrf_token": console.csrf_token, "id": "x"})
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/admin/login")
+    assert console.get("/admin/").status_code == 200  # the admin's session lives on
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in routes("GET") if p not in {"/", "/admin", "/admin/login"}]
+)
+def test_every_console_page_asks_a_stranger_to_sign_in(console: Console, path: str) -> None:
+    with httpx2.Client(base_url=console.base) as stranger:
+        answer = stranger.get(path)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/admin/login?next={path}"
+
+
+def test_every_answer_carries_a_strict_csp_and_pages_are_not_cached(console: Console) -> None:
+    answers: list[Any] = [
+        console.get("/admin/"),
+        console.get("/admin/login"),
+        console.get("/admin/static/console.css"),
+        console.get("/admin/no-such-page"),
+    ]
+    for answer in answers:
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+        assert "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answers[0].headers["cache-control"] == "no-store"
+    assert "cache-control" not in answers[2].headers
+    assert answers[3].status_code == 404
+
+
+def test_the_stylesheet_is_served_from_our_origin_and_pages_link_nothing_elsewhere(
+    console: Console,
+) -> None:
+    css = console.get("/admin/static/console.css")
+    assert css.status_code == 200 and "prefers-color-scheme: dark" in css.text
+    html = console.get("/admin/").text
+    assert "/admin/static/console.css" in html
+    assert not re.search(r"""(src|href)="(https?:)?//""", html)
+    assert "<script>" not in html and "style=" not in html

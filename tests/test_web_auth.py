@@ -1,0 +1,84 @@
+"""Admins (`syndicator admins …` and syndicator/web/auth.py): argon2id hashes in the state
+database, nothing secret in the config folder; the throttle's pure decision."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from syndicator.cli import cli
+from syndicator.config import load_config
+from syndicator.web.auth import throttle_wait
+
+from .conftest import REPO
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def demo(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    return tmp_path / "config" / "syndicator.toml"
+
+
+def admins(config: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--config", str(config), "admins", *args], input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_an_admin_added_from_stdin_is_listed_and_stored_as_an_argon2id_hash(
+    tmp_path: Path,
+) -> None:
+    config = demo(tmp_path)
+    before = sorted((p, p.read_bytes()) for p in config.parent.rglob("*") if p.is_file())
+    code, out, err = admins(config, "add", "pastor.jo", stdin="a long secret phrase here\n")
+    assert (code, err) == (0, "")
+    assert "added admin pastor.jo" in out
+    code, out, _ = admins(config, "list")
+    assert code == 0 and out.startswith("pastor.jo\tadded ")
+    with sqlite3.connect(load_config(config).database_path) as db:
+        (stored,) = db.execute("SELECT password_hash FROM admins").fetchone()
+    assert stored.startswith("$argon2id$") and "a long secret phrase" not in stored
+    after = sorted((p, p.read_bytes()) for p in config.parent.rglob("*") if p.is_file())
+    assert after == before  # nothing written to the config folder
+
+
+def test_a_duplicate_admin_is_refused_and_keeps_the_first_password(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    admins(config, "add", "jo", stdin="the first long password\n")
+    code, _, err = admins(config, "add", "jo", stdin="the second long password\n")
+    assert code == 1
+    assert err == "error: admin 'jo' exists already; remove it first to replace it\n"
+
+
+def test_a_short_password_is_refused_with_the_minimum_said(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    code, _, err = admins(config, "add", "jo", stdin="short\n")
+    assert code == 1
+    assert "password too short: use at least 12 characters (it had 5)" in err
+    assert admins(config, "list")[1] == ""
+
+
+def test_a_name_that_is_not_a_plain_word_is_refused(tmp_path: Path) -> None:
+    code, _, err = admins(demo(tmp_path), "add", "<script>", stdin="a long secret phrase\n")
+    assert code == 1 and "admin name '<script>' is not allowed" in err
+
+
+def test_removing_an_admin_ends_them_and_an_unknown_one_is_named(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    admins(config, "add", "jo", stdin="a long secret phrase\n")
+    admins(config, "add", "sam", stdin="another long phrase\n")
+    assert admins(config, "remove", "jo")[0] == 0
+    assert admins(config, "list")[1].startswith("sam\t")
+    code, _, err = admins(config, "remove", "jo")
+    assert code == 1 and err == "error: no admin 'jo'; admins: sam\n"
+
+
+def test_the_throttle_allows_until_the_limit_then_waits_for_the_oldest_to_age_out() -> None:
+    failures = [NOW - timedelta(minutes=m) for m in (10, 5, 1)]
+    assert throttle_wait(failures, NOW, limit=4) is None
+    assert throttle_wait(failures, NOW, limit=3) == timedelta(minutes=5)
+    assert throttle_wait(failures, NOW + timedelta(minutes=6), limit=3) is None
