@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import dashboard, signin
+from . import dashboard, signin, templates_page
 from .console import HERE, PREFIX, Clock, ConfigCache, page, utc_now
 
 CSP = (
@@ -81,6 +81,7 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
         Route(PREFIX, _home),
         *signin.routes,
         *dashboard.routes,
+        *templates_page.routes,
         Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
