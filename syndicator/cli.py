@@ -54,6 +54,7 @@ from .config import (
     load_config,
 )
 from .daemon import WATCH_SECONDS, JsonFormatter, run_daemon
+from .embedcode import embed_code
 from .errors import (
     ConfigErrors,
     LockHeld,
@@ -67,7 +68,6 @@ from .lock import RunLock
 from .models import RunReport, SourceReport
 from .pipeline import run_once
 from .preview import PREVIEW_PAGE, build_preview
-from .render import PASTE_ADVICE, embed_codes, urls_for
 from .render.environment import check_templates
 from .serve import make_server
 from .status import doubts, failures, named_few, read_status, stamp
@@ -455,27 +455,20 @@ def status(obj: _Context, as_json: bool) -> None:
 @cli.command("embed-code")
 @click.argument("subscriber_id")
 @click.pass_obj
-def embed_code(obj: _Context, subscriber_id: str) -> None:
+def embed_code_command(obj: _Context, subscriber_id: str) -> None:
     """Print the HTML a church pastes into its site, and its feed URLs."""
     config = obj.config()
-    subscriber = _subscriber(config, subscriber_id)
+    given = embed_code(config, _subscriber(config, subscriber_id))
     _warn_base_url(config)
-    urls = urls_for(config.site.base_url, subscriber.id)
-    for label, code in embed_codes(urls, subscriber).items():
+    for label, code in given.codes.items():
         click.echo(f"{label}:\n  {code}\n")
-    feeds = {"rss": urls.rss, "atom": urls.atom, "json": urls.json, "snippet": urls.snippet}
-    for output, url in feeds.items():
-        if output in subscriber.outputs:
-            click.echo(f"{output}: {url}")
+    for output, url in given.feeds.items():
+        click.echo(f"{output}: {url}")
     click.echo("\nHow to paste it:")
-    for advice in PASTE_ADVICE:
+    for advice in given.advice:
         click.echo(textwrap.fill(advice, 88, initial_indent="  ", subsequent_indent="    "))
-    if subscriber.link_to == "detail_page" and "embed" in subscriber.outputs:
-        click.echo(
-            f"\nStories open on {subscriber.detail_page_url} (?story=…): the script must be "
-            "on that page too, since it shows the full story there; the iframe, the snippet "
-            "and the feeds link to it."
-        )
+    if given.detail_page:
+        click.echo(f"\n{given.detail_page}")
 
 
 def _web_url(value: str) -> str:

@@ -866,8 +866,8 @@ PASTE_ADVICE = (
     "Paste a code as HTML where the news should appear, never into a text paragraph.",
     'WordPress: a "Custom HTML" block. Wix: Add Elements > Embed Code > Embed HTML. '
     "Squarespace: a Code block. Plain HTML: anywhere in <body>.",
-    "If the site removes scripts (some hosted plans and editors do), paste the iframe "
-    "instead, or give the RSS address to the site's own RSS or news-feed block.",
+    "If the site allows no script (Planning Center, some hosted plans and editors), paste "
+    "the iframe instead, or give the RSS address to the site's own RSS or news-feed block.",
 )  # shown with the codes: by `embed-code` and in index.html
 
 
