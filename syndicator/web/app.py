@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import dashboard, signin, templates_page
+from . import dashboard, preview, signin, templates_page
 from .console import HERE, PREFIX, Clock, ConfigCache, page, utc_now
 
 CSP = (
@@ -36,7 +36,9 @@ HEADERS = (
 
 
 class SecurityHeaders:
-    """Adds `HEADERS` to every response, and `Cache-Control: no-store` to all but assets."""
+    """Adds `HEADERS` to every response, and `Cache-Control: no-store` to all but assets;
+    but not a header the response sets itself (the preview's files have their own CSP and
+    may be framed by the console: `web.preview`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,7 +52,8 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.extend(HEADERS)
+                own = {name.lower() for name, _ in headers}
+                headers.extend((name, value) for name, value in HEADERS if name not in own)
                 if not is_asset:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -82,6 +85,7 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
         *signin.routes,
         *dashboard.routes,
         *templates_page.routes,
+        *preview.routes,
         Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})

@@ -1,0 +1,83 @@
+// Live preview in the subscriber form (templates/_preview.html). As the admin types, the
+// form goes to /admin/preview (after a short pause: one render per pause, not per key)
+// and the frames are pointed at the new render. Without this script, the Preview button
+// does the same in a new tab.
+const PAUSE_MS = 80;
+
+const section = document.getElementById("preview");
+const button = section && section.querySelector("button[formaction]");
+const form = button && button.form;
+
+if (form) {
+  const frames = section.querySelector("[data-frames]");
+  const status = section.querySelector(".preview-status");
+  let timer = 0;
+  let sent = "";
+  let pending = null;
+
+  const say = (text, problem) => {
+    status.textContent = text;
+    status.classList.toggle("problem", Boolean(problem));
+  };
+
+  const refresh = async () => {
+    const body = new URLSearchParams(new FormData(form));
+    body.set(button.name, button.value);
+    const key = body.toString();
+    if (key === sent) return;
+    sent = key;
+    if (pending) pending.abort();
+    pending = new AbortController();
+    let response;
+    let answer;
+    try {
+      response = await fetch(button.formAction, {
+        method: "POST",
+        body,
+        headers: { Accept: "application/json" },
+        signal: pending.signal,
+      });
+      answer = await response.json();
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      sent = "";
+      say("The preview could not be updated: " + error.message, true);
+      return;
+    }
+    if (!response.ok) {
+      say("Not previewed: " + (answer.errors || []).join(" "), true);
+      return;
+    }
+    for (const frame of frames.querySelectorAll("iframe[data-frame]")) {
+      const url = answer.frames[frame.dataset.frame];
+      frame.closest("figure").hidden = !url;
+      if (url) {
+        // A new element rather than a new src: no history entry per keystroke.
+        const fresh = frame.cloneNode(false);
+        fresh.src = url;
+        frame.replaceWith(fresh);
+      }
+    }
+    frames.hidden = false;
+    section.dataset.token = answer.token;
+    say("", false);
+  };
+
+  const soon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, PAUSE_MS);
+  };
+  form.addEventListener("input", soon);
+  form.addEventListener("change", soon);
+
+  for (const choice of section.querySelectorAll("[data-width]")) {
+    choice.addEventListener("click", () => {
+      for (const other of section.querySelectorAll("[data-width]")) {
+        other.setAttribute("aria-pressed", String(other === choice));
+      }
+      frames.classList.toggle("phone", choice.dataset.width === "phone");
+    });
+  }
+  section.querySelector("[data-live]").hidden = false;
+  refresh();
+}
