@@ -97,13 +97,10 @@ from syndicator.errors import CleanError  # noqa: E402
 from syndicator.ingest import clean_source, load_stories  # noqa: E402
 from syndicator.models import Entry, ParsedFeed, Story  # noqa: E402
 from syndicator.parse import parse_bytes  # noqa: E402
-from syndicator.pipeline import (  # noqa: E402
-    BATCH_BYTES,
-    outputs_present,
-    publish_outputs,
-    run_once,
-)
+from syndicator.pipeline import run_once  # noqa: E402
 from syndicator.publish import Publisher, PublishError  # noqa: E402
+from syndicator.publish.run import BATCH_BYTES, publish_outputs  # noqa: E402
+from syndicator.publish.target import LocalTarget, outputs_present  # noqa: E402
 from syndicator.render import Renderer, plan  # noqa: E402
 from syndicator.render.views import variant  # noqa: E402
 from syndicator.select import select  # noqa: E402
@@ -551,7 +548,11 @@ def _phase_build(work: Path, count: int, outputs: str) -> dict[str, Any]:
     with Store(config.database_path) as store:
         started = time.perf_counter()
         outcome = publish_outputs(
-            config, store, RENDER_NOW, publisher=publisher, progress=_progress("full build")
+            config,
+            store,
+            RENDER_NOW,
+            target=LocalTarget(config.site.output_dir, publisher),
+            progress=_progress("full build"),
         )
         seconds = time.perf_counter() - started
     published = outcome.publish

@@ -32,7 +32,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .config import Config, load_config
 from .errors import DAEMON, ConfigErrors, StateUnusable, SyndicatorError
 from .lock import RunLock
-from .pipeline import outputs_left, outputs_present, run_once
+from .pipeline import run_once
+from .publish.decide import outputs_left
+from .publish.target import outputs_present
 from .status import doubts, failures, named_few
 
 log = logging.getLogger("syndicator.daemon")

@@ -366,7 +366,7 @@ class SubscriberReport:
 
 @dataclass(frozen=True, slots=True)
 class PublishOutcome:
-    """What `pipeline.publish_outputs` did."""
+    """What `publish.run.publish_outputs` did."""
 
     subscribers: tuple[SubscriberReport, ...]
     publish: PublishReport

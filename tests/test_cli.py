@@ -592,7 +592,7 @@ def test_subscribers_not_reached_after_a_stop_are_told_in_one_line(
     from syndicator.cli import _print_report
     from syndicator.config import load_config
     from syndicator.models import RunReport, SubscriberReport
-    from syndicator.pipeline import NOT_REACHED
+    from syndicator.publish.run import NOT_REACHED
     from syndicator.status import NAMED
 
     stop = "/srv/out/c1/rss.xml: cannot write: No space left on device"

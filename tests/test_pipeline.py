@@ -23,13 +23,21 @@ import lxml.etree
 import lxml.html
 import pytest
 
-from syndicator import ingest, pipeline
+from syndicator import ingest
 from syndicator.clean.worker import Budget
 from syndicator.config import Config, load_config
 from syndicator.models import RunReport, SourceState, Suspicion
 from syndicator.pipeline import run_once
-from syndicator.publish import OWNER_MARK, OWNER_MARK_TEXT, TEMP_PREFIX, Publisher, PublishError
+from syndicator.publish import (
+    OWNER_MARK,
+    OWNER_MARK_TEXT,
+    TEMP_PREFIX,
+    Publisher,
+    PublishError,
+    decide,
+)
 from syndicator.publish import files as publish_module
+from syndicator.publish import run as publish_run
 from syndicator.render import Plan, Renderer, environment
 from syndicator.render.environment import make_environment, template_deadline
 from syndicator.store import Store
@@ -973,7 +981,7 @@ def test_a_full_or_read_only_disk_stops_the_publish_and_loses_nothing(
     before = {name: outputs_of(config, name) for name in FOUR_CHURCHES}
     index = (config.site.output_dir / "index.html").read_bytes()
     if batches == "one per subscriber":
-        monkeypatch.setattr(pipeline, "BATCH_BYTES", 1)
+        monkeypatch.setattr(publish_run, "BATCH_BYTES", 1)
     number, reason = {
         "full": (errno.ENOSPC, "No space left on device"),
         "read-only": (errno.EROFS, "Read-only file system"),
@@ -1403,7 +1411,7 @@ def test_an_output_beyond_any_real_size_fails_its_subscriber_only(
 ) -> None:
     """An override template that multiplies its output (here past a lowered limit) costs
     that subscriber, with a message naming the file; its last outputs stay."""
-    monkeypatch.setattr(pipeline, "MAX_FILE_BYTES", 200_000)
+    monkeypatch.setattr(decide, "MAX_FILE_BYTES", 200_000)
     url = feed_server.serve("/feed", body=rss(*FOUR[:3]))
     config = make_config(url, subscribers=GOOD_SUBSCRIBERS)
     assert run(config).ok

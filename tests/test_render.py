@@ -41,9 +41,10 @@ from syndicator.clean.sanitize import sanitize
 from syndicator.config import Config, SubscriberConfig, load_config
 from syndicator.ingest import load_stories
 from syndicator.models import Story
-from syndicator.pipeline import publish_outputs, run_once
+from syndicator.pipeline import run_once
 from syndicator.publish import OWNER_MARK
 from syndicator.publish.ownership import OUR_FILES
+from syndicator.publish.run import publish_outputs
 from syndicator.render import Renderer, page_tokens, plan
 from syndicator.render.environment import (
     BUILTIN_TEMPLATES,

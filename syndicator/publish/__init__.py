@@ -1,5 +1,7 @@
 """The publish stage: rendered bytes become static files under the output folder.
 
+`decide` makes the pure decisions (who is rendered again, who is retired, what the index
+lists); `run` is the loop that carries them out through one `target.Target`;
 `files` writes them (atomically, only what changed, pruning what is stale);
 `ownership` decides which folders and files there are Syndicator's to replace and remove.
 """

@@ -15,7 +15,6 @@ import re
 import secrets
 import stat
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 from ..errors import PublishError
@@ -151,19 +150,18 @@ def unmarked(output_dir: Path, published: Iterable[str]) -> list[str]:
     return found
 
 
-def pages_on_disk(output_dir: Path, subscriber_id: str, now: datetime) -> dict[str, datetime]:
-    """The article pages in the subscriber's folder, if Syndicator's (marked), each as left
-    out of the lists `now`: published with a database since lost or started afresh, their
-    links stay good for `keep_pages_days` like any page of a story that left the lists."""
+def pages_on_disk(output_dir: Path, subscriber_id: str) -> list[str]:
+    """The slugs of the article pages in the subscriber's folder, if Syndicator's (marked):
+    published with a database since lost or started afresh (`decide.adopted_pages`)."""
     folder = output_dir / subscriber_id
     if not is_marked(folder):
-        return {}
+        return []
     try:
         with os.scandir(folder / "articles") as scan:
             names = [entry.name for entry in scan if entry.is_file(follow_symlinks=False)]
     except OSError:  # none yet, or unreadable: staging reports what matters
-        return {}
-    return {name[: -len(".html")]: now for name in names if name.endswith(".html")}
+        return []
+    return [name[: -len(".html")] for name in names if name.endswith(".html")]
 
 
 def index_taken(root: Path) -> str | None:
