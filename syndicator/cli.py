@@ -14,7 +14,7 @@ import shlex
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -32,7 +32,6 @@ from .admin import (
     add_subscriber,
     category_warnings,
     edit_subscriber,
-    empty_selection_warnings,
     language_warnings,
     list_subscribers,
     output_folder_warnings,
@@ -65,12 +64,12 @@ from .errors import (
 )
 from .init import DEFAULT_FEED, init_config
 from .lock import RunLock
-from .models import RunReport, SourceReport
+from .models import RunReport
 from .pipeline import run_once
 from .preview import PREVIEW_PAGE, build_preview
 from .render.environment import check_templates
 from .serve import make_server
-from .status import doubts, failures, named_few, read_status, stamp
+from .status import read_status, report_lines, stamp
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE = 0, 1, 2, 3, 4
 
@@ -697,92 +696,11 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _print_report(config: Config, report: RunReport, *, quiet: bool) -> None:
-    for problem in report.config_errors:
-        _err(f"error: {problem} (subscriber skipped)")
-    for source in report.sources:
-        for line, is_problem in _source_lines(source):
-            if is_problem:
-                _err(line)
-            elif not quiet:
-                click.echo(line)
-    for cleaning in report.cleaning:
-        for error in cleaning.errors:
-            _err(f"{cleaning.source_id}: {error}")
-    named, not_reached = failures(report.subscribers)
-    for subscriber in named:
-        _err(
-            f"subscriber {subscriber.subscriber_id}: FAILED: {subscriber.error} "
-            "(its last good outputs stay published)"
-        )
-    if not_reached:
-        _err(
-            f"{len(not_reached):,} subscriber(s) not reached after publishing stopped: "
-            f"{named_few(not_reached)} (their last good outputs stay published; the next "
-            "run publishes them)"
-        )
-    if report.index_error:
-        _err(
-            f"index.html and subscribers.opml: FAILED: {report.index_error} "
-            "(the last good ones stay published)"
-        )
-    if report.publish_error:
-        _err(f"error: publishing stopped: {report.publish_error}")
-    for warning in empty_selection_warnings(config, report.subscribers):
-        _err(f"warning: {warning}")
-    if not quiet:
-        polled = [s for s in report.sources if s.outcome in {"updated", "not_modified"}]
-        new = sum(len(s.changes.new) for s in report.sources)
-        changed = sum(len(s.changes.changed) for s in report.sources)
-        failed = sum(s.failed for s in report.sources)
-        cleaned = sum(c.cleaned for c in report.cleaning)
-        kept = sum(c.up_to_date for c in report.cleaning)
-        click.echo(
-            f"run: {len(polled)} of {len(report.sources)} source(s) polled, {new} new, "
-            f"{changed} changed, {failed} failed; {cleaned} cleaned, {kept} already clean; "
-            f"state in {display_path(config.database_path)}"
-        )
-        outcomes = [s.outcome for s in report.subscribers]
-        written = report.publish
-        click.echo(
-            f"publish: {len(outcomes)} subscriber(s): {outcomes.count('published')} rendered, "
-            f"{outcomes.count('unchanged')} unchanged, {outcomes.count('failed')} failed"
-            + (f", {outcomes.count('retired')} retired" if "retired" in outcomes else "")
-            + "; "
-            f"{written.written} file(s) written, {written.removed} removed, "
-            f"in {display_path(config.site.output_dir)}"
-        )
-
-
-def _source_lines(report: SourceReport) -> Iterable[tuple[str, bool]]:
-    sid = report.source_id
-    if report.outcome == "updated":
-        c = report.changes
-        yield (
-            f"{sid}: {len(c.new)} new, {len(c.changed)} changed, {len(c.unchanged)} unchanged, "
-            f"{len(c.removed)} removed, {len(c.aged_out)} aged out",
-            False,
-        )
-    elif report.outcome == "not_modified":
-        yield f"{sid}: not modified", False
-    elif report.outcome == "skipped":
-        yield f"{sid}: not due until {stamp(report.next_due)}", False
-    elif report.outcome == "disabled":
-        yield (
-            f"{sid}: DISABLED: {report.error} "
-            f"(fix the URL in the config, or retry with `syndicator fetch {sid}`)",
-            True,
-        )
-    else:
-        yield (
-            f"{sid}: FAILED: {report.error} ({report.url}); next try {stamp(report.next_due)}",
-            True,
-        )
-    for doubt in doubts(report):
-        yield f"{sid}: {doubt}", True
-    if report.moved_to:
-        yield f"{sid}: moved permanently to {report.moved_to}; stored URL updated", False
-    for warning in report.warnings:  # with a doubt, they say where it came from
-        yield f"{sid}: warning: {warning}", report.doubtful
+    for line in report_lines(config, report):
+        if line.problem:
+            _err(line.text)
+        elif not quiet:
+            click.echo(line.text)
 
 
 def _err(message: str) -> None:

@@ -42,6 +42,10 @@ log = logging.getLogger("syndicator.daemon")
 JITTER_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 3600  # a cycle missed by up to an hour (suspend, long run) still runs
 WATCH_SECONDS = 10.0  # how often the config files are looked at for edits (0: never)
+# A file in state_dir that asks the running daemon for a cycle now (the console's "Publish
+# now"): a file rather than a signal, since the console may not be allowed to signal the
+# daemon, and a file left while no daemon runs is simply taken at its next start.
+CYCLE_REQUEST = "cycle-requested"
 
 
 @dataclass
@@ -99,6 +103,23 @@ def poll_job(source_ids: list[str]) -> None:
         log.error("index.html and subscribers.opml: %s (last good ones kept)", report.index_error)
     if report.publish_error:
         log.error("publishing stopped: %s", report.publish_error)
+
+
+def request_cycle(state_dir: Path) -> None:
+    """Ask the daemon working on `state_dir` to run a cycle now (within a second)."""
+    (state_dir / CYCLE_REQUEST).touch()
+
+
+def _cycle_requested(state_dir: Path) -> bool:
+    """Whether a cycle was asked for; the request is taken (removed) in asking."""
+    try:
+        os.unlink(state_dir / CYCLE_REQUEST)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:  # not ours to remove: said once per look, not acted on
+        log.error("cannot take the cycle request in %s: %s", state_dir, exc.strerror)
+        return False
+    return True
 
 
 def schedule_sources(scheduler: BackgroundScheduler, config: Config) -> None:
@@ -175,6 +196,11 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
         looked = time.monotonic()
         try:
             while not stop.wait(0.2):
+                if _cycle_requested(state.config.site.state_dir):
+                    log.info("a cycle was asked for (the console's Publish now): running it")
+                    ids = [source.id for source in state.config.sources]
+                    scheduler.add_job(poll_job, args=[ids], id="requested",
+                                      name="requested cycle", replace_existing=True)  # fmt: skip
                 if watch and time.monotonic() - looked >= watch:
                     looked = time.monotonic()
                     if not lock.intact():

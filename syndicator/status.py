@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .admin import stored_categories
-from .config import Config, SourceConfig, SubscriberConfig
+from .admin import empty_selection_warnings, stored_categories
+from .config import Config, SourceConfig, SubscriberConfig, display_path
 from .errors import StoreError
 from .ingest import current_state
-from .models import RenderRecord, SourceReport, SourceState, SubscriberReport
+from .models import RenderRecord, RunReport, SourceReport, SourceState, SubscriberReport
 from .store import Store
 
 Json = str | int | bool | None
@@ -258,3 +258,110 @@ def doubts(source: SourceReport) -> list[str]:
     if source.changes.suspicious:
         found.append(str(source.changes.suspicious))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """One line of a cycle's report: a problem (the CLI's stderr, even with --quiet)
+    or news (stdout)."""
+
+    text: str
+    problem: bool
+
+
+def report_lines(config: Config, report: RunReport) -> list[ReportLine]:
+    """What a cycle's report says, in order: `run` prints it, the console shows it."""
+    lines: list[ReportLine] = []
+
+    def say(text: str, problem: bool) -> None:
+        lines.append(ReportLine(text, problem))
+
+    for problem in report.config_errors:
+        say(f"error: {problem} (subscriber skipped)", True)
+    for source in report.sources:
+        for text, is_problem in _source_lines(source):
+            say(text, is_problem)
+    for cleaning in report.cleaning:
+        for error in cleaning.errors:
+            say(f"{cleaning.source_id}: {error}", True)
+    named, not_reached = failures(report.subscribers)
+    for subscriber in named:
+        say(
+            f"subscriber {subscriber.subscriber_id}: FAILED: {subscriber.error} "
+            "(its last good outputs stay published)",
+            True,
+        )
+    if not_reached:
+        say(
+            f"{len(not_reached):,} subscriber(s) not reached after publishing stopped: "
+            f"{named_few(not_reached)} (their last good outputs stay published; the next "
+            "run publishes them)",
+            True,
+        )
+    if report.index_error:
+        say(
+            f"index.html and subscribers.opml: FAILED: {report.index_error} "
+            "(the last good ones stay published)",
+            True,
+        )
+    if report.publish_error:
+        say(f"error: publishing stopped: {report.publish_error}", True)
+    for warning in empty_selection_warnings(config, report.subscribers):
+        say(f"warning: {warning}", True)
+    for text in _summary(config, report):
+        say(text, False)
+    return lines
+
+
+def _summary(config: Config, report: RunReport) -> list[str]:
+    polled = [s for s in report.sources if s.outcome in {"updated", "not_modified"}]
+    new = sum(len(s.changes.new) for s in report.sources)
+    changed = sum(len(s.changes.changed) for s in report.sources)
+    failed = sum(s.failed for s in report.sources)
+    cleaned = sum(c.cleaned for c in report.cleaning)
+    kept = sum(c.up_to_date for c in report.cleaning)
+    outcomes = [s.outcome for s in report.subscribers]
+    written = report.publish
+    return [
+        f"run: {len(polled)} of {len(report.sources)} source(s) polled, {new} new, "
+        f"{changed} changed, {failed} failed; {cleaned} cleaned, {kept} already clean; "
+        f"state in {display_path(config.database_path)}",
+        f"publish: {len(outcomes)} subscriber(s): {outcomes.count('published')} rendered, "
+        f"{outcomes.count('unchanged')} unchanged, {outcomes.count('failed')} failed"
+        + (f", {outcomes.count('retired')} retired" if "retired" in outcomes else "")
+        + "; "
+        f"{written.written} file(s) written, {written.removed} removed, "
+        f"in {display_path(config.site.output_dir)}",
+    ]
+
+
+def _source_lines(report: SourceReport) -> Iterable[tuple[str, bool]]:
+    sid = report.source_id
+    if report.outcome == "updated":
+        c = report.changes
+        yield (
+            f"{sid}: {len(c.new)} new, {len(c.changed)} changed, {len(c.unchanged)} unchanged, "
+            f"{len(c.removed)} removed, {len(c.aged_out)} aged out",
+            False,
+        )
+    elif report.outcome == "not_modified":
+        yield f"{sid}: not modified", False
+    elif report.outcome == "skipped":
+        yield f"{sid}: not due until {stamp(report.next_due)}", False
+    elif report.outcome == "disabled":
+        yield (
+            f"{sid}: DISABLED: {report.error} "
+            f"(fix the URL in the config, or retry with `syndicator fetch {sid}`)",
+            True,
+        )
+    else:
+        yield (
+            f"{sid}: FAILED: {report.error} ({report.url}); next try {stamp(report.next_due)}",
+            True,
+        )
+    for doubt in doubts(report):
+        yield f"{sid}: {doubt}", True
+    if report.moved_to:
+        yield f"{sid}: moved permanently to {report.moved_to}; stored URL updated", False
+    for warning in report.warnings:  # with a doubt, they say where it came from
+        yield f"{sid}: warning: {warning}", report.doubtful

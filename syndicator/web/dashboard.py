@@ -1,17 +1,25 @@
-"""The dashboard (`/admin/`): sources and subscribers, problems first; and the audit
-log (`/admin/audit`), newest first, a page at a time."""
+"""The dashboard (`/admin/`): sources and subscribers, problems first; "Publish now"
+(`/admin/publish`); and the audit log (`/admin/audit`), newest first, a page at a time."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import StoreError
-from ..status import Status, SubscriberStatus, read_status
+from ..config import Config
+from ..daemon import request_cycle
+from ..errors import DAEMON, LockHeld, StoreError, SyndicatorError
+from ..lock import RunLock
+from ..pipeline import run_once
+from ..status import ReportLine, Status, SubscriberStatus, read_status, report_lines
 from .auth import open_store
-from .console import PREFIX, config, page, require_admin
+from .console import PREFIX, admin_form, audit, config, now, page, require_admin
 
 SHOWN_PROBLEMS = 50  # subscribers with a problem listed on the dashboard; the rest counted
 AUDIT_PAGE = 50  # audit entries per page
@@ -79,7 +87,54 @@ async def audit_log(request: Request) -> Response:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What "Publish now" did: a headline, and the cycle's report when it ran one."""
+
+    headline: str
+    ran: bool  # False: nothing ran here (the daemon was asked, or the lock was held)
+    lines: tuple[ReportLine, ...] = ()
+
+
+def publish_now(config: Config, now: datetime) -> Published:
+    """Run one cycle as `syndicator run` does, under the run lock. When the daemon holds
+    the lock it is asked to run one instead; when a `run` does, nothing happens."""
+    try:
+        with RunLock(config.site.state_dir, "console"):
+            report = run_once(config, now)
+    except LockHeld as exc:
+        if exc.role == DAEMON:
+            request_cycle(config.site.state_dir)
+            return Published(
+                "The daemon is running: it was asked to run a cycle now. Its results "
+                "show on the dashboard when it has finished (reload in a minute).",
+                ran=False,
+            )
+        return Published(
+            "Another run is working on this site right now (cron, or a command on the "
+            "server): nothing was started. Try again in a minute.",
+            ran=False,
+        )
+    except SyndicatorError as exc:
+        return Published(f"The cycle could not run: {exc}", ran=False)
+    lines = tuple(report_lines(config, report))
+    headline = "Published." if report.ok else "Published, with problems (listed first)."
+    return Published(headline, ran=True, lines=lines)
+
+
+async def publish(request: Request) -> Response:
+    await admin_form(request)
+    current = config(request)
+    # In a worker thread: the console keeps answering while the cycle runs.
+    outcome = await run_in_threadpool(publish_now, current, now(request))
+    # The report's last two lines are its summary (`report_lines`).
+    summary = " ".join(line.text for line in outcome.lines[-2:]) or outcome.headline
+    audit(request, "publish now", current.site.name, summary)
+    return page(request, "publish.html", {"outcome": outcome})
+
+
 routes = [
     Route(f"{PREFIX}/", dashboard, methods=["GET"]),
+    Route(f"{PREFIX}/publish", publish, methods=["POST"]),
     Route(f"{PREFIX}/audit", audit_log, methods=["GET"]),
 ]
