@@ -1,0 +1,73 @@
+"""The console's preview and templates pages in Debian's headless Chromium: axe finds no
+violation, and the editor's frames follow the form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from syndicator.pipeline import run_once
+
+from .conftest import ADMIN, ADMIN_PASSWORD, Console
+from .test_accessibility import AXE, violations
+
+pytestmark = pytest.mark.slow
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def admin_page(browser: Browser, console: Console) -> Iterator[Page]:
+    """A Chromium page signed in to the console, after one cycle (stories stored)."""
+    assert AXE.exists(), f"{AXE} is missing: run `npm ci`"
+    run_once(console.config, NOW)
+    context = browser.new_context(bypass_csp=True, base_url=console.base)  # for axe alone
+    page = context.new_page()
+    page.goto("/admin/login")
+    page.fill("input[name=name]", ADMIN)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/")
+    yield page
+    context.close()
+
+
+def _axe(page: Page) -> list[dict[str, Any]]:
+    return violations(page)
+
+
+def test_axe_finds_nothing_on_the_templates_page_with_a_broken_override(
+    admin_page: Page, console: Console
+) -> None:
+    folder = console.config_path.parent / "templates"
+    folder.mkdir()
+    (folder / "widget.html").write_text("<p>\n{% for %}\n", encoding="utf-8")
+    (folder / "_item.html").write_text("<li>{{ item.title }}</li>\n", encoding="utf-8")
+    admin_page.goto("/admin/templates")
+    assert admin_page.locator("tr.problem").count() == 1
+    assert _axe(admin_page) == []
+
+
+def test_axe_finds_nothing_on_the_preview_page_at_either_width(admin_page: Page) -> None:
+    for width in ("desktop", "phone"):
+        admin_page.goto("/admin/")
+        # What the form's "Preview in a new tab" button sends, from this signed-in page.
+        admin_page.evaluate(
+            """async (width) => {
+              const form = new FormData();
+              form.set("csrf_token", document.querySelector("[name=csrf_token]").value);
+              form.set("preview_of", "grace-church");
+              form.set("name", "Grace");
+              form.set("site_url", "https://g.example/");
+              const answer = await fetch("/admin/preview", {method: "POST", body: form});
+              location.href = answer.url + "?width=" + width;
+            }""",
+            width,
+        )
+        admin_page.wait_for_url(f"**/admin/preview/*/?width={width}")
+        widget = admin_page.frame_locator("iframe[data-frame=iframe]")
+        widget.locator(".syn-item").first.wait_for()
+        assert _axe(admin_page) == [], width
