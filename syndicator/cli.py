@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import shlex
+import socket
 import sys
 import tempfile
 import textwrap
@@ -207,25 +208,27 @@ def web(obj: _Context, host: str, port: int) -> None:
 
     Behind a proxy on the same machine, its X-Forwarded-Proto and -For are believed
     (from 127.0.0.1 only), so the session cookie is Secure when the proxy speaks https.
+    Binding the port fails with a one-line error naming the address.
     """
     # Imported here: `run` from cron should not pay for loading the web stack.
     import uvicorn
 
-    from .web import create_app
+    from .web.app import create_app, server_config
 
     obj.config()  # exit 2 on an invalid config, with every problem listed
-    app = create_app(obj.config_path)
     shown = f"[{host}]" if ":" in host else host
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        _err(f"error: cannot listen on {shown}:{port}: {exc.strerror or exc}")
+        sys.exit(EXIT_PARTIAL)
+    port = sock.getsockname()[1]
     click.echo(f"console at http://{shown}:{port}/admin/ (Ctrl-C to stop)")
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-        log_level="warning",
-    )
+    app = create_app(obj.config_path)
+    uvicorn.Server(server_config(app, host, port)).run(sockets=[sock])
 
 
 @cli.group()

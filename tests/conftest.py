@@ -350,15 +350,12 @@ def running_console(config_path: Path, clock: Clock) -> Iterator[str]:
 
     import uvicorn
 
-    from syndicator.web import create_app
+    from syndicator.web.app import create_app, server_config
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(config_path, clock=clock), log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(create_app(config_path, clock=clock), port=port))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2
 import pytest
 
@@ -148,3 +150,36 @@ def test_the_next_field_cannot_send_a_signed_in_admin_to_another_site(
             },
         )
     assert answer.headers["location"] == "/admin/"
+
+
+def proxied_sign_in(console: Console, address: str, password: str = ADMIN_PASSWORD) -> Any:
+    """A sign-in through the nginx proxy on this machine: https, from `address`."""
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": address}
+    with httpx2.Client(base_url=console.base, headers=headers) as client:
+        form = client.get("/admin/login")
+        assert "secure" in form.headers["set-cookie"].lower()
+        token = csrf_token_in(form.text)
+        # httpx2 keeps a Secure cookie from plain http: send it as the browser would.
+        return client.post(
+            "/admin/login",
+            data={"csrf_token": token, "name": ADMIN, "password": password},
+            headers={"Cookie": f"syndicator_signin={token}"},
+        )
+
+
+def test_behind_the_https_proxy_the_session_cookie_is_secure(console: Console) -> None:
+    answer = proxied_sign_in(console, "203.0.113.9")
+    assert answer.status_code == 303
+    assert "; secure" in answer.headers["set-cookie"].lower()
+
+
+def test_behind_the_proxy_the_throttle_counts_each_browser_s_address(
+    console: Console,
+) -> None:
+    for number in range(20):
+        with httpx2.Client(
+            base_url=console.base, headers={"X-Forwarded-For": "203.0.113.9"}
+        ) as client:
+            assert sign_in(client, f"guess{number}", "wrong password").status_code == 401
+    assert proxied_sign_in(console, "203.0.113.9").status_code == 429
+    assert proxied_sign_in(console, "198.51.100.7").status_code == 303

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -93,3 +94,20 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
     app.state.clock = clock
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def server_config(app: Starlette, host: str = "127.0.0.1", port: int = 8090) -> uvicorn.Config:
+    """How `syndicator web` serves the app (tests serve it the same way). Behind a proxy
+    on this machine, its X-Forwarded-Proto and -For are believed, from 127.0.0.1 only:
+    the session cookie is then Secure when the browser spoke https to the proxy, and the
+    throttle counts the browser's address, not the proxy's."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        log_level="warning",
+        lifespan="off",
+    )
