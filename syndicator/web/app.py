@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import dashboard, preview, signin, templates_page
+from . import dashboard, preview, signin, subscribers, templates_page
 from .console import HERE, PREFIX, Clock, ConfigCache, page, utc_now
 
 CSP = (
@@ -87,6 +87,7 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
         *dashboard.routes,
         *templates_page.routes,
         *preview.routes,
+        *subscribers.routes,
         Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})

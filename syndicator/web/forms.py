@@ -92,6 +92,7 @@ _KINDS: dict[str, Kind] = {  # where the type alone does not say which control f
 # effect): submitting what is in effect anyway leaves the key unset.
 _ALWAYS_FILLED: frozenset[Kind] = frozenset({"colour", "choices", "categories"})
 _INDEX = re.compile(r"\[\d+\]$")
+NEW = "new"  # /admin/subscribers/new is the form, so no subscriber made here is called so
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,9 +275,8 @@ def values_from_form(
 def _typed(form_field: FormField, raw: Sequence[str]) -> Any:
     """A control's submitted strings as the TOML value they mean; None when empty. What
     is not of the field's type stays text, so the validation says what is wrong."""
-    if form_field.many:
-        lines = raw if form_field.kind != "lines" else "\n".join(raw).splitlines()
-        items = [item.strip() for item in lines if item.strip()]
+    if form_field.many:  # boxes, and lines of a text area (categories have both)
+        items = [line.strip() for value in raw for line in value.splitlines() if line.strip()]
         return list(dict.fromkeys(items)) or None
     text = raw[0].strip() if raw else ""
     if not text:
@@ -307,8 +307,13 @@ def save_form(
 
 
 def create_from_form(config: Config, form: Mapping[str, Sequence[str]]) -> Saved | Refusal:
-    """Write a new subscriber's file from a submitted new-subscriber form."""
-    subscriber_id = (form.get("id") or [""])[0].strip()
+    """Write a new subscriber's file from a submitted new-subscriber form; an `id` left
+    empty is the one suggested from the name."""
+    name_typed = (form.get("name") or [""])[0]
+    subscriber_id = (form.get("id") or [""])[0].strip() or suggested_id(name_typed)
+    if subscriber_id == NEW:
+        return Refusal({"id": [f"{NEW!r} is the console's address for a new subscriber; "
+                               "choose another id"]})  # fmt: skip
     try:
         check_new_id(config, subscriber_id)
     except ConfigErrors as exc:

@@ -29,6 +29,7 @@ PROBLEMS: dict[Problem, str] = {  # the filter's choices, in the order shown
     "broken": "Broken file",
     "never": "Never published",
 }
+ANY: Literal["any"] = "any"  # a filter for every subscriber with a problem, whichever
 PAGE_SIZE = 50
 
 
@@ -101,15 +102,24 @@ class Roster:
         )
 
     def query(
-        self, text: str = "", problem: Problem | None = None, page: int = 1, size: int = PAGE_SIZE
+        self,
+        text: str = "",
+        problem: Problem | Literal["any"] | None = None,
+        page: int = 1,
+        size: int = PAGE_SIZE,
     ) -> ListPage:
         """The rows whose id, name or site has `text` in it (any case), with `problem`
-        when given, on `page` (out of range: the nearest page there is)."""
+        when given (`ANY`: any problem), on `page` (out of range: the nearest page)."""
         needle = text.strip().casefold()
         found = [
             row
             for row in self.rows
-            if (problem is None or row.problem == problem) and needle in row.haystack
+            if needle in row.haystack
+            and (
+                problem is None
+                or row.problem == problem
+                or (problem == ANY and row.problem is not None)
+            )
         ]
         pages = max(1, math.ceil(len(found) / size))
         page = min(max(page, 1), pages)

@@ -1,0 +1,293 @@
+"""The console's subscriber pages on a real server over real files: the list, the add and
+edit forms, removal, the embed code; attacked with path tricks, hostile values and two
+admins saving at once."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import httpx2
+import pytest
+from markupsafe import escape
+from starlette.exceptions import HTTPException
+
+from syndicator.config import load_config
+from syndicator.pipeline import run_once
+from syndicator.store import Store
+from syndicator.web.forms import FIELDS
+from syndicator.web.subscribers import GROUPS, _checked_id
+
+from .conftest import NOW, Console
+
+NEW_CHURCH = {
+    "id": "",
+    "name": "New Hope Church",
+    "site_url": "https://newhope.example.org/",
+    "categories": ["Israel"],
+    "limit": "4",
+    "theme.accent": "#aa0000",
+}
+
+
+def escape_(text: str) -> str:
+    """`text` as the console's templates escape it."""
+    return str(escape(text))
+
+
+def fields_in(page: str) -> set[str]:
+    return set(re.findall(r'<(?:input|select|textarea)[^>]* name="([^"]+)"', page))
+
+
+def field_block(page: str, key: str) -> str:
+    """The HTML of one field's block on a form page (its control, hint and error)."""
+    fid = "f-" + key.replace(".", "-")
+    start = page.index(f'id="{fid}"')
+    start = page.rindex('<div class="field', 0, start) if "<div" in page[:start] else start
+    return page[start : page.index(f'id="{fid}-help"', start) + 2000]
+
+
+def audit_entries(console: Console) -> list[tuple[str, str, str, str]]:
+    with Store(console.config.database_path) as store:
+        rows = store._db.execute("SELECT admin, action, target, detail FROM audit ORDER BY id")
+        return [tuple(row) for row in rows]
+
+
+def test_the_form_sections_hold_every_field_once() -> None:
+    keys = [key for _, group in GROUPS for key in group]
+    assert sorted(keys) == sorted(f.key for f in FIELDS)
+
+
+def test_the_list_shows_each_subscriber_with_its_state_and_finds_by_search(
+    console: Console,
+) -> None:
+    page = console.get("/admin/subscribers")
+    assert page.status_code == 200
+    for name in ("Grace Community Church", "Hope Ministries", "St Mark Chapel"):
+        assert name in page.text
+    assert page.text.count("never published") == 3  # no cycle has run
+    assert '<a href="/admin/subscribers/grace-church">Grace Community Church</a>' in page.text
+
+    found = console.get("/admin/subscribers", params={"q": "HOPE-MINISTRIES.example"})
+    assert "Hope Ministries" in found.text and "Grace Community" not in found.text
+    never = console.get("/admin/subscribers", params={"problem": "never", "q": "mark"})
+    assert "St Mark Chapel" in never.text and "Hope Ministries" not in never.text
+    failing = console.get("/admin/subscribers", params={"problem": "failing"})
+    assert "No subscriber matches" in failing.text
+
+
+def test_the_list_comes_in_pages_of_fifty(console: Console) -> None:
+    folder = console.config_path.parent / "subscribers"
+    for n in range(60):
+        (folder / f"church-{n:02}.toml").write_text(
+            f'name = "Church {n}"\nsite_url = "https://c{n}.example.org/"\n'
+        )
+    first = console.get("/admin/subscribers")
+    assert first.text.count('<tr class="problem">') == 50  # all never published
+    assert "page 1 of 2" in first.text
+    assert '<a href="/admin/subscribers?page=2" rel="next">' in first.text
+    second = console.get("/admin/subscribers", params={"page": "2"})
+    assert second.text.count('<tr class="problem">') == 13
+    assert "St Mark Chapel" in second.text
+
+
+def test_a_new_subscriber_is_added_with_the_id_made_from_its_name(console: Console) -> None:
+    form = console.get("/admin/subscribers/new")
+    assert form.status_code == 200
+    assert fields_in(form.text) == {"csrf_token", "id"} | {f.key for f in FIELDS}
+
+    added = console.post("/admin/subscribers/new", NEW_CHURCH)
+
+    assert added.status_code == 303
+    assert added.headers["location"] == "/admin/subscribers/new-hope-church?done=added"
+    created = next(s for s in console.config.subscribers if s.id == "new-hope-church")
+    assert (created.limit, created.categories, created.theme.accent) == (4, ("Israel",), "#aa0000")
+    page = console.get(added.headers["location"])
+    assert "Added. The next cycle publishes it" in page.text
+    assert escape_("http://127.0.0.1:8080/new-hope-church/embed.js") in page.text
+    assert audit_entries(console)[-1][:3] == ("admin", "add subscriber", "new-hope-church")
+    assert "limit: set to 4" in audit_entries(console)[-1][3]
+
+
+def test_a_refused_form_shows_each_error_next_to_its_field_and_keeps_what_was_typed(
+    console: Console,
+) -> None:
+    typed = NEW_CHURCH | {"id": "hope", "limit": "500", "site_url": "newhope.example.org"}
+
+    refused = console.post("/admin/subscribers/new", typed)
+
+    assert refused.status_code == 400
+    limit = field_block(refused.text, "limit")
+    assert 'aria-describedby="f-limit-help f-limit-error"' in limit
+    assert 'aria-invalid="true"' in limit and 'value="500"' in limit
+    assert '<p class="error" id="f-limit-error">must be 1–100, got 500</p>' in limit
+    site = field_block(refused.text, "site_url")
+    assert "did you mean &#39;https://newhope.example.org&#39;?" in site
+    assert 'value="newhope.example.org"' in site
+    assert 'value="New Hope Church"' in refused.text
+    assert not (console.config_path.parent / "subscribers" / "hope.toml").exists()
+    assert audit_entries(console) == []
+
+
+def test_an_edit_saves_only_what_changed_and_keeps_the_files_comments(console: Console) -> None:
+    file = console.config_path.parent / "subscribers" / "grace-church.toml"
+    before = file.read_text()
+    form = console.get("/admin/subscribers/grace-church").text
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', form)
+    assert version
+
+    saved = console.post(
+        "/admin/subscribers/grace-church",
+        {
+            "version": version.group(1),
+            "name": "Grace Community Church",
+            "site_url": "https://grace-church.example.org/",
+            "categories": ["World News", "Christian News"],
+            "limit": "6",
+            "content": "excerpt",
+            "theme.accent": "#1a5fb4",  # the default, as the colour input always sends it
+        },
+    )
+
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/admin/subscribers/grace-church?done=saved"
+    assert file.read_text() == before.replace("limit = 10", "limit = 6")
+    assert audit_entries(console)[-1] == (
+        "admin",
+        "edit subscriber",
+        "grace-church",
+        "limit: 10 → 6",
+    )
+
+
+def test_a_second_admins_save_from_the_same_version_is_refused_and_overwrites_nothing(
+    console: Console,
+) -> None:
+    file = console.config_path.parent / "subscribers" / "hope-ministries.toml"
+    form = console.get("/admin/subscribers/hope-ministries").text
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', form)
+    assert version
+    base = {"version": version.group(1), "name": "Hope Ministries",
+            "site_url": "https://hope-ministries.example.net/",
+            "categories": ["Israel", "Middle East"], "content": "full"}  # fmt: skip
+    first = console.post("/admin/subscribers/hope-ministries", base | {"limit": "3"})
+    assert first.status_code == 303
+    after_first = file.read_bytes()
+
+    second = console.post(
+        "/admin/subscribers/hope-ministries", base | {"limit": "5", "name": "Hope Ministry"}
+    )
+
+    assert second.status_code == 409
+    assert "changed since this form was opened" in second.text
+    assert "nothing was saved" in second.text
+    assert 'value="Hope Ministry"' in second.text  # what they typed is still there
+    assert file.read_bytes() == after_first
+    assert load_config(console.config_path).subscribers[1].limit == 3
+
+
+def test_remove_asks_first_then_deletes_the_file_and_records_it(console: Console) -> None:
+    file = console.config_path.parent / "subscribers" / "st-mark-chapel.toml"
+    asked = console.get("/admin/subscribers/st-mark-chapel/remove")
+    assert asked.status_code == 200
+    assert "stop working" in asked.text and file.exists()
+
+    removed = console.post("/admin/subscribers/st-mark-chapel/remove")
+
+    assert removed.status_code == 303
+    assert removed.headers["location"] == "/admin/subscribers?removed=st-mark-chapel"
+    assert not file.exists()
+    assert "Removed <code>st-mark-chapel</code>" in console.get(removed.headers["location"]).text
+    assert audit_entries(console)[-1][1:3] == ("remove subscriber", "st-mark-chapel")
+    assert console.get("/admin/subscribers/st-mark-chapel").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "trick",
+    ["..%2f..%2fsyndicator", "%2e%2e", "...", "a%00b", "x" * 300, "Grace-Church",
+     "grace-church.toml", "-grace", "%252e%252e"],
+)  # fmt: skip
+def test_an_id_that_is_no_slug_is_not_found_and_touches_no_file(
+    console: Console, trick: str
+) -> None:
+    folder = console.config_path.parent
+    (folder.parent / "outside.toml").write_text('name = "x"\n')
+    before = {p: p.read_bytes() for p in folder.parent.rglob("*") if p.is_file()}
+    client, token = console.client, console.csrf_token
+    answers = []
+    for path in (f"/admin/subscribers/{trick}", f"/admin/subscribers/{trick}/remove"):
+        url = httpx2.URL(console.base).copy_with(raw_path=path.encode())  # sent as typed
+        answers.append(client.get(url).status_code)
+        answers.append(client.post(url, data={"csrf_token": token, "name": "x"}).status_code)
+    assert answers == [404] * 4
+    assert {p: p.read_bytes() for p in folder.parent.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("dots", [".", "..", "./grace-church", "%2e"])
+def test_dot_segments_never_reach_a_subscriber_as_its_id(dots: str) -> None:
+    # A client or the server resolves /admin/subscribers/.. before routing; should one
+    # reach the handler anyway, it is no id.
+    with pytest.raises(HTTPException) as caught:
+        _checked_id(unquote(dots))
+    assert caught.value.status_code == 404
+
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def test_every_stored_field_is_shown_escaped(console: Console) -> None:
+    file = console.config_path.parent / "subscribers" / "grace-church.toml"
+    file.write_text(
+        f"name = '{HOSTILE}'\n"
+        f"site_url = 'https://grace.example.org/?q=\"><script>alert(3)</script>'\n"
+        f"footer = '{HOSTILE}'\n"
+        f"categories = ['{HOSTILE}']\n"
+        f"exclude_categories = ['{HOSTILE}x']\n"
+        f"keywords = ['{HOSTILE}']\n"
+        f"exclude_keywords = ['</textarea>{HOSTILE}']\n"
+        f"date_format = '{HOSTILE}'\n"
+        f"timezone = '{HOSTILE}'\n"
+        f"language = '{HOSTILE}'\n"
+    )
+    pages = [
+        console.get("/admin/subscribers").text,
+        console.get("/admin/subscribers/grace-church").text,
+        console.get("/admin/subscribers/grace-church/remove").text,
+        console.post("/admin/subscribers/grace-church", {"name": HOSTILE, "footer": HOSTILE}).text,
+        console.post("/admin/subscribers/new", {"id": HOSTILE, "name": HOSTILE}).text,
+    ]
+    for page in pages:
+        assert "<script>alert" not in page
+        assert "<img src=x" not in page
+        assert "</textarea><script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[1]
+
+
+def test_a_valid_subscribers_page_gives_its_codes_feeds_and_how_to_paste_them(
+    console: Console,
+) -> None:
+    page = console.get("/admin/subscribers/grace-church").text
+    assert "Embed code" in page
+    assert escape_('<script src="http://127.0.0.1:8080/grace-church/embed.js" async>') in page
+    assert escape_('<iframe src="http://127.0.0.1:8080/grace-church/widget.html"') in page
+    assert "http://127.0.0.1:8080/grace-church/rss.xml" in page
+    for platform in ("WordPress", "Wix", "Squarespace", "Planning Center"):
+        assert platform in page
+    assert page.count('class="copy"') >= 4
+    assert "subscribers.js" in page
+
+
+def test_categories_are_boxes_of_the_stored_ones_with_their_counts(console: Console) -> None:
+    config = load_config(console.config_path)
+    run_once(config, NOW)
+    with Store(config.database_path) as store:
+        counts = store.category_counts()
+    assert counts
+
+    page = console.get("/admin/subscribers/grace-church").text
+
+    block = page[page.index('id="f-categories"') : page.index('id="f-exclude_categories"')]
+    for name, count in counts.items():
+        assert f"{escape_(name)} ({count})" in block
+    assert re.search(r'value="World News" checked', block)
+    assert "never published" not in console.get("/admin/subscribers?q=grace").text
