@@ -122,6 +122,7 @@ def _form_page(
         "subscriber_form.html",
         {
             "subscriber_id": subscriber_id,
+            "preview_of": subscriber_id or "",
             "name": valid.name if valid else subscriber_id,
             "file": display_path(opened.path) if opened else None,
             "version": opened.version if opened else "",
