@@ -462,8 +462,90 @@ class SubscriberConfig(SubscriberOptions):
     site_url: WebUrl
 
 
+# Keys that would put a credential in the config: refused with where credentials go.
+SECRET_KEYS = frozenset(
+    {
+        "access_key",
+        "access_key_id",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "password",
+        "purge_token",
+        "secret",
+        "secret_access_key",
+        "secret_key",
+        "session_token",
+        "token",
+    }
+)
+SECRET_FIX = (
+    "credentials are never read from the config (it is copied and shown): set "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, or AWS_PROFILE for a "
+    "profile in ~/.aws/credentials; the purge hook's token comes from the variable "
+    "named by purge_token_env"
+)
+S3_TARGET_RE = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?$")
+ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _s3_target(value: str) -> str:
+    found = S3_TARGET_RE.fullmatch(value)
+    prefix = (found.group(2) or "").strip("/") if found else ""
+    if not found or any(part in {"", ".", ".."} for part in prefix.split("/") if prefix):
+        raise PydanticCustomError(
+            "s3_target",
+            "must be s3://BUCKET or s3://BUCKET/PREFIX (a bucket name of lower-case letters, "
+            "digits, dots and hyphens; no empty, '.' or '..' part in the prefix), got {value}",
+            {"value": repr(value)},
+        )
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not ENV_NAME_RE.fullmatch(value):
+        raise PydanticCustomError(
+            "env_name",
+            "must be the name of an environment variable (A-Z, 0-9, _), got {value}",
+            {"value": repr(value)},
+        )
+    return value
+
+
+class PublishConfig(_Model):
+    """`[publish]`: where outputs go when not to `output_dir` (an S3-compatible bucket),
+    and the CDN purge hook. Credentials are never here: the environment or a profile."""
+
+    target: Annotated[str, Strict(), AfterValidator(_s3_target)] | None = None
+    endpoint_url: WebUrl | None = None  # any S3-compatible service; AWS when unset
+    region: Text | None = None
+    public_url: WebUrl | None = None  # where the bucket is served; replaces site.base_url
+    purge_url: WebUrl | None = None  # POSTed {"files": [changed URLs]} after a cycle
+    purge_token_env: Annotated[str, Strict(), AfterValidator(_env_name)] | None = None
+    purge_batch: Annotated[int, Strict(), InRange(1, 3000)] = 30  # URLs per POST
+
+    @field_validator("public_url")
+    @classmethod
+    def _trailing_slash(cls, value: str | None) -> str | None:
+        return value if value is None or value.endswith("/") else value + "/"
+
+    @property
+    def bucket(self) -> str | None:
+        """The bucket of `target`, or None when publishing to `output_dir`."""
+        found = S3_TARGET_RE.fullmatch(self.target or "")
+        return found.group(1) if found else None
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix under the bucket (`""`, or `"a/b/"` ending in a slash)."""
+        found = S3_TARGET_RE.fullmatch(self.target or "")
+        prefix = (found.group(2) or "").strip("/") if found else ""
+        return prefix + "/" if prefix else ""
+
+
 class _MainFile(_Model):
     site: SiteConfig
+    publish: PublishConfig = PublishConfig()
     fetch: FetchSettings = FetchSettings()
     defaults: SubscriberOptions = SubscriberOptions()
     sources: tuple[SourceConfig, ...] = Field(min_length=1)
@@ -491,6 +573,7 @@ class Config:
     sources: tuple[SourceConfig, ...]
     subscribers: tuple[SubscriberConfig, ...]
     problems: tuple[ConfigError, ...] = ()  # subscriber files that were skipped
+    publish: PublishConfig = PublishConfig()
 
     @property
     def subscribers_dir(self) -> Path:
@@ -520,6 +603,7 @@ class Config:
         return {
             "site": self.site.model_dump(mode="json", exclude_none=True),
             "fetch": self.fetch.model_dump(mode="json"),
+            "publish": self.publish.model_dump(mode="json", exclude_none=True),
             "defaults": self.defaults.model_dump(mode="json", exclude_none=True),
             "sources": [s.model_dump(mode="json", exclude_none=True) for s in self.sources],
             "subscribers": [s.model_dump(mode="json", exclude_none=True) for s in self.subscribers],
@@ -548,14 +632,18 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
             subscribers.append(load_subscriber(file, defaults))
         except ConfigErrors as exc:
             problems.extend(exc.errors)
+    site = main.site
+    if main.publish.public_url is not None:  # every URL handed out names the bucket's
+        site = site.model_copy(update={"base_url": main.publish.public_url})
     return Config(
         path=path,
-        site=main.site,
+        site=site,
         fetch=main.fetch,
         defaults=main.defaults,
         sources=main.sources,
         subscribers=tuple(subscribers),
         problems=tuple(problems),
+        publish=main.publish,
     )
 
 
@@ -756,6 +844,8 @@ def _key_path(loc: Iterable[int | str]) -> str:
 def _message(err: Mapping[str, Any], root: type[BaseModel]) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     loc = tuple(err["loc"])
+    if kind == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
+        return f"a secret in the config; {SECRET_FIX}"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, loc[:-1])
         if len(loc) > 1 and loc[-1] in _allowed_keys(root, ()):

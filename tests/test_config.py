@@ -601,3 +601,52 @@ def test_a_drafts_data_is_validated_over_the_defaults_like_a_file() -> None:
     with pytest.raises(ConfigErrors) as caught:
         subscriber_from({**data, "limit": 0}, "g", defaults, "form")
     assert [(e.file, e.key) for e in caught.value.errors] == [("form", "limit")]
+
+
+def with_publish(tmp_path: Path, lines: str) -> Path:
+    main = write_config(tmp_path, "https://example.org/feed")
+    main.write_text(main.read_text(encoding="utf-8") + f"\n[publish]\n{lines}", encoding="utf-8")
+    return main
+
+
+def test_a_bucket_target_gives_bucket_prefix_and_public_url_replaces_base_url(
+    tmp_path: Path,
+) -> None:
+    config = load_config(
+        with_publish(
+            tmp_path,
+            'target = "s3://news-out/syndication/v1"\nendpoint_url = "http://127.0.0.1:9000"\n'
+            'region = "auto"\npublic_url = "https://cdn.example.org/syndication/v1"\n',
+        )
+    )
+    assert (config.publish.bucket, config.publish.prefix) == ("news-out", "syndication/v1/")
+    assert config.publish.endpoint_url == "http://127.0.0.1:9000"
+    assert config.site.base_url == "https://cdn.example.org/syndication/v1/"
+    assert config.as_dict()["publish"]["target"] == "s3://news-out/syndication/v1"
+
+
+def test_without_a_publish_table_outputs_go_to_output_dir(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "https://example.org/feed"))
+    assert config.publish.bucket is None
+    assert config.site.base_url == "http://127.0.0.1:9/"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            'aws_secret_access_key = "abc"',
+            "publish.aws_secret_access_key: a secret in the config; credentials are never read",
+        ),
+        ('purge_token = "abc"', "publish.purge_token: a secret in the config;"),
+        ('bucket = "news"', "publish.bucket: unknown key; allowed keys: target, endpoint_url,"),
+        ('target = "s3://Bad_Bucket/x"', "publish.target: must be s3://BUCKET or s3://BUCKET/"),
+        ('target = "s3://news/a/../b"', "publish.target: must be s3://BUCKET or s3://BUCKET/"),
+        ('target = "https://news/"', "publish.target: must be s3://BUCKET or s3://BUCKET/"),
+        ('purge_token_env = "my token"', "publish.purge_token_env: must be the name of an env"),
+    ],
+)
+def test_publish_messages_name_file_and_key(tmp_path: Path, line: str, expected: str) -> None:
+    messages = errors_of(with_publish(tmp_path, line + "\n"))
+    assert len(messages) == 1
+    assert messages[0].startswith(f"{tmp_path / 'syndicator.toml'}: {expected}"), messages
