@@ -18,7 +18,7 @@ import types
 import typing
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 from urllib.parse import urlsplit
@@ -479,7 +479,7 @@ SECRET_KEYS = frozenset(
         "token",
     }
 )
-SECRET_FIX = (
+CREDENTIALS_HELP = (
     "credentials are never read from the config (it is copied and shown): set "
     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, or AWS_PROFILE for a "
     "profile in ~/.aws/credentials; the purge hook's token comes from the variable "
@@ -573,7 +573,7 @@ class Config:
     sources: tuple[SourceConfig, ...]
     subscribers: tuple[SubscriberConfig, ...]
     problems: tuple[ConfigError, ...] = ()  # subscriber files that were skipped
-    publish: PublishConfig = PublishConfig()
+    publish: PublishConfig = field(default_factory=PublishConfig)  # output_dir when unset
 
     @property
     def subscribers_dir(self) -> Path:
@@ -845,7 +845,7 @@ def _message(err: Mapping[str, Any], root: type[BaseModel]) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     loc = tuple(err["loc"])
     if kind == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
-        return f"a secret in the config; {SECRET_FIX}"
+        return f"a secret in the config; {CREDENTIALS_HELP}"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, loc[:-1])
         if len(loc) > 1 and loc[-1] in _allowed_keys(root, ()):
