@@ -125,6 +125,7 @@ def test_a_copy_button_puts_the_code_on_the_clipboard(browser: Browser, console:
 
     page.click("button[data-copy=code-1]")
 
+    page.wait_for_function("document.getElementById('copied').textContent !== ''")
     assert page.inner_text("#copied") == "Copied."
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == '<script src="http://127.0.0.1:8080/grace-church/embed.js" async></script>'
