@@ -24,8 +24,8 @@ What it answers
   `MAX_HEADER_BYTES` in all (or over 100 lines) answer 431.
 
 Headers
-- Content-Type from the file name (`rss.xml`, `atom.xml`, `feed.json`), then its suffix;
-  textual types say `charset=utf-8`, the only encoding the renderer writes.
+- Content-Type and Cache-Control as `headers` says (one owner: the bucket's objects
+  carry the same).
 - ETag is strong and built from the file's inode, mtime_ns and size, as nginx and Apache
   do, rather than from a hash of the bytes: it costs one fstat, and it is exact here
   because the publisher rewrites a file only when its bytes change, and then by renaming
@@ -36,16 +36,6 @@ Headers
 - gzip for textual types of at least `GZIP_MIN_BYTES` when Accept-Encoding allows it
   (`q=0` refuses it), with `Vary: Accept-Encoding`. Compressed bytes are kept in memory,
   keyed by file version and bounded in size, so a busy feed is compressed once per version.
-- Cache-Control, matched to how often each output changes (a run every few minutes):
-
-      feeds, feed.json, embed.js, snippet, widget, page/N   public, max-age=300
-      <id>/articles/*.html, style.css                     public, max-age=3600
-      index.html, *.opml                                   private, max-age=60
-
-  Feeds and lists follow the run cadence; article pages change only on a correction and
-  the stylesheet only with the config; the index and the OPML list the subscribers, so an
-  admin's edit shows within a minute, and `private` keeps them out of shared caches (a
-  CDN would otherwise hand a list kept to the admins to anyone).
 - `Access-Control-Allow-Origin: *` on `feed.json` and `embed.js`, which other sites load
   from scripts; never on HTML. `X-Content-Type-Options: nosniff` and
   `Referrer-Policy: strict-origin-when-cross-origin` on every response.
@@ -80,6 +70,7 @@ from urllib.parse import unquote
 
 from . import __version__
 from .errors import DoubtfulRequest, ServeError
+from .headers import UTF8, cache_control, content_type, is_cors
 
 logger = logging.getLogger(__name__)
 
@@ -88,31 +79,6 @@ GZIP_CACHE_BYTES = 32 * 1024 * 1024
 MAX_REQUEST_LINE = 8 * 1024  # nginx's default; our paths are under 200 bytes
 MAX_HEADER_BYTES = 64 * 1024
 
-_UTF8 = "; charset=utf-8"
-_TYPES_BY_NAME = {
-    "rss.xml": "application/rss+xml" + _UTF8,
-    "atom.xml": "application/atom+xml" + _UTF8,
-    "feed.json": "application/feed+json" + _UTF8,
-}
-_TYPES_BY_SUFFIX = {
-    ".html": "text/html" + _UTF8,
-    ".css": "text/css" + _UTF8,
-    ".js": "text/javascript" + _UTF8,
-    ".json": "application/json" + _UTF8,
-    ".xml": "application/xml" + _UTF8,
-    ".opml": "text/x-opml" + _UTF8,
-    ".txt": "text/plain" + _UTF8,
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/x-icon",
-}
-_DEFAULT_TYPE = "application/octet-stream"
-_CORS_NAMES = frozenset({"feed.json", "embed.js"})
 _CORS_HEADERS = (
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Expose-Headers", "ETag"),  # Last-Modified is exposed already
@@ -232,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = f"{status.value} {status.phrase}: {reason}\n".encode()
         self.send_response(status)
         self._send_headers(
-            [("Content-Type", "text/plain" + _UTF8), ("Content-Length", str(len(body)))], body
+            [("Content-Type", "text/plain" + UTF8), ("Content-Length", str(len(body)))], body
         )
 
     def do_GET(self) -> None:
@@ -246,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
         if found is None:
             return
         _, relative = found
-        if not _is_cors(relative):
+        if not is_cors(relative):
             self._refuse_method(relative)
             return
         self.send_response(HTTPStatus.NO_CONTENT)
@@ -282,19 +248,19 @@ class _Handler(BaseHTTPRequestHandler):
             if not stat.S_ISREG(info.st_mode):
                 self._error(HTTPStatus.NOT_FOUND)
                 return
-            content_type = _content_type(path.name)
-            compressible = _compressible(content_type) and info.st_size >= GZIP_MIN_BYTES
+            media = content_type(path.name)
+            compressible = _compressible(media) and info.st_size >= GZIP_MIN_BYTES
             use_gzip = compressible and _accepts_gzip(self.headers.get("Accept-Encoding"))
             tag = f"{info.st_ino:x}-{info.st_mtime_ns:x}-{info.st_size:x}"
             etag = f'"{tag}-gzip"' if use_gzip else f'"{tag}"'
             headers = [
                 ("ETag", etag),
                 ("Last-Modified", email.utils.formatdate(info.st_mtime, usegmt=True)),
-                ("Cache-Control", _cache_control(relative)),
+                ("Cache-Control", cache_control(relative)),
             ]
             if compressible:
                 headers.append(("Vary", "Accept-Encoding"))
-            if _is_cors(relative):
+            if is_cors(relative):
                 headers.extend(_CORS_HEADERS)
             if _not_modified(self.headers, etag, int(info.st_mtime)):
                 self.send_response(HTTPStatus.NOT_MODIFIED)
@@ -307,9 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers.append(("Content-Encoding", "gzip"))
             length = info.st_size if body is None else len(body)
             self.send_response(HTTPStatus.OK)
-            self._send_headers(
-                [("Content-Type", content_type), ("Content-Length", str(length)), *headers]
-            )
+            self._send_headers([("Content-Type", media), ("Content-Length", str(length)), *headers])
             if head:
                 return
             if body is None:
@@ -349,7 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_headers(
             [
                 ("Location", location),
-                ("Content-Type", "text/plain" + _UTF8),
+                ("Content-Type", "text/plain" + UTF8),
                 ("Content-Length", str(len(body))),
             ],
             body,
@@ -363,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self._send_headers(
             [
-                ("Content-Type", "text/plain" + _UTF8),
+                ("Content-Type", "text/plain" + UTF8),
                 ("Content-Length", str(len(body))),
                 *headers,
             ],
@@ -494,33 +458,13 @@ def _inside(root: Path, segments: list[str]) -> Path | None:
     return path
 
 
-def _content_type(name: str) -> str:
-    if name in _TYPES_BY_NAME:
-        return _TYPES_BY_NAME[name]
-    return _TYPES_BY_SUFFIX.get(Path(name).suffix.lower(), _DEFAULT_TYPE)
-
-
 def _compressible(content_type: str) -> bool:
     media = content_type.partition(";")[0]
     return media.startswith("text/") or media.endswith(("json", "xml"))
 
 
-def _cache_control(relative: str) -> str:
-    parts = relative.split("/")
-    name = parts[-1]
-    if name == "index.html" or name.endswith(".opml"):
-        return "private, max-age=60"
-    if name == "style.css" or (len(parts) == 3 and parts[1] == "articles"):
-        return "public, max-age=3600"
-    return "public, max-age=300"
-
-
-def _is_cors(relative: str) -> bool:
-    return relative.rsplit("/", 1)[-1] in _CORS_NAMES
-
-
 def _allow(name: str) -> str:
-    return "GET, HEAD, OPTIONS" if _is_cors(name) else "GET, HEAD"
+    return "GET, HEAD, OPTIONS" if is_cors(name) else "GET, HEAD"
 
 
 def _accepts_gzip(header: str | None) -> bool:
