@@ -52,7 +52,9 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _form(request: Request, *, error: str | None, name: str, status: int) -> Response:
+def _form(
+    request: Request, *, error: str | None, name: str, status: int, next_path: str
+) -> Response:
     token = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
     response = page(
         request,
@@ -61,7 +63,7 @@ def _form(request: Request, *, error: str | None, name: str, status: int) -> Res
             "error": error,
             "name": name,
             "signin_token": token,
-            "next": safe_next(request.query_params.get("next")),
+            "next": safe_next(next_path),
         },
         status_code=status,
     )
@@ -80,29 +82,31 @@ def _form(request: Request, *, error: str | None, name: str, status: int) -> Res
 async def login_page(request: Request) -> Response:
     if current_session(request) is not None:
         return RedirectResponse(safe_next(request.query_params.get("next")), 303)
-    return _form(request, error=None, name="", status=200)
+    next_path = request.query_params.get("next", "")
+    return _form(request, error=None, name="", status=200, next_path=next_path)
 
 
 async def login(request: Request) -> Response:
     form = await checked_form(request, request.cookies.get(SIGNIN_COOKIE) or "\0")
     name = str(form.get("name", "")).strip()
     password = str(form.get("password", ""))
+    next_path = str(form.get("next", ""))
     address = request.client.host if request.client else "unknown"
     moment = now(request)
     with open_store(config(request)) as store:
         wait = signin_wait(store, name, address, moment)
         if wait is not None:
             message = f"Too many failed sign-ins. Try again in {_minutes(wait)}."
-            return _form(request, error=message, name=name, status=429)
+            return _form(request, error=message, name=name, status=429, next_path=next_path)
         stored = store.password_hash(name)
         if not await run_in_threadpool(verify_password, stored, password):
             record_failure(store, name, address, moment)
-            return _form(request, error=WRONG, name=name, status=401)
+            return _form(request, error=WRONG, name=name, status=401, next_path=next_path)
         stale = current_session(request)
         if stale is not None:
             end_session(store, stale)
         session_id = start_session(store, name, moment)
-    response = RedirectResponse(safe_next(str(form.get("next", ""))), 303)
+    response = RedirectResponse(safe_next(next_path), 303)
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
