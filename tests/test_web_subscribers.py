@@ -291,3 +291,43 @@ def test_categories_are_boxes_of_the_stored_ones_with_their_counts(console: Cons
         assert f"{escape_(name)} ({count})" in block
     assert re.search(r'value="World News" checked', block)
     assert "never published" not in console.get("/admin/subscribers?q=grace").text
+
+
+def test_a_broken_files_form_says_what_is_wrong_and_saving_the_fix_mends_it(
+    console: Console,
+) -> None:
+    file = console.config_path.parent / "subscribers" / "st-mark-chapel.toml"
+    file.write_text(file.read_text().replace("limit = 20", "limit = 0"))
+    listed = console.get("/admin/subscribers", params={"problem": "any"}).text
+    assert "St Mark Chapel" not in listed and "st-mark-chapel" in listed  # no name: broken
+    assert "must be 1–100, got 0" in listed
+
+    form = console.get("/admin/subscribers/st-mark-chapel").text
+    assert "every cycle skips it" in form and "limit: must be 1–100, got 0" in form
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', form)
+    assert version and 'name="limit"' in form and 'value="0"' in field_block(form, "limit")
+
+    fixed = console.post(
+        "/admin/subscribers/st-mark-chapel",
+        {"version": version.group(1), "name": "St Mark Chapel", "limit": "20",
+         "site_url": "https://stmark.example.com/", "content": "title"},
+    )  # fmt: skip
+
+    assert fixed.status_code == 303
+    assert not console.config.problems
+
+
+def test_a_file_that_is_not_toml_is_named_with_its_error_and_offers_no_form(
+    console: Console,
+) -> None:
+    file = console.config_path.parent / "subscribers" / "hope-ministries.toml"
+    file.write_text('name = "Hope\n')
+    before = file.read_bytes()
+
+    shown = console.get("/admin/subscribers/hope-ministries")
+    posted = console.post("/admin/subscribers/hope-ministries", {"name": "Hope"})
+
+    assert shown.status_code == posted.status_code == 409
+    assert "fix it in an editor first" in shown.text
+    assert 'name="name"' not in shown.text
+    assert file.read_bytes() == before

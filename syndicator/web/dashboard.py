@@ -20,20 +20,17 @@ from ..pipeline import run_once
 from ..status import ReportLine, Status, SubscriberStatus, read_status, report_lines
 from .auth import open_store
 from .console import PREFIX, admin_form, audit, config, now, page, require_admin
+from .listing import PROBLEMS, TROUBLES, problem_of
 
 SHOWN_PROBLEMS = 50  # subscribers with a problem listed on the dashboard; the rest counted
 AUDIT_PAGE = 50  # audit entries per page
 
 
 def problem(row: SubscriberStatus) -> str | None:
-    """What is wrong with a subscriber, in a few words, or None when nothing is."""
-    if row.name is None:
-        return "broken file"
-    if row.last_error:
-        return "failing"
-    if row.items == 0:
-        return "empty selection"
-    return None
+    """What is wrong with a subscriber, in a few words, or None when nothing is (as the
+    subscriber list's problem filter words it)."""
+    found = problem_of(row)
+    return PROBLEMS[found].lower() if found in TROUBLES else None
 
 
 async def dashboard(request: Request) -> Response:

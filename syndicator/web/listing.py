@@ -29,7 +29,10 @@ PROBLEMS: dict[Problem, str] = {  # the filter's choices, in the order shown
     "broken": "Broken file",
     "never": "Never published",
 }
-ANY: Literal["any"] = "any"  # a filter for every subscriber with a problem, whichever
+# What is wrong, as the dashboard counts it (never published is only "not yet"), and the
+# filter for any of it.
+TROUBLES: frozenset[Problem] = frozenset({"failing", "empty", "broken"})
+ANY: Literal["any"] = "any"
 PAGE_SIZE = 50
 
 
@@ -109,7 +112,7 @@ class Roster:
         size: int = PAGE_SIZE,
     ) -> ListPage:
         """The rows whose id, name or site has `text` in it (any case), with `problem`
-        when given (`ANY`: any problem), on `page` (out of range: the nearest page)."""
+        when given (`ANY`: any of `TROUBLES`), on `page` (out of range: the nearest page)."""
         needle = text.strip().casefold()
         found = [
             row
@@ -118,7 +121,7 @@ class Roster:
             and (
                 problem is None
                 or row.problem == problem
-                or (problem == ANY and row.problem is not None)
+                or (problem == ANY and row.problem in TROUBLES)
             )
         ]
         pages = max(1, math.ceil(len(found) / size))

@@ -28,7 +28,7 @@ from ..errors import ConfigErrors, StoreError
 from . import forms
 from .console import PREFIX, Redirect, admin_form, audit, config, page, require_admin
 from .forms import FIELDS, FORM, Refusal, Saved, Shown
-from .listing import ANY, PROBLEMS, Problem, roster_for
+from .listing import ANY, PROBLEMS, TROUBLES, Problem, roster_for
 
 # The form's sections, in order, by the keys they hold (a test holds them to FIELDS).
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -90,6 +90,7 @@ async def subscriber_list(request: Request) -> Response:
             "problem": problem or "",
             "problems": PROBLEMS,
             "any": ANY,
+            "troubled": sum(found.counts[kind] for kind in TROUBLES),
             "editable": [bool(SLUG_RE.fullmatch(row.id)) for row in found.rows],
             "previous": link(found.page - 1) if found.page > 1 else None,
             "next": link(found.page + 1) if found.page < found.pages else None,
