@@ -6,18 +6,10 @@ the package once installed: `environment.BUILTIN_TEMPLATES`); admins override th
 (`config/templates/`) or per subscriber (`config/templates/subscribers/<id>/`).
 """
 
+from .codes import PASTE_ADVICE, embed_codes
 from .environment import make_environment
-from .renderer import (
-    PASTE_ADVICE,
-    Plan,
-    Renderer,
-    Selections,
-    article_path,
-    embed_codes,
-    page_tokens,
-    plan,
-    settings_digest,
-)
+from .plan import Plan, Selections, article_path, page_tokens, plan, settings_digest
+from .renderer import Renderer
 from .views import urls_for
 
 __all__ = [
