@@ -205,3 +205,21 @@ def test_languages_with_translated_words_come_first_then_every_cldr_language() -
     assert translated == [tag for tag, _, _ in choices[: len(translated)]]
     assert "pt-BR" in translated
     assert ("ko", "Korean (ko)", False) in choices
+
+
+def test_boxes_in_the_pages_order_and_a_colour_as_the_input_holds_it_change_nothing(
+    tmp_path: Path,
+) -> None:
+    config = make(
+        tmp_path,
+        {"grace": GRACE + 'categories = ["World News", "Israel"]\n'
+                          'outputs = ["widget", "rss"]\n[theme]\naccent = "#A0C"\n'},
+    )  # fmt: skip
+    opened = read_subscriber(config, "grace")
+    shown = shown_from_file(opened.values, config.defaults)
+    assert shown["theme.accent"] == ["#aa00cc"]
+    form = shown | {"categories": ["Israel", "World News"], "outputs": ["rss", "widget"]}
+
+    assert values_from_form(form, opened.values, config.defaults) == {}
+    changed = form | {"categories": ["Israel"]}
+    assert values_from_form(changed, opened.values, config.defaults) == {"categories": ["Israel"]}

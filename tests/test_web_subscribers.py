@@ -142,7 +142,7 @@ def test_an_edit_saves_only_what_changed_and_keeps_the_files_comments(console: C
             "version": version.group(1),
             "name": "Grace Community Church",
             "site_url": "https://grace-church.example.org/",
-            "categories": ["World News", "Christian News"],
+            "categories": ["Christian News", "World News"],  # the page's order, not the file's
             "limit": "6",
             "content": "excerpt",
             "theme.accent": "#1a5fb4",  # the default, as the colour input always sends it

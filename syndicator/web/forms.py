@@ -185,6 +185,8 @@ def shown_from_file(values: Mapping[str, Any], defaults: SubscriberOptions) -> S
         value = values.get(form_field.key)
         if value is None and form_field.kind in _ALWAYS_FILLED:
             value = default_of(form_field, defaults)
+        if isinstance(value, str) and form_field.kind == "colour":
+            value = _full_colour(value)
         if value is not None:
             shown[form_field.key] = _strings(value)
     return shown
@@ -264,12 +266,34 @@ def values_from_form(
         old = current.get(form_field.key)
         if old is None and (
             new is None
-            or (form_field.kind in _ALWAYS_FILLED and new == default_of(form_field, defaults))
+            or (
+                form_field.kind in _ALWAYS_FILLED
+                and _same(form_field, new, default_of(form_field, defaults))
+            )
         ):
             continue
-        if new != old or type(new) is not type(old):
+        if not _same(form_field, new, old):
             values[form_field.key] = new
     return values
+
+
+def _same(form_field: FormField, new: Any, old: Any) -> bool:
+    """Whether a submitted value says what the file's does. Boxes come in the page's
+    order, whatever the file's; a colour input gives #rrggbb in lower case."""
+    if type(new) is not type(old):
+        return False
+    if form_field.kind in {"categories", "choices"}:
+        return sorted(new) == sorted(old)
+    if form_field.kind == "colour":
+        return bool(_full_colour(new) == _full_colour(old))
+    return bool(new == old)
+
+
+def _full_colour(value: str) -> str:
+    """`#abc` as `#aabbcc`, in lower case: as a colour input holds it."""
+    if re.fullmatch(r"#[0-9a-fA-F]{3}", value):
+        value = "#" + "".join(2 * digit for digit in value[1:])
+    return value.lower()
 
 
 def _typed(form_field: FormField, raw: Sequence[str]) -> Any:
