@@ -348,6 +348,17 @@ class PublishReport:
     bytes_written: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object a bucket confirmed holding, as the manifest records it."""
+
+    md5: str  # hex MD5 of the bytes we sent
+    size: int  # bytes
+    etag: str  # what the store answered (an MD5 only for plain uploads; compared as is)
+    content_type: str
+    cache_control: str
+
+
 SubscriberOutcome = Literal["published", "unchanged", "failed", "retired"]
 
 

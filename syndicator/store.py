@@ -14,7 +14,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, astuple, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from .models import (
     RenderRecord,
     SourceState,
     StoredArticle,
+    StoredObject,
     Suspicion,
     believed_date,
     slugify,
@@ -172,6 +173,18 @@ MIGRATIONS: tuple[str, ...] = (
         at  TEXT NOT NULL
     );
     CREATE INDEX signin_failures_by_key ON signin_failures (key, at);
+    """,
+    """
+    CREATE TABLE manifest (
+        target        TEXT NOT NULL,
+        path          TEXT NOT NULL,
+        md5           TEXT NOT NULL,
+        size          INTEGER NOT NULL,
+        etag          TEXT NOT NULL,
+        content_type  TEXT NOT NULL,
+        cache_control TEXT NOT NULL,
+        PRIMARY KEY (target, path)
+    ) WITHOUT ROWID;
     """,
 )
 
@@ -442,6 +455,32 @@ class Store:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
+
+    # -- the manifest of a bucket ----------------------------------------------------
+
+    def manifest(self, target: str) -> dict[str, StoredObject]:
+        """What the store of `target` (`s3://bucket/prefix`) confirmed holding, by path."""
+        rows = self._db.execute(
+            "SELECT path, md5, size, etag, content_type, cache_control FROM manifest "
+            "WHERE target = ?",
+            (target,),
+        )
+        return {row[0]: StoredObject(*row[1:]) for row in rows}
+
+    def save_manifest(self, target: str, stored: Mapping[str, StoredObject]) -> None:
+        """Record objects the store of `target` confirmed writing."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO manifest "
+            "(target, path, md5, size, etag, content_type, cache_control) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(target, path, *astuple(item)) for path, item in stored.items()],
+        )
+
+    def forget_manifest(self, target: str, paths: Iterable[str]) -> None:
+        """Forget objects of `target` that were deleted (or are no longer as recorded)."""
+        self._db.executemany(
+            "DELETE FROM manifest WHERE target = ? AND path = ?", [(target, p) for p in paths]
+        )
 
     # -- sources ---------------------------------------------------------------------
 

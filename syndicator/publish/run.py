@@ -21,10 +21,11 @@ from pydantic import ValidationError
 from ..config import Config, SubscriberConfig
 from ..errors import NotRecorded, PublishError, RenderError
 from ..ingest import load_stories
-from ..models import PublishOutcome, SubscriberReport
+from ..models import PublishOutcome, PublishReport, SubscriberReport
 from ..render import Plan, Renderer, Selections, article_path, page_tokens, plan, settings_digest
 from ..store import Store
 from . import decide
+from .s3 import s3_target
 from .target import LocalTarget, Target
 
 log = logging.getLogger(__name__)
@@ -68,15 +69,27 @@ def publish_outputs(
     output folder) are made from `config` unless given; `progress(done, total)` is called
     per subscriber.
     """
+    try:
+        target = target or target_for(config, store)
+    except PublishError as exc:  # no credentials for the bucket, say
+        log.error("publishing stopped: %s", exc)
+        return PublishOutcome((), PublishReport(), str(exc))
     return PublishRun(
         config,
         store,
         now,
         force=force,
         renderer=renderer or Renderer(config.path.parent, config.site),
-        target=target or LocalTarget(config.site.output_dir),
+        target=target,
         progress=progress,
     ).run()
+
+
+def target_for(config: Config, store: Store) -> Target:
+    """Where `config` publishes: the bucket `[publish] target` names, else `output_dir`."""
+    if config.publish.bucket is None:
+        return LocalTarget(config.site.output_dir)
+    return s3_target(config, store)
 
 
 class PublishRun:
