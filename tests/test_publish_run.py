@@ -27,6 +27,7 @@ from syndicator.publish import (
 from syndicator.publish import run as publish_run
 from syndicator.publish.target import LocalTarget
 from syndicator.render import Plan, Renderer, environment
+from syndicator.render.plain import Outputs
 from syndicator.store import Store
 
 from .conftest import (
@@ -632,13 +633,13 @@ def test_a_runaway_site_template_costs_its_time_limit_once_per_run_not_per_subsc
     }
     config = make_config(url, subscribers=subscribers)
     rendered: list[str] = []
-    original = Renderer._render
+    original = Outputs.files  # every subscriber's outputs, shared or not, are made by it
 
-    def counting(self: Renderer, plan: Any, unchanged: Any) -> Any:
+    def counting(self: Outputs, plan: Any, unchanged: Any) -> Any:
         rendered.append(plan.subscriber.id)
         return original(self, plan, unchanged)
 
-    monkeypatch.setattr(Renderer, "_render", counting)
+    monkeypatch.setattr(Outputs, "files", counting)
     report = run(config)
     outcomes = {s.subscriber_id: s for s in report.subscribers}
     assert outcomes["templated"].outcome == "published"

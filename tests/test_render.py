@@ -1,7 +1,8 @@
 """The render stage through the real pipeline: config files on disk, the bundled sample
 feed, a real SQLite store and real output files, every output read back by a real parser
-(lxml, feedparser, jsonschema, a strict HTML checker). Plus `plan`'s pure decisions, a
-property test of subscriber text, and the golden output tree of the bundled config."""
+(lxml, feedparser, jsonschema, a strict HTML checker). Plus a property test of subscriber
+text and the golden output tree of the bundled config. `plan`'s pure decisions are in
+test_render_plan.py, the sharing layer's in test_render_shared.py."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ import hashlib
 import importlib.util
 import json
 import math
-import random
 import re
 import shutil
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from html.parser import HTMLParser
@@ -45,17 +45,14 @@ from syndicator.pipeline import run_once
 from syndicator.publish import OWNER_MARK
 from syndicator.publish.ownership import OUR_FILES
 from syndicator.publish.run import publish_outputs
-from syndicator.render import Renderer, page_tokens, plan
+from syndicator.render import Renderer, plan
 from syndicator.render.environment import (
     BUILTIN_TEMPLATES,
     FRAME_SCRIPT,
     FRAME_SCRIPT_HASH,
-    ScriptData,
     builtin_templates,
-    js_data,
-    js_string_body,
 )
-from syndicator.render.views import HOLE_CHAR, Pieces, headings_from, hole, lead_and_rest
+from syndicator.render.views import headings_from, lead_and_rest
 from syndicator.select import select
 from syndicator.store import Store
 
@@ -227,13 +224,18 @@ def read_site(config: Config) -> Site:
     return Site(config, config.site.output_dir, stories)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    config = sample_config(tmp_path_factory.mktemp("site"))
+def rendered_site(folder: Path) -> Site:
+    """The test subscribers' outputs, published in `folder` by one run of the pipeline."""
+    config = sample_config(folder)
     report = run_once(config, NOW)
     assert report.ok, report
     assert [s.outcome for s in report.subscribers] == ["published"] * len(SUBSCRIBERS)
     return read_site(config)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    return rendered_site(tmp_path_factory.mktemp("site"))
 
 
 # -- what readers are sent to --------------------------------------------------------------
@@ -1077,65 +1079,6 @@ def test_embed_script_is_small_and_keeps_to_itself(site: Site) -> None:
     assert sizes["ten"] <= 6 * 1024, f"embed.js gzipped: {report}"
 
 
-# -- plan: pure decisions --------------------------------------------------------------------
-
-
-def test_plan_is_pure_and_fingerprints_every_input(site: Site) -> None:
-    sub = site.subscriber("grace")
-    by_slug = {s.slug: s for s in site.stories}
-    first = plan(sub, site.stories, by_slug, {}, NOW, "salt")
-    assert plan(sub, site.stories, by_slug, {}, NOW, "salt") == first
-    assert first.listed == site.listed("grace")
-    assert first.ledger == {s.slug: None for s in first.listed}
-    edited = [replace(site.stories[0], version="cleaned again")]
-    others = {
-        "option": plan(
-            sub.model_copy(update={"footer": "x"}), site.stories, by_slug, {}, NOW, "salt"
-        ),
-        "salt": plan(sub, site.stories, by_slug, {}, NOW, "other"),
-        "content": plan(sub, edited + site.stories[1:], by_slug, {}, NOW, "salt"),
-    }
-    for what, other in others.items():
-        assert other.fingerprint != first.fingerprint, what
-
-
-def test_page_tokens_follow_each_pages_own_inputs(site: Site) -> None:
-    """A page's token changes with its story, the subscriber's options or the templates
-    (salt), and with nothing else: another story's change leaves it alone."""
-    sub = site.subscriber("grace")
-    by_slug = {s.slug: s for s in site.stories}
-    decided = plan(sub, site.stories, by_slug, {}, NOW, "salt")
-    first = page_tokens(decided)
-    assert list(first) == [story.slug for story in decided.pages]
-    assert page_tokens(plan(sub, site.stories, by_slug, {}, NOW, "salt")) == first
-    story = decided.pages[1]
-    stories = [replace(s, version="cleaned again") if s == story else s for s in site.stories]
-    edited = page_tokens(plan(sub, stories, by_slug, {}, NOW, "salt"))
-    assert {slug for slug in first if edited[slug] != first[slug]} == {story.slug}
-    for other in (
-        plan(sub.model_copy(update={"footer": "x"}), site.stories, by_slug, {}, NOW, "salt"),
-        plan(sub, site.stories, by_slug, {}, NOW, "other templates"),
-    ):
-        tokens = page_tokens(other)
-        assert all(tokens[slug] != first[slug] for slug in first)
-
-
-def test_plan_keeps_pages_of_unlisted_stories_for_keep_pages_days(site: Site) -> None:
-    sub = site.subscriber("compact")  # excludes Opinion: those stories are never listed
-    by_slug = {s.slug: s for s in site.stories}
-    unlisted = next(s for s in site.stories if s not in site.listed("compact"))
-    keep = timedelta(days=sub.keep_pages_days)
-    for since, kept in ((NOW - keep + timedelta(hours=1), True), (NOW - keep, False)):
-        decided = plan(sub, site.stories, by_slug, {unlisted.slug: since}, NOW, "salt")
-        assert (unlisted in decided.pages) is kept
-        assert decided.ledger.get(unlisted.slug, "dropped") == (since if kept else "dropped")
-    newly = plan(sub, site.stories, by_slug, {unlisted.slug: None}, NOW, "salt")
-    assert newly.ledger[unlisted.slug] == NOW  # it left the lists now
-    feeds_only = sub.model_copy(update={"outputs": ("rss",)})
-    no_pages = plan(feeds_only, site.stories, by_slug, {unlisted.slug: None}, NOW, "salt")
-    assert no_pages.pages == () and no_pages.ledger == {}
-
-
 # -- any text a subscriber's file holds ------------------------------------------------------
 
 PLAIN = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Co", "Cn"))
@@ -1226,103 +1169,7 @@ def test_the_bundled_config_renders_the_golden_tree(tmp_path: Path) -> None:
             assert leak not in text, (name, leak)
 
 
-# -- sharing ---------------------------------------------------------------------------------
-
-SHARED_OPTIONS: dict[str, tuple[Any, ...]] = {
-    "content": ("full", "excerpt", "title"),
-    "excerpt_words": (10, 30, 55),
-    "image": ("none", "thumbnail", "full"),
-    "image_position": ("left", "right", "top"),
-    "link_to": ("original", "hosted", "detail_page"),
-    "utm": (True, False),
-    "language": ("en", "es", "de", "ko"),
-    "date_format": ("long", "full", "d 'de' MMMM y", "%d/%m/%Y", "%A %H:%M", '<%-d> & "%b" %Y'),
-    "timezone": ("UTC", "America/Chicago", "Asia/Tokyo"),
-    "theme": tuple({"layout": layout, "accent": "#123456"} for layout in ("list", "cards")),
-    "per_page": (3, 10),
-}
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_shared_fragments_give_the_bytes_of_rendering_alone(site: Site, seed: int) -> None:
-    """Subscribers share a fragment when they agree on the options its template reads
-    (`fragment_key`). A random subscriber and its twins, each differing from it in one
-    option only, rendered in the pipeline's order with sharing: every file is byte for byte
-    what rendering each alone gives. A sharing key missing an option a template reads
-    lets a twin reuse the wrong fragment, and fails here."""
-    rng = random.Random(seed)
-    first = {name: rng.choice(values) for name, values in SHARED_OPTIONS.items()}
-    first["content"] = SHARED_OPTIONS["content"][seed % 3]
-    choices = [first] + [
-        {**first, name: value}
-        for name, values in SHARED_OPTIONS.items()
-        for value in values
-        if value != first[name]
-    ]
-    base = site.subscriber("grace").model_dump()
-    subscribers = [
-        SubscriberConfig.model_validate(
-            {
-                **base,
-                **options,
-                "id": f"church-{number}",
-                # Every character that HTML, XML text and XML attributes escape differently.
-                "name": f"Church {number} & \"Sons\" <Chapel> 'Ü'",
-                "footer": f'Shared with church {number} & <friends> "here".',
-                # URLs refuse raw " < > (config): & and ' are what is left to escape.
-                "detail_page_url": f"https://church-{number}.example.org/news?a=1&b='x'%22",
-                "site_url": f"https://church-{number}.example.org/?a=1&b='x'&c=%3C",
-            }
-        )
-        for number, options in enumerate(choices)
-    ]
-    # One story removed upstream since: its page is a "no longer available" page.
-    stories = [replace(site.stories[0], presence="removed"), *site.stories[1:]]
-    by_slug = {s.slug: s for s in stories}
-    shared = Renderer(site.config.path.parent, site.config.site)
-    alone = Renderer(site.config.path.parent, site.config.site, share=False)
-    for subscriber in sorted(subscribers, key=shared.sort_key):
-        decided = plan(subscriber, stories, by_slug, {stories[0].slug: None}, NOW, "salt")
-        assert f"{subscriber.id}/articles/{stories[0].slug}.html" in alone.render(decided)
-        together, apart = shared.render(decided), alone.render(decided)
-        assert together.keys() == apart.keys()
-        for name, data in apart.items():
-            assert together[name] == data, f"{name} differs when shared"
-
-
-SELECTING_OPTIONS: dict[str, tuple[Any, ...]] = {
-    "categories": ((), ("Israel",), ("israel", "World News")),
-    "exclude_categories": ((), ("Opinion",), ("Christian News",)),
-    "keywords": ((), ("church",), ("Kyiv", "Nigeria")),
-    "exclude_keywords": ((), ("prayer",)),
-    "max_age_days": (None, 3, 10),
-    "limit": (2, 10),
-    "per_page": (3, 10),
-    "pages": (1, 3),
-}
-
-
-def test_selections_shared_in_a_run_are_each_subscribers_own(site: Site) -> None:
-    """The pipeline selects once per distinct selection (`Selections`): twins that differ
-    in one selecting option each, asked of one `Selections` in turn, get exactly what
-    `select` gives each alone. A memo key missing an option hands a twin another's list."""
-    from syndicator.render import Selections
-
-    base = site.subscriber("grace").model_dump()
-    twins = [base] + [
-        {**base, name: value}
-        for name, values in SELECTING_OPTIONS.items()
-        for value in values
-        if value != base[name]
-    ]
-    shared = Selections(site.stories, NOW)
-    seen = set()
-    for number, options in enumerate(twins):
-        subscriber = SubscriberConfig.model_validate({**options, "id": f"church-{number}"})
-        listed, _ = shared.select(subscriber)
-        assert listed == select(site.stories, subscriber, NOW), options
-        seen.add(tuple(story.slug for story in listed))
-    assert len(seen) >= len(twins) // 2  # the options do select differently here
+# -- links, style sheets, headings -----------------------------------------------------------
 
 
 def test_utm_parameters_keep_the_links_own_query_and_fragment() -> None:
@@ -1350,142 +1197,6 @@ def test_the_accent_colour_reaches_every_style_sheet(site: Site, tmp_path: Path)
         assert "--syn-accent:#aa0000" in files[f"red/{name}"].decode(), name
         assert "#aa0000" not in files[f"grace/{name}"].decode(), name
         assert "--syn-accent:#1a5fb4" in files[f"grace/{name}"].decode(), name  # the default
-
-
-def test_a_site_template_showing_dates_in_feed_items_gets_each_subscribers_dates(
-    site: Site, tmp_path: Path
-) -> None:
-    """Dates are holes in shared fragments. A site `_feed_item.html` that shows one puts
-    a date hole into feed content, which shared feed entries cannot fill per story: those
-    subscribers' feeds are made on their own, with their own dates, not an error."""
-    folder = tmp_path / "templates"
-    folder.mkdir()
-    builtin = (BUILTIN_TEMPLATES / "_feed_item.html").read_text()
-    (folder / "_feed_item.html").write_text(builtin + "<p>On {{ item.date_text }}</p>\n")
-    base = site.subscriber("grace").model_dump()
-    twins = [
-        SubscriberConfig.model_validate(
-            {**base, "id": f"twin-{n}", "date_format": fmt, "timezone": "Asia/Tokyo"}
-        )
-        for n, fmt in enumerate(["%d/%m/%Y", "%Y-%m-%d %H:%M", "%d/%m/%Y"])
-    ]
-    by_slug = {s.slug: s for s in site.stories}
-    shared = Renderer(tmp_path, site.config.site)
-    alone = Renderer(tmp_path, site.config.site, share=False)
-    for twin in twins:
-        decided = plan(twin, site.stories, by_slug, {}, NOW, "salt")
-        together, apart = shared.render(decided), alone.render(decided)
-        assert together == apart
-        assert "On " in together[f"{twin.id}/rss.xml"].decode()
-    assert HOLE_CHAR not in together[f"{twins[-1].id}/feed.json"].decode()
-
-
-@pytest.mark.parametrize("field", ["title", "guid", "category", "image type"])
-def test_a_story_holding_the_feed_placeholder_character_is_not_filled_in(
-    site: Site, field: str
-) -> None:
-    """Shared feed entries mark subscriber values with a Unicode noncharacter; a story whose
-    own text holds that very mark (stored before the parser stripped it) must neither
-    fail to render nor come out with a subscriber's name put in its place."""
-    mark = "\ufdd0n\ufdd0"
-    first = site.stories[0]
-    article = first.article
-    assert article.lead_image is not None
-    odd_article = {
-        "title": replace(article, title=f"Title {mark} here"),
-        "guid": replace(article, id=f"{article.id}{mark}"),
-        "category": replace(article, categories=(*article.categories, f"C{mark}")),
-        "image type": replace(
-            article, lead_image=replace(article.lead_image, mime_type=f"image/{mark}")
-        ),
-    }[field]
-    odd = replace(first, article=odd_article)
-    stories = [odd, *site.stories[1:]]
-    subscriber = site.subscriber("grace")
-    twin = SubscriberConfig.model_validate(
-        {**subscriber.model_dump(), "id": "twin", "name": "Twin Church"}
-    )
-    renderer = Renderer(site.config.path.parent, site.config.site)
-    alone = Renderer(site.config.path.parent, site.config.site, share=False)
-    by_slug = {s.slug: s for s in stories}
-    for sub in (subscriber, twin):
-        decided = plan(sub, stories, by_slug, {}, NOW, "salt")
-        files = renderer.render(decided)
-        assert files == alone.render(decided)  # as if nothing were shared
-        for name in (f"{sub.id}/rss.xml", f"{sub.id}/atom.xml"):
-            if field == "title":
-                titles = [e.title for e in feedparser.parse(files[name]).entries]
-                assert f"Title {mark} here" in titles, name
-
-
-FILL_VALUES = {
-    "i": "grace",
-    "n": "Grace & Co",
-    "f": "Footer",
-    "s": "https://g.example/",
-    "d": "",
-    "t": "1 mai",
-}
-
-
-@given(
-    st.lists(
-        st.one_of(
-            st.text(alphabet=st.characters(blacklist_characters="\0", blacklist_categories=["Cs"])),
-            st.sampled_from(sorted(FILL_VALUES)).map(hole),
-        )
-    )
-)
-def test_pieces_put_each_value_in_its_hole(pieces: list[str]) -> None:
-    expected = "".join(FILL_VALUES[p[1]] if p.startswith(HOLE_CHAR) else p for p in pieces)
-    split = Pieces.split("".join(pieces))
-    assert split is not None
-    assert split.fill(FILL_VALUES) == expected
-    assert split.text == "".join(pieces)
-    encoded = {name: value.encode() for name, value in FILL_VALUES.items()}
-    assert split.encoded().fill(encoded) == expected.encode()
-
-
-@pytest.mark.parametrize(
-    "mangled",
-    [hole("n").upper(), hole("n")[:2], hole("n")[1:], hole("n") + hole("q"), "\0nx\0"],
-)
-def test_a_mangled_hole_is_never_filled(mangled: str) -> None:
-    """A template that transformed a hole (`|upper`, a slice) must not get a neighbour's
-    value or an error: the fragment cannot be cut, and the renderer renders that subscriber
-    alone."""
-    assert Pieces.split(f"<p>{hole('i')} {mangled} {hole('s')}</p>") is None
-
-
-TEXTS = st.text(alphabet=st.characters(blacklist_categories=["Cs"]))
-
-
-@given(TEXTS, TEXTS)
-def test_script_pieces_join_into_the_script_text_of_the_whole(left: str, right: str) -> None:
-    """The embed's items are filled from pieces escaped one by one (`js_string_body`); that
-    gives the escaping of the whole unless a piece ends with `<` (then `</`, `<!` could
-    form across the join, and the renderer escapes the whole instead)."""
-    joined = js_string_body(left) + js_string_body(right)
-    if not left.endswith("<"):
-        assert joined == js_string_body(left + right)
-    assert str(js_data(left + right)) == f'"{js_string_body(left + right)}"'
-
-
-def test_script_pieces_cut_after_a_less_than_sign_would_not_escape_a_closing_tag() -> None:
-    assert js_string_body("<") + js_string_body("/script>") != js_string_body("</script>")
-    assert "</" not in js_string_body("</script>")
-
-
-@given(
-    st.dictionaries(
-        st.text(min_size=1, max_size=8),
-        st.one_of(TEXTS, st.integers(), st.none(), st.lists(TEXTS, max_size=3)),
-        max_size=6,
-    )
-)
-def test_script_data_made_from_literals_is_what_js_data_makes(members: dict[str, Any]) -> None:
-    literals = {key: str(js_data(value)) for key, value in members.items()}
-    assert js_data(ScriptData.of(members, literals)) == js_data(members)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ class Renderer:
         self._refuse_runaway(subscriber.id)
         try:
             with template_deadline():
-                return dict(self._render(plan, unchanged))
+                return dict(self._outputs(subscriber).files(plan, unchanged))
         except RenderError:
             raise
         except Exception as exc:
@@ -131,9 +131,6 @@ class Renderer:
         if not self.share:
             return Outputs(env, self.site, subscriber)
         return SharedOutputs(env, self.site, subscriber, self._sharing)
-
-    def _render(self, plan: Plan, unchanged: Collection[str]) -> Iterator[tuple[str, bytes]]:
-        return self._outputs(plan.subscriber).files(plan, unchanged)
 
     def sort_key(self, subscriber: SubscriberConfig) -> tuple[Any, ...]:
         """Rendering subscribers in this order keeps each shared fragment's users together."""

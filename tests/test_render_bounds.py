@@ -200,20 +200,27 @@ def test_the_build_budget_is_per_render() -> None:
         ).render()
 
 
-def test_a_list_is_charged_with_the_strings_it_made_once_each() -> None:
+def test_a_list_is_charged_with_the_strings_it_made_once_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """`"€" * 10 ** 6 | list` is 8 MB of list and 76 MB of new one-character strings; a
     list of one string many times is the list and that string."""
     env = make_environment([Path(__file__).parent])
-    spent = {}
-    for name, source in {
-        "new strings": '{% set l = ("€" * 1000000)|list %}',
-        "one string": '{% set l = ["€" * 1000000] * 1000000 %}',
-    }.items():
-        with template_deadline():
-            env.from_string(source).render()
-            spent[name] = bounds.MAX_BUILT - bounds._budget.left
-    assert spent["new strings"] > 60 * 2**20
-    assert 8 * 10**6 < spent["one string"] < 20 * 2**20
+
+    def fits(source: str, budget: int) -> bool:
+        monkeypatch.setattr(bounds, "MAX_BUILT", budget)
+        try:
+            with template_deadline():
+                env.from_string(source).render()
+        except SecurityError as refused:
+            assert "built more" in str(refused)
+            return False
+        return True
+
+    new_strings = '{% set l = ("€" * 1000000)|list %}'
+    one_string = '{% set l = ["€" * 1000000] * 1000000 %}'
+    assert fits(new_strings, 128 * 2**20) and not fits(new_strings, 60 * 2**20)
+    assert fits(one_string, 20 * 2**20) and not fits(one_string, 8 * 10**6)
 
 
 def test_the_messages_name_the_bound() -> None:
