@@ -94,7 +94,9 @@ def test_problems_come_first_broken_file_failing_and_empty_selection(
     answer = console.get("/admin/")
     shown = text_of(answer.text)
     assert "3 subscribers fine, 3 with a problem." not in shown
-    problems = re.findall(r"<td>(failing|empty selection|broken file)</td>", answer.text)
+    problems = re.findall(
+        r"<td data-label=\"Problem\">(failing|empty selection|broken file)</td>", answer.text
+    )
     assert sorted(problems) == ["broken file", "empty selection", "failing"]
     assert "<script>alert(2)" not in answer.text and "<img src=x" not in answer.text
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in answer.text

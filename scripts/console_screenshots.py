@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Pictures of the web console, in Debian's headless Chromium at 1280 and 375 px, light
+and dark: every console page over a copy of the demo config after one cycle (with one
+broken subscriber file and one church whose categories select nothing, so the dashboard
+shows its problems).
+
+    python3 scripts/dev.py test -q tests/test_web_app.py -k nothing   # (bootstrap once), then:
+    .venv/bin/python scripts/console_screenshots.py
+
+Writes every picture to artifacts/console/ (git-ignored) for a person to look at, and the
+README's two (the dashboard, and the editor with its preview; 1280 px, light) to docs/.
+Look at them before committing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from syndicator.config import load_config  # noqa: E402
+from syndicator.pipeline import run_once  # noqa: E402
+from syndicator.web.auth import add_admin  # noqa: E402
+from tests.conftest import ADMIN, ADMIN_PASSWORD, Clock, running_console  # noqa: E402
+from tests.embed_site import CHROMIUM, LAUNCH_ARGS  # noqa: E402
+
+ARTIFACTS = ROOT / "artifacts" / "console"
+DOCS = ROOT / "docs"
+SIZES = {1280: 900, 375: 800}  # width → height of the picture (the top of the page)
+PAGES = {
+    "login": "/admin/login",
+    "dashboard": "/admin/",
+    "audit": "/admin/audit",
+    "subscribers": "/admin/subscribers",
+    "editor": "/admin/subscribers/grace-church",
+    "templates": "/admin/templates",
+}
+README_PICTURES = {("dashboard", "light", 1280), ("editor", "light", 1280)}
+
+
+def demo(work: Path) -> Path:
+    """The demo config after one cycle, with a broken file and an empty selection."""
+    shutil.copytree(ROOT / "config", work / "config")
+    config_path = work / "config" / "syndicator.toml"
+    subscribers = config_path.parent / "subscribers"
+    (subscribers / "bethel-fellowship.toml").write_text(
+        'name = "Bethel Fellowship"\nsite_url = "https://bethel.example.org/"\n'
+        'categories = ["Asia News"]\n',
+        encoding="utf-8",
+    )
+    run_once(load_config(config_path), datetime.now(UTC))
+    (subscribers / "hope-chapel.toml").write_text(
+        'name = "Hope Chapel"\nlimit = 500\n', encoding="utf-8"
+    )
+    return config_path
+
+
+def shoot(page: Page, name: str, scheme: str, width: int) -> None:
+    page.wait_for_load_state("networkidle")
+    path = ARTIFACTS / f"{name}-{scheme}-{width}.png"
+    page.screenshot(path=path)
+    print(f"wrote {path.relative_to(ROOT)}")
+    if (name, scheme, width) in README_PICTURES:
+        shutil.copyfile(path, DOCS / f"console-{name}.png")
+        print(f"wrote docs/console-{name}.png")
+
+
+def main() -> int:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        config_path = demo(Path(work))
+        clock = Clock()
+        add_admin(load_config(config_path), ADMIN, ADMIN_PASSWORD, clock())
+        with running_console(config_path, clock) as base, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+            for width, height in SIZES.items():
+                for scheme in ("light", "dark"):
+                    context = browser.new_context(
+                        base_url=base,
+                        viewport={"width": width, "height": height},
+                        color_scheme=scheme,
+                    )
+                    page = context.new_page()
+                    page.goto(PAGES["login"])
+                    shoot(page, "login", scheme, width)
+                    page.fill("input[name=name]", ADMIN)
+                    page.fill("input[name=password]", ADMIN_PASSWORD)
+                    page.click("button[type=submit]")
+                    page.wait_for_url("**/admin/")
+                    for name, path in PAGES.items():
+                        if name != "login":
+                            page.goto(path)
+                            shoot(page, name, scheme, width)
+                    page.goto(PAGES["dashboard"])
+                    page.get_by_role("button", name="Publish now").click()
+                    page.wait_for_url("**/admin/publish")
+                    shoot(page, "publish", scheme, width)
+                    context.close()
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
