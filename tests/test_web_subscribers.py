@@ -19,6 +19,7 @@ from syndicator.web.forms import FIELDS
 from syndicator.web.subscribers import GROUPS, _checked_id
 
 from .conftest import NOW, Console
+from .test_web_console import replace
 
 NEW_CHURCH = {
     "id": "",
@@ -237,7 +238,8 @@ HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
 def test_every_stored_field_is_shown_escaped(console: Console) -> None:
     file = console.config_path.parent / "subscribers" / "grace-church.toml"
-    file.write_text(
+    replace(
+        file,
         f"name = '{HOSTILE}'\n"
         f"site_url = 'https://grace.example.org/?q=\"><script>alert(3)</script>'\n"
         f"footer = '{HOSTILE}'\n"
@@ -247,11 +249,19 @@ def test_every_stored_field_is_shown_escaped(console: Console) -> None:
         f"exclude_keywords = ['</textarea>{HOSTILE}']\n"
         f"date_format = '{HOSTILE}'\n"
         f"timezone = '{HOSTILE}'\n"
-        f"language = '{HOSTILE}'\n"
+        f"language = '{HOSTILE}'\n",
     )
+    valid = console.config_path.parent / "subscribers" / "hope-ministries.toml"
+    replace(
+        valid,
+        f"name = '{HOSTILE}'\nsite_url = 'https://hope.example.org/'\nfooter = '{HOSTILE}'\n"
+        f"categories = ['{HOSTILE}']\nexclude_keywords = ['</textarea>{HOSTILE}']\n",
+    )
+    assert [s.id for s in console.config.subscribers] == ["hope-ministries", "st-mark-chapel"]
     pages = [
         console.get("/admin/subscribers").text,
         console.get("/admin/subscribers/grace-church").text,
+        console.get("/admin/subscribers/hope-ministries").text,
         console.get("/admin/subscribers/grace-church/remove").text,
         console.post("/admin/subscribers/grace-church", {"name": HOSTILE, "footer": HOSTILE}).text,
         console.post("/admin/subscribers/new", {"id": HOSTILE, "name": HOSTILE}).text,
@@ -261,6 +271,8 @@ def test_every_stored_field_is_shown_escaped(console: Console) -> None:
         assert "<img src=x" not in page
         assert "</textarea><script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[1]
+    assert escape_(HOSTILE) in pages[0]  # the valid one's name, in the list
+    assert "Embed code" in pages[2]
 
 
 def test_a_valid_subscribers_page_gives_its_codes_feeds_and_how_to_paste_them(
@@ -297,7 +309,7 @@ def test_a_broken_files_form_says_what_is_wrong_and_saving_the_fix_mends_it(
     console: Console,
 ) -> None:
     file = console.config_path.parent / "subscribers" / "st-mark-chapel.toml"
-    file.write_text(file.read_text().replace("limit = 20", "limit = 0"))
+    replace(file, file.read_text().replace("limit = 20", "limit = 0"))
     listed = console.get("/admin/subscribers", params={"problem": "any"}).text
     assert "St Mark Chapel" not in listed and "st-mark-chapel" in listed  # no name: broken
     assert "must be 1–100, got 0" in listed
@@ -321,7 +333,7 @@ def test_a_file_that_is_not_toml_is_named_with_its_error_and_offers_no_form(
     console: Console,
 ) -> None:
     file = console.config_path.parent / "subscribers" / "hope-ministries.toml"
-    file.write_text('name = "Hope\n')
+    replace(file, 'name = "Hope\n')
     before = file.read_bytes()
 
     shown = console.get("/admin/subscribers/hope-ministries")
