@@ -280,7 +280,7 @@ def admins_remove(obj: _Context, name: str) -> None:
     from .web.auth import AdminError, remove_admin
 
     try:
-        remove_admin(obj.config(), name)
+        remove_admin(obj.config(), name, datetime.now(UTC))
     except AdminError as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_PARTIAL)

@@ -851,11 +851,6 @@ class Store:
         found = row.fetchone()
         return str(found[0]) if found else None
 
-    def set_password_hash(self, name: str, password_hash: str) -> None:
-        self._db.execute(
-            "UPDATE admins SET password_hash = ? WHERE name = ?", (password_hash, name)
-        )
-
     def add_session(self, id_hash: str, admin: str, csrf_token: str, now: datetime) -> None:
         self._db.execute(
             "INSERT INTO sessions (id_hash, admin, csrf_token, created_at, seen_at) "

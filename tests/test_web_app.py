@@ -104,3 +104,27 @@ def test_the_stylesheet_is_served_from_our_origin_and_pages_link_nothing_elsewhe
     assert "/admin/static/console.css" in html
     assert not re.search(r"""(src|href)="(https?:)?//""", html)
     assert "<script>" not in html and "style=" not in html
+
+
+def test_a_main_config_file_that_stops_loading_is_named_on_every_page(
+    console: Console,
+) -> None:
+    main = console.config_path
+    main.write_text(main.read_text(encoding="utf-8") + "\n[site.nonsense]\n", encoding="utf-8")
+    answer = console.get("/admin/")
+    assert answer.status_code == 503
+    assert "The main config file has problems" in answer.text
+    assert "syndicator.toml" in answer.text
+    assert answer.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_a_state_database_that_cannot_be_read_is_said_not_crashed_on(
+    console: Console,
+) -> None:
+    database = console.config.database_path
+    for suffix in ("", "-wal", "-shm"):
+        database.with_name(database.name + suffix).unlink(missing_ok=True)
+    database.write_bytes(b"this is not a database" * 100)
+    answer = console.get("/admin/")
+    assert answer.status_code == 503
+    assert "The state database cannot be used." in answer.text

@@ -82,3 +82,15 @@ def test_the_throttle_allows_until_the_limit_then_waits_for_the_oldest_to_age_ou
     assert throttle_wait(failures, NOW, limit=4) is None
     assert throttle_wait(failures, NOW, limit=3) == timedelta(minutes=5)
     assert throttle_wait(failures, NOW + timedelta(minutes=6), limit=3) is None
+
+
+def test_adding_and_removing_admins_is_in_the_audit_log(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    admins(config, "add", "jo", stdin="a long secret phrase\n")
+    admins(config, "remove", "jo")
+    with sqlite3.connect(load_config(config).database_path) as db:
+        rows = db.execute("SELECT admin, action, target FROM audit ORDER BY id").fetchall()
+    assert rows == [
+        ("(command line)", "add admin", "jo"),
+        ("(command line)", "remove admin", "jo"),
+    ]

@@ -183,3 +183,22 @@ def test_behind_the_proxy_the_throttle_counts_each_browser_s_address(
             assert sign_in(client, f"guess{number}", "wrong password").status_code == 401
     assert proxied_sign_in(console, "203.0.113.9").status_code == 429
     assert proxied_sign_in(console, "198.51.100.7").status_code == 303
+
+
+def test_removing_an_admin_ends_their_session_at_once(console: Console) -> None:
+    from syndicator.web.auth import remove_admin
+
+    remove_admin(console.config, ADMIN, console.clock())
+    assert console.get("/admin/").status_code == 303
+
+
+def test_sessions_nobody_came_back_with_are_forgotten_at_the_next_sign_in(
+    console: Console,
+) -> None:
+    import sqlite3
+
+    console.clock.advance(hours=3)
+    with httpx2.Client(base_url=console.base) as client:
+        assert sign_in(client).status_code == 303
+    with sqlite3.connect(console.config.database_path) as db:
+        assert db.execute("SELECT count(*) FROM sessions").fetchone() == (1,)

@@ -14,13 +14,14 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import ConfigErrors, StoreError
 from . import dashboard, preview, signin, subscribers, templates_page
-from .console import HERE, PREFIX, Clock, ConfigCache, page, utc_now
+from .console import ENVIRONMENT, HERE, PREFIX, Clock, ConfigCache, page, utc_now
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -68,9 +69,29 @@ async def _error(request: Request, exc: Exception) -> Response:
         raise exc
     if exc.status_code in {301, 302, 303, 307, 308}:
         return Response(status_code=exc.status_code, headers=exc.headers)
-    return page(
-        request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code
+    context = {"status": exc.status_code, "message": exc.detail, "details": []}
+    return page(request, "error.html", context, exc.status_code)
+
+
+async def _unusable(request: Request, exc: Exception) -> Response:
+    """A main config file that no longer loads, or a state database that cannot be used:
+    every page says what is wrong (each problem on its line) until it is fixed, with 503.
+    Rendered without the session, which lives in that database and needs that config."""
+    if isinstance(exc, ConfigErrors):
+        heading = "The main config file has problems: the console waits for them to be fixed."
+        details = [str(error) for error in exc.errors]
+    else:
+        heading = "The state database cannot be used."
+        details = [str(exc)]
+    html = ENVIRONMENT.get_template("error.html").render(
+        admin=None,
+        csrf_token="",
+        path=request.url.path,
+        status=503,
+        message=heading,
+        details=details,
     )
+    return HTMLResponse(html, status_code=503)
 
 
 async def _home(request: Request) -> Response:
@@ -90,7 +111,14 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
         *subscribers.routes,
         Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            HTTPException: _error,
+            ConfigErrors: _unusable,
+            StoreError: _unusable,
+        },
+    )
     app.state.config_cache = ConfigCache(Path(config_path))
     app.state.clock = clock
     app.add_middleware(SecurityHeaders)

@@ -62,8 +62,14 @@ def open_store(config: Config) -> Store:
     return Store(config.database_path)
 
 
-def add_admin(config: Config, name: str, password: str, now: datetime) -> None:
-    """Add an admin. Raises `AdminError` for a bad or taken name or a short password."""
+COMMAND_LINE = "(command line)"  # who the audit log names for `syndicator admins …`
+
+
+def add_admin(
+    config: Config, name: str, password: str, now: datetime, by: str = COMMAND_LINE
+) -> None:
+    """Add an admin (audited as done `by`). Raises `AdminError` for a bad or taken name
+    or a short password."""
     if not ADMIN_NAME.fullmatch(name):
         raise AdminError(
             f"admin name {name!r} is not allowed: use 1–64 letters, digits, '.', '_', '@' "
@@ -77,14 +83,17 @@ def add_admin(config: Config, name: str, password: str, now: datetime) -> None:
     with open_store(config) as store, store.transaction():
         if not store.add_admin(name, _hasher.hash(password), now):
             raise AdminError(f"admin {name!r} exists already; remove it first to replace it")
+        store.add_audit(now, by, "add admin", name, "")
 
 
-def remove_admin(config: Config, name: str) -> None:
-    """Remove an admin and end their sessions. Raises `AdminError` when unknown."""
+def remove_admin(config: Config, name: str, now: datetime, by: str = COMMAND_LINE) -> None:
+    """Remove an admin and end their sessions (audited as done `by`). Raises `AdminError`
+    when unknown."""
     with open_store(config) as store, store.transaction():
         if not store.remove_admin(name):
             known = ", ".join(n for n, _ in store.admins()) or "none"
             raise AdminError(f"no admin {name!r}; admins: {known}")
+        store.add_audit(now, by, "remove admin", name, "its sessions ended")
 
 
 def list_admins(config: Config) -> list[tuple[str, datetime]]:
@@ -108,7 +117,9 @@ def _hash_id(session_id: str) -> str:
 
 
 def start_session(store: Store, admin: str, now: datetime) -> str:
-    """A new session for `admin`: its id, for the cookie (never stored as such)."""
+    """A new session for `admin`: its id, for the cookie (never stored as such). Ended
+    sessions nobody came back with are forgotten here."""
+    store.end_sessions_before(now - ABSOLUTE, now - IDLE)
     session_id = secrets.token_urlsafe(32)
     store.add_session(_hash_id(session_id), admin, secrets.token_urlsafe(32), now)
     return session_id
