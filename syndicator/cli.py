@@ -58,6 +58,7 @@ from .embedcode import embed_code
 from .errors import (
     ConfigErrors,
     LockHeld,
+    PublishError,
     ServeError,
     StateUnusable,
     StoreError,
@@ -68,9 +69,12 @@ from .lock import RunLock
 from .models import RunReport
 from .pipeline import run_once
 from .preview import PREVIEW_PAGE, build_preview
+from .publish.run import verify_bucket
+from .publish.s3 import CORS_RULE, check_bucket
 from .render.environment import check_templates
 from .serve import make_server
 from .status import read_status, report_lines, stamp
+from .store import Store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE = 0, 1, 2, 3, 4
 
@@ -407,11 +411,67 @@ def check(obj: _Context, print_config: bool) -> None:
     for warning in found:
         _err(f"warning: {warning}")
     _warn_base_url(config)
+    if config.publish.bucket is not None:
+        problems += _check_bucket(config)
     counts = f"{len(config.sources)} source(s), {len(config.subscribers)} valid subscriber(s)"
     if problems:
         _err(f"{display_path(config.path)}: {len(problems)} problem(s); {counts}")
         sys.exit(EXIT_CONFIG)
     click.echo(f"{display_path(config.path)}: OK; {counts}")
+
+
+def _check_bucket(config: Config) -> list[str]:
+    """Probe the bucket (a tiny object written and deleted); its problem, or none."""
+    target = config.publish.target
+    try:
+        found = check_bucket(config.publish)
+    except PublishError as exc:
+        _err(f"error: {exc}")
+        return [str(exc)]
+    click.echo(f"bucket {target}: writable (a probe object was written and deleted)")
+    click.echo(f"bucket credentials: found in {found}")
+    click.echo("bucket CORS rule (feed.json and embed.js are loaded by other sites' scripts):")
+    click.echo(CORS_RULE)
+    return []
+
+
+@cli.command()
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="List the bucket, repair what changed or went missing behind our back, report it.",
+)
+@click.pass_obj
+def publish(obj: _Context, verify: bool) -> None:
+    """Object-storage upkeep: `publish --verify` repairs drift between the bucket and the
+    manifest of what Syndicator uploaded there."""
+    config = obj.config()
+    if not verify:
+        raise click.UsageError("say what to do: --verify")
+    try:
+        with RunLock(config.site.state_dir), Store(config.database_path) as store:
+            drift, outcome = verify_bucket(config, store, datetime.now(UTC))
+    except LockHeld as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_LOCKED)
+    except SyndicatorError as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_PARTIAL)
+    click.echo(
+        f"verify: {drift.listed} object(s) listed; {len(drift.missing)} missing and "
+        f"{len(drift.changed)} changed behind our back; {outcome.publish.written} uploaded "
+        f"again, {outcome.publish.removed} removed"
+    )
+    for path in drift.missing:
+        click.echo(f"  missing, uploaded again: {path}")
+    for path in drift.changed:
+        click.echo(f"  changed, uploaded again: {path}")
+    if drift.strangers:
+        shown = ", ".join(drift.strangers[:5])
+        click.echo(f"  not Syndicator's, left alone: {len(drift.strangers)} ({shown})")
+    if outcome.error is not None:
+        _err(f"error: {outcome.error}")
+        sys.exit(EXIT_PARTIAL)
 
 
 @cli.command()

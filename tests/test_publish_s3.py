@@ -15,6 +15,7 @@ from syndicator.store import Store
 from .conftest import FeedServer, item, rss
 from .cycle import FOUR, FOUR_CHURCHES, MakeConfig, run
 from .s3_server import S3Server, contents, reader, s3, s3_server, to_bucket
+from .test_cli import syndicator
 
 __all__ = ["s3", "s3_server"]  # fixtures
 
@@ -143,3 +144,52 @@ def test_a_missing_credential_is_one_clear_error_and_nothing_is_written(
     assert report.publish_error is not None
     assert report.publish_error.startswith("no credentials for the bucket: set AWS_ACCESS_KEY_ID")
     assert s3.counts["PUT"] == 0
+
+
+def test_verify_puts_back_what_was_deleted_or_changed_behind_our_back_and_says_so(
+    feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
+) -> None:
+    bucket = s3.bucket()
+    config = to_bucket(
+        make_config(feed_server.serve("/feed", body=rss(*FOUR)), subscribers=FOUR_CHURCHES),
+        s3,
+        bucket,
+    )
+    run(config)
+    before = contents(s3, bucket)
+    store = reader(s3, bucket)
+    obstore.delete(store, "church1/rss.xml")
+    obstore.put(store, "church2/widget.html", b"defaced", use_multipart=False)
+    obstore.put(store, "notes.txt", b"someone else's")
+    s3.counts.clear()
+    done = syndicator("--config", str(config.path), "publish", "--verify")
+    assert done.returncode == 0, done.stderr
+    assert "1 missing and 1 changed behind our back; 2 uploaded again" in done.stdout
+    assert "missing, uploaded again: church1/rss.xml" in done.stdout
+    assert "changed, uploaded again: church2/widget.html" in done.stdout
+    assert "not Syndicator's, left alone: 1 (notes.txt)" in done.stdout
+    assert (s3.counts["PUT"], s3.counts["DELETE"]) == (2, 0)
+    after = contents(s3, bucket)
+    assert {p: after[p] for p in before} == before
+    assert after["notes.txt"] == b"someone else's"
+
+
+def test_check_probes_the_bucket_says_where_credentials_were_found_and_prints_the_cors_rule(
+    feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
+) -> None:
+    bucket = s3.bucket()
+    config = to_bucket(make_config(feed_server.serve("/feed", body=rss(*FOUR))), s3, bucket)
+    done = syndicator("--config", str(config.path), "check")
+    assert done.returncode == 0, done.stderr
+    assert f"bucket s3://{bucket}/site: writable" in done.stdout
+    assert "bucket credentials: found in the environment (AWS_ACCESS_KEY_ID" in done.stdout
+    assert '"AllowedMethods": ["GET", "HEAD"]' in done.stdout
+    assert (s3.counts["PUT"], s3.counts["DELETE"]) == (1, 1)
+    assert contents(s3, bucket) == {}  # the probe is gone
+    text = config.path.read_text(encoding="utf-8")
+    config.path.write_text(
+        text.replace(f"s3://{bucket}/", "s3://no-such-bucket/"), encoding="utf-8"
+    )
+    refused = syndicator("--config", str(config.path), "check")
+    assert refused.returncode == 2
+    assert "the bucket refused a probe object" in refused.stderr

@@ -10,11 +10,13 @@ and turns every failure into a report.
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -25,7 +27,16 @@ from ..models import PublishOutcome, PublishReport, SubscriberReport
 from ..render import Plan, Renderer, Selections, article_path, page_tokens, plan, settings_digest
 from ..store import Store
 from . import decide
-from .s3 import s3_target
+from .s3 import (
+    Drift,
+    S3Target,
+    find_credentials,
+    find_drift,
+    open_bucket,
+    purger,
+    s3_target,
+    target_name,
+)
 from .target import LocalTarget, Target
 
 log = logging.getLogger(__name__)
@@ -83,6 +94,24 @@ def publish_outputs(
         target=target,
         progress=progress,
     ).run()
+
+
+def verify_bucket(config: Config, store: Store, now: datetime) -> tuple[Drift, PublishOutcome]:
+    """List the bucket, forget from the manifest whatever is missing or changed there, and
+    publish every subscriber again (`force`), so exactly that is uploaded again."""
+    publish = config.publish
+    if publish.bucket is None:
+        raise PublishError(f"{config.path}: [publish] target names no bucket: nothing to verify")
+    bucket = open_bucket(publish, find_credentials(os.environ, Path.home()))
+    drift = find_drift(store, bucket, target_name(publish))
+    target = S3Target(
+        store,
+        bucket,
+        target_name(publish),
+        public_url=config.site.base_url,
+        purger=purger(publish),
+    )
+    return drift, publish_outputs(config, store, now, force=True, target=target)
 
 
 def target_for(config: Config, store: Store) -> Target:

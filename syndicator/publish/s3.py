@@ -444,6 +444,14 @@ def find_drift(store: Store, bucket: S3Store, name: str) -> Drift:
     return Drift(tuple(missing), tuple(changed), tuple(strangers), len(seen))
 
 
+def check_bucket(publish: PublishConfig) -> str:
+    """Where the credentials were found, once the bucket took and gave back a probe
+    object; PublishError says why not."""
+    credentials = find_credentials(os.environ, Path.home())
+    probe(open_bucket(publish, credentials), target_name(publish))
+    return credentials.found
+
+
 def probe(bucket: S3Store, name: str) -> None:
     """Write a tiny object and delete it: PublishError says why the bucket refused."""
     path = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
