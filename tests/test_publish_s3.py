@@ -4,12 +4,22 @@ order that never lets a list point at a page that is not there, with serve's hea
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import obstore
 import pytest
 
+from syndicator.models import StoredObject
+from syndicator.publish.s3 import describe, find_drift
 from syndicator.store import Store
 
 from .conftest import FeedServer, item, rss
@@ -193,3 +203,138 @@ def test_check_probes_the_bucket_says_where_credentials_were_found_and_prints_th
     refused = syndicator("--config", str(config.path), "check")
     assert refused.returncode == 2
     assert "the bucket refused a probe object" in refused.stderr
+
+
+def test_contract_a_multipart_etag_is_not_the_md5_and_verify_compares_it_as_given(
+    feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
+) -> None:
+    """What fakes get wrong: only a plain PUT's ETag is the MD5 of the bytes."""
+    bucket = s3.bucket()
+    store = reader(s3, bucket)
+    data = b"x" * (6 * 1024 * 1024)
+    plain = obstore.put(store, "plain", data, use_multipart=False)["e_tag"]
+    parts = obstore.put(store, "parts", data, use_multipart=True, chunk_size=5 * 1024 * 1024)
+    md5 = hashlib.md5(data).hexdigest()
+    assert plain is not None and plain.strip('"') == md5
+    assert parts["e_tag"] is not None and parts["e_tag"].strip('"') != md5
+    assert parts["e_tag"].strip('"').endswith("-2")
+    # the manifest keeps the ETag the store answered: a multipart object as recorded is
+    # not drift, the same bytes re-uploaded plainly behind our back are
+    name = f"s3://{bucket}/site/"
+    with Store(tmp_db(make_config, feed_server)) as db:
+        with db.transaction():
+            db.save_manifest(name, {"parts": describe_as("parts", data, parts["e_tag"])})
+        assert find_drift(db, store, name).changed == ()
+        obstore.put(store, "parts", data, use_multipart=False)
+        assert find_drift(db, store, name).changed == ("parts",)
+
+
+def test_contract_the_listing_pages_past_1000_keys_and_verify_sees_every_one(
+    feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
+) -> None:
+    bucket = s3.bucket()
+    store = reader(s3, bucket)
+    paths = [f"church/articles/{n:05d}.html" for n in range(2500)]
+    with ThreadPoolExecutor(16) as pool:
+        etags = list(pool.map(lambda p: obstore.put(store, p, p.encode())["e_tag"], paths))
+    name = f"s3://{bucket}/site/"
+    s3.counts.clear()
+    with Store(tmp_db(make_config, feed_server)) as db:
+        with db.transaction():
+            db.save_manifest(
+                name,
+                {p: describe_as(p, p.encode(), e) for p, e in zip(paths, etags, strict=True)},
+            )
+        drift = find_drift(db, store, name)
+    assert drift.listed == 2500
+    assert (drift.missing, drift.changed, drift.strangers) == ((), (), ())
+
+
+def test_contract_content_type_and_cache_control_come_back_as_sent(s3: S3Server) -> None:
+    bucket = s3.bucket()
+    store = reader(s3, bucket)
+    for path, data in {
+        "a/feed.json": b"{}",
+        "a/embed.js": b"",
+        "subscribers.opml": b"<o/>",
+    }.items():
+        stored = describe(path, data)
+        obstore.put(
+            store,
+            path,
+            data,
+            attributes={"Content-Type": stored.content_type, "Cache-Control": stored.cache_control},
+        )
+        assert obstore.get(store, path).attributes == {
+            "Content-Type": stored.content_type,
+            "Cache-Control": stored.cache_control,
+        }
+    assert describe("a/feed.json", b"").content_type == "application/feed+json; charset=utf-8"
+    assert describe("a/embed.js", b"").content_type == "text/javascript; charset=utf-8"
+
+
+def tmp_db(make_config: MakeConfig, feed_server: FeedServer) -> Path:
+    return make_config(feed_server.serve("/feed", body=rss(*FOUR))).database_path
+
+
+def describe_as(path: str, data: bytes, etag: str | None) -> StoredObject:
+    return replace(describe(path, data), etag=etag or "")
+
+
+class PurgeHook:
+    """A CDN's purge endpoint on 127.0.0.1: records each POST; answers `statuses` in turn
+    (then 200)."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.posts: list[tuple[str, list[str]]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.posts.append(
+                    (self.headers.get("Authorization", ""), json.loads(body)["files"])
+                )
+                self.send_response(statuses.pop(0) if statuses else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/purge"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_the_purge_hook_gets_every_changed_url_in_batches_and_a_failing_hook_fails_nothing(
+    feed_server: FeedServer, make_config: MakeConfig, s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = PurgeHook([503])  # the first POST is refused: tried again
+    monkeypatch.setenv("TEST_PURGE_TOKEN", "t0ken")
+    bucket = s3.bucket()
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = to_bucket(
+        make_config(url, subscribers=FOUR_CHURCHES),
+        s3,
+        bucket,
+        f'purge_url = "{hook.url}"\npurge_token_env = "TEST_PURGE_TOKEN"\npurge_batch = 7\n',
+    )
+    run(config)
+    before = contents(s3, bucket)
+    hook.posts.clear()
+    feed_server.serve("/feed", body=rss(*FOUR, item("5", 24)))
+    report = run(config, timedelta(hours=1))
+    after = contents(s3, bucket)
+    changed = {p for p in after if before.get(p) != after[p]}
+    assert report.publish_error is None
+    assert {auth for auth, _ in hook.posts} == {"Bearer t0ken"}
+    assert all(len(urls) <= 7 for _, urls in hook.posts)
+    purged = {u for _, urls in hook.posts for u in urls}
+    assert purged == {f"https://cdn.example.org/news/{p}" for p in changed}
+    hook.server.shutdown()
+    hook.server.server_close()  # the CDN is gone: the cycle publishes all the same
+    feed_server.serve("/feed", body=rss(*FOUR, item("5", 24), item("6", 25)))
+    later = run(config, timedelta(hours=2))
+    assert later.publish_error is None
+    assert all(r.outcome == "published" for r in later.subscribers)

@@ -187,12 +187,19 @@ class Purger:
         self.failed = 0  # URLs no try got accepted
 
     def purge(self, urls: Iterable[str]) -> None:
+        """Purge `urls`; after a batch no try got accepted, the rest are not tried (the
+        hook is down: the cycle is not held up by it)."""
         listed = sorted(set(urls))
         with httpx2.Client(timeout=20) as client:
             for start in range(0, len(listed), self.batch):
-                self._post(client, listed[start : start + self.batch])
+                if not self._post(client, listed[start : start + self.batch]):
+                    left = len(listed) - start - self.batch
+                    if left > 0:
+                        self.failed += left
+                        log.warning("CDN purge: %d more URL(s) not sent", left)
+                    return
 
-    def _post(self, client: httpx2.Client, urls: list[str]) -> None:
+    def _post(self, client: httpx2.Client, urls: list[str]) -> bool:
         error = ""
         for attempt in range(PURGE_TRIES):
             if attempt:
@@ -204,12 +211,13 @@ class Purger:
                 continue
             if answer.is_success:
                 self.sent += len(urls)
-                return
+                return True
             error = f"HTTP {answer.status_code}"
             if answer.status_code < 500 and answer.status_code != 429:
                 break  # refused as asked: asking again will not help
         self.failed += len(urls)
         log.warning("CDN purge of %d URL(s) failed at %s: %s", len(urls), self.url, error)
+        return False
 
 
 class S3Target:
