@@ -543,9 +543,17 @@ class PublishConfig(_Model):
         return prefix + "/" if prefix else ""
 
 
+class WebConfig(_Model):
+    """`[web]`: what `syndicator web` offers beyond the console."""
+
+    # /join: churches build their widget and ask for it; an admin approves each request.
+    self_service: Annotated[bool, Strict()] = False
+
+
 class _MainFile(_Model):
     site: SiteConfig
     publish: PublishConfig = PublishConfig()
+    web: WebConfig = WebConfig()
     fetch: FetchSettings = FetchSettings()
     defaults: SubscriberOptions = SubscriberOptions()
     sources: tuple[SourceConfig, ...] = Field(min_length=1)
@@ -574,6 +582,7 @@ class Config:
     subscribers: tuple[SubscriberConfig, ...]
     problems: tuple[ConfigError, ...] = ()  # subscriber files that were skipped
     publish: PublishConfig = field(default_factory=PublishConfig)  # output_dir when unset
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def subscribers_dir(self) -> Path:
@@ -604,6 +613,7 @@ class Config:
             "site": self.site.model_dump(mode="json", exclude_none=True),
             "fetch": self.fetch.model_dump(mode="json"),
             "publish": self.publish.model_dump(mode="json", exclude_none=True),
+            "web": self.web.model_dump(mode="json"),
             "defaults": self.defaults.model_dump(mode="json", exclude_none=True),
             "sources": [s.model_dump(mode="json", exclude_none=True) for s in self.sources],
             "subscribers": [s.model_dump(mode="json", exclude_none=True) for s in self.subscribers],
@@ -644,6 +654,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
         subscribers=tuple(subscribers),
         problems=tuple(problems),
         publish=main.publish,
+        web=main.web,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 # The output layout (URLs given out to churches: they never change). The renderer writes
@@ -408,3 +408,21 @@ class RunReport:
             and not any(c.errors for c in self.cleaning)
             and not any(s.outcome == "failed" for s in self.subscribers)
         )
+
+
+JoinState = Literal["pending", "approved", "declined"]
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """A church's request made on `/join` (`web.join`), as the state database keeps it."""
+
+    id: int
+    state: JoinState  # pending: waits for an admin (a new church, or a new name or website)
+    name: str  # what it asked to be called (pending: may differ from its file's)
+    site_url: str
+    email: str  # its contact address: only here, shown only to admins; "" once declined
+    options: dict[str, Any]  # the other TOML keys it chose (dotted), as admin.py takes them
+    subscriber_id: str | None  # its file's id, once approved
+    reason: str  # why it was declined ("" when no reason was given)
+    created_at: datetime

@@ -26,6 +26,8 @@ from .models import (
     Entry,
     EntryChanges,
     Image,
+    JoinRequest,
+    JoinState,
     ParsedFeed,
     Presence,
     RenderRecord,
@@ -185,6 +187,22 @@ MIGRATIONS: tuple[str, ...] = (
         cache_control TEXT NOT NULL,
         PRIMARY KEY (target, path)
     ) WITHOUT ROWID;
+    """,
+    # 14: churches' requests made on /join (`web.join`): the private link's token only
+    # as its SHA-256; the contact email only here, deleted with the request.
+    """
+    CREATE TABLE join_requests (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        token_hash    TEXT NOT NULL UNIQUE,
+        state         TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'declined')),
+        name          TEXT NOT NULL,
+        site_url      TEXT NOT NULL,
+        email         TEXT NOT NULL,
+        options       TEXT NOT NULL,
+        subscriber_id TEXT UNIQUE,
+        reason        TEXT NOT NULL DEFAULT '',
+        created_at    TEXT NOT NULL
+    );
     """,
 )
 
@@ -922,6 +940,76 @@ class Store:
             "DELETE FROM signin_failures WHERE (? IS NULL OR key = ?) AND at < ?",
             (key, key, _to_db(before)),
         )
+
+    # -- churches' requests made on /join ---------------------------------------------------
+
+    def add_join_request(
+        self, token_hash: str, name: str, site_url: str, email: str,
+        options: Mapping[str, Any], now: datetime,
+    ) -> int:  # fmt: skip
+        """Record a new pending request; its id."""
+        cursor = self._db.execute(
+            "INSERT INTO join_requests (token_hash, state, name, site_url, email, options, "
+            "created_at) VALUES (?, 'pending', ?, ?, ?, ?, ?)",
+            (token_hash, name, site_url, email, json.dumps(dict(options)), _to_db(now)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def join_request(
+        self, *, token_hash: str | None = None, id: int | None = None
+    ) -> JoinRequest | None:
+        """The request of that token (its hash) or id, or None."""
+        column, value = ("token_hash", token_hash) if token_hash is not None else ("id", id)
+        row = self._db.execute(
+            f"SELECT * FROM join_requests WHERE {column} = ?",  # noqa: S608 - fixed columns
+            (value,),
+        ).fetchone()
+        return _request_from_row(row) if row else None
+
+    def join_requests(self, state: JoinState) -> list[JoinRequest]:
+        """The requests in `state`, oldest first."""
+        rows = self._db.execute("SELECT * FROM join_requests WHERE state = ? ORDER BY id", (state,))
+        return [_request_from_row(row) for row in rows]
+
+    def count_join_requests(self, state: JoinState) -> int:
+        query = "SELECT count(*) FROM join_requests WHERE state = ?"
+        return int(self._db.execute(query, (state,)).fetchone()[0])
+
+    def update_join_request(self, request_id: int, **values: Any) -> None:
+        """Set some of a request's columns (state, name, site_url, email, options,
+        subscriber_id, reason)."""
+        allowed = {"state", "name", "site_url", "email", "options", "subscriber_id", "reason"}
+        if not set(values) <= allowed:
+            raise ValueError(f"not a request's column: {sorted(set(values) - allowed)}")
+        if "options" in values:
+            values["options"] = json.dumps(dict(values["options"]))
+        sets = ", ".join(f"{column} = ?" for column in values)
+        self._db.execute(
+            f"UPDATE join_requests SET {sets} WHERE id = ?",  # noqa: S608 - allowed columns
+            (*values.values(), request_id),
+        )
+
+    def forget_join_request(self, request_id: int) -> None:
+        """Delete a request, its contact email with it."""
+        self._db.execute("DELETE FROM join_requests WHERE id = ?", (request_id,))
+
+    def forget_join_request_of(self, subscriber_id: str) -> None:
+        """Delete the request a removed subscriber came from (its link stops working)."""
+        self._db.execute("DELETE FROM join_requests WHERE subscriber_id = ?", (subscriber_id,))
+
+
+def _request_from_row(row: sqlite3.Row) -> JoinRequest:
+    return JoinRequest(
+        id=row["id"],
+        state=row["state"],
+        name=row["name"],
+        site_url=row["site_url"],
+        email=row["email"],
+        options=json.loads(row["options"]),
+        subscriber_id=row["subscriber_id"],
+        reason=row["reason"],
+        created_at=_required(row["created_at"]),
+    )
 
 
 def make_slug(link: str | None, title: str) -> str:

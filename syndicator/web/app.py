@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigErrors, StoreError
-from . import dashboard, preview, signin, subscribers, templates_page
+from . import dashboard, join, preview, signin, subscribers, templates_page
 from .console import ENVIRONMENT, HERE, PREFIX, Clock, ConfigCache, page, utc_now
 
 CSP = (
@@ -109,6 +109,7 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
         *templates_page.routes,
         *preview.routes,
         *subscribers.routes,
+        *join.routes,
         Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

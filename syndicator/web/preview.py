@@ -75,7 +75,8 @@ TYPES = {
 class Held:
     """One rendered preview and the session it belongs to."""
 
-    owner: str  # the session's `id_hash`
+    owner: str  # the session's `id_hash` (a church's: "join:" and its address)
+    base: str  # the address its files are served under, ending in "/"
     subscriber_id: str
     preview: Preview
     size: int  # its bytes, for the cache's bound
@@ -114,15 +115,21 @@ class Previews:
         self._lock = threading.Lock()
 
     def render(
-        self, config: Config, subscriber: SubscriberConfig, owner: str, when: datetime
+        self,
+        config: Config,
+        subscriber: SubscriberConfig,
+        owner: str,
+        when: datetime,
+        prefix: str = f"{PREFIX}/preview",
     ) -> Frames:
-        """Render `subscriber` for the session `owner`; the new preview's frames."""
+        """Render `subscriber` for the session `owner`; the new preview's frames, served
+        under `prefix` (the console's, or `/join`'s)."""
         token = secrets.token_urlsafe(24)
-        base = f"{PREFIX}/preview/{token}/"
+        base = f"{prefix}/{token}/"
         with self._lock:  # one render at a time: the machine's cores serve the rest
             preview = render_preview(config, subscriber, base, when, self._stories_of(config))
             size = sum(map(len, preview.outputs.values())) + sum(map(len, preview.pages.values()))
-            held = self._held.put(token, Held(owner, subscriber.id, preview, size))
+            held = self._held.put(token, Held(owner, base, subscriber.id, preview, size))
         return frames_of(token, held)
 
     def _stories_of(self, config: Config) -> list[Story]:
@@ -143,7 +150,7 @@ class Previews:
 
 
 def frames_of(token: str, held: Held) -> Frames:
-    base = f"{PREFIX}/preview/{token}/"
+    base = held.base
     widget = f"{held.subscriber_id}/widget.html"
     return Frames(
         token=token,
@@ -158,7 +165,15 @@ def draft_of(config: Config, form: Mapping[str, Sequence[str]]) -> SubscriberCon
     """The subscriber a form describes, validated as its file would be, not saved.
     `ConfigErrors` name the form's fields as `forms.field_errors` reads them."""
     subscriber_id = _draft_id(config, form)
-    values = values_from_form(form, {}, config.defaults)
+    data = nested(values_from_form(form, {}, config.defaults))
+    for key, placeholder in PLACEHOLDERS.items():
+        data.setdefault(key, placeholder)
+    defaults = config.defaults.model_dump(exclude_unset=True)  # as load_config passes them
+    return subscriber_from(data, subscriber_id, defaults, "form")
+
+
+def nested(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys' values (None: unset) as a file's tables hold them."""
     data: dict[str, Any] = {}
     for key, value in values.items():
         if value is None:
@@ -168,10 +183,7 @@ def draft_of(config: Config, form: Mapping[str, Sequence[str]]) -> SubscriberCon
         for part in tables:
             table = table.setdefault(part, {})
         table[name] = value
-    for key, placeholder in PLACEHOLDERS.items():
-        data.setdefault(key, placeholder)
-    defaults = config.defaults.model_dump(exclude_unset=True)  # as load_config passes them
-    return subscriber_from(data, subscriber_id, defaults, "form")
+    return data
 
 
 def _draft_id(config: Config, form: Mapping[str, Sequence[str]]) -> str:

@@ -1,0 +1,205 @@
+"""/join on a real server over real files: a church builds and sends a request, follows it
+on its private link, and is refused when it floods, types hostile values or guesses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from markupsafe import escape
+
+from syndicator.pipeline import run_once
+from syndicator.store import Store
+from syndicator.web import join
+
+from .conftest import NOW, Console, csrf_token_in
+
+HOSTILE = '<script>alert("x")</script>'
+CHURCH = {
+    "name": "Hope Valley Fellowship",
+    "site_url": "https://hopevalley.example.org/",
+    "email": "office@hopevalley.example.org",
+    "categories": ["Israel"],
+    "limit": "4",
+    "content": "excerpt",
+    "theme.accent": "#aa0000",
+    "link_to": "original",
+}
+
+
+class Church:
+    """A browser on /join: its own cookies (the form's CSRF token), no admin session."""
+
+    def __init__(self, base: str) -> None:
+        self.client = httpx2.Client(base_url=base)
+
+    def token(self, path: str = "/join") -> str:
+        return csrf_token_in(self.client.get(path).text)
+
+    def send(self, **fields: Any) -> Any:
+        data = {"csrf_token": self.token(), **CHURCH, **fields}
+        return self.client.post("/join", data=data)
+
+    def ask(self, **fields: Any) -> str:
+        """Send a request; its private link's path."""
+        answer = self.send(**fields)
+        assert answer.status_code == 303, answer.text
+        location: str = answer.headers["location"]
+        assert location.startswith("/join/r/")
+        return location
+
+
+@pytest.fixture
+def church(console: Console) -> Iterator[Church]:
+    visitor = Church(console.base)
+    yield visitor
+    visitor.client.close()
+
+
+def requests_in(console: Console) -> list[Any]:
+    with Store(console.config.database_path) as store:
+        return store.join_requests("pending")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_join_is_not_found_while_self_service_is_off(console: Console, church: Church) -> None:
+    main = console.config_path
+    main.write_text(main.read_text().replace("self_service = true", "self_service = false"))
+    assert church.client.get("/join").status_code == 404
+    assert church.client.post("/join", data=CHURCH).status_code == 403  # CSRF first
+
+
+def test_a_church_sends_a_request_and_its_private_link_says_it_waits(
+    console: Console, church: Church
+) -> None:
+    link = church.ask()
+    page = church.client.get(link)
+    assert page.status_code == 200
+    assert "Waiting for approval" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    [request] = requests_in(console)
+    assert (request.name, request.email) == (CHURCH["name"], CHURCH["email"])
+    assert request.options == {
+        "categories": ["Israel"], "limit": 4, "content": "excerpt",
+        "theme.accent": "#aa0000", "link_to": "original",
+    }  # fmt: skip
+    token = link.rsplit("/", 1)[1]
+    database = console.config.database_path.read_bytes()
+    assert token.encode() not in database and join.hash_token(token).encode() in database
+    assert not (console.config.subscribers_dir / "hope-valley-fellowship.toml").exists()
+
+
+def test_the_builder_offers_each_category_with_a_sample_headline_and_a_privacy_note(
+    console: Console, church: Church
+) -> None:
+    run_once(console.config, NOW)
+    with Store(console.config.database_path) as store:
+        israel = next(a for a in store.articles() if "Israel" in a.entry.categories)
+    page = church.client.get("/join").text
+    assert 'name="categories" value="Israel"' in page
+    assert str(escape(israel.entry.title)) in page
+    assert "Privacy:" in page and "deleted with your request" in page
+    for key in join.KEYS:
+        assert f'name="{key}"' in page
+
+
+def test_a_bad_value_is_refused_next_to_its_field_and_what_was_typed_stays(
+    console: Console, church: Church
+) -> None:
+    answer = church.send(limit="0", email="not an address", name="Kept Name")
+    assert answer.status_code == 400
+    assert "Nothing was sent" in answer.text
+    assert 'id="f-limit-error"' in answer.text and 'id="f-email-error"' in answer.text
+    assert "is not an email address" in answer.text
+    assert 'value="Kept Name"' in answer.text
+    assert requests_in(console) == []
+
+
+def test_a_filled_honeypot_is_refused_and_nothing_is_stored(
+    console: Console, church: Church
+) -> None:
+    answer = church.send(**{join.HONEYPOT: "http://spam.example/"})
+    assert answer.status_code == 400
+    assert requests_in(console) == []
+
+
+def test_a_flood_from_one_address_is_refused_within_the_limit_with_the_wait(
+    console: Console, church: Church
+) -> None:
+    limit = join.SUBMITS[0]
+    for number in range(limit):
+        church.ask(name=f"Church {number}")
+    answer = church.send(name="One too many")
+    assert answer.status_code == 429
+    assert "Too many requests from your address. Try again in 60 minutes." in answer.text
+    assert len(requests_in(console)) == limit
+
+
+def test_past_the_cap_of_pending_requests_new_ones_are_refused(
+    console: Console, church: Church, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(join, "MAX_PENDING", 1)
+    church.ask()
+    answer = church.send(name="Second Church")
+    assert answer.status_code == 503
+    assert "Too many requests are waiting for approval" in answer.text
+    assert len(requests_in(console)) == 1
+
+
+def test_a_form_without_its_cookie_token_is_refused(console: Console, church: Church) -> None:
+    token = church.token()
+    with httpx2.Client(base_url=console.base) as other:
+        answer = other.post("/join", data={"csrf_token": token, **CHURCH})
+    assert answer.status_code == 403
+    assert requests_in(console) == []
+
+
+def test_a_link_never_given_is_not_found(console: Console, church: Church) -> None:
+    church.ask()
+    answer = church.client.get("/join/r/" + "A" * 43)
+    assert answer.status_code == 404
+    assert "This link does not work" in answer.text
+
+
+def test_what_a_church_typed_is_escaped_on_its_page(console: Console, church: Church) -> None:
+    link = church.ask(name=HOSTILE)
+    page = church.client.get(link).text
+    assert HOSTILE not in page and str(escape(HOSTILE)) in page
+    refused = church.send(name=HOSTILE, limit="x" + HOSTILE)
+    assert HOSTILE not in refused.text
+
+
+def test_the_builder_previews_its_draft_and_writes_nothing(
+    console: Console, church: Church
+) -> None:
+    run_once(console.config, NOW)
+    folder = console.config_path.parent
+    before = _files(folder), _files(console.config.site.output_dir)
+    data = {"csrf_token": church.token(), **CHURCH, "categories": [], "limit": "2"}
+    answer = church.client.post("/join/preview", data=data, headers={"Accept": "application/json"})
+    assert answer.status_code == 200, answer.text
+    frames = answer.json()["frames"]
+    assert frames["light"].startswith("/join/preview/")
+    frame = church.client.get(frames["iframe"])
+    assert frame.status_code == 200
+    assert "sandbox" in frame.headers["content-security-policy"]
+    assert frame.text.count('<li class="syn-item">') == 2
+    assert (_files(folder), _files(console.config.site.output_dir)) == before
+    assert requests_in(console) == []
+    with httpx2.Client(base_url=console.base) as stranger:  # another address would differ
+        assert stranger.post("/join/preview", data=data).status_code == 403
+
+
+def test_a_wrong_preview_value_is_named_in_the_forms_words(
+    console: Console, church: Church
+) -> None:
+    data = {"csrf_token": church.token(), **CHURCH, "limit": "500"}
+    answer = church.client.post("/join/preview", data=data, headers={"Accept": "application/json"})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0].startswith("Stories listed:")
