@@ -18,6 +18,7 @@ from typing import Any
 import obstore
 import pytest
 
+from syndicator.config import load_config
 from syndicator.models import StoredObject
 from syndicator.publish.s3 import describe, find_drift
 from syndicator.store import Store
@@ -338,3 +339,42 @@ def test_the_purge_hook_gets_every_changed_url_in_batches_and_a_failing_hook_fai
     later = run(config, timedelta(hours=2))
     assert later.publish_error is None
     assert all(r.outcome == "published" for r in later.subscribers)
+
+
+def test_request_counts_for_300_subscribers_full_quiet_one_article_and_one_retired(
+    feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
+) -> None:
+    """The figures the counting proxy proves: a full publish PUTs each file once; a quiet
+    cycle writes nothing; a new article PUTs exactly the files it changed; a retired
+    subscriber's files are DELETEd once the index stops listing it."""
+    churches = {
+        f"c{n:03d}": f'name = "Church {n}"\nsite_url = "https://c{n}.example/"\nlimit = 3'
+        for n in range(300)
+    }
+    bucket = s3.bucket()
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = to_bucket(make_config(url, subscribers=churches), s3, bucket)
+    full = run(config)
+    files = contents(s3, bucket)
+    assert full.publish_error is None
+    assert s3.counts["PUT"] == len(files) == full.publish.written
+    s3.counts.clear()
+    run(config, timedelta(hours=1), force=True)
+    assert (s3.counts["PUT"], s3.counts["DELETE"]) == (0, 0)
+    feed_server.serve("/feed", body=rss(*FOUR, item("5", 24)))
+    s3.counts.clear()
+    one = run(config, timedelta(hours=2))
+    after = contents(s3, bucket)
+    changed = {p for p in after if files.get(p) != after[p]}
+    assert s3.counts["PUT"] == len(changed) == one.publish.written
+    gone = {p for p in after if p.startswith("c007/")}
+    (config.path.parent / "subscribers" / "c007.toml").unlink()
+    s3.counts.clear()
+    retired = run(load_config(config.path), timedelta(hours=3))
+    assert [r.outcome for r in retired.subscribers if r.subscriber_id == "c007"] == ["retired"]
+    assert s3.counts["DELETE"] == len(gone) == retired.publish.removed
+    assert (s3.counts["PUT"], set(contents(s3, bucket))) == (2, set(after) - gone)  # the index
+    print(
+        f"\n300 subscribers: full {len(files)} PUT; quiet 0 PUT 0 DELETE; one article "
+        f"{len(changed)} PUT; one retired {len(gone)} DELETE + 2 PUT (index, OPML)"
+    )
