@@ -28,7 +28,7 @@ def test_before_any_cycle_the_dashboard_says_the_source_was_never_polled(
     assert answer.status_code == 200
     shown = text_of(answer.text)
     assert re.search(r"worthynews file:\S+/worthynews-feed\.xml never polled — now —", shown)
-    assert "3 subscribers fine, 0 with a problem." in shown
+    assert "3 subscribers: 0 with a problem, 3 not published yet." in shown
 
 
 def test_publish_now_runs_a_cycle_shows_its_report_and_is_audited(console: Console) -> None:
@@ -93,11 +93,11 @@ def test_problems_come_first_broken_file_failing_and_empty_selection(
         store.save_render_failure("grace-church", "template error: " + HOSTILE, console.clock())
     answer = console.get("/admin/")
     shown = text_of(answer.text)
-    assert "3 subscribers fine, 3 with a problem." not in shown
+    assert "5 subscribers: 3 with a problem." in shown
     problems = re.findall(
-        r"<td data-label=\"Problem\">(failing|empty selection|broken file)</td>", answer.text
+        r"<td data-label=\"Problem\">(Failing|Empty selection|Broken file)</td>", answer.text
     )
-    assert sorted(problems) == ["broken file", "empty selection", "failing"]
+    assert problems == ["Failing", "Broken file", "Empty selection"]  # the urgent first
     assert "<script>alert(2)" not in answer.text and "<img src=x" not in answer.text
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in answer.text
 
@@ -121,9 +121,9 @@ def test_the_dashboard_lists_fifty_problems_and_counts_the_rest(console: Console
     for number in range(60):
         (subscribers / f"broken-{number:02}.toml").write_text("limit = 0\n", encoding="utf-8")
     shown = text_of(console.get("/admin/").text)
-    assert "3 subscribers fine, 60 with a problem." in shown
+    assert "63 subscribers: 60 with a problem, 3 not published yet." in shown
     assert "And 10 more: see them all" in shown
-    assert shown.count("broken file") == 50
+    assert shown.count("Broken file") == 50
 
 
 def test_the_audit_log_is_newest_first_paged_and_escaped(console: Console) -> None:

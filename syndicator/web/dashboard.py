@@ -17,50 +17,51 @@ from ..daemon import request_cycle
 from ..errors import DAEMON, LockHeld, StoreError, SyndicatorError
 from ..lock import RunLock
 from ..pipeline import run_once
-from ..status import ReportLine, Status, SubscriberStatus, read_status, report_lines
+from ..status import ReportLine, report_lines, source_status
 from .auth import open_store
 from .console import PREFIX, admin_form, audit, config, now, page, require_admin
-from .listing import PROBLEMS, TROUBLES, problem_of
+from .listing import PROBLEMS, TROUBLES, Listed, Problem, Roster, roster_for
 
 SHOWN_PROBLEMS = 50  # subscribers with a problem listed on the dashboard; the rest counted
 AUDIT_PAGE = 50  # audit entries per page
+URGENCY: tuple[Problem, ...] = ("failing", "broken", "empty")  # the order they are listed in
 
 
-def problem(row: SubscriberStatus) -> str | None:
-    """What is wrong with a subscriber, in a few words, or None when nothing is (as the
-    subscriber list's problem filter words it)."""
-    found = problem_of(row)
-    return PROBLEMS[found].lower() if found in TROUBLES else None
+def troubled(roster: Roster, most: int = SHOWN_PROBLEMS) -> list[Listed]:
+    """Up to `most` subscribers with a problem: failing first, then broken files, then
+    empty selections (the subscriber list's own rows and words)."""
+    shown: list[Listed] = []
+    for kind in URGENCY:
+        if len(shown) < most:
+            shown.extend(roster.query(problem=kind, size=most - len(shown)).rows)
+    return shown
 
 
 async def dashboard(request: Request) -> Response:
     require_admin(request)
     current = config(request)
     try:
-        status: Status | None = read_status(current)
+        sources = source_status(current)
+        roster: Roster | None = roster_for(current)
         error = None
     except StoreError as exc:
-        status, error = None, str(exc)
-    troubled: list[tuple[SubscriberStatus, str]] = []
-    healthy = 0
-    for row in status.subscribers if status else ():
-        found = problem(row)
-        if found is None:
-            healthy += 1
-        else:
-            troubled.append((row, found))
+        sources, roster, error = [], None, str(exc)
+    counts = roster.counts if roster else dict.fromkeys(PROBLEMS, 0)
+    problem_count = sum(counts[kind] for kind in TROUBLES)
+    shown = troubled(roster) if roster else []
     return page(
         request,
         "dashboard.html",
         {
             "site": current.site.name,
             "error": error,
-            "sources": status.sources if status else (),
-            "problems": troubled[:SHOWN_PROBLEMS],
-            "more_problems": max(0, len(troubled) - SHOWN_PROBLEMS),
-            "problem_count": len(troubled),
-            "healthy": healthy,
-            "config_problems": current.problems,
+            "sources": sources,
+            "problems": shown,
+            "labels": PROBLEMS,
+            "more_problems": problem_count - len(shown),
+            "problem_count": problem_count,
+            "total": len(roster.rows) if roster else 0,
+            "never": counts["never"],
         },
     )
 
