@@ -103,13 +103,15 @@ def test_article_pages_come_before_the_lists_that_link_to_them() -> None:
         "grace/articles/a.html": b"2",
         "grace/page/1.html": b"3",
         "grace/articles/b.html": b"4",
+        "grace/page/articles/c.html": b"5",  # not an article page: deeper
     }
-    ordered = decide.leaves_first(files)
+    ordered = decide.leaves_first(files, "grace")
     assert list(ordered) == [
         "grace/articles/a.html",
         "grace/articles/b.html",
         "grace/rss.xml",
         "grace/page/1.html",
+        "grace/page/articles/c.html",
     ]
     assert ordered == files  # nothing lost or changed
 

@@ -72,19 +72,16 @@ def oversized(files: Mapping[str, bytes]) -> str | None:
     return None
 
 
-def leaves_first(files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """`files` with the article pages (leaves) before everything else (the lists, feeds
-    and widgets that link to them): the order a target must make them visible in."""
-    leaves = {name: data for name, data in files.items() if _is_leaf(name)}
+def leaves_first(files: Mapping[str, bytes], folder: str) -> dict[str, bytes]:
+    """A subscriber's `files` (under `folder`) with its article pages (the leaves) before
+    everything else (the lists, feeds and widgets that link to them): the order a target
+    must make them visible in."""
+    prefix = f"{folder}/{_LEAF_FOLDER}/"
+    leaves = {name: data for name, data in files.items() if name.startswith(prefix)}
     return {**leaves, **{name: data for name, data in files.items() if name not in leaves}}
 
 
 _LEAF_FOLDER = posixpath.dirname(SUBSCRIBER_FILES["articles"])  # "articles"
-
-
-def _is_leaf(path: str) -> bool:
-    """Whether `path` (`<subscriber-id>/...`) is an article page."""
-    return posixpath.basename(posixpath.dirname(path)) == _LEAF_FOLDER
 
 
 def with_files(config: Config) -> set[str]:

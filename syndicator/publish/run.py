@@ -240,7 +240,9 @@ class PublishRun:
         subscriber_id = decided.subscriber.id
         kept = [article_path(subscriber_id, slug) for slug in (*unchanged, *decided.found)]
         try:
-            written = self.target.put(decide.leaves_first(files), folder=subscriber_id, keep=kept)
+            written = self.target.put(
+                decide.leaves_first(files, subscriber_id), folder=subscriber_id, keep=kept
+            )
         except PublishError as exc:
             self._fail(subscriber_id, f"not published: {exc}", record=not exc.disk_wide)
             if exc.disk_wide:
