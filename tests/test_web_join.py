@@ -3,6 +3,7 @@ on its private link, and is refused when it floods, types hostile values or gues
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,127 @@ def test_a_wrong_preview_value_is_named_in_the_forms_words(
     answer = church.client.post("/join/preview", data=data, headers={"Accept": "application/json"})
     assert answer.status_code == 422
     assert answer.json()["errors"][0].startswith("Stories listed:")
+
+
+# -- the admin's side: /admin/requests -------------------------------------------------
+
+
+def approve(console: Console, subscriber_id: str = "") -> Any:
+    [request] = requests_in(console)
+    return console.post(f"/admin/requests/{request.id}/approve", {"id": subscriber_id})
+
+
+def audit_actions(console: Console) -> list[tuple[str, str]]:
+    with Store(console.config.database_path) as store:
+        return [(action, target) for _, _, action, target, _ in store.audit_entries(50)]
+
+
+def test_an_approved_request_becomes_a_subscriber_and_its_link_gives_the_code(
+    console: Console, church: Church
+) -> None:
+    link = church.ask()
+    listed = console.get("/admin/requests").text
+    assert CHURCH["name"] in listed and CHURCH["email"] in listed
+    assert 'value="hope-valley-fellowship"' in listed  # the id, made from the name
+    assert approve(console).status_code == 303
+    subscriber = next(s for s in console.config.subscribers if s.id == "hope-valley-fellowship")
+    assert (subscriber.name, subscriber.limit, subscriber.categories) == (
+        CHURCH["name"], 4, ("Israel",),
+    )  # fmt: skip
+    assert subscriber.theme.accent == "#aa0000"
+    assert ("approve request", "hope-valley-fellowship") in audit_actions(console)
+    page = church.client.get(link)
+    assert page.status_code == 200 and "Waiting for approval" not in page.text
+    assert "hope-valley-fellowship/embed.js" in page.text
+    assert "hope-valley-fellowship/rss.xml" in page.text
+    assert "No request is waiting" in console.get("/admin/requests").text
+
+
+def test_the_admin_may_choose_the_id_and_a_taken_one_is_refused(
+    console: Console, church: Church
+) -> None:
+    church.ask()
+    refused = approve(console, "grace-church")
+    assert refused.status_code == 400 and "already exists" in refused.text
+    assert approve(console, "hope-valley").status_code == 303
+    assert (console.config.subscribers_dir / "hope-valley.toml").exists()
+
+
+def test_a_declined_churchs_link_says_so_with_the_reason_and_its_email_is_gone(
+    console: Console, church: Church
+) -> None:
+    link = church.ask()
+    [request] = requests_in(console)
+    answer = console.post(f"/admin/requests/{request.id}/decline", {"reason": "Not a church"})
+    assert answer.status_code == 303
+    page = church.client.get(link)
+    assert page.status_code == 410
+    assert "declined" in page.text and "Not a church" in page.text
+    assert CHURCH["email"].encode() not in console.config.database_path.read_bytes()
+    assert ("decline request", CHURCH["name"]) in audit_actions(console)
+
+
+def test_a_removed_churchs_link_stops_working(console: Console, church: Church) -> None:
+    link = church.ask()
+    approve(console)
+    assert console.post("/admin/subscribers/hope-valley-fellowship/remove").status_code == 303
+    assert church.client.get(link).status_code == 404
+    other = church.ask(name="Second Church")
+    approve(console)
+    (console.config.subscribers_dir / "second-church.toml").unlink()  # removed by hand
+    assert church.client.get(other).status_code == 410
+    assert church.client.get(other).status_code == 404  # and the request is gone
+
+
+def change(church: Church, link: str, **fields: Any) -> Any:
+    page = church.client.get(link).text
+    version = re.search(r'name="version" value="([^"]*)"', page)
+    assert version
+    data = {"csrf_token": csrf_token_in(page), "version": version.group(1), **CHURCH, **fields}
+    data.pop("email")
+    return church.client.post(link, data=data)
+
+
+def test_a_church_changes_its_own_limit_on_its_link(console: Console, church: Church) -> None:
+    link = church.ask()
+    approve(console)
+    answer = change(church, link, limit="7")
+    assert answer.status_code == 303 and answer.headers["location"] == link + "?done=saved"
+    subscriber = next(s for s in console.config.subscribers if s.id == "hope-valley-fellowship")
+    assert subscriber.limit == 7 and subscriber.theme.accent == "#aa0000"
+    refused = change(church, link, limit="0")
+    assert refused.status_code == 400 and 'id="f-limit-error"' in refused.text
+
+
+def test_a_new_name_waits_for_the_admins_approval(console: Console, church: Church) -> None:
+    link = church.ask()
+    approve(console)
+    assert change(church, link, name="Hope Valley Church").status_code == 303
+    assert "waits for an admin" in church.client.get(link).text
+    subscriber_file = console.config.subscribers_dir / "hope-valley-fellowship.toml"
+    assert "Hope Valley Fellowship" in subscriber_file.read_text()
+    assert "A new name or website" in console.get("/admin/requests").text
+    approve(console)
+    assert 'name = "Hope Valley Church"' in subscriber_file.read_text()
+
+
+def test_one_churchs_link_cannot_read_or_change_another(console: Console, church: Church) -> None:
+    first = church.ask()
+    approve(console)
+    second = church.ask(name="Other Church", email="other@example.org")
+    approve(console)
+    page = church.client.get(first).text
+    assert "Other Church" not in page and "other-church" not in page
+    change(church, first, limit="9", id="other-church", preview_of="other-church")
+    config = console.config
+    assert next(s for s in config.subscribers if s.id == "other-church").limit == 4
+    assert next(s for s in config.subscribers if s.id == "hope-valley-fellowship").limit == 9
+    assert church.client.get(second).status_code == 200
+
+
+def test_what_a_church_typed_is_escaped_on_the_requests_page(
+    console: Console, church: Church
+) -> None:
+    church.ask(name=HOSTILE, categories=[HOSTILE])
+    listed = console.get("/admin/requests").text
+    assert HOSTILE not in listed and str(escape(HOSTILE)) in listed

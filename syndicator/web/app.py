@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigErrors, StoreError
-from . import dashboard, join, preview, signin, subscribers, templates_page
+from . import dashboard, join, preview, requests_page, signin, subscribers, templates_page
 from .console import ENVIRONMENT, HERE, PREFIX, Clock, ConfigCache, page, utc_now
 
 CSP = (
@@ -110,6 +110,7 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
         *preview.routes,
         *subscribers.routes,
         *join.routes,
+        *requests_page.routes,
         Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

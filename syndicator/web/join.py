@@ -374,7 +374,7 @@ async def change(request: Request) -> Response:
     if asks_again or found.state == "pending":  # a new ask, or one taken back
         with open_store(current) as store:
             store.update_join_request(
-                found.id, state="pending" if asks_again else "approved", **proposed
+                found.id, state="pending" if asks_again else "approved", reason="", **proposed
             )
     done = "saved" if changes or asks_again else "unchanged"
     raise Redirect(f"{JOIN}/r/{token}?done={done}")
