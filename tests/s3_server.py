@@ -49,8 +49,10 @@ class S3Server:
     def __init__(self, upstream: int) -> None:
         self.upstream = upstream
         self.counts: Counter[str] = Counter()
+        self.writes: list[str] = []  # "PUT /bucket/key", in the order they came
         self.faults = Faults()
         self.stalled = threading.Event()
+        self.released = threading.Event()
         self._lock = threading.Lock()
         self._names = 0
         server = self
@@ -82,8 +84,11 @@ class S3Server:
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.writes.clear()
             self.faults = Faults()
+            self.released.set()
             self.stalled.clear()
+            self.released.clear()
 
     def _request(self, method: str, path: str, body: bytes = b"", **headers: str) -> bytes:
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=30)
@@ -105,6 +110,7 @@ class S3Server:
             faults = self.faults
             if kind in {"PUT", "DELETE"}:
                 self.counts[kind] += 1
+                self.writes.append(f"{kind} {target}")
                 fail = faults.rng.random() < faults.fail_share
                 slow = faults.rng.random() < faults.slow_share
                 if method == "PUT" and faults.fail_paths and faults.fail_paths in target:
@@ -113,8 +119,9 @@ class S3Server:
                     self.stalled.set()
             else:
                 self.counts["LIST" if "list-type" in target else method] += 1
-        if self.stalled.is_set():
-            time.sleep(3600)  # the publish is killed meanwhile
+        if self.stalled.is_set():  # the publish is killed meanwhile; then it is refused
+            self.released.wait(120)
+            fail = True
         if slow:
             time.sleep(faults.slow_seconds)
         if fail:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
@@ -23,7 +26,7 @@ from syndicator.models import StoredObject
 from syndicator.publish.s3 import describe, find_drift
 from syndicator.store import Store
 
-from .conftest import FeedServer, item, rss
+from .conftest import REPO, FeedServer, item, rss
 from .cycle import FOUR, FOUR_CHURCHES, MakeConfig, run
 from .s3_server import S3Server, contents, reader, s3, s3_server, to_bucket
 from .test_cli import syndicator
@@ -378,3 +381,45 @@ def test_request_counts_for_300_subscribers_full_quiet_one_article_and_one_retir
         f"\n300 subscribers: full {len(files)} PUT; quiet 0 PUT 0 DELETE; one article "
         f"{len(changed)} PUT; one retired {len(gone)} DELETE + 2 PUT (index, OPML)"
     )
+
+
+def test_a_publish_killed_mid_cycle_leaves_no_list_pointing_at_a_missing_page_and_the_next_converges(
+    feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
+) -> None:
+    bucket = s3.bucket()
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = to_bucket(make_config(url, subscribers=FOUR_CHURCHES), s3, bucket)
+    run(config)
+    feed_server.serve("/feed", body=rss(*FOUR, item("5", 24), item("6", 25)))
+    s3.counts.clear()
+    s3.faults.stall_after = 12  # the 8 new pages, then a few lists: then it hangs
+    cycle = (  # a real process, at the tests' pinned time, to be killed
+        "import sys; from datetime import timedelta; from tests.cycle import run; "
+        "from syndicator.config import load_config; "
+        "run(load_config(sys.argv[1]), timedelta(hours=1))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", cycle, str(config.path)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert s3.stalled.wait(60), process.poll()
+        time.sleep(0.5)  # the other uploads in flight land or stall too
+    finally:
+        process.kill()
+        process.wait(30)
+    assert [w for w in s3.writes[:8] if "/articles/" not in w] == []  # pages first
+    s3.reset()
+    files = contents(s3, bucket)
+    assert dangling(files) == []
+    assert sum(1 for p in files if "/articles/" in p) == 24
+    healed = run(config, timedelta(hours=2))
+    assert healed.publish_error is None
+    files = contents(s3, bucket)
+    assert dangling(files) == []
+    assert all(b"Story 6" in files[f"church{n}/rss.xml"] for n in range(4))
+    s3.counts.clear()
+    run(config, timedelta(hours=3), force=True)
+    assert (s3.counts["PUT"], s3.counts["DELETE"]) == (0, 0)  # converged
