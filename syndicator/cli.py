@@ -272,7 +272,10 @@ def admins_list(obj: _Context) -> None:
     """List the admins and when each was added."""
     from .web.auth import list_admins
 
-    for name, added in list_admins(obj.config()):
+    found = list_admins(obj.config())
+    if not found:
+        _err("no admins yet: add one with `syndicator admins add NAME`")
+    for name, added in found:
         click.echo(f"{name}\tadded {stamp(added)}")
 
 

@@ -94,3 +94,9 @@ def test_adding_and_removing_admins_is_in_the_audit_log(tmp_path: Path) -> None:
         ("(command line)", "add admin", "jo"),
         ("(command line)", "remove admin", "jo"),
     ]
+
+
+def test_listing_no_admins_says_how_to_add_one(tmp_path: Path) -> None:
+    code, out, err = admins(demo(tmp_path), "list")
+    assert (code, out) == (0, "")
+    assert err == "no admins yet: add one with `syndicator admins add NAME`\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx2
@@ -202,3 +203,20 @@ def test_sessions_nobody_came_back_with_are_forgotten_at_the_next_sign_in(
         assert sign_in(client).status_code == 303
     with sqlite3.connect(console.config.database_path) as db:
         assert db.execute("SELECT count(*) FROM sessions").fetchone() == (1,)
+
+
+def test_signing_in_and_out_is_in_the_audit_log_with_the_address(console: Console) -> None:
+    console.post("/admin/logout")
+    with httpx2.Client(base_url=console.base) as client:
+        sign_in(client)
+        log = client.get("/admin/audit").text
+    rows = re.findall(
+        r"<td data-label=\"What\">([^<]*)</td><td data-label=\"Which\">[^<]*</td><td data-label=\"Details\">([^<]*)</td>",
+        log,
+    )
+    assert rows == [
+        ("sign in", "from 127.0.0.1"),
+        ("sign out", ""),
+        ("sign in", "from 127.0.0.1"),
+        ("add admin", ""),
+    ]

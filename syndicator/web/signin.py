@@ -106,6 +106,7 @@ async def login(request: Request) -> Response:
         if stale is not None:
             end_session(store, stale)
         session_id = start_session(store, name, moment)
+        store.add_audit(moment, name, "sign in", name, f"from {address}")
     response = RedirectResponse(safe_next(next_path), 303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -130,6 +131,7 @@ async def logout(request: Request) -> Response:
     await checked_form(request, session.csrf_token)
     with open_store(config(request)) as store:
         end_session(store, session)
+        store.add_audit(now(request), session.admin, "sign out", session.admin, "")
     response = RedirectResponse(f"{PREFIX}/login", 303)
     response.delete_cookie(SESSION_COOKIE, path=f"{PREFIX}/")
     return response
