@@ -3,6 +3,7 @@ on its private link, and is refused when it floods, types hostile values or gues
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -328,3 +329,27 @@ def test_what_a_church_typed_is_escaped_on_the_requests_page(
     church.ask(name=HOSTILE, categories=[HOSTILE])
     listed = console.get("/admin/requests").text
     assert HOSTILE not in listed and str(escape(HOSTILE)) in listed
+
+
+def test_a_private_link_never_reaches_the_servers_logs(console: Console, church: Church) -> None:
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    access, keep = logging.getLogger("uvicorn.access"), Keep()
+    level = access.level
+    access.addHandler(keep)
+    access.setLevel(logging.INFO)  # `syndicator web` logs less; the filter is there anyway
+    try:
+        link = church.ask()
+        church.client.get(link)
+        church.client.get(link + "?done=saved")
+    finally:
+        access.removeHandler(keep)
+        access.setLevel(level)
+    token = link.rsplit("/", 1)[1]
+    assert sum('"GET /join/r/… HTTP/1.1" 200' in line for line in lines) == 1, lines
+    assert not any(token in line for line in lines)
+    assert not any(token in line for line in console.client.get("/admin/audit").text.splitlines())

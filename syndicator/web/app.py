@@ -8,6 +8,7 @@ no referrer to other sites, and no caching of pages that show what an admin sees
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import uvicorn
@@ -22,6 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import ConfigErrors, StoreError
 from . import dashboard, join, preview, requests_page, signin, subscribers, templates_page
 from .console import ENVIRONMENT, HERE, PREFIX, Clock, ConfigCache, page, utc_now
+
+HIDE_LINKS = join.HideLinks()
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -131,8 +134,9 @@ def server_config(app: Starlette, host: str = "127.0.0.1", port: int = 8090) -> 
     """How `syndicator web` serves the app (tests serve it the same way). Behind a proxy
     on this machine, its X-Forwarded-Proto and -For are believed, from 127.0.0.1 only:
     the session cookie is then Secure when the browser spoke https to the proxy, and the
-    throttle counts the browser's address, not the proxy's."""
-    return uvicorn.Config(
+    throttle counts the browser's address, not the proxy's. Churches' private links are
+    blanked in uvicorn's logs (`join.HideLinks`)."""
+    served = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -142,3 +146,6 @@ def server_config(app: Starlette, host: str = "127.0.0.1", port: int = 8090) -> 
         log_level="warning",
         lifespan="off",
     )
+    for name in ("uvicorn.access", "uvicorn.error"):  # after uvicorn configured them
+        logging.getLogger(name).addFilter(HIDE_LINKS)
+    return served

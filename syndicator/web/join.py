@@ -18,6 +18,7 @@ comes from is limited in what it may send (`Limiter`); a hidden field no person 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import threading
@@ -63,6 +64,25 @@ SUBMITS = (5, timedelta(hours=1))  # requests and changes from one address
 PREVIEWS = (60, timedelta(minutes=1))  # preview renders for one address
 MAX_PENDING = 200  # requests waiting for an admin; more are refused until some are handled
 JOIN_PREVIEWS_BYTES = 16 * 2**20
+
+
+PRIVATE_LINK = re.compile(r"/join/r/[^/?#\s\"]+")
+
+
+class HideLinks(logging.Filter):
+    """Blanks the token of every private link (`/join/r/<token>`) in a log record: a
+    church's link is its only credential, and logs are read by more people than admins.
+    `syndicator web` puts it on uvicorn's loggers (its access log prints each path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = PRIVATE_LINK.sub("/join/r/…", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                PRIVATE_LINK.sub("/join/r/…", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
 
 
 class Limiter:
