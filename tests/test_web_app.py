@@ -133,3 +133,36 @@ def test_a_state_database_that_cannot_be_read_is_said_not_crashed_on(
     answer = console.get("/admin/")
     assert answer.status_code == 503
     assert "The state database cannot be used." in answer.text
+
+
+def test_syndicator_web_serves_the_console_and_says_where(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    config = tmp_path / "config" / "syndicator.toml"
+    command = [sys.executable, "-m", "syndicator", "--config", str(config), "web"]
+    server = subprocess.Popen([*command, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        found = re.fullmatch(
+            r"console at (http://127\.0\.0\.1:(\d+))/admin/ \(Ctrl-C to stop\)\n", line
+        )
+        assert found, line
+        answer = httpx2.get(found.group(1) + "/admin/login", timeout=30)
+        assert answer.status_code == 200 and "Sign in" in answer.text
+        assert "server" not in answer.headers  # uvicorn does not name itself
+        busy = subprocess.run(
+            [*command, "--port", found.group(2)], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert busy.returncode == 1
+    assert busy.stderr == (
+        f"error: cannot listen on 127.0.0.1:{found.group(2)}: Address already in use\n"
+    )

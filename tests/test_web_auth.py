@@ -100,3 +100,42 @@ def test_listing_no_admins_says_how_to_add_one(tmp_path: Path) -> None:
     code, out, err = admins(demo(tmp_path), "list")
     assert (code, out) == (0, "")
     assert err == "no admins yet: add one with `syndicator admins add NAME`\n"
+
+
+def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    config = demo(tmp_path)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syndicator", "--config", str(config), "admins", "add", "jo"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    seen = b""
+
+    def read_until(text: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 60
+        while text not in seen:
+            assert time.monotonic() < deadline, seen
+            try:
+                seen += os.read(leader, 1024)
+            except OSError:  # the other end closed
+                break
+
+    read_until(b"password for jo: ")
+    os.write(leader, b"a long secret phrase\n")
+    read_until(b"Repeat for confirmation: ")
+    os.write(leader, b"a long secret phrase\n")
+    read_until(b"added admin jo")
+    assert process.wait(timeout=60) == 0
+    os.close(leader)
+    assert b"a long secret phrase" not in seen  # never echoed
+    assert admins(config, "list")[1].startswith("jo\t")
