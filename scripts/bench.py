@@ -86,6 +86,7 @@ from syndicator.config import (  # noqa: E402
     Config,
     FetchSettings,
     Output,
+    PublishConfig,
     SiteConfig,
     SourceConfig,
     SubscriberConfig,
@@ -1292,6 +1293,62 @@ def bench_watch(count: int, rounds: int = 50) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+PUBLISH_RUNS = (1_000, 10_000)
+PUBLISH_CYCLES = (("full", "none"), ("no change", "none"), ("one article", "new"))
+
+
+def bench_publish(counts: Sequence[int], target: str) -> None:
+    """Requests and seconds of the full, no-change and one-article cycles, publishing to a
+    bucket (moto's S3 server on 127.0.0.1 behind the tests' counting proxy) beside the
+    local-disk publish of the same build (the baseline, measured in the same run)."""
+    from tests.s3_server import CREDENTIALS, running_s3
+
+    os.environ.update(CREDENTIALS)  # moto's; never a real account
+    table = Table(title="publish: local disk beside an S3 bucket (moto on 127.0.0.1)")
+    for column in ("subscribers", "target", "cycle", "seconds", "files written", "PUT", "DELETE"):
+        table.add_column(column, justify="left" if column in {"target", "cycle"} else "right")
+    kinds = ["local", "s3"] if target == "s3" else ["local"]
+    with running_s3() as s3:
+        for count in counts:
+            work = Path(tempfile.mkdtemp(prefix="syndicator-bench-publish-"))
+            try:
+                _setup(work)
+                for kind in kinds:
+                    for row in _publish_cycles(work, count, kind, s3):
+                        table.add_row(f"{count:,}", kind, *row)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    _console().print(table)
+
+
+def _publish_cycles(work: Path, count: int, kind: str, s3: Any) -> list[tuple[str, ...]]:
+    """The three cycles of one target, each timed, with the writes the proxy counted."""
+    shutil.copytree(work / "state-full", work / f"state-{kind}")
+    config = bench_config(work, count, "all", f"out-{kind}", f"state-{kind}")
+    if kind == "s3":
+        publish = PublishConfig(
+            target=f"s3://{s3.bucket()}/site", endpoint_url=s3.url, region="us-east-1"
+        )
+        config = replace(config, publish=publish)
+    rows = []
+    with Store(config.database_path) as store:
+        for cycle, change in PUBLISH_CYCLES:
+            if change == "new":
+                ingest(store, [*synthetic_entries(), new_entry()], CHANGES[change])
+            s3.reset()
+            started = time.perf_counter()
+            outcome = publish_outputs(
+                config, store, CHANGES[change], progress=_progress(f"{kind} {cycle}")
+            )
+            seconds = time.perf_counter() - started
+            assert outcome.error is None, outcome.error
+            writes = (s3.counts["PUT"], s3.counts["DELETE"]) if kind == "s3" else ("—", "—")
+            rows.append(
+                (cycle, f"{seconds:.1f}", f"{outcome.publish.written:,}", *map(str, writes))
+            )
+    return rows
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["_template"]:  # one case of `templates`, in its own process
         work, case, limit_mb = argv[1:]
@@ -1312,7 +1369,7 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "suite",
-        choices=["clean", "render", "embed", "templates", "watch"],
+        choices=["clean", "render", "embed", "templates", "watch", "publish"],
         help="which benchmark to run",
     )
     parser.add_argument(
@@ -1356,6 +1413,13 @@ def main(argv: list[str]) -> int:
         help="render with --subscribers: every output, or rss/atom/json only (default all)",
     )
     parser.add_argument(
+        "--target",
+        choices=["s3", "local"],
+        default="s3",
+        help="publish: an S3 bucket (moto on 127.0.0.1) beside the local-disk baseline "
+        "(default), or the local disk alone",
+    )
+    parser.add_argument(
         "--dir",
         type=Path,
         help="render: where the outputs are written (default: the system's temporary folder); "
@@ -1368,6 +1432,8 @@ def main(argv: list[str]) -> int:
         bench_embed(args.loads, args.before)
     elif args.suite == "templates":
         bench_templates(args.seconds, args.limit_mb)
+    elif args.suite == "publish":
+        bench_publish([args.subscribers] if args.subscribers else PUBLISH_RUNS, args.target)
     elif args.suite == "watch":
         bench_watch(args.subscribers or 10_000)
     elif args.subscribers is None:

@@ -3,6 +3,7 @@ counting proxy that can also answer 500s, answer slowly or stall, as real stores
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import random
 import socket
@@ -156,9 +157,9 @@ class S3Server:
         self._proxy.server_close()
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    """moto's S3 server on 127.0.0.1, behind the counting proxy."""
+@contextlib.contextmanager
+def running_s3() -> Iterator[S3Server]:
+    """moto's S3 server on 127.0.0.1, behind the counting proxy, until the block ends."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -181,6 +182,13 @@ def s3_server() -> Iterator[S3Server]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server on 127.0.0.1, behind the counting proxy."""
+    with running_s3() as server:
+        yield server
 
 
 @pytest.fixture

@@ -80,3 +80,22 @@ def test_watch_bench_times_each_look() -> None:
     output = bench("watch", "--subscribers", str(SUBSCRIBERS))
     for label in ("edited config files", "deleted outputs: stat each", "deleted outputs: one"):
         assert re.search(r"│\s+[\d.]+ │$", row(output, label))
+
+
+def test_publish_bench_counts_the_bucket_s_writes_beside_the_local_disk() -> None:
+    output = bench("publish", "--subscribers", "5")
+    cells = [
+        [cell.strip() for cell in line.strip("│").split("│")]
+        for line in output.splitlines()
+        if line.startswith("│")
+    ]
+    by = {(c[1], c[2]): c for c in cells}
+    assert set(by) == {
+        (t, c) for t in ("local", "s3") for c in ("full", "no change", "one article")
+    }
+    files = int(by[("s3", "full")][4].replace(",", ""))
+    assert files > 0 and by[("s3", "full")][5] == str(files)
+    assert by[("s3", "no change")][4:] == ["0", "0", "0"]
+    changed = by[("s3", "one article")]
+    assert changed[5] == changed[4].replace(",", "") != "0"
+    assert by[("local", "one article")][4] == changed[4]  # the same files, both targets
