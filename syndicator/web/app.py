@@ -42,8 +42,9 @@ HEADERS = (
 
 class SecurityHeaders:
     """Adds `HEADERS` to every response, and `Cache-Control: no-store` to all but assets;
-    but not a header the response sets itself (the preview's files have their own CSP and
-    may be framed by the console: `web.preview`)."""
+    but not a header the response sets itself, nor X-Frame-Options to a response with
+    its own CSP (the preview's files: sandboxed, framed by the console and by each other,
+    `web.preview`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,6 +59,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 own = {name.lower() for name, _ in headers}
+                if b"content-security-policy" in own:  # its framing rules are in it
+                    own.add(b"x-frame-options")
                 headers.extend((name, value) for name, value in HEADERS if name not in own)
                 if not is_asset:
                     headers.append((b"cache-control", b"no-store"))
