@@ -241,7 +241,7 @@ class S3Target:
             self._tops[path.split("/", 1)[0]].add(path)
         self._uploads: dict[str, _Upload] = {}
         self._deletions: dict[str, str] = {}  # path → the folder it is removed from
-        self._unchanged = 0
+        self._unchanged = self._pending_bytes = 0
         self._report = PublishReport()
 
     @property
@@ -250,7 +250,7 @@ class S3Target:
 
     @property
     def pending_bytes(self) -> int:
-        return sum(upload.stored.size for upload in self._uploads.values())
+        return self._pending_bytes
 
     def present(self) -> frozenset[str]:
         return frozenset(top for top, paths in self._tops.items() if paths)
@@ -266,11 +266,12 @@ class S3Target:
         for path, data in files.items():
             stored = describe(path, data)
             self._deletions.pop(path, None)
+            self._unstage(path)
             if _same(self._manifest.get(path), stored):
                 self._unchanged += 1
-                self._uploads.pop(path, None)
                 continue
             self._uploads[path] = _Upload(path, data, stored)
+            self._pending_bytes += stored.size
             changed += 1
         if folder is not None:
             wanted = set(files) | set(keep)
@@ -281,8 +282,13 @@ class S3Target:
 
     def delete(self, folder: str) -> None:
         for path in self._tops.get(folder, ()):
-            self._uploads.pop(path, None)
+            self._unstage(path)
             self._deletions[path] = folder
+
+    def _unstage(self, path: str) -> None:
+        """Drop the upload staged for `path`, if any (a later put or delete wins)."""
+        if (upload := self._uploads.pop(path, None)) is not None:
+            self._pending_bytes -= upload.stored.size
 
     def commit(self) -> dict[str, PublishError]:
         uploads, deletions = list(self._uploads.values()), dict(self._deletions)
@@ -367,7 +373,7 @@ class S3Target:
     def discard(self) -> None:
         self._uploads.clear()
         self._deletions.clear()
-        self._unchanged = 0
+        self._unchanged = self._pending_bytes = 0
 
     def refusal(self, subscriber_id: str, *, first: bool) -> str | None:
         return None  # the whole prefix is Syndicator's
