@@ -52,27 +52,23 @@ class Outputs:
             yield prefix + SUBSCRIBER_FILES["style"], self.style(OWN_PAGES).encode()
         listed = plan.listed
         items = self.items(listed) if LISTS.intersection(outputs) else []
-        yield from self._lists(items, len(listed))
+        # The archive and the embed's pager show `paged` stories; the rest, `limit`.
+        paged = min(len(listed), self.subscriber.per_page * self.subscriber.pages)
+        yield from self._lists(items, paged)
         if FEEDS.intersection(outputs):
             yield from self._feeds(plan)
         if "embed" in outputs:
             # Its pager shows the archive's stories; with detail_page, every listed story
             # can be opened (the feeds link to them too).
-            yield (
-                prefix + SUBSCRIBER_FILES["embed"],
-                self.embed(items[: self._paged(listed)], listed),
-            )
+            yield prefix + SUBSCRIBER_FILES["embed"], self.embed(items[:paged], listed)
         for story in plan.pages:
             if story.slug not in unchanged:
                 name = "gone.html" if story.presence == "removed" else "article.html"
                 yield article_path(self.subscriber.id, story.slug), self.article(name, story)
 
-    def _paged(self, listed: Sequence[Story]) -> int:
-        """How many of the listed stories the archive and the embed's pager show."""
-        return min(len(listed), self.subscriber.per_page * self.subscriber.pages)
-
-    def _lists(self, items: Sequence[Markup], listed: int) -> Iterator[tuple[str, bytes]]:
-        """The snippet, the widget and the archive pages of the list `items`."""
+    def _lists(self, items: Sequence[Markup], paged: int) -> Iterator[tuple[str, bytes]]:
+        """The snippet, the widget and the archive pages (of the first `paged`) of the list
+        `items`."""
         subscriber = self.subscriber
         outputs = subscriber.outputs
         prefix = f"{subscriber.id}/"
@@ -89,7 +85,7 @@ class Outputs:
             yield prefix + SUBSCRIBER_FILES["widget"], html
         if "pages" in outputs:
             per_page = subscriber.per_page
-            count = max(1, -(-min(listed, per_page * subscriber.pages) // per_page))
+            count = max(1, -(-paged // per_page))
             for number in range(1, count + 1):
                 chunk = items[(number - 1) * per_page : number * per_page]
                 html = self.page("page.html", items=chunk, number=number, count=count)
