@@ -275,7 +275,7 @@ def fragment_key(name: str, options: SubscriberOptions) -> tuple[Any, ...]:
     the options it (with what it includes) reads for the story, so more subscribers
     share each fragment. Site templates may read anything: they use `variant`.
 
-    Keep in step with the templates; test_render's sharing test renders random options
+    Keep in step with the templates; test_render_shared's sharing test renders random options
     shared and unshared and fails on any difference."""
     o = options
     # Dates are holes (`date_value`): the date format and time zone need no key of their own.
