@@ -186,7 +186,8 @@ def category_samples(current: Config) -> dict[str, str]:
 def _choices(current: Config, shown: Shown) -> dict[str, list[tuple[str, str]]]:
     samples = category_samples(current)
     categories = [(name, f"{name} — e.g. “{title}”") for name, title in sorted(samples.items())]
-    categories += [(n, n) for n in shown.get("categories", []) if n not in samples]
+    typed = [n.strip() for n in shown.get("categories", []) if n.strip()]  # the text area's
+    categories += [(n, n) for n in dict.fromkeys(typed) if n not in samples]
     found: dict[str, list[tuple[str, str]]] = {"categories": categories, "link_to": list(LINKS)}
     for f in FIELDS:
         if f.kind == "select" and f.key != "link_to":
