@@ -166,3 +166,18 @@ def test_syndicator_web_serves_the_console_and_says_where(tmp_path: Path) -> Non
     assert busy.stderr == (
         f"error: cannot listen on 127.0.0.1:{found.group(2)}: Address already in use\n"
     )
+
+
+@pytest.mark.parametrize("path", ["/admin/login", "/join", "/join/preview"])
+@pytest.mark.parametrize("token", ["\0", ""])
+def test_a_public_form_posted_without_its_cookie_is_refused_whatever_token_it_has(
+    console: Console, path: str, token: str
+) -> None:
+    from .conftest import ADMIN, ADMIN_PASSWORD
+
+    assert path in post_routes()
+    with httpx2.Client(base_url=console.base) as stranger:  # a cross-site form: no cookie
+        answer = stranger.post(
+            path, data={"csrf_token": token, "name": ADMIN, "password": ADMIN_PASSWORD}
+        )
+    assert answer.status_code == 403, (path, answer.status_code)

@@ -152,11 +152,16 @@ def require_admin(request: Request) -> Session:
     return session
 
 
-async def checked_form(request: Request, expected: str) -> FormData:
-    """The posted form, once its `csrf_token` equals `expected`; else 403."""
+async def checked_form(request: Request, expected: str | None) -> FormData:
+    """The posted form, once its `csrf_token` equals `expected`; else 403. No token
+    expected (None or empty: no cookie came with the form) matches nothing."""
     form = await request.form()
     given = form.get(CSRF_FIELD)
-    if not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):
+    if (
+        not expected
+        or not isinstance(given, str)
+        or not hmac.compare_digest(given.encode(), expected.encode())
+    ):
         raise HTTPException(
             403, "The form was out of date or not sent from this console: reload and try again."
         )

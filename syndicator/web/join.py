@@ -162,7 +162,7 @@ def _with_cookie(request: Request, response: Response, token: str) -> Response:
 
 
 async def _form(request: Request) -> FormData:
-    return await checked_form(request, request.cookies.get(COOKIE) or "\0")
+    return await checked_form(request, request.cookies.get(COOKIE))
 
 
 def _typed(form: FormData, keys: Sequence[str] = KEYS) -> dict[str, list[str]]:

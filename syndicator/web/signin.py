@@ -87,7 +87,7 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await checked_form(request, request.cookies.get(SIGNIN_COOKIE) or "\0")
+    form = await checked_form(request, request.cookies.get(SIGNIN_COOKIE))
     name = str(form.get("name", "")).strip()
     password = str(form.get("password", ""))
     next_path = str(form.get("next", ""))
