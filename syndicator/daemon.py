@@ -7,7 +7,9 @@ SIGHUP reloads the config (an invalid one is reported and the old one kept), and
 an edit of the main file or of any subscriber file (added, changed or removed), seen
 within `watch` seconds; SIGTERM and SIGINT let the cycle in progress finish its publish,
 then exit 0. The daemon holds the run lock for its whole life, so a cron `run` beside it
-exits 3 instead of racing it (and is told that the daemon publishes by itself).
+exits 3 instead of racing it (and is told that the daemon publishes by itself). The web
+console's "Publish now" asks it for a cycle with a file in `state_dir` (`request_cycle`),
+looked for every 0.2 s.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def test_publish_now_while_a_run_holds_the_lock_starts_nothing_and_says_so(
     with RunLock(config.site.state_dir):
         answer = console.post("/admin/publish")
     assert answer.status_code == 200
-    assert "Another run is working on this site right now" in answer.text
+    assert "Nothing was started: another run (cron, or a command on the server)" in answer.text
     assert not config.site.output_dir.exists()
 
 
@@ -140,3 +140,9 @@ def test_the_audit_log_is_newest_first_paged_and_escaped(console: Console) -> No
     assert "Page 3 of 3" in last.text
     assert console.get("/admin/audit?page=4").status_code == 404
     assert console.get("/admin/audit?page=x").status_code == 404
+
+
+def test_publish_now_while_another_admin_s_runs_says_whose(console: Console) -> None:
+    with RunLock(console.config.site.state_dir, "console"):
+        answer = console.post("/admin/publish")
+    assert "Nothing was started: another admin&#39;s Publish now is working" in answer.text

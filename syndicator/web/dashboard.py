@@ -24,6 +24,7 @@ from .listing import PROBLEMS, TROUBLES, Listed, Problem, Roster, roster_for
 
 SHOWN_PROBLEMS = 50  # subscribers with a problem listed on the dashboard; the rest counted
 AUDIT_PAGE = 50  # audit entries per page
+CONSOLE = "console"  # the role "Publish now" records in the run lock
 URGENCY: tuple[Problem, ...] = ("failing", "broken", "empty")  # the order they are listed in
 
 
@@ -98,7 +99,7 @@ def publish_now(config: Config, now: datetime) -> Published:
     """Run one cycle as `syndicator run` does, under the run lock. When the daemon holds
     the lock it is asked to run one instead; when a `run` does, nothing happens."""
     try:
-        with RunLock(config.site.state_dir, "console"):
+        with RunLock(config.site.state_dir, CONSOLE):
             report = run_once(config, now)
     except LockHeld as exc:
         if exc.role == DAEMON:
@@ -108,9 +109,14 @@ def publish_now(config: Config, now: datetime) -> Published:
                 "show on the dashboard when it has finished (reload in a minute).",
                 ran=False,
             )
+        who = (
+            "another admin's Publish now"
+            if exc.role == CONSOLE
+            else "another run (cron, or a command on the server)"
+        )
         return Published(
-            "Another run is working on this site right now (cron, or a command on the "
-            "server): nothing was started. Try again in a minute.",
+            f"Nothing was started: {who} is working on this site right now. Its results "
+            "show on the dashboard when it has finished; try again then if need be.",
             ran=False,
         )
     except SyndicatorError as exc:
