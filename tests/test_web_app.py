@@ -181,3 +181,12 @@ def test_a_public_form_posted_without_its_cookie_is_refused_whatever_token_it_ha
             path, data={"csrf_token": token, "name": ADMIN, "password": ADMIN_PASSWORD}
         )
     assert answer.status_code == 403, (path, answer.status_code)
+
+
+def test_the_readme_states_the_console_s_csp_as_it_is() -> None:
+    from syndicator.web.app import CSP
+
+    from .conftest import REPO
+
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert f"Content-Security-Policy (`{CSP}`)" in readme
