@@ -543,11 +543,24 @@ class PublishConfig(_Model):
         return prefix + "/" if prefix else ""
 
 
+class SmtpConfig(_Model):
+    """`[web.smtp]`: the mail server the console tells churches through (their request
+    approved or declined). Its password comes from the environment, never from here."""
+
+    host: Text
+    port: Annotated[int, Strict(), InRange(1, 65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"  # none: a local relay only
+    sender: Text  # the From address
+    username: Text | None = None
+    password_env: Annotated[str, Strict(), AfterValidator(_env_name)] | None = None
+
+
 class WebConfig(_Model):
     """`[web]`: what `syndicator web` offers beyond the console."""
 
     # /join: churches build their widget and ask for it; an admin approves each request.
     self_service: Annotated[bool, Strict()] = False
+    smtp: SmtpConfig | None = None  # without it, a church's private link is its only news
 
 
 class _MainFile(_Model):

@@ -353,3 +353,82 @@ def test_a_private_link_never_reaches_the_servers_logs(console: Console, church:
     assert sum('"GET /join/r/… HTTP/1.1" 200' in line for line in lines) == 1, lines
     assert not any(token in line for line in lines)
     assert not any(token in line for line in console.client.get("/admin/audit").text.splitlines())
+
+
+# -- email notices through [web.smtp], to a real SMTP server on 127.0.0.1 --------------
+
+
+class Mailbox:
+    """What a local aiosmtpd server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox(console: Console) -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1, named in the console's config as [web.smtp]."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    main = console.config_path
+    main.write_text(
+        main.read_text() + f'\n[web.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        'sender = "news@example.org"\n'
+    )
+    yield box
+    controller.stop()
+
+
+def test_an_approved_church_is_told_by_email_without_its_link(
+    console: Console, church: Church, mailbox: Mailbox
+) -> None:
+    link = church.ask()
+    assert approve(console).headers["location"] == "/admin/requests?done=approved"
+    [sent] = mailbox.messages
+    assert sent.rcpt_tos == [CHURCH["email"]] and sent.mail_from == "news@example.org"
+    text = sent.content.decode()
+    assert "is approved" in text and "/join/r/" in text
+    assert link.rsplit("/", 1)[1] not in text
+
+
+def test_a_declined_church_is_told_the_reason_by_email(
+    console: Console, church: Church, mailbox: Mailbox
+) -> None:
+    church.ask()
+    [request] = requests_in(console)
+    console.post(f"/admin/requests/{request.id}/decline", {"reason": "Outside our region"})
+    [sent] = mailbox.messages
+    assert "declined" in sent.content.decode() and "Outside our region" in sent.content.decode()
+
+
+def test_an_email_that_cannot_be_sent_is_said_and_the_decision_stands(
+    console: Console, church: Church, mailbox: Mailbox
+) -> None:
+    main = console.config_path
+    main.write_text(re.sub(r"port = \d+", "port = 1", main.read_text()))
+    church.ask()
+    answer = approve(console)
+    assert answer.headers["location"] == "/admin/requests?done=approved&mail=unsent"
+    assert "was not sent" in console.get(answer.headers["location"]).text
+    assert ("email not sent", "hope-valley-fellowship") in audit_actions(console)
+    assert any(s.id == "hope-valley-fellowship" for s in console.config.subscribers)
+
+
+def test_without_smtp_no_email_is_sent_and_the_link_is_the_only_channel(
+    console: Console, church: Church
+) -> None:
+    church.ask()
+    assert console.config.web.smtp is None
+    assert approve(console).headers["location"] == "/admin/requests?done=approved"

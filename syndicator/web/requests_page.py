@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +19,7 @@ from ..admin import add_subscriber, check_new_id, update_subscriber
 from ..config import Config
 from ..errors import ConfigErrors
 from ..models import JoinRequest
+from . import notices
 from .auth import open_store
 from .console import PREFIX, Redirect, admin_form, audit, config, page, require_admin
 from .forms import suggested_id
@@ -26,6 +28,8 @@ REASON_CHARS = 500  # a decline's reason, as the church reads it
 MESSAGES = {
     "approved": "Approved. The next cycle publishes it; the church finds its code on its link.",
     "declined": "Declined. The church's link now says so.",
+    "unsent": "The email to the church was not sent (the audit log says why); its link "
+    "says what was decided.",
 }
 
 
@@ -60,7 +64,9 @@ def _context(current: Config, errors: dict[int, list[str]], typed_ids: dict[int,
 async def requests_list(request: Request) -> Response:
     require_admin(request)
     context = _context(config(request), {}, {})
-    context["message"] = MESSAGES.get(request.query_params.get("done", ""))
+    params = request.query_params
+    said = [MESSAGES.get(params.get("done", "")), MESSAGES.get(params.get("mail", ""))]
+    context["message"] = " ".join(m for m in said if m) or None
     return page(request, "requests.html", context)
 
 
@@ -99,7 +105,12 @@ async def approve(request: Request) -> Response:
             found.id, state="approved", subscriber_id=subscriber_id, reason=""
         )
     audit(request, what, subscriber_id, f"{found.name} ({found.site_url})")
-    raise Redirect(f"{PREFIX}/requests?done=approved")
+    mail = ""
+    if found.subscriber_id is None:
+        join_url = str(request.base_url).rstrip("/") + "/join"
+        words = notices.approved(current.site.name, found.name, join_url)
+        mail = await _notify(request, current, found.email, subscriber_id, *words)
+    raise Redirect(f"{PREFIX}/requests?done=approved{mail}")
 
 
 async def decline(request: Request) -> Response:
@@ -119,7 +130,22 @@ async def decline(request: Request) -> Response:
             )  # fmt: skip
     target = found.subscriber_id or found.name
     audit(request, "decline request", target, reason)
-    raise Redirect(f"{PREFIX}/requests?done=declined")
+    mail = ""
+    if found.subscriber_id is None:
+        words = notices.declined(current.site.name, found.name, reason)
+        mail = await _notify(request, current, found.email, target, *words)
+    raise Redirect(f"{PREFIX}/requests?done=declined{mail}")
+
+
+async def _notify(
+    request: Request, current: Config, email: str, target: str, subject: str, text: str
+) -> str:
+    """Email the church, when `[web.smtp]` is set; the redirect's `mail` parameter."""
+    problem = await run_in_threadpool(notices.send, current, email, subject, text)
+    if problem is None:
+        return ""
+    audit(request, "email not sent", target, problem)
+    return "&mail=unsent"
 
 
 routes = [
