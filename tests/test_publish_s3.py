@@ -423,3 +423,26 @@ def test_a_publish_killed_mid_cycle_leaves_no_list_pointing_at_a_missing_page_an
     s3.counts.clear()
     run(config, timedelta(hours=3), force=True)
     assert (s3.counts["PUT"], s3.counts["DELETE"]) == (0, 0)  # converged
+
+
+def test_what_a_failed_cycle_did_upload_is_purged_all_the_same(
+    feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
+) -> None:
+    hook = PurgeHook([])
+    bucket = s3.bucket()
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    config = to_bucket(
+        make_config(url, subscribers=FOUR_CHURCHES), s3, bucket, f'purge_url = "{hook.url}"\n'
+    )
+    run(config)
+    hook.posts.clear()
+    feed_server.serve("/feed", body=rss(*FOUR, item("5", 24)))
+    s3.faults.fail_paths = "/rss.xml"
+    failed = run(config, timedelta(hours=1))
+    assert failed.publish_error is not None
+    purged = {u for _, urls in hook.posts for u in urls}
+    pages = {f"https://cdn.example.org/news/church{n}/articles/story-5.html" for n in range(4)}
+    assert pages <= purged
+    assert not any(u.endswith("/rss.xml") for u in purged)
+    hook.server.shutdown()
+    hook.server.server_close()

@@ -294,21 +294,22 @@ class S3Target:
         uploads, deletions = list(self._uploads.values()), dict(self._deletions)
         unchanged = self._unchanged
         self.discard()
-        changed: list[str] = []
-        with ThreadPoolExecutor(self._workers) as pool:
-            for number in range(3):
-                batch = [upload for upload in uploads if phase(upload.path) == number]
-                changed += self._upload(pool, batch)
-            refused, removed = self._delete(pool, deletions)
+        changed: list[str] = []  # purged even when a phase fails: they did change
+        try:
+            with ThreadPoolExecutor(self._workers) as pool:
+                for number in range(3):
+                    batch = [upload for upload in uploads if phase(upload.path) == number]
+                    self._upload(pool, batch, changed)
+                refused = self._delete(pool, deletions, changed)
+        finally:
+            if self._purger is not None and changed:
+                self._purger.purge(self.public_url + path for path in changed)
         self._report = replace(self._report, unchanged=self._report.unchanged + unchanged)
-        changed += removed
-        if self._purger is not None and changed:
-            self._purger.purge(self.public_url + path for path in changed)
         return refused
 
-    def _upload(self, pool: ThreadPoolExecutor, batch: list[_Upload]) -> list[str]:
-        """Upload `batch` concurrently; record what the store confirmed; raise
-        PublishError when anything failed (after the client's retries)."""
+    def _upload(self, pool: ThreadPoolExecutor, batch: list[_Upload], changed: list[str]) -> None:
+        """Upload `batch` concurrently; record what the store confirmed (and add it to
+        `changed`); raise PublishError when anything failed (after the client's retries)."""
         results = list(pool.map(self._upload_one, batch))
         confirmed = {path: stored for path, stored in results if isinstance(stored, StoredObject)}
         failed = [(path, error) for path, error in results if isinstance(error, str)]
@@ -322,12 +323,12 @@ class S3Target:
             written=self._report.written + len(confirmed),
             bytes_written=self._report.bytes_written + sum(s.size for s in confirmed.values()),
         )
+        changed += confirmed
         if failed:
             path, error = failed[0]
             raise PublishError(
                 f"{self.name}: {len(failed)} upload(s) failed, such as {path}: {error}"
             )
-        return list(confirmed)
 
     def _upload_one(self, upload: _Upload) -> tuple[str, StoredObject | str]:
         stored = upload.stored
@@ -344,10 +345,10 @@ class S3Target:
         return upload.path, replace(stored, etag=answer["e_tag"] or "")
 
     def _delete(
-        self, pool: ThreadPoolExecutor, deletions: Mapping[str, str]
-    ) -> tuple[dict[str, PublishError], list[str]]:
-        """Delete concurrently; forget what the store acknowledged; the folders some of
-        whose files could not be removed, each with its error."""
+        self, pool: ThreadPoolExecutor, deletions: Mapping[str, str], changed: list[str]
+    ) -> dict[str, PublishError]:
+        """Delete concurrently; forget what the store acknowledged (and add it to
+        `changed`); the folders some of whose files could not be removed, with the error."""
         results = list(pool.map(self._delete_one, deletions))
         gone = [path for path, error in results if error is None]
         refused = {
@@ -361,7 +362,8 @@ class S3Target:
             self._manifest.pop(path, None)
             self._tops[path.split("/", 1)[0]].discard(path)
         self._report = replace(self._report, removed=self._report.removed + len(gone))
-        return refused, gone
+        changed += gone
+        return refused
 
     def _delete_one(self, path: str) -> tuple[str, str | None]:
         try:
