@@ -185,10 +185,15 @@ def test_a_new_subscribers_id_and_required_fields_are_checked_each_at_its_field(
 ) -> None:
     config = make(tmp_path, {"grace": GRACE})
     taken = create_from_form(config, {"id": ["grace"], "name": ["G"]})
-    assert isinstance(taken, Refusal) and list(taken.errors) == ["id"]
+    assert isinstance(taken, Refusal) and list(taken.errors) == ["id", "site_url"]
     assert "already exists" in taken.errors["id"][0]
-    bad = create_from_form(config, {"id": ["../grace"]})
+    bad = create_from_form(config, {"id": ["../grace"], "name": ["Hope"], "limit": ["0"]})
     assert isinstance(bad, Refusal) and "is not valid" in bad.errors["id"][0]
+    assert bad.errors["limit"] == ["must be 1–100, got 0"]  # said with the id's, at once
+    assert bad.errors["site_url"] == ["must be an absolute http(s) URL, got ''"]
+    assert "name" not in bad.errors
+    reserved = create_from_form(config, {"name": ["New"]})  # the id made from it: "new"
+    assert isinstance(reserved, Refusal) and "choose another id" in reserved.errors["id"][0]
 
     empty = create_from_form(config, {"id": ["hope"], "name": [""], "site_url": [" "]})
 

@@ -127,7 +127,7 @@ def test_a_refused_form_shows_each_error_next_to_its_field_and_keeps_what_was_ty
     assert 'value="newhope.example.org"' in site
     assert 'value="New Hope Church"' in refused.text
     assert not (console.config_path.parent / "subscribers" / "hope.toml").exists()
-    assert audit_entries(console) == []
+    assert not [entry for entry in audit_entries(console) if entry[1] == "add subscriber"]
 
 
 def test_an_edit_saves_only_what_changed_and_keeps_the_files_comments(console: Console) -> None:

@@ -15,7 +15,7 @@ import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from babel import Locale
 from babel.localedata import locale_identifiers
@@ -27,7 +27,14 @@ from ..admin import (
     parse_value,
     update_subscriber,
 )
-from ..config import Config, SubscriberConfig, SubscriberOptions, Theme, bounds_of
+from ..config import (
+    Config,
+    SubscriberConfig,
+    SubscriberOptions,
+    Theme,
+    bounds_of,
+    subscriber_from,
+)
 from ..errors import ConfigError, ConfigErrors, StaleEdit
 from ..locales import word_languages
 from ..models import slugify
@@ -93,6 +100,7 @@ _KINDS: dict[str, Kind] = {  # where the type alone does not say which control f
 _ALWAYS_FILLED: frozenset[Kind] = frozenset({"colour", "choices", "categories"})
 _INDEX = re.compile(r"\[\d+\]$")
 NEW = "new"  # /admin/subscribers/new is the form, so no subscriber made here is called so
+DRAFT_ID = "new-subscriber"  # stands in for a refused id while the other fields are checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,16 +343,22 @@ def create_from_form(config: Config, form: Mapping[str, Sequence[str]]) -> Saved
     empty is the one suggested from the name."""
     name_typed = (form.get("name") or [""])[0]
     subscriber_id = (form.get("id") or [""])[0].strip() or suggested_id(name_typed)
-    if subscriber_id == NEW:
-        return Refusal({"id": [f"{NEW!r} is the console's address for a new subscriber; "
-                               "choose another id"]})  # fmt: skip
-    try:
-        check_new_id(config, subscriber_id)
-    except ConfigErrors as exc:
-        return Refusal({"id": [error.message for error in exc.errors]})
     values = values_from_form(form, {}, config.defaults)
     # Left empty, they are written empty, for the loader to say so in its own words.
     name, site_url = values.pop("name", None) or "", values.pop("site_url", None) or ""
+    try:
+        if subscriber_id == NEW:
+            _fail_id(f"{NEW!r} is the console's address for a new subscriber; choose another id")
+        check_new_id(config, subscriber_id)
+    except ConfigErrors as exc:  # the other fields' problems are said too, all at once
+        data = nested({**values, "name": name, "site_url": site_url})
+        defaults = config.defaults.model_dump(exclude_unset=True)
+        try:
+            subscriber_from(data, DRAFT_ID, defaults, "form")
+            others: dict[str, list[str]] = {}
+        except ConfigErrors as problems:
+            others = field_errors(problems.errors)
+        return Refusal({"id": [error.message for error in exc.errors], **others})
     try:
         add_subscriber(config, subscriber_id, name, site_url, values)
     except ConfigErrors as exc:
@@ -352,6 +366,24 @@ def create_from_form(config: Config, form: Mapping[str, Sequence[str]]) -> Saved
     changes = [Change("name", None, name), Change("site_url", None, site_url)]
     changes += [Change(key, None, value) for key, value in values.items()]
     return Saved(subscriber_id, tuple(changes))
+
+
+def _fail_id(message: str) -> NoReturn:
+    raise ConfigErrors([ConfigError("subscriber id", None, message)])
+
+
+def nested(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys' values (None: unset) as a file's tables hold them."""
+    data: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        *tables, name = key.split(".")
+        table = data
+        for part in tables:
+            table = table.setdefault(part, {})
+        table[name] = value
+    return data
 
 
 def field_errors(errors: Iterable[ConfigError]) -> dict[str, list[str]]:

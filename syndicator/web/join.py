@@ -43,8 +43,8 @@ from ..store import Store
 from . import forms
 from .auth import open_store, throttle_wait
 from .console import Redirect, checked_form, config, now, page
-from .forms import FIELDS, FORM, Shown, field_errors, values_from_form
-from .preview import FRAME_CSP, TYPES, Previews, draft_of, frames_of, nested
+from .forms import FIELDS, FORM, Shown, field_errors, nested, values_from_form
+from .preview import FRAME_CSP, TYPES, Previews, draft_of, frames_of
 from .subscribers import FEED_NAMES
 
 JOIN = "/join"

@@ -47,7 +47,7 @@ from .console import (
     page,
     require_admin,
 )
-from .forms import FIELDS, FORM, field_errors, values_from_form
+from .forms import FIELDS, FORM, field_errors, nested, values_from_form
 from .listing import _ledger_stamp
 
 PREVIEWS_BYTES = 64 * 2**20  # rendered previews kept, all sessions together
@@ -170,20 +170,6 @@ def draft_of(config: Config, form: Mapping[str, Sequence[str]]) -> SubscriberCon
         data.setdefault(key, placeholder)
     defaults = config.defaults.model_dump(exclude_unset=True)  # as load_config passes them
     return subscriber_from(data, subscriber_id, defaults, "form")
-
-
-def nested(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Dotted keys' values (None: unset) as a file's tables hold them."""
-    data: dict[str, Any] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        *tables, name = key.split(".")
-        table = data
-        for part in tables:
-            table = table.setdefault(part, {})
-        table[name] = value
-    return data
 
 
 def _draft_id(config: Config, form: Mapping[str, Sequence[str]]) -> str:
