@@ -183,9 +183,16 @@ def category_samples(current: Config) -> dict[str, str]:
     return samples
 
 
+def _short(title: str, most: int = 50) -> str:
+    """A headline cut at a word to at most `most` characters."""
+    if len(title) <= most:
+        return title
+    return title[: title.rfind(" ", 0, most)].rstrip(",;:") + "…"
+
+
 def _choices(current: Config, shown: Shown) -> dict[str, list[tuple[str, str]]]:
     samples = category_samples(current)
-    categories = [(name, f"{name} — e.g. “{title}”") for name, title in sorted(samples.items())]
+    categories = [(name, f"{name}: “{_short(title)}”") for name, title in sorted(samples.items())]
     typed = [n.strip() for n in shown.get("categories", []) if n.strip()]  # the text area's
     categories += [(n, n) for n in dict.fromkeys(typed) if n not in samples]
     found: dict[str, list[tuple[str, str]]] = {"categories": categories, "link_to": list(LINKS)}
@@ -200,6 +207,9 @@ def builder_context(
 ) -> dict[str, Any]:
     """What the builder's controls need (the console's `_controls.html`)."""
     by_key = {f.key: f for f in FIELDS}
+    # What is in effect until the church chooses (a colour input cannot be empty).
+    for key, values in forms.shown_from_file({}, current.defaults).items():
+        shown.setdefault(key, values)
     for key in ("content", "image", "image_position", "theme.layout", "link_to"):
         shown.setdefault(key, [str(forms.default_of(by_key[key], current.defaults))])
     return {
