@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from syndicator.pipeline import run_once
 
@@ -71,3 +71,25 @@ def test_axe_finds_nothing_on_the_preview_page_at_either_width(admin_page: Page)
         widget = admin_page.frame_locator("iframe[data-frame=iframe]")
         widget.locator(".syn-item").first.wait_for()
         assert _axe(admin_page) == [], width
+
+
+def test_the_editors_frames_follow_a_changed_accent_and_limit_unsaved(
+    admin_page: Page, console: Console
+) -> None:
+    saved = (console.config_path.parent / "subscribers" / "grace-church.toml").read_bytes()
+    admin_page.goto("/admin/subscribers/grace-church")
+    widget = admin_page.frame_locator("#preview iframe[data-frame=iframe]")
+    widget.locator(".syn-item").first.wait_for()
+    assert widget.locator(".syn-item").count() > 2
+    assert _axe(admin_page) == []
+
+    admin_page.fill("#f-theme-accent", "#c01c28")
+    expect(widget.locator(".syn-title a").first).to_have_css("color", "rgb(192, 28, 40)")
+    admin_page.fill("#f-limit", "2")
+    expect(widget.locator(".syn-item")).to_have_count(2)
+    light = admin_page.frame_locator("#preview iframe[data-frame=light]")
+    expect(light.locator("#feed li")).to_have_count(2)
+
+    admin_page.click("#preview [data-width=phone]")
+    assert admin_page.locator("#preview iframe[data-frame=iframe]").bounding_box()["width"] <= 375
+    assert (console.config_path.parent / "subscribers" / "grace-church.toml").read_bytes() == saved
