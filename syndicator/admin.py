@@ -354,12 +354,19 @@ def update_subscriber(
 
 
 def remove_subscriber(config: Config, subscriber_id: str) -> Path:
-    """Delete the subscriber's file and return its path; the next run retires its outputs."""
+    """Delete the subscriber's file and return its path; the next run retires its outputs.
+    The request it came from on /join goes too (its contact email, its private link)."""
     file = subscriber_file(config, subscriber_id)
     try:
         file.unlink()
     except OSError as exc:
         _fail(file, None, f"cannot remove: {exc.strerror or exc}")
+    if config.database_path.exists():
+        try:
+            with Store(config.database_path) as store:
+                store.forget_join_request_of(subscriber_id)
+        except StoreError:
+            pass  # the file is gone: its link stops working anyway (`web.join`)
     return file
 
 

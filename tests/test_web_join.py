@@ -437,3 +437,49 @@ def test_without_smtp_no_email_is_sent_and_the_link_is_the_only_channel(
     church.ask()
     assert console.config.web.smtp is None
     assert approve(console).headers["location"] == "/admin/requests?done=approved"
+
+
+def test_removing_a_church_by_the_cli_or_by_hand_deletes_its_request_and_email(
+    console: Console, church: Church
+) -> None:
+    from syndicator.admin import remove_subscriber
+
+    church.ask()
+    approve(console)
+    church.ask(name="Second Church")
+    approve(console)
+    remove_subscriber(console.config, "hope-valley-fellowship")  # as `subscribers remove`
+    (console.config.subscribers_dir / "second-church.toml").unlink()  # by hand
+    console.get("/admin/requests")  # the page notices
+    with Store(console.config.database_path) as store:
+        left = store._db.execute("SELECT count(*) FROM join_requests").fetchone()[0]
+    assert left == 0
+
+
+def test_the_same_draft_sent_again_is_not_rendered_again(
+    console: Console, church: Church, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_once(console.config, NOW)
+    data = {"csrf_token": church.token(), **CHURCH, "limit": "2"}
+    json = {"Accept": "application/json"}
+    first = church.client.post("/join/preview", data=data, headers=json).json()["token"]
+    again = church.client.post("/join/preview", data=data, headers=json).json()["token"]
+    changed = church.client.post("/join/preview", data={**data, "limit": "3"}, headers=json)
+    assert first == again != changed.json()["token"]
+
+
+def test_a_flood_of_previews_is_refused_with_the_wait(
+    console: Console, church: Church, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(join, "PREVIEWS", (2, join.PREVIEWS[1]))
+    run_once(console.config, NOW)
+    data = {"csrf_token": church.token(), **CHURCH}
+    json = {"Accept": "application/json"}
+    answers = [
+        church.client.post("/join/preview", data={**data, "limit": str(n)}, headers=json)
+        for n in (1, 2, 3)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["errors"] == [
+        "Too many previews from your address. Try again in 1 minute."
+    ]

@@ -24,6 +24,7 @@ import secrets
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from ..config import Config, SubscriberConfig, subscriber_from
 from ..embedcode import embed_code
 from ..errors import ConfigErrors, StaleEdit, SyndicatorError
 from ..models import JoinRequest
+from ..render.cache import Bounded
 from ..store import Store
 from . import forms
 from .auth import open_store, throttle_wait
@@ -114,11 +116,22 @@ class Limiter:
             del self._hits[key]
 
 
-def _state(request: Request) -> tuple[Limiter, Limiter, Previews]:
+@dataclass
+class JoinState:
+    """What /join keeps in memory: its limits, its previews, and each address's last
+    preview (the same draft sent again is not rendered again)."""
+
+    submits: Limiter = field(default_factory=lambda: Limiter(*SUBMITS))
+    previews: Limiter = field(default_factory=lambda: Limiter(*PREVIEWS))
+    held: Previews = field(default_factory=lambda: Previews(JOIN_PREVIEWS_BYTES))
+    last: Bounded[str, tuple[str, str]] = field(default_factory=lambda: Bounded(10_000))
+
+
+def _state(request: Request) -> JoinState:
     app_state = request.app.state
     if not hasattr(app_state, "join"):
-        app_state.join = (Limiter(*SUBMITS), Limiter(*PREVIEWS), Previews(JOIN_PREVIEWS_BYTES))
-    found: tuple[Limiter, Limiter, Previews] = app_state.join
+        app_state.join = JoinState()
+    found: JoinState = app_state.join
     return found
 
 
@@ -275,7 +288,7 @@ async def submit(request: Request) -> Response:
         raise HTTPException(
             400, "This form was filled in by a program: leave the hidden field empty."
         )
-    _limited(_state(request)[0], request, "requests")
+    _limited(_state(request).submits, request, "requests")
     errors: dict[str, list[str]] = {}
     try:
         values = validated(current, typed)
@@ -379,7 +392,7 @@ async def change(request: Request) -> Response:
     subscriber = _subscriber(current, found)
     if subscriber is None:
         raise HTTPException(409, "This request is not approved yet: its options cannot be changed.")
-    _limited(_state(request)[0], request, "changes")
+    _limited(_state(request).submits, request, "changes")
     typed = _typed(form)
     try:
         values = validated(current, typed)
@@ -412,12 +425,12 @@ async def change(request: Request) -> Response:
 
 
 async def join_preview(request: Request) -> Response:
-    """The builder's live preview: the same render as the console's, never written, at
-    most `PREVIEWS` per address."""
+    """The builder's live preview: the same render as the console's, never written; one
+    render per change (the draft sent again gets the same frames), at most `PREVIEWS`
+    renders a minute per address."""
     form = await _form(request)
     current = _enabled(request)
-    _, limiter, held = _state(request)
-    _limited(limiter, request, "previews")
+    state = _state(request)
     typed = _typed(form)
     try:
         if typed.get("link_to", ["original"])[0] not in {"", *(v for v, _ in LINKS)}:
@@ -432,19 +445,30 @@ async def join_preview(request: Request) -> Response:
         ]
         return JSONResponse({"errors": messages}, status_code=422)
     owner = "join:" + _address(request)
-    try:
-        frames = await run_in_threadpool(
-            held.render, current, draft, owner, now(request), f"{JOIN}/preview"
-        )
-    except SyndicatorError as exc:
-        return JSONResponse({"errors": [str(exc)]}, status_code=422)
+    key = repr(sorted(typed.items()))
+    last = state.last.get(owner)
+    kept = state.held.get(last[1]) if last and last[0] == key else None
+    if last is not None and kept is not None:
+        frames = frames_of(last[1], kept)
+    else:
+        try:
+            _limited(state.previews, request, "previews")
+        except HTTPException as exc:  # said in the preview's place (preview.js reads JSON)
+            return JSONResponse({"errors": [exc.detail]}, status_code=exc.status_code)
+        try:
+            frames = await run_in_threadpool(
+                state.held.render, current, draft, owner, now(request), f"{JOIN}/preview"
+            )
+        except SyndicatorError as exc:
+            return JSONResponse({"errors": [str(exc)]}, status_code=422)
+        state.last.put(owner, (key, frames.token))
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(frames.as_json())
     raise Redirect(f"{JOIN}/preview/{frames.token}/")
 
 
 def _held(request: Request) -> Any:
-    held = _state(request)[2].get(request.path_params["token"])
+    held = _state(request).held.get(request.path_params["token"])
     if held is None or held.owner != "join:" + _address(request):
         raise HTTPException(404, "This preview is gone: preview again from the form.")
     return held

@@ -43,8 +43,12 @@ def _fields(found: JoinRequest) -> list[tuple[str, str]]:
 
 
 def _context(current: Config, errors: dict[int, list[str]], typed_ids: dict[int, str]) -> Any:
+    known = {s.id for s in current.subscribers} | current.broken_subscriber_ids
     with open_store(current) as store:
         pending = store.join_requests("pending")
+        for gone in store.join_requests("approved"):  # a file removed by hand: its email goes
+            if gone.subscriber_id not in known:
+                store.forget_join_request(gone.id)
     names = {s.id: s.name for s in current.subscribers}
     return {
         "pending": [

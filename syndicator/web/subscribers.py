@@ -26,7 +26,6 @@ from ..config import SLUG_RE, Config, SubscriberConfig, display_path
 from ..embedcode import embed_code
 from ..errors import ConfigErrors, StoreError
 from . import forms
-from .auth import open_store
 from .console import PREFIX, Redirect, admin_form, audit, config, page, require_admin
 from .forms import FIELDS, FORM, Refusal, Saved, Shown
 from .listing import ANY, PROBLEMS, TROUBLES, Problem, roster_for
@@ -307,8 +306,6 @@ async def remove(request: Request) -> Response:
         context = _remove_context(current, subscriber_id)
         context["error"] = "; ".join(error.message for error in exc.errors)
         return page(request, "subscriber_remove.html", context, 500)
-    with open_store(current) as store:  # a church's /join link stops working, its email goes
-        store.forget_join_request_of(subscriber_id)
     audit(request, "remove subscriber", subscriber_id, f"removed {display_path(file)}")
     raise Redirect(f"{PREFIX}/subscribers?removed={subscriber_id}")
 
