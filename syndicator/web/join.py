@@ -46,6 +46,7 @@ from . import forms
 from .auth import open_store, throttle_wait
 from .console import Redirect, checked_form, config, now, page
 from .forms import FIELDS, FORM, Shown, field_errors, nested, values_from_form
+from .listing import _ledger_stamp
 from .preview import FRAME_CSP, TYPES, Previews, draft_of, frames_of
 from .subscribers import FEED_NAMES
 
@@ -125,6 +126,8 @@ class JoinState:
     previews: Limiter = field(default_factory=lambda: Limiter(*PREVIEWS))
     held: Previews = field(default_factory=lambda: Previews(JOIN_PREVIEWS_BYTES))
     last: Bounded[str, tuple[str, str]] = field(default_factory=lambda: Bounded(10_000))
+    # Each category's sample headline, read again only when the state database changed.
+    samples: Bounded[tuple[int, ...], dict[str, str]] = field(default_factory=lambda: Bounded(1))
 
 
 def _state(request: Request) -> JoinState:
@@ -196,6 +199,12 @@ def category_samples(current: Config) -> dict[str, str]:
     return samples
 
 
+def _samples(request: Request, current: Config) -> dict[str, str]:
+    return _state(request).samples.get_or_make(
+        _ledger_stamp(current), lambda: category_samples(current)
+    )
+
+
 def _short(title: str, most: int = 50) -> str:
     """A headline cut at a word to at most `most` characters."""
     if len(title) <= most:
@@ -203,8 +212,7 @@ def _short(title: str, most: int = 50) -> str:
     return title[: title.rfind(" ", 0, most)].rstrip(",;:") + "…"
 
 
-def _choices(current: Config, shown: Shown) -> dict[str, list[tuple[str, str]]]:
-    samples = category_samples(current)
+def _choices(samples: Mapping[str, str], shown: Shown) -> dict[str, list[tuple[str, str]]]:
     categories = [(name, f"{name}: “{_short(title)}”") for name, title in sorted(samples.items())]
     typed = [n.strip() for n in shown.get("categories", []) if n.strip()]  # the text area's
     categories += [(n, n) for n in dict.fromkeys(typed) if n not in samples]
@@ -216,9 +224,10 @@ def _choices(current: Config, shown: Shown) -> dict[str, list[tuple[str, str]]]:
 
 
 def builder_context(
-    current: Config, shown: Shown, errors: Mapping[str, list[str]]
+    current: Config, shown: Shown, errors: Mapping[str, list[str]], samples: Mapping[str, str]
 ) -> dict[str, Any]:
-    """What the builder's controls need (the console's `_controls.html`)."""
+    """What the builder's controls need (the console's `_controls.html`); `samples`: a
+    headline by category (`category_samples`)."""
     by_key = {f.key: f for f in FIELDS}
     # What is in effect until the church chooses (a colour input cannot be empty).
     for key, values in forms.shown_from_file({}, current.defaults).items():
@@ -233,7 +242,7 @@ def builder_context(
         "labels": {f.key: f.label for f in FIELDS},
         "defaults": {f.key: forms.default_text(f, current.defaults) for f in FIELDS},
         "site_defaults": {},
-        "choices": _choices(current, shown),
+        "choices": _choices(samples, shown),
         "languages": forms.language_choices(),
         "language_tags": {tag for tag, _, _ in forms.language_choices()},
         "config_name": current.path.name,
@@ -269,7 +278,7 @@ def _builder(
     email: str = "", status_code: int = 200,
 ) -> Response:  # fmt: skip
     token = _token(request)
-    context = builder_context(current, shown, errors)
+    context = builder_context(current, shown, errors, _samples(request, current))
     context.update({"join_token": token, "email": email, "honeypot": HONEYPOT})
     return _with_cookie(request, page(request, "join.html", context, status_code), token)
 
@@ -354,7 +363,7 @@ def _request_page(
     elif subscriber is not None:
         version = read_subscriber(current, subscriber.id).version
     token = _token(request)
-    context = builder_context(current, dict(shown or {}), errors or {})
+    context = builder_context(current, dict(shown or {}), errors or {}, _samples(request, current))
     context.update({
         "join_token": token,
         "found": found,
