@@ -267,6 +267,7 @@ def test_a_declined_churchs_link_says_so_with_the_reason_and_its_email_is_gone(
     page = church.client.get(link)
     assert page.status_code == 410
     assert "declined" in page.text and "Not a church" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
     assert CHURCH["email"].encode() not in console.config.database_path.read_bytes()
     assert ("decline request", CHURCH["name"]) in audit_actions(console)
 

@@ -54,11 +54,17 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         is_asset = str(scope.get("path", "")).startswith(f"{PREFIX}/static/")
+        # A church's private link is its credential: not even our own pages get it as a
+        # Referer, whatever the page says (a 404 or 410 too).
+        private = str(scope.get("path", "")).startswith(f"{join.JOIN}/r/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 own = {name.lower() for name, _ in headers}
+                if private and b"referrer-policy" not in own:
+                    headers.append((b"referrer-policy", b"no-referrer"))
+                    own.add(b"referrer-policy")
                 if b"content-security-policy" in own:  # its framing rules are in it
                     own.add(b"x-frame-options")
                 headers.extend((name, value) for name, value in HEADERS if name not in own)

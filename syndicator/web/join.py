@@ -376,7 +376,6 @@ def _request_page(
         "action": request.url.path,
     })  # fmt: skip
     response = page(request, "join_request.html", context, status_code)
-    response.headers["Referrer-Policy"] = "no-referrer"
     return _with_cookie(request, response, token)
 
 
