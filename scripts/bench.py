@@ -6,6 +6,7 @@
     python3 scripts/dev.py bench embed [--loads N] [--before REV]
     python3 scripts/dev.py bench templates [--seconds N] [--limit-mb N]
     python3 scripts/dev.py bench watch [--subscribers N]
+    python3 scripts/dev.py bench web [--subscribers N] [--rounds N]
 
 `clean`: one ~20 KB WordPress-shaped article (built from the bundled sample feed) cleaned
 `--rounds` times: median ms for the whole clean step and for each stage, against
@@ -44,6 +45,17 @@ REV`, also the default subscriber's embed.js as the code at git revision REV ren
 `--subscribers` folders (default 10,000) in the output folder: one scandir of it
 (`outputs_present`), beside a stat of each subscriber's folder, and beside the look it
 already made for edited config files (one stat per subscriber file).
+
+`web`: the console (`syndicator web`'s app on a real uvicorn server on 127.0.0.1, asked
+over HTTP by one signed-in client) over the bundled config after one cycle, plus
+`--subscribers` (default 10,000) subscriber files (feeds only, so the cycle is short):
+median and p95 ms of GET /admin/subscribers and of a search, and of a live preview of the
+bundled grace-church (POST /admin/preview, its limit changed each round, so each is a
+render), beside `syndicator preview`'s render of the same subscriber (`build_preview`
+into a temporary folder) and `render_preview` alone, in process; then, in headless
+Chromium, the editor of that subscriber: from changing its accent to the new iframe page
+laid out (preview.js's pause included). `--rounds` each (default 50). Targets (median):
+list ≤ 50 ms, preview ≤ 150 ms, the editor following a change ≤ 300 ms.
 """
 
 from __future__ import annotations
@@ -1349,6 +1361,221 @@ def _publish_cycles(work: Path, count: int, kind: str, s3: Any) -> list[tuple[st
     return rows
 
 
+WEB_ROUNDS = 50
+WEB_TARGETS_MS = {"list": 50.0, "preview": 150.0, "follow": 300.0}
+# In the editor: change the accent, then wait for the new iframe page's load event (its
+# document and stylesheet loaded: it shows the new accent); ms since the change.
+FOLLOW = """async (colour) => {
+  const input = document.querySelector("#f-theme-accent");
+  const old = document.querySelector("#preview iframe[data-frame=iframe]");
+  return await new Promise((resolve, reject) => {
+    const start = performance.now();
+    setTimeout(() => reject(new Error("the frame did not follow within 10 s")), 10000);
+    const watch = new MutationObserver(() => {
+      const frame = document.querySelector("#preview iframe[data-frame=iframe]");
+      if (frame !== old) {
+        watch.disconnect();
+        frame.addEventListener("load", () => resolve(performance.now() - start));
+      }
+    });
+    const frames = document.querySelector("#preview [data-frames]");
+    watch.observe(frames, {childList: true, subtree: true});
+    input.value = colour;
+    input.dispatchEvent(new Event("input", {bubbles: true}));
+  });
+}"""
+WEB_ADMIN, WEB_PASSWORD = "bench", "a long enough benchmark passphrase"
+
+
+def p95_ms(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20, method="inclusive")[18] * 1000
+
+
+def _web_config(work: Path, count: int) -> Path:
+    """The bundled config after one cycle, with `count` more subscribers (feeds only)."""
+    folder = work / "config"
+    shutil.copytree(ROOT / "config", folder)
+    for number in range(count):
+        subscriber = synthetic_subscriber(number, FEEDS_ONLY)
+        (folder / "subscribers" / f"{subscriber.id}.toml").write_text(
+            f"name = {json.dumps(subscriber.name)}\n"
+            f"site_url = {json.dumps(subscriber.site_url)}\n"
+            f"categories = {json.dumps(list(subscriber.categories))}\n"
+            f"limit = {subscriber.limit}\n"
+            'outputs = ["rss", "atom", "json"]\n',
+            encoding="utf-8",
+        )
+    path = folder / "syndicator.toml"
+    run_once(load_config(path), datetime.now(UTC))
+    return path
+
+
+def _web_server(path: Path) -> tuple[Any, threading.Thread, str]:
+    """`syndicator web`'s app on uvicorn, on a free 127.0.0.1 port: server, thread, URL."""
+    import socket
+
+    import uvicorn
+
+    from syndicator.web import create_app
+
+    # IPPROTO_TCP said: asyncio sets TCP_NODELAY only on sockets made so (as uvicorn's own
+    # are); on others every answer waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    app = create_app(path)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the console's server did not start"
+        time.sleep(0.02)
+    return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def _signed_in(base: str) -> tuple[Any, str]:
+    """An HTTP client signed in as the benchmark's admin, and its CSRF token."""
+    import httpx2
+
+    field = re.compile(r'name="csrf_token" value="([^"]*)"')
+    client = httpx2.Client(base_url=base, timeout=120)
+    login = client.get("/admin/login").text
+    token = field.search(login)
+    assert token, "no sign-in form"
+    data = {"csrf_token": token.group(1), "name": WEB_ADMIN, "password": WEB_PASSWORD}
+    assert client.post("/admin/login", data=data).status_code == 303, "sign-in failed"
+    found = field.search(client.get("/admin/").text)
+    assert found, "no csrf_token on the dashboard"
+    return client, found.group(1)
+
+
+def _local_only(route: Any) -> None:
+    if route.request.url.startswith("http://127.0.0.1:"):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def _follow_in_chromium(base: str, subscriber_id: str, rounds: int) -> list[float]:
+    """Seconds from changing the accent in the editor to the new iframe page laid out, in
+    Debian's headless Chromium (the editor's preview.js, the real server)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        page = browser.new_page(base_url=base)
+        # The sample's images are the outlet's: refused at once rather than left to fail
+        # a DNS lookup, which the frames' load events would wait for.
+        page.route("http*://**", _local_only)
+        page.goto("/admin/login")
+        page.fill("input[name=name]", WEB_ADMIN)
+        page.fill("input[name=password]", WEB_PASSWORD)
+        page.click("form button[type=submit]")
+        page.wait_for_url("**/admin/")
+        page.goto(f"/admin/subscribers/{subscriber_id}")
+        page.frame_locator("#preview iframe[data-frame=iframe]").locator(
+            ".syn-item"
+        ).first.wait_for()
+        samples = [
+            page.evaluate(FOLLOW, f"#{0x101010 * (1 + number % 14):06x}") / 1000
+            for number in range(rounds)
+        ]
+        browser.close()
+    return samples
+
+
+def bench_web(count: int, rounds: int) -> None:
+    """Median and p95 ms of the console's subscriber list and live preview."""
+    from syndicator.preview import build_preview, render_preview
+    from syndicator.web.auth import add_admin
+
+    work = Path(tempfile.mkdtemp(prefix="syndicator-bench-web-"))
+    try:
+        started = time.perf_counter()
+        path = _web_config(work, count)
+        config = load_config(path)
+        add_admin(config, WEB_ADMIN, WEB_PASSWORD, datetime.now(UTC))
+        setup = time.perf_counter() - started
+        server, thread, base = _web_server(path)
+        client, csrf = _signed_in(base)
+        subscriber = next(s for s in config.subscribers if s.id == "grace-church")
+        form = {
+            "csrf_token": csrf,
+            "preview_of": subscriber.id,
+            "name": subscriber.name,
+            "site_url": subscriber.site_url,
+        }
+        rows: list[tuple[str, list[float], str | None]] = []
+
+        def get(url: str) -> Callable[[], None]:
+            def one() -> None:
+                answer = client.get(url)
+                assert answer.status_code == 200, (url, answer.status_code)
+
+            return one
+
+        limits = iter(range(10**6))
+
+        def preview() -> None:
+            data = {**form, "limit": str(1 + next(limits) % 20)}
+            answer = client.post(
+                "/admin/preview", data=data, headers={"Accept": "application/json"}
+            )
+            assert answer.status_code == 200, answer.text
+
+        for label, work_once, target in (
+            ("GET /admin/subscribers (first page)", get("/admin/subscribers"), "list"),
+            ("GET /admin/subscribers?q=church-0099", get("/admin/subscribers?q=church-0099"),
+             "list"),
+            ("POST /admin/preview (JSON; one render)", preview, "preview"),
+        ):  # fmt: skip
+            work_once()  # the first builds what later requests reuse (config, roster)
+            rows.append((label, _time(work_once, rounds), target))
+        client.close()
+        rows.append(
+            (
+                "editor in Chromium: accent changed → iframe page shown with it",
+                _follow_in_chromium(base, subscriber.id, rounds),
+                "follow",
+            )
+        )
+        server.should_exit = True
+        thread.join(10)
+
+        now = datetime.now(UTC)
+        folder = work / "cli-preview"
+        folder.mkdir()
+        rows.append(
+            (
+                "baseline: `syndicator preview`'s render (build_preview, written)",
+                _time(lambda: build_preview(config, subscriber, folder, "http://x/", now), rounds),
+                None,
+            )
+        )
+        rows.append(
+            (
+                "render_preview alone, in process (nothing written)",
+                _time(lambda: render_preview(config, subscriber, "/p/", now), rounds),
+                None,
+            )
+        )
+        title = (
+            f"web: the console on uvicorn (real HTTP, 127.0.0.1), {count + 3:,} subscribers, "
+            f"{rounds} requests each (setup {setup:.0f} s)"
+        )
+        table = Table(title=title)
+        for column in ("request", "median ms", "p95 ms", "target (median)"):
+            table.add_column(column, justify="left" if column == "request" else "right")
+        for label, samples, target in rows:
+            goal = WEB_TARGETS_MS.get(target or "")
+            verdict = ""
+            if goal is not None:
+                verdict = f"{_verdict(median_ms(samples) <= goal)} ≤ {goal:g} ms"
+            table.add_row(label, f"{median_ms(samples):.1f}", f"{p95_ms(samples):.1f}", verdict)
+        _console().print(table)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["_template"]:  # one case of `templates`, in its own process
         work, case, limit_mb = argv[1:]
@@ -1369,7 +1596,7 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "suite",
-        choices=["clean", "render", "embed", "templates", "watch", "publish"],
+        choices=["clean", "render", "embed", "templates", "watch", "publish", "web"],
         help="which benchmark to run",
     )
     parser.add_argument(
@@ -1384,7 +1611,9 @@ def main(argv: list[str]) -> int:
         default=4096,
         help="templates: address-space limit of each case's process, MB (default 4096)",
     )
-    parser.add_argument("--rounds", type=int, default=200, help="clean: repetitions (default 200)")
+    parser.add_argument(
+        "--rounds", type=int, help="clean: repetitions (default 200); web: requests (default 50)"
+    )
     parser.add_argument(
         "--shape-kb",
         type=int,
@@ -1404,7 +1633,7 @@ def main(argv: list[str]) -> int:
         "--subscribers",
         type=int,
         help="render: this many subscribers (default: 10,000 with all outputs, then 100,000 "
-        "with feeds only)",
+        "with feeds only); watch, web: this many (default 10,000)",
     )
     parser.add_argument(
         "--outputs",
@@ -1427,7 +1656,9 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     if args.suite == "clean":
-        bench_clean(args.rounds, args.shape_kb)
+        bench_clean(args.rounds or 200, args.shape_kb)
+    elif args.suite == "web":
+        bench_web(args.subscribers or 10_000, args.rounds or WEB_ROUNDS)
     elif args.suite == "embed":
         bench_embed(args.loads, args.before)
     elif args.suite == "templates":
