@@ -626,7 +626,7 @@ class Config:
             "site": self.site.model_dump(mode="json", exclude_none=True),
             "fetch": self.fetch.model_dump(mode="json"),
             "publish": self.publish.model_dump(mode="json", exclude_none=True),
-            "web": self.web.model_dump(mode="json"),
+            "web": self.web.model_dump(mode="json", exclude_none=True),
             "defaults": self.defaults.model_dump(mode="json", exclude_none=True),
             "sources": [s.model_dump(mode="json", exclude_none=True) for s in self.sources],
             "subscribers": [s.model_dump(mode="json", exclude_none=True) for s in self.subscribers],
