@@ -9,6 +9,7 @@ what a fetched feed changes; the `Store` methods only carry it out.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections import Counter
@@ -419,6 +420,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # A deleted row's bytes are overwritten, not left in free pages: a church's
+            # contact email is gone from the file once its request is.
+            self._db.execute("PRAGMA secure_delete=ON")
             self._migrate()
         except OSError as exc:
             raise StateUnusable(path.parent, f"cannot create it: {exc.strerror}") from None
@@ -1010,6 +1014,21 @@ def _request_from_row(row: sqlite3.Row) -> JoinRequest:
         reason=row["reason"],
         created_at=_required(row["created_at"]),
     )
+
+
+def database_stamp(path: Path) -> tuple[int, ...]:
+    """The state database's files' times and sizes at `path`: any write changes them (in
+    WAL mode a commit appends to the -wal file; a checkpoint rewrites the database file).
+    What the console keeps from the store is kept until its stamp changes."""
+    stamp: list[int] = []
+    for suffix in ("", "-wal"):
+        try:
+            info = os.stat(f"{path}{suffix}")
+        except OSError:
+            stamp += [-1, -1]
+        else:
+            stamp += [info.st_mtime_ns, info.st_size]
+    return tuple(stamp)
 
 
 def make_slug(link: str | None, title: str) -> str:

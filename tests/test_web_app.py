@@ -190,3 +190,31 @@ def test_the_readme_states_the_console_s_csp_as_it_is() -> None:
 
     readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
     assert f"Content-Security-Policy (`{CSP}`)" in readme
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_past_the_limit_is_refused_413_and_the_server_carries_on(
+    console: Console, chunked: bool
+) -> None:
+    """Without nginx in front (its 1 MB cap), a huge form would be read whole into memory:
+    the app stops reading at its own cap, whether the size was announced or not."""
+    from syndicator.web.app import MAX_BODY
+
+    body = b"csrf_token=" + console.csrf_token.encode() + b"&name=" + b"x" * MAX_BODY
+    content: Any = (
+        iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    )
+    answer = console.client.post(
+        "/admin/subscribers/new",
+        content=content,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413, answer.status_code
+    assert "too large" in answer.text
+    assert not (console.config_path.parent / "subscribers" / "x.toml").exists()
+    assert console.get("/admin/").status_code == 200
+
+
+def test_a_form_within_the_limit_is_read(console: Console) -> None:
+    answer = console.post("/admin/subscribers/new", {"name": "x" * 5000})
+    assert answer.status_code != 413

@@ -31,6 +31,7 @@ CSP = (
     "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
     "object-src 'none'"
 )
+MAX_BODY = 1 << 20  # as nginx's default client_max_body_size: a form is a few KB
 HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -74,6 +75,34 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Stops reading a request body past `MAX_BODY` bytes, announced or not (chunked): the
+    page that reads it answers 413 instead. Without nginx in front, nothing else would
+    keep a huge form from being read whole into memory."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        announced = dict(scope["headers"]).get(b"content-length", b"0")
+        received = int(announced) if announced.isdigit() and int(announced) > MAX_BODY else 0
+
+        async def limited() -> Message:
+            nonlocal received
+            if received <= MAX_BODY:
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                if received <= MAX_BODY:
+                    return message
+            raise HTTPException(413, f"The form is too large: at most {MAX_BODY:,} bytes.")
+
+        await self.app(scope, limited, send)
 
 
 async def _error(request: Request, exc: Exception) -> Response:
@@ -135,6 +164,7 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
     )
     app.state.config_cache = ConfigCache(Path(config_path))
     app.state.clock = clock
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     return app
 

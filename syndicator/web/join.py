@@ -41,12 +41,11 @@ from ..embedcode import embed_code
 from ..errors import ConfigErrors, StaleEdit, SyndicatorError
 from ..models import JoinRequest
 from ..render.cache import Bounded
-from ..store import Store
+from ..store import Store, database_stamp
 from . import forms
 from .auth import open_store, throttle_wait
 from .console import Redirect, checked_form, config, now, page
 from .forms import FIELDS, FORM, Shown, field_errors, nested, values_from_form
-from .listing import _ledger_stamp
 from .preview import FRAME_CSP, TYPES, Previews, draft_of, frames_of
 from .subscribers import FEED_NAMES
 
@@ -201,7 +200,7 @@ def category_samples(current: Config) -> dict[str, str]:
 
 def _samples(request: Request, current: Config) -> dict[str, str]:
     return _state(request).samples.get_or_make(
-        _ledger_stamp(current), lambda: category_samples(current)
+        database_stamp(current.database_path), lambda: category_samples(current)
     )
 
 

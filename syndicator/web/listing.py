@@ -11,7 +11,6 @@ state database's files (a run wrote to the ledger).
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Literal
 from ..config import Config
 from ..render.cache import Bounded
 from ..status import SubscriberStatus, subscriber_status
+from ..store import database_stamp
 
 Problem = Literal["failing", "empty", "broken", "never"]
 PROBLEMS: dict[Problem, str] = {  # the filter's choices, in the order shown
@@ -137,7 +137,7 @@ _BUILDING = threading.Lock()
 def roster_for(config: Config) -> Roster:
     """The roster of `config` and the ledger as they are now, built again only when one
     changed since the last call. Raises `StoreError` as `status` does."""
-    key = (id(config), _ledger_stamp(config))
+    key = (id(config), database_stamp(config.database_path))
     with _BUILDING:
         kept = _ROSTERS.get(key)
         if kept is not None and kept[0] is config:  # the id of a live object: the same one
@@ -145,18 +145,3 @@ def roster_for(config: Config) -> Roster:
         roster = Roster.build(config, subscriber_status(config))
         _ROSTERS.put(key, (config, roster))
         return roster
-
-
-def _ledger_stamp(config: Config) -> tuple[int, ...]:
-    """The state database's files' sizes and times: any write to the ledger changes
-    them (in WAL mode a commit appends to the -wal file; a checkpoint rewrites the
-    database file)."""
-    stamp: list[int] = []
-    for suffix in ("", "-wal"):
-        try:
-            info = os.stat(f"{config.database_path}{suffix}")
-        except OSError:
-            stamp += [-1, -1]
-        else:
-            stamp += [info.st_mtime_ns, info.st_size]
-    return tuple(stamp)

@@ -36,6 +36,7 @@ from ..models import Story
 from ..preview import DARK_PAGE, PREVIEW_PAGE, Preview, current_stories, render_preview
 from ..render.cache import Bounded
 from ..render.environment import FRAME_SCRIPT_HASH
+from ..store import database_stamp
 from .console import (
     PREFIX,
     SESSION_COOKIE,
@@ -48,7 +49,6 @@ from .console import (
     require_admin,
 )
 from .forms import FIELDS, FORM, field_errors, nested, values_from_form
-from .listing import _ledger_stamp
 
 PREVIEWS_BYTES = 64 * 2**20  # rendered previews kept, all sessions together
 DRAFT_ID = "new-subscriber"  # a new subscriber's outputs' folder until its id is valid
@@ -133,7 +133,7 @@ class Previews:
         return frames_of(token, held)
 
     def _stories_of(self, config: Config) -> list[Story]:
-        key = (id(config), _ledger_stamp(config))
+        key = (id(config), database_stamp(config.database_path))
         kept = self._stories.get(key)
         if kept is not None and kept[0] is config:  # the id of a live object: the same one
             return kept[1]
