@@ -16,7 +16,7 @@ from syndicator.config import load_config
 from syndicator.pipeline import run_once
 from syndicator.store import Store
 from syndicator.web.forms import FIELDS
-from syndicator.web.subscribers import GROUPS, _checked_id
+from syndicator.web.subscribers import GROUPS, checked_id
 
 from .conftest import NOW, Console
 from .test_web_console import replace
@@ -229,7 +229,7 @@ def test_dot_segments_never_reach_a_subscriber_as_its_id(dots: str) -> None:
     # A client or the server resolves /admin/subscribers/.. before routing; should one
     # reach the handler anyway, it is no id.
     with pytest.raises(HTTPException) as caught:
-        _checked_id(unquote(dots))
+        checked_id(unquote(dots))
     assert caught.value.status_code == 404
 
 

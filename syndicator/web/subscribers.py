@@ -48,7 +48,7 @@ MESSAGES = {  # what a redirect after a change says, by its `done` parameter
 }
 
 
-def _checked_id(subscriber_id: str) -> str:
+def checked_id(subscriber_id: str) -> str:
     """The id from the URL, if it is one (a slug); else 404, before any path is built."""
     if not SLUG_RE.fullmatch(subscriber_id):
         raise HTTPException(404, "There is no such subscriber.")
@@ -224,7 +224,7 @@ def _open(current: Config, subscriber_id: str) -> SubscriberFile | None:
 
 async def edit_form(request: Request) -> Response:
     require_admin(request)
-    subscriber_id = _checked_id(request.path_params["subscriber_id"])
+    subscriber_id = checked_id(request.path_params["subscriber_id"])
     current = config(request)
     opened = _open(current, subscriber_id)
     if opened is None:
@@ -248,7 +248,7 @@ def _unreadable(request: Request, current: Config, subscriber_id: str) -> Respon
 
 async def save(request: Request) -> Response:
     _, form = await admin_form(request)
-    subscriber_id = _checked_id(request.path_params["subscriber_id"])
+    subscriber_id = checked_id(request.path_params["subscriber_id"])
     current = config(request)
     opened = _open(current, subscriber_id)
     if opened is None:
@@ -277,7 +277,7 @@ def _audit(request: Request, action: str, saved: Saved) -> None:
 
 async def remove_form(request: Request) -> Response:
     require_admin(request)
-    subscriber_id = _checked_id(request.path_params["subscriber_id"])
+    subscriber_id = checked_id(request.path_params["subscriber_id"])
     current = config(request)
     _open(current, subscriber_id)
     return page(request, "subscriber_remove.html", _remove_context(current, subscriber_id))
@@ -297,7 +297,7 @@ def _remove_context(current: Config, subscriber_id: str) -> dict[str, Any]:
 
 async def remove(request: Request) -> Response:
     await admin_form(request)  # signed in, CSRF checked
-    subscriber_id = _checked_id(request.path_params["subscriber_id"])
+    subscriber_id = checked_id(request.path_params["subscriber_id"])
     current = config(request)
     _open(current, subscriber_id)
     try:
