@@ -29,7 +29,7 @@ from syndicator.config import load_config  # noqa: E402
 from syndicator.pipeline import run_once  # noqa: E402
 from syndicator.web.auth import add_admin  # noqa: E402
 from tests.conftest import ADMIN, ADMIN_PASSWORD, Clock, running_console  # noqa: E402
-from tests.embed_site import CHROMIUM, LAUNCH_ARGS  # noqa: E402
+from tests.embed_site import CHROMIUM, LAUNCH_ARGS, stand_in_outlet_images  # noqa: E402
 
 ARTIFACTS = ROOT / "artifacts" / "console"
 DOCS = ROOT / "docs"
@@ -87,6 +87,7 @@ def main() -> int:
                         viewport={"width": width, "height": height},
                         color_scheme=scheme,
                     )
+                    stand_in_outlet_images(context)
                     page = context.new_page()
                     page.goto(PAGES["login"])
                     shoot(page, "login", scheme, width)

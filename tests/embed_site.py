@@ -9,6 +9,7 @@ Nothing here reaches the internet: requests to any other host are aborted and re
 
 from __future__ import annotations
 
+import re
 import struct
 import threading
 import zlib
@@ -579,6 +580,16 @@ def visiting(browser: Browser, site: EmbedSite, **options: Any) -> Iterator[Visi
         yield visit
     finally:
         visit.context.close()
+
+
+def stand_in_outlet_images(context: Any) -> None:
+    """Answer a Playwright browser context's requests for the demo feed's pictures (on the
+    outlet's site, out of reach here) with `PNG`, so pictures of pages show a picture
+    where a reader's browser would, not a broken image."""
+    context.route(
+        re.compile(r"https://www\.worthynews\.com/.*\.(jpe?g|png|gif|webp)(\?.*)?$"),
+        lambda route: route.fulfill(status=200, body=PNG, headers=PNG_HEADERS),
+    )
 
 
 def image_route(server: FeedServer, paths: list[str]) -> None:
