@@ -389,3 +389,19 @@ def console(tmp_path: Path) -> Iterator[Console]:
         assert signed_in.status_code == 303, signed_in.text
         token = csrf_token_in(client.get("/admin/").text)
         yield Console(base, config_path, client, token, clock)
+
+
+@pytest.fixture
+def served(console: Console) -> Iterator[str]:
+    """The console's outputs served on 127.0.0.1 after one cycle, and its config's
+    base_url pointing there: the base URL."""
+    from syndicator.pipeline import run_once
+
+    from .embed_site import _serve_outputs
+
+    config = console.config
+    run_once(config, NOW)  # the folder exists before it is served
+    with contextlib.contextmanager(_serve_outputs)(config.site.output_dir) as base:
+        main = console.config_path
+        main.write_text(main.read_text().replace("http://127.0.0.1:8080/", base + "/"))
+        yield base

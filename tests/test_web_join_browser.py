@@ -5,8 +5,6 @@ alone; and the whole way from the builder to the widget on the church's own page
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -14,7 +12,6 @@ from playwright.sync_api import Browser, Page
 from syndicator.pipeline import run_once
 
 from .conftest import NOW, Console, FeedServer, respond
-from .embed_site import _serve_outputs
 from .test_accessibility import AXE, violations
 from .test_web_subscribers_browser import signed_in, tab_to
 
@@ -79,17 +76,6 @@ def test_axe_finds_nothing_on_join_a_private_link_and_the_requests_page(
     page.wait_for_selector("#code-heading")
     assert violations(page) == [], (colours, "an approved link")
     page.context.close()
-
-
-@pytest.fixture
-def served(console: Console) -> Iterator[str]:
-    """The console's outputs served, and its config's base_url pointing there."""
-    config = console.config
-    run_once(config, NOW)  # the folder exists before it is served
-    with contextmanager(_serve_outputs)(config.site.output_dir) as base:
-        main = console.config_path
-        main.write_text(main.read_text().replace("http://127.0.0.1:8080/", base + "/"))
-        yield base
 
 
 def test_a_church_builds_asks_is_approved_pastes_its_code_and_changes_its_limit(
