@@ -197,6 +197,10 @@ def test_the_builder_previews_its_draft_and_writes_nothing(
     frame = church.client.get(frames["iframe"])
     assert frame.status_code == 200
     assert "sandbox" in frame.headers["content-security-policy"]
+    # The sample church page, itself sandboxed, frames the iframe page: Chromium refuses
+    # it under any frame-ancestors or X-Frame-Options, as in the console's preview.
+    light = church.client.get(frames["light"])
+    assert "x-frame-options" not in light.headers and "x-frame-options" not in frame.headers
     assert frame.text.count('<li class="syn-item">') == 2
     assert (_files(folder), _files(console.config.site.output_dir)) == before
     assert requests_in(console) == []

@@ -46,7 +46,7 @@ from . import forms
 from .auth import open_store, throttle_wait
 from .console import Redirect, checked_form, config, now, page
 from .forms import FIELDS, FORM, Shown, field_errors, nested, values_from_form
-from .preview import FRAME_CSP, TYPES, Previews, draft_of, frames_of
+from .preview import Previews, draft_of, file_response, frames_of
 from .subscribers import FEED_NAMES
 
 JOIN = "/join"
@@ -492,17 +492,7 @@ async def preview_frames(request: Request) -> Response:
 
 async def preview_file(request: Request) -> Response:
     _enabled(request)
-    held = _held(request)
-    path = request.path_params["path"]
-    data = held.preview.get(path)
-    if data is None:
-        raise HTTPException(404, "No such file in this preview.")
-    suffix = path[path.rfind(".") :] if "." in path else ""
-    return Response(
-        data,
-        media_type=TYPES.get(suffix, "application/octet-stream"),
-        headers={"Content-Security-Policy": FRAME_CSP, "X-Frame-Options": "SAMEORIGIN"},
-    )
+    return file_response(_held(request).preview, request.path_params["path"])
 
 
 routes = [
