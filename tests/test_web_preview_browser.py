@@ -93,3 +93,21 @@ def test_the_editors_frames_follow_a_changed_accent_and_limit_unsaved(
     admin_page.click("#preview [data-width=phone]")
     assert admin_page.locator("#preview iframe[data-frame=iframe]").bounding_box()["width"] <= 375
     assert (console.config_path.parent / "subscribers" / "grace-church.toml").read_bytes() == saved
+
+
+def test_a_changed_colour_is_sent_at_once_while_typing_waits_for_a_pause(
+    admin_page: Page,
+) -> None:
+    admin_page.clock.install()
+    admin_page.goto("/admin/subscribers/grace-church")
+    light = admin_page.frame_locator("#preview iframe[data-frame=light]")
+    widget = admin_page.frame_locator("#preview iframe[data-frame=iframe]")
+    widget.locator(".syn-item").first.wait_for()
+    admin_page.clock.pause_at(datetime(2030, 1, 1, tzinfo=UTC))  # no timer fires by itself
+
+    admin_page.fill("#f-theme-accent", "#c01c28")
+    expect(widget.locator(".syn-title a").first).to_have_css("color", "rgb(192, 28, 40)")
+
+    admin_page.fill("#f-name", "Grace Typed")
+    admin_page.clock.run_for(1000)  # the pause after the last keystroke
+    expect(light.locator("header h1")).to_contain_text("Grace Typed")
