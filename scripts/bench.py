@@ -1367,19 +1367,19 @@ WEB_TARGETS_MS = {"list": 50.0, "preview": 150.0, "follow": 300.0}
 # document and stylesheet loaded: it shows the new accent); ms since the change.
 FOLLOW = """async (colour) => {
   const input = document.querySelector("#f-theme-accent");
-  const old = document.querySelector("#preview iframe[data-frame=iframe]");
+  const frames = document.querySelector("#preview [data-frames]");
   return await new Promise((resolve, reject) => {
     const start = performance.now();
     setTimeout(() => reject(new Error("the frame did not follow within 10 s")), 10000);
-    const watch = new MutationObserver(() => {
-      const frame = document.querySelector("#preview iframe[data-frame=iframe]");
-      if (frame !== old) {
-        watch.disconnect();
-        frame.addEventListener("load", () => resolve(performance.now() - start));
+    // The iframe page's next load event, whether its element is replaced or navigated
+    // (load does not bubble: caught on its way down).
+    const loaded = (event) => {
+      if (event.target.dataset && event.target.dataset.frame === "iframe") {
+        frames.removeEventListener("load", loaded, true);
+        resolve(performance.now() - start);
       }
-    });
-    const frames = document.querySelector("#preview [data-frames]");
-    watch.observe(frames, {childList: true, subtree: true});
+    };
+    frames.addEventListener("load", loaded, true);
     input.value = colour;
     input.dispatchEvent(new Event("input", {bubbles: true}));
   });
@@ -1448,24 +1448,20 @@ def _signed_in(base: str) -> tuple[Any, str]:
     return client, found.group(1)
 
 
-def _local_only(route: Any) -> None:
-    if route.request.url.startswith("http://127.0.0.1:"):
-        route.continue_()
-    else:
-        route.abort()
-
-
 def _follow_in_chromium(base: str, subscriber_id: str, rounds: int) -> list[float]:
     """Seconds from changing the accent in the editor to the new iframe page laid out, in
     Debian's headless Chromium (the editor's preview.js, the real server)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        page = browser.new_page(base_url=base)
         # The sample's images are the outlet's: refused at once rather than left to fail
-        # a DNS lookup, which the frames' load events would wait for.
-        page.route("http*://**", _local_only)
+        # a DNS lookup, which the frames' load events would wait for. Chromium's resolver
+        # refuses them: a page.route would hold every local request for the client too.
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+        )
+        page = browser.new_page(base_url=base)
         page.goto("/admin/login")
         page.fill("input[name=name]", WEB_ADMIN)
         page.fill("input[name=password]", WEB_PASSWORD)

@@ -95,7 +95,7 @@ def test_the_editors_frames_follow_a_changed_accent_and_limit_unsaved(
     assert (console.config_path.parent / "subscribers" / "grace-church.toml").read_bytes() == saved
 
 
-def test_a_changed_colour_is_sent_at_once_while_typing_waits_for_a_pause(
+def test_a_changed_colour_shows_at_once_in_the_same_frames_while_typing_waits(
     admin_page: Page,
 ) -> None:
     admin_page.clock.install()
@@ -104,9 +104,15 @@ def test_a_changed_colour_is_sent_at_once_while_typing_waits_for_a_pause(
     widget = admin_page.frame_locator("#preview iframe[data-frame=iframe]")
     widget.locator(".syn-item").first.wait_for()
     admin_page.clock.pause_at(datetime(2030, 1, 1, tzinfo=UTC))  # no timer fires by itself
+    shown = admin_page.query_selector("#preview iframe[data-frame=iframe]")
+    assert shown is not None
+    history = admin_page.evaluate("history.length")
 
     admin_page.fill("#f-theme-accent", "#c01c28")
     expect(widget.locator(".syn-title a").first).to_have_css("color", "rgb(192, 28, 40)")
+    # Navigated in place (the last render stays until the new one is there), no history.
+    assert shown.evaluate("frame => frame.isConnected")
+    assert admin_page.evaluate("history.length") == history
 
     admin_page.fill("#f-name", "Grace Typed")
     admin_page.clock.run_for(1000)  # the pause after the last keystroke

@@ -55,10 +55,9 @@ if (form) {
       const url = answer.frames[frame.dataset.frame];
       frame.closest("figure").hidden = !url;
       if (url) {
-        // A new element rather than a new src: no history entry per keystroke.
-        const fresh = frame.cloneNode(false);
-        fresh.src = url;
-        frame.replaceWith(fresh);
+        // Replaced, not a new src: no history entry per keystroke, and the frame keeps
+        // showing the last render until the new one is there.
+        frame.contentWindow.location.replace(url);
       }
     }
     frames.hidden = false;
