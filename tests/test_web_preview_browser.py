@@ -117,3 +117,27 @@ def test_a_changed_colour_shows_at_once_in_the_same_frames_while_typing_waits(
     admin_page.fill("#f-name", "Grace Typed")
     admin_page.clock.run_for(1000)  # the pause after the last keystroke
     expect(light.locator("header h1")).to_contain_text("Grace Typed")
+
+
+def test_a_colour_dragged_through_many_steps_asks_for_few_renders_and_shows_the_last(
+    admin_page: Page,
+) -> None:
+    admin_page.goto("/admin/subscribers/grace-church")
+    widget = admin_page.frame_locator("#preview iframe[data-frame=iframe]")
+    widget.locator(".syn-item").first.wait_for()
+    posts: list[str] = []
+    admin_page.on(
+        "request",
+        lambda request: posts.append(request.url) if request.method == "POST" else None,
+    )
+    admin_page.evaluate(
+        """() => {
+          const input = document.querySelector("#f-theme-accent");
+          for (let step = 1; step <= 20; step++) {
+            input.value = "#" + (step * 10).toString(16).padStart(2, "0") + "1c28";
+            input.dispatchEvent(new Event("input", {bubbles: true}));
+          }
+        }"""
+    )
+    expect(widget.locator(".syn-title a").first).to_have_css("color", "rgb(200, 28, 40)")
+    assert 1 <= len(posts) <= 2, posts  # the first step, then where it stopped

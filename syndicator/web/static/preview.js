@@ -16,21 +16,27 @@ if (form) {
   const status = section.querySelector(".preview-status");
   let timer = 0;
   let sent = "";
-  let pending = null;
+  let busy = false; // a render asked for and not answered yet
+  let again = false; // the form changed meanwhile: ask once more when it answers
 
   const say = (text, problem) => {
     status.textContent = text;
     status.classList.toggle("problem", Boolean(problem));
   };
 
+  // One request at a time: a colour dragged through the picker asks for the render of
+  // where it stopped, not one render per step queued behind the server's lock.
   const refresh = async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
     const body = new URLSearchParams(new FormData(form));
     body.set(button.name, button.value);
     const key = body.toString();
     if (key === sent) return;
     sent = key;
-    if (pending) pending.abort();
-    pending = new AbortController();
+    busy = true;
     let response;
     let answer;
     try {
@@ -38,15 +44,20 @@ if (form) {
         method: "POST",
         body,
         headers: { Accept: "application/json" },
-        signal: pending.signal,
       });
       answer = await response.json();
     } catch (error) {
-      if (error.name === "AbortError") return;
       sent = "";
       say("The preview could not be updated: " + error.message, true);
       return;
+    } finally {
+      busy = false;
+      if (again) {
+        again = false;
+        refresh();
+      }
     }
+    if (sent !== key) return; // a newer render is on its way
     if (!response.ok) {
       say("Not previewed: " + (answer.errors || []).join(" "), true);
       return;
