@@ -103,7 +103,10 @@ def main(argv: list[str]) -> int:
         _sync(uv, dev=True)
         _ensure_chromium()
         _ensure_node_modules()
-        return _exec([python, "-m", "pytest", *rest])
+        # The whole suite runs on every core, a test file per worker (its fixtures stay
+        # together); a run of chosen tests runs in one process, as pytest does.
+        spread = [] if rest else ["-n", "auto", "--dist", "loadfile"]
+        return _exec([python, "-m", "pytest", *spread, *rest])
     if command == "bench":
         _sync(uv, dev=True)
         return _exec([python, str(ROOT / "scripts" / "bench.py"), *rest])
