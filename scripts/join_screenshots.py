@@ -27,7 +27,7 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from syndicator.config import load_config  # noqa: E402
 from syndicator.pipeline import run_once  # noqa: E402
 from syndicator.web.auth import add_admin  # noqa: E402
-from tests.conftest import ADMIN, ADMIN_PASSWORD, Clock, running_console  # noqa: E402
+from tests.conftest import ADMIN, ADMIN_PASSWORD, Clock, running_console, sign_in_page  # noqa: E402
 from tests.embed_site import CHROMIUM, LAUNCH_ARGS, stand_in_outlet_images  # noqa: E402
 
 ARTIFACTS = ROOT / "artifacts" / "join"
@@ -83,10 +83,7 @@ def main() -> int:
                         page.click("#join-form button[type=submit]")
                         page.wait_for_url("**/join/r/*")
                         shoot(page, "waiting", scheme, width)
-                        page.goto("/admin/login")
-                        page.fill("input[name=name]", ADMIN)
-                        page.fill("input[name=password]", ADMIN_PASSWORD)
-                        page.click("button[type=submit]")
+                        sign_in_page(page)
                         page.goto("/admin/requests")
                         shoot(page, "requests", scheme, width, full=True)
                     context.close()

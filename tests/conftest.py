@@ -343,6 +343,16 @@ def sign_in(client: Any, name: str = ADMIN, password: str = ADMIN_PASSWORD) -> A
     )
 
 
+def sign_in_page(page: Any) -> None:
+    """Sign a Chromium `page` (its context's base_url the console) in as ADMIN through the
+    sign-in form, and wait for the dashboard."""
+    page.goto("/admin/login")
+    page.fill("input[name=name]", ADMIN)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/")
+
+
 @contextlib.contextmanager
 def running_console(config_path: Path, clock: Clock) -> Iterator[str]:
     """`syndicator web`'s app on a real uvicorn server on a free 127.0.0.1 port; its base URL."""

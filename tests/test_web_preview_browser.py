@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from syndicator.pipeline import run_once
 
-from .conftest import ADMIN, ADMIN_PASSWORD, Console
+from .conftest import Console, sign_in_page
 from .test_accessibility import AXE, violations
 
 pytestmark = pytest.mark.slow
@@ -26,11 +26,7 @@ def admin_page(browser: Browser, console: Console) -> Iterator[Page]:
     run_once(console.config, NOW)
     context = browser.new_context(bypass_csp=True, base_url=console.base)  # for axe alone
     page = context.new_page()
-    page.goto("/admin/login")
-    page.fill("input[name=name]", ADMIN)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    sign_in_page(page)
     yield page
     context.close()
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from syndicator.pipeline import run_once
 
-from .conftest import ADMIN, ADMIN_PASSWORD, NOW, Console
+from .conftest import NOW, Console, sign_in_page
 from .test_accessibility import AXE, violations
 
 pytestmark = pytest.mark.slow
@@ -25,11 +25,7 @@ def signed_in(browser: Browser, console: Console, colours: str) -> Iterator[Page
         color_scheme=colours,  # type: ignore[arg-type]
     )
     page = context.new_page()
-    page.goto("/admin/login")
-    page.fill("input[name=name]", ADMIN)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    sign_in_page(page)
     yield page
     context.close()
 
@@ -117,10 +113,7 @@ def test_a_copy_button_puts_the_code_on_the_clipboard(browser: Browser, console:
     context = browser.new_context(base_url=console.base)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=console.base)
     page = context.new_page()
-    page.goto("/admin/login")
-    page.fill("input[name=name]", ADMIN)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in_page(page)
     page.goto("/admin/subscribers/grace-church")
 
     page.click("button[data-copy=code-1]")
