@@ -21,7 +21,7 @@ from typing import Any
 import obstore
 import pytest
 
-from syndicator.config import load_config
+from syndicator.config import Config, load_config
 from syndicator.models import StoredObject
 from syndicator.publish.s3 import describe, find_drift
 from syndicator.store import Store
@@ -34,6 +34,16 @@ from .test_cli import syndicator
 __all__ = ["s3", "s3_server"]  # fixtures
 
 LINK = re.compile(rb"https://cdn\.example\.org/news/([^\"'<>\s?#&]+)")
+
+
+def four_churches_to(
+    s3: S3Server, feed_server: FeedServer, make_config: MakeConfig
+) -> tuple[Config, str]:
+    """The four churches of `cycle`, over a feed of four stories, publishing to a new
+    bucket; the config and the bucket's name."""
+    bucket = s3.bucket()
+    url = feed_server.serve("/feed", body=rss(*FOUR))
+    return to_bucket(make_config(url, subscribers=FOUR_CHURCHES), s3, bucket), bucket
 
 
 def dangling(files: dict[str, bytes]) -> list[tuple[str, str]]:
@@ -49,12 +59,7 @@ def dangling(files: dict[str, bytes]) -> list[tuple[str, str]]:
 def test_a_bucket_gets_every_output_with_serve_s_headers_and_a_quiet_cycle_writes_nothing(
     feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
 ) -> None:
-    bucket = s3.bucket()
-    config = to_bucket(
-        make_config(feed_server.serve("/feed", body=rss(*FOUR)), subscribers=FOUR_CHURCHES),
-        s3,
-        bucket,
-    )
+    config, bucket = four_churches_to(s3, feed_server, make_config)
     report = run(config)
     assert report.publish_error is None
     files = contents(s3, bucket)
@@ -82,9 +87,7 @@ def test_a_bucket_gets_every_output_with_serve_s_headers_and_a_quiet_cycle_write
 def test_one_new_article_puts_only_the_files_it_changed(
     feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
 ) -> None:
-    bucket = s3.bucket()
-    url = feed_server.serve("/feed", body=rss(*FOUR))
-    config = to_bucket(make_config(url, subscribers=FOUR_CHURCHES), s3, bucket)
+    config, bucket = four_churches_to(s3, feed_server, make_config)
     run(config)
     before = contents(s3, bucket)
     s3.counts.clear()
@@ -101,9 +104,7 @@ def test_one_new_article_puts_only_the_files_it_changed(
 def test_a_store_failing_midway_leaves_no_list_pointing_at_a_missing_page_and_the_next_cycle_converges(
     feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
 ) -> None:
-    bucket = s3.bucket()
-    url = feed_server.serve("/feed", body=rss(*FOUR))
-    config = to_bucket(make_config(url, subscribers=FOUR_CHURCHES), s3, bucket)
+    config, bucket = four_churches_to(s3, feed_server, make_config)
     run(config)
     feed_server.serve("/feed", body=rss(*FOUR, item("5", 24), item("6", 25)))
     s3.faults.fail_paths = "/rss.xml"  # every list's upload fails, retries and all
@@ -127,12 +128,7 @@ def test_a_store_failing_midway_leaves_no_list_pointing_at_a_missing_page_and_th
 def test_500s_and_slow_answers_on_a_share_of_requests_are_retried_to_a_whole_publish(
     feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
 ) -> None:
-    bucket = s3.bucket()
-    config = to_bucket(
-        make_config(feed_server.serve("/feed", body=rss(*FOUR)), subscribers=FOUR_CHURCHES),
-        s3,
-        bucket,
-    )
+    config, bucket = four_churches_to(s3, feed_server, make_config)
     s3.faults.fail_share, s3.faults.slow_share, s3.faults.slow_seconds = 0.2, 0.1, 0.5
     report = run(config)
     assert report.publish_error is None
@@ -163,12 +159,7 @@ def test_a_missing_credential_is_one_clear_error_and_nothing_is_written(
 def test_verify_puts_back_what_was_deleted_or_changed_behind_our_back_and_says_so(
     feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
 ) -> None:
-    bucket = s3.bucket()
-    config = to_bucket(
-        make_config(feed_server.serve("/feed", body=rss(*FOUR)), subscribers=FOUR_CHURCHES),
-        s3,
-        bucket,
-    )
+    config, bucket = four_churches_to(s3, feed_server, make_config)
     run(config)
     before = contents(s3, bucket)
     store = reader(s3, bucket)
@@ -386,9 +377,7 @@ def test_request_counts_for_300_subscribers_full_quiet_one_article_and_one_retir
 def test_a_publish_killed_mid_cycle_leaves_no_list_pointing_at_a_missing_page_and_the_next_converges(
     feed_server: FeedServer, make_config: MakeConfig, s3: S3Server
 ) -> None:
-    bucket = s3.bucket()
-    url = feed_server.serve("/feed", body=rss(*FOUR))
-    config = to_bucket(make_config(url, subscribers=FOUR_CHURCHES), s3, bucket)
+    config, bucket = four_churches_to(s3, feed_server, make_config)
     run(config)
     feed_server.serve("/feed", body=rss(*FOUR, item("5", 24), item("6", 25)))
     s3.counts.clear()
