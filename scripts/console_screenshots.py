@@ -41,6 +41,7 @@ PAGES = {
     "subscribers": "/admin/subscribers",
     "editor": "/admin/subscribers/grace-church",
     "templates": "/admin/templates",
+    "password": "/admin/password",
 }
 README_PICTURES = {("dashboard", "light", 1280), ("editor", "light", 1280)}
 

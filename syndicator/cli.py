@@ -240,7 +240,8 @@ def web(obj: _Context, host: str, port: int) -> None:
 
 @cli.group()
 def admins() -> None:
-    """Add, list and remove the web console's admins (kept in the state database)."""
+    """Add, list and remove the web console's admins, or change one's password (kept in
+    the state database)."""
 
 
 @admins.command("add")
@@ -252,12 +253,7 @@ def admins_add(obj: _Context, name: str) -> None:
     from .web.auth import AdminError, add_admin
 
     loaded = obj.config()
-    if sys.stdin.isatty():
-        password = click.prompt(
-            f"password for {name}", hide_input=True, confirmation_prompt=True, err=True
-        )
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password(f"password for {name}")
     try:
         add_admin(loaded, name, password, datetime.now(UTC))
     except AdminError as exc:
@@ -267,6 +263,34 @@ def admins_add(obj: _Context, name: str) -> None:
         _err(f"error: {exc}")
         sys.exit(EXIT_STATE)
     click.echo(f"added admin {name}; sign in at /admin/login")
+
+
+def _read_password(prompt: str) -> str:
+    """A password asked twice, unechoed, on a terminal; else one line of standard input."""
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True, err=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@admins.command("passwd")
+@click.argument("name")
+@click.pass_obj
+def admins_passwd(obj: _Context, name: str) -> None:
+    """Change an admin's password; their sessions end at once. The password is asked
+    twice on a terminal, else read as one line from standard input."""
+    from .web.auth import AdminError, change_password
+
+    loaded = obj.config()
+    password = _read_password(f"new password for {name}")
+    try:
+        change_password(loaded, name, password, datetime.now(UTC))
+    except AdminError as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_PARTIAL)
+    except StateUnusable as exc:
+        _err(f"error: {exc}")
+        sys.exit(EXIT_STATE)
+    click.echo(f"changed the password of admin {name}; their sessions have ended")
 
 
 @admins.command("list")

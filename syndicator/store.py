@@ -863,6 +863,20 @@ class Store:
         """Remove an admin and their sessions; False when there is none of that name."""
         return self._db.execute("DELETE FROM admins WHERE name = ?", (name,)).rowcount == 1
 
+    def set_password_hash(self, name: str, password_hash: str) -> bool:
+        """Replace an admin's password hash; False when there is none of that name."""
+        cursor = self._db.execute(
+            "UPDATE admins SET password_hash = ? WHERE name = ?", (password_hash, name)
+        )
+        return cursor.rowcount == 1
+
+    def end_admin_sessions(self, admin: str, keep: str | None = None) -> int:
+        """End every session of `admin` but the one whose id hash is `keep`: how many."""
+        cursor = self._db.execute(
+            "DELETE FROM sessions WHERE admin = ? AND id_hash IS NOT ?", (admin, keep)
+        )
+        return cursor.rowcount
+
     def admins(self) -> list[tuple[str, datetime]]:
         """Every admin's name and when it was added, by name."""
         rows = self._db.execute("SELECT name, created_at FROM admins ORDER BY name")

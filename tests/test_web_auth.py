@@ -8,11 +8,12 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from syndicator.cli import cli
 from syndicator.config import load_config
-from syndicator.web.auth import throttle_wait
+from syndicator.web.auth import open_store, start_session, throttle_wait, verify_password
 
 from .conftest import REPO
 
@@ -102,7 +103,64 @@ def test_listing_no_admins_says_how_to_add_one(tmp_path: Path) -> None:
     assert err == "no admins yet: add one with `syndicator admins add NAME`\n"
 
 
-def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(tmp_path: Path) -> None:
+def password_works(config: Path, name: str, password: str) -> bool:
+    with sqlite3.connect(load_config(config).database_path) as db:
+        found = db.execute("SELECT password_hash FROM admins WHERE name = ?", (name,))
+        stored = found.fetchone()
+    return verify_password(stored[0] if stored else None, password)
+
+
+def test_passwd_from_stdin_replaces_the_password_ends_the_sessions_and_is_audited(
+    tmp_path: Path,
+) -> None:
+    config = demo(tmp_path)
+    admins(config, "add", "jo", stdin="the first long password\n")
+    admins(config, "add", "sam", stdin="another long phrase\n")
+    loaded = load_config(config)
+    with open_store(loaded) as store:
+        start_session(store, "jo", NOW)
+        start_session(store, "jo", NOW)
+        start_session(store, "sam", NOW)
+    code, out, err = admins(config, "passwd", "jo", stdin="the second long password\n")
+    assert (code, err) == (0, "")
+    assert out == "changed the password of admin jo; their sessions have ended\n"
+    assert password_works(config, "jo", "the second long password")
+    assert not password_works(config, "jo", "the first long password")
+    assert password_works(config, "sam", "another long phrase")
+    with sqlite3.connect(loaded.database_path) as db:
+        sessions = db.execute("SELECT admin FROM sessions").fetchall()
+        last = db.execute("SELECT admin, action, target, detail FROM audit ORDER BY id DESC")
+        audited = last.fetchone()
+    assert sessions == [("sam",)]
+    assert audited == ("(command line)", "change password", "jo", "2 sessions ended")
+
+
+def test_passwd_refuses_a_short_password_and_keeps_the_old_one(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    admins(config, "add", "jo", stdin="the first long password\n")
+    code, _, err = admins(config, "passwd", "jo", stdin="short\n")
+    assert code == 1
+    assert "password too short: use at least 12 characters (it had 5)" in err
+    assert password_works(config, "jo", "the first long password")
+
+
+def test_passwd_for_an_unknown_admin_names_the_admins_there_are(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    admins(config, "add", "sam", stdin="another long phrase\n")
+    code, _, err = admins(config, "passwd", "jo", stdin="a long secret phrase\n")
+    assert code == 1 and err == "error: no admin 'jo'; admins: sam\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "prompt", "done"),
+    [
+        ("add", b"password for jo: ", b"added admin jo"),
+        ("passwd", b"new password for jo: ", b"changed the password of admin jo"),
+    ],
+)
+def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(
+    tmp_path: Path, command: str, prompt: bytes, done: bytes
+) -> None:
     import os
     import pty
     import subprocess
@@ -110,9 +168,11 @@ def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(tmp_path: Path
     import time
 
     config = demo(tmp_path)
+    if command == "passwd":
+        admins(config, "add", "jo", stdin="the first long password\n")
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "syndicator", "--config", str(config), "admins", "add", "jo"],
+        [sys.executable, "-m", "syndicator", "--config", str(config), "admins", command, "jo"],
         stdin=follower,
         stdout=follower,
         stderr=follower,
@@ -130,12 +190,12 @@ def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(tmp_path: Path
             except OSError:  # the other end closed
                 break
 
-    read_until(b"password for jo: ")
+    read_until(prompt)
     os.write(leader, b"a long secret phrase\n")
     read_until(b"Repeat for confirmation: ")
     os.write(leader, b"a long secret phrase\n")
-    read_until(b"added admin jo")
+    read_until(done)
     assert process.wait(timeout=60) == 0
     os.close(leader)
     assert b"a long secret phrase" not in seen  # never echoed
-    assert admins(config, "list")[1].startswith("jo\t")
+    assert password_works(config, "jo", "a long secret phrase")

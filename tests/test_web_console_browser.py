@@ -1,9 +1,11 @@
 """The console's own pages in Debian's headless Chromium: sign in through the form, the
-dashboard, "Publish now" and its report, the audit log; axe finds no violation on any of
-them, in either colour scheme, and the strict CSP is never broken (no console error)."""
+dashboard, "Publish now" and its report, the audit log, changing the password; axe finds
+no violation on any of them, in either colour scheme, and the strict CSP is never broken
+(no console error)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -56,6 +58,23 @@ def test_an_admin_signs_in_publishes_now_and_sees_it_in_the_audit_log(
     assert page.locator("tbody tr").first.locator("td").first.inner_text() == "ok"
     page.get_by_role("link", name="Audit log").click()
     assert "publish now" in page.locator("tbody").inner_text()
+    assert violations(page) == []
+
+    page.get_by_role("link", name=re.compile(f"^{ADMIN}.*change your password$")).click()
+    page.wait_for_url("**/admin/password")
+    assert violations(page) == []
+    page.get_by_label("Current password").fill("not the password")
+    page.get_by_label("New password", exact=True).fill("a brand new passphrase")
+    page.get_by_label("New password again").fill("a brand new passphrase")
+    page.get_by_role("button", name="Change password").click()
+    assert page.get_by_role("alert").inner_text() == "The current password is wrong."
+    assert violations(page) == []
+    page.get_by_label("Current password").fill(ADMIN_PASSWORD)
+    page.get_by_label("New password", exact=True).fill("a brand new passphrase")
+    page.get_by_label("New password again").fill("a brand new passphrase")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_url("**/admin/password?changed=1")
+    assert "Your password is changed." in page.get_by_role("status").inner_text()
     assert violations(page) == []
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/admin/login")

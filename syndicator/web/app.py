@@ -21,7 +21,16 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigErrors, StoreError
-from . import dashboard, join, preview, requests_page, signin, subscribers, templates_page
+from . import (
+    dashboard,
+    join,
+    password,
+    preview,
+    requests_page,
+    signin,
+    subscribers,
+    templates_page,
+)
 from .console import ENVIRONMENT, HERE, PREFIX, Clock, ConfigCache, page, utc_now
 
 HIDE_LINKS = join.HideLinks()
@@ -146,6 +155,7 @@ def create_app(config_path: Path, *, clock: Clock = utc_now) -> Starlette:
         Route("/", _home),
         Route(PREFIX, _home),
         *signin.routes,
+        *password.routes,
         *dashboard.routes,
         *templates_page.routes,
         *preview.routes,

@@ -75,15 +75,43 @@ def add_admin(
             f"admin name {name!r} is not allowed: use 1–64 letters, digits, '.', '_', '@' "
             "or '-', starting with a letter or digit"
         )
+    _check_password(password)
+    with open_store(config) as store, store.transaction():
+        if not store.add_admin(name, _hasher.hash(password), now):
+            raise AdminError(f"admin {name!r} exists already; remove it first to replace it")
+        store.add_audit(now, by, "add admin", name, "")
+
+
+def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AdminError(
             f"password too short: use at least {MIN_PASSWORD} characters "
             f"(it had {len(password)}); a few unrelated words make a good one"
         )
+
+
+def change_password(
+    config: Config,
+    name: str,
+    password: str,
+    now: datetime,
+    by: str = COMMAND_LINE,
+    keep: Session | None = None,
+) -> int:
+    """Give an admin a new password and end their sessions, all but `keep` (the one that
+    asked for it, in the console); audited as done `by`. How many sessions ended. Raises
+    `AdminError` for a short password or an unknown name."""
+    _check_password(password)
+    password_hash = _hasher.hash(password)
     with open_store(config) as store, store.transaction():
-        if not store.add_admin(name, _hasher.hash(password), now):
-            raise AdminError(f"admin {name!r} exists already; remove it first to replace it")
-        store.add_audit(now, by, "add admin", name, "")
+        if not store.set_password_hash(name, password_hash):
+            known = ", ".join(n for n, _ in store.admins()) or "none"
+            raise AdminError(f"no admin {name!r}; admins: {known}")
+        ended = store.end_admin_sessions(name, keep.id_hash if keep else None)
+        others = "other " if keep else ""
+        detail = f"{ended} {others}session{'' if ended == 1 else 's'} ended"
+        store.add_audit(now, by, "change password", name, detail)
+    return ended
 
 
 def remove_admin(config: Config, name: str, now: datetime, by: str = COMMAND_LINE) -> None:

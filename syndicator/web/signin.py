@@ -96,7 +96,7 @@ async def login(request: Request) -> Response:
     with open_store(config(request)) as store:
         wait = signin_wait(store, name, address, moment)
         if wait is not None:
-            message = f"Too many failed sign-ins. Try again in {_minutes(wait)}."
+            message = f"Too many failed sign-ins. Try again in {minutes(wait)}."
             return _form(request, error=message, name=name, status=429, next_path=next_path)
         stored = store.password_hash(name)
         if not await run_in_threadpool(verify_password, stored, password):
@@ -121,7 +121,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _minutes(wait: timedelta) -> str:
+def minutes(wait: timedelta) -> str:
     minutes = max(1, -(-int(wait.total_seconds()) // 60))
     return f"{minutes} minute" + ("" if minutes == 1 else "s")
 
