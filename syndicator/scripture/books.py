@@ -25,6 +25,8 @@ class Book:
     abbreviations: tuple[str, ...]  # standard abbreviations, written with or without a dot
     # The aliases that count before a bare number ("Psalm 23", "Jude 3"): names that are
     # never ordinary words or people's names. The others need chapter:verse ("Mark 5:1").
+    # An abbreviation listed with its dot ("Isa.") counts only when written with it ("Isa"
+    # is also a name).
     bare: tuple[str, ...]
 
     @property
@@ -184,7 +186,7 @@ BOOKS: tuple[Book, ...] = (
         "31 22 26 6 30 13 25 22 21 34 16 6 22 32 9 14 14 7 25 6 17 25 18 23 12 21 13 29 24 33"
         " 9 20 24 17 10 22 38 22 8 31 29 25 28 28 25 13 15 22 26 11 23 15 12 17 13 12 21 14"
         " 21 22 11 12 19 12 25 24",
-        "Isaiah", "Isa", "Isaiah|Isa",
+        "Isaiah", "Isa", "Isaiah|Isa.",
     ),
     _book(
         "Jer", "JER", "Jeremiah",
@@ -193,7 +195,7 @@ BOOKS: tuple[Book, ...] = (
         "Jeremiah", "Jer|Jr", "Jeremiah|Jer",
     ),
     _book(
-        "Lam", "LAM", "Lamentations", "22 22 66 22 22", "Lamentations", "Lam", "Lam"
+        "Lam", "LAM", "Lamentations", "22 22 66 22 22", "Lamentations", "Lam", "Lamentations"
     ),
     _book(
         "Ezek", "EZK", "Ezekiel",
@@ -250,7 +252,7 @@ BOOKS: tuple[Book, ...] = (
     _book(
         "Rom", "ROM", "Romans",
         "32 29 31 25 21 23 25 39 33 21 36 21 14 23 33 27",
-        "Romans", "Rom|Rm", "Romans|Rom",
+        "Romans", "Rom|Rm", "Romans|Rom.",
     ),
     _book(
         "1Cor", "1CO", "1 Corinthians",
@@ -262,7 +264,7 @@ BOOKS: tuple[Book, ...] = (
         "24 17 18 18 21 18 16 24 15 18 33 21 14",
         *_CORINTHIANS, number=2,
     ),
-    _book("Gal", "GAL", "Galatians", "24 21 29 31 26 18", "Galatians", "Gal", "Galatians|Gal"),
+    _book("Gal", "GAL", "Galatians", "24 21 29 31 26 18", "Galatians", "Gal", "Galatians|Gal."),
     _book(
         "Eph", "EPH", "Ephesians", "23 22 21 32 33 24", "Ephesians", "Eph|Ephes",
         "Ephesians|Eph",
@@ -293,7 +295,7 @@ BOOKS: tuple[Book, ...] = (
     _book(
         "Rev", "REV", "Revelation",
         "20 29 22 11 14 17 17 13 21 11 19 17 18 20 8 21 18 24 21 15 27 21",
-        "Revelation", "Rev|Rv",
+        "Revelation|Revelations", "Rev|Rv",
     ),
 )  # fmt: skip
 

@@ -61,6 +61,7 @@ class _Alias:
     book: Book
     bare: bool  # a bare number may follow ("Psalm 23", "Jude 3")
     dotted: bool  # an abbreviation: a dot may follow it
+    bare_dotted: bool  # a bare number may follow when the dot is written ("Isa. 53")
 
 
 def _aliases() -> dict[tuple[int | None, str], _Alias]:
@@ -68,10 +69,11 @@ def _aliases() -> dict[tuple[int | None, str], _Alias]:
     table: dict[tuple[int | None, str], _Alias] = {}
     for book in BOOKS:
         for name in book.names:
-            alias = _Alias(book, name in book.bare, dotted=False)
+            alias = _Alias(book, name in book.bare, dotted=False, bare_dotted=False)
             table[book.number, name] = table[book.number, name.upper()] = alias
         for short in book.abbreviations:
-            table[book.number, short] = _Alias(book, short in book.bare, dotted=True)
+            bare = short in book.bare
+            table[book.number, short] = _Alias(book, bare, True, bare or f"{short}." in book.bare)
     return table
 
 
@@ -79,10 +81,20 @@ _ALIASES = _aliases()
 
 _SPACE = "[ \xa0]"
 _DASH = "[-\u2010\u2011\u2013\u2014]"
+# Before a name without its number: no number it could belong to ("…,1 John 4:8" and
+# "4 John 3:16" are no reference to John).
+_NO_NUMBER = "".join(
+    f"(?<!{number}{space})"
+    for number in ("\\d", "I", "First", "Second", "Third", "1st", "2nd", "3rd")
+    for space in ("[ ]", "\xa0")
+)
 _CANDIDATE = re.compile(
     rf"""
-    (?<![\w.\-\u2010\u2011\u2013\u2014/:])
-    (?:(?P<digit>[123]){_SPACE}?|(?P<word>III|II|I|First|Second|Third|1st|2nd|3rd){_SPACE}+)?
+    (?<![\w.,;:/\-\u2010\u2011\u2013\u2014])
+    (?:
+        (?P<digit>[123]){_SPACE}?|(?P<word>III|II|I|First|Second|Third|1st|2nd|3rd){_SPACE}+
+        |{_NO_NUMBER}
+    )
     (?P<name>[A-Z][A-Za-z]*(?:{_SPACE}+of{_SPACE}+[A-Z][a-z]+)?)
     (?P<dot>\.)?
     {_SPACE}+
@@ -111,23 +123,27 @@ _NAMES = (
     "Clinic|Bank|Inc|LLC|Ltd|Company|Co|Corp|Store|Shop|Brewery|Restaurant|Studio|Studios"
 )
 # What may not follow a reference: more of a word or number ("53-year-old", "3:16.5",
-# "3,000"), a unit ("3:2 million", "11:30 pm"), or a name the number belongs to.
+# "3,000", "23–2020"), a unit ("3:2 million", "11:30 pm"), or a name the number belongs
+# to. (A dash then a word is prose: "Psalm 23—the shepherd's psalm".) Whatever may start
+# a reference is excluded before one too (`_CANDIDATE`), so linking one reference never
+# changes whether its neighbour is found.
 _AFTER = re.compile(
-    rf"[\w\u00b2\u00b3\u00b9]|[.,:/]\d|{_DASH}\w|%|"
+    rf"[\w\u00b2\u00b3\u00b9]|[.,:/]\d|[-\u2010\u2011]\w|{_DASH}\d|%|"
     rf"{_SPACE}*(?:{_UNITS})\b|{_SPACE}+(?:{_NAMES})\b",
 )
 # A further verse or chapter:verse of the same book after a reference ("Romans 8:28, 31",
-# "John 3:16; 4:2"); each becomes a reference of its own.
+# "John 3:16; 4:2", "…, 31 and 39"); each becomes a reference of its own.
 _MORE = re.compile(
     rf"""
-    (?P<sep>[,;]){_SPACE}*
+    (?P<sep>[,;]|{_SPACE}+and{_SPACE}){_SPACE}*
     (?:(?P<chapter>[1-9]\d{{0,2}}):)?(?P<verse>[1-9]\d{{0,2}})
     (?:{_DASH}(?:(?P<end_chapter>[1-9]\d{{0,2}}):)?(?P<end_verse>[1-9]\d{{0,2}}))?
     """,
     re.X,
 )
-# A bare number followed by a capitalised word may begin the next book ("; 1 John 4:8").
-_BOOK_AFTER = re.compile(rf"{_SPACE}*[A-Z]")
+# What may follow a bare verse in a list: punctuation, "and"/"or", or the end ("Romans
+# 8:28, 31 and 39"); not a word ("John 3:16, 20 churches") nor a book ("…, 1 John 4:8").
+_LIST_END = re.compile(rf"""$|[,;.)\]!?"'\u2019\u201d]|{_SPACE}+(?:and|or)\b""")
 _TOKEN = re.compile(
     r"""<!--.*?(?:-->|\Z)|<(?P<close>/?)(?P<tag>[A-Za-z][A-Za-z0-9]*)"""
     r"""(?:[^"'>]|"[^"]*"|'[^']*')*>|(?P<text>[^<]+)|<""",
@@ -200,21 +216,17 @@ def _unescape(raw: str) -> tuple[str, list[int]]:
 def _parse(text: str, match: re.Match[str]) -> Iterator[tuple[int, int, Passage]]:
     """The references a candidate stands for (the first, then any list after it)."""
     number = _NUMBERS.get(match["digit"] or match["word"] or "")
-    start = match.start()
     alias = _lookup(number, match["name"], match["dot"])
-    if alias is None and number is not None:
-        # "Acts 1 John 3:16", "3 John 3:16" (no third chapter): the number is not the book's.
-        alias, start = _lookup(None, match["name"], match["dot"]), match.start("name")
     if alias is None or _AFTER.match(text, match.end()):
         return
     chapter, verse = int(match["chapter"]), _int(match["verse"])
     end_chapter, end_verse = _int(match["end_chapter"]), _int(match["end_verse"])
-    if verse is None and not alias.bare:
+    if verse is None and not (alias.bare_dotted if match["dot"] else alias.bare):
         return
     passage = _passage(alias.book, chapter, verse, end_chapter, end_verse)
     if passage is None:
         return
-    yield start, match.end(), passage
+    yield match.start(), match.end(), passage
     if passage.verse is not None and len(alias.book.verses) > 1:
         yield from _list(text, match.end(), passage)
 
@@ -229,14 +241,17 @@ def _lookup(number: int | None, name: str, dot: str | None) -> _Alias | None:
 def _list(text: str, position: int, last: Passage) -> Iterator[tuple[int, int, Passage]]:
     """Verses and chapter:verses listed after a reference, each its own reference."""
     book = BY_OSIS[last.book]
+    listed = False
     while item := _MORE.match(text, position):
         chapter = _int(item["chapter"])
         if item["sep"] == ";" and chapter is None:
             return  # "John 3:16; 17" could be anything
+        if item["sep"] not in ",;" and not listed:
+            return  # "and" only ends a list: "Romans 8:28, 31 and 39", not "John 3:16 and 17"
         if _AFTER.match(text, item.end()):
             return
-        if chapter is None and _BOOK_AFTER.match(text, item.end()):
-            return  # "Romans 8:28, 1 John 4:8"
+        if chapter is None and not _LIST_END.match(text, item.end()):
+            return
         last_chapter = last.end_chapter or last.chapter
         last_verse = last.end_verse or last.verse or 0
         passage = _passage(
@@ -250,7 +265,7 @@ def _list(text: str, position: int, last: Passage) -> Iterator[tuple[int, int, P
             return  # lists go forward; "Romans 8:28, 2 …" is not a verse list
         first = item.start("chapter") if chapter is not None else item.start("verse")
         yield first, item.end(), passage
-        position, last = item.end(), passage
+        position, last, listed = item.end(), passage, True
 
 
 def _passage(
