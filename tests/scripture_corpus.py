@@ -70,10 +70,11 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """What a detector found: a span of the fixture's HTML and its passage's OSIS id."""
+    """What a detector found: a span of the fixture's HTML (None when the detector gives no
+    spans, as pythonbible) and its passage's OSIS id."""
 
-    start: int
-    end: int
+    start: int | None
+    end: int | None
     osis: str
 
 
@@ -96,8 +97,13 @@ class Score:
             for fx, exp in self.misses
         ]
         lines += [
-            f"  FALSE line {fx.line} [{fx.group}]: {fx.html[f.start : f.end]!r} -> {f.osis}"
-            f" at {f.start}:{f.end}"
+            f"  FALSE line {fx.line} [{fx.group}]: "
+            + (
+                f"{fx.html[f.start : f.end]!r} at {f.start}:{f.end} -> "
+                if f.start is not None
+                else ""
+            )
+            + f.osis
             for fx, f in self.false_links
         ]
         return "\n".join(lines)
@@ -175,29 +181,48 @@ def osis_parts(osis: str) -> tuple[str, int, int | None, int, int | None]:
     return match["book"], c1, v1, int(match["c2"]), int(match["v2"]) if match["v2"] else None
 
 
+def osis_of(
+    book: str, chapter: int, verse: int | None, end_chapter: int, end_verse: int | None
+) -> str:
+    """The OSIS id of a passage given by its parts (the inverse of `osis_parts`)."""
+    start = f"{book}.{chapter}" if verse is None else f"{book}.{chapter}.{verse}"
+    if (end_chapter, end_verse) == (chapter, verse):
+        return start
+    return f"{start}-{end_chapter}" + ("" if end_verse is None else f".{end_verse}")
+
+
 def score(
     fixtures: Iterable[Fixture],
     detect: Callable[[Fixture], Iterable[Found]],
+    *,
+    spans: bool = True,
 ) -> Score:
     """Compare what `detect` finds in each fixture with the corpus: exact span and passage.
 
     A found reference counts when its span and OSIS id are those of an expected one; anything
     else it finds is a false link (so a right span with a wrong passage is a miss and a false
-    link at once).
+    link at once). With `spans=False` only the passages are compared, each expected one
+    matched at most once (for detectors that give no spans).
     """
     total = 0
     misses: list[tuple[Fixture, Expected]] = []
     false_links: list[tuple[Fixture, Found]] = []
     for fixture in fixtures:
-        found = list(detect(fixture))
-        wanted = {(e.start, e.end, e.osis): e for e in fixture.expected}
-        total += len(wanted)
-        hits = set()
-        for item in found:
-            key = (item.start, item.end, item.osis)
-            if key in wanted and key not in hits:
-                hits.add(key)
-            else:
+        total += len(fixture.expected)
+        wanted = list(fixture.expected)
+        for item in detect(fixture):
+            match = next(
+                (
+                    e
+                    for e in wanted
+                    if e.osis == item.osis
+                    and (not spans or (e.start, e.end) == (item.start, item.end))
+                ),
+                None,
+            )
+            if match is None:
                 false_links.append((fixture, item))
-        misses += [(fixture, e) for key, e in wanted.items() if key not in hits]
+            else:
+                wanted.remove(match)
+        misses += [(fixture, e) for e in wanted]
     return Score(total, tuple(misses), tuple(false_links))
