@@ -14,8 +14,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # it imports this module
+    from .scripture import Reference
 
 # The output layout (URLs given out to churches: they never change). The renderer writes
 # these names and `publish.ownership` recognises them as Syndicator's, so an output added
@@ -169,6 +172,9 @@ class Article:
     reading_minutes: int
     lead_image: Image | None
     content_hash: str  # of the entry it was cleaned from
+    # The Bible references in `body_html` (`scripture.find_references`): offsets into it,
+    # sorted, non-overlapping, each outside links, headings and code.
+    references: tuple[Reference, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

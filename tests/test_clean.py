@@ -8,7 +8,7 @@ import random
 import re
 import time
 import tomllib
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicator import clean
+from syndicator import clean, scripture
 from syndicator.clean.sanitize import ALLOWED_TAGS, DEFAULT_VIDEO_HOSTS, Policy, sanitize
+from syndicator.clean.worker import CleaningWorker
 from syndicator.config import CleanSettings, load_config
-from syndicator.models import Entry, Image
+from syndicator.models import Article, Entry, Image
 from syndicator.parse import parse_bytes
 from syndicator.pipeline import run_once
 from syndicator.store import Store
@@ -472,6 +473,7 @@ def test_sample_articles_match_golden_files() -> None:
         assert meta["title"] == article.title and meta["excerpt"] == article.excerpt
         assert meta["author"] == article.author and meta["dateline"] == article.dateline
         assert meta["word_count"] == article.word_count
+        assert meta["references"] == [asdict(ref) for ref in article.references]
 
 
 def test_sample_articles_lose_every_upstream_artefact() -> None:
@@ -766,3 +768,90 @@ def test_a_link_dropped_with_an_empty_image_before_it_is_not_an_error() -> None:
     article would have failed to clean."""
     article = clean.clean_entry(entry("<abbr><img><a>"), CleanSettings())
     assert "<img" not in article.body_html
+
+
+# -- scripture references, found once and stored with the article ----------------------------
+
+CITING = "<p>As John 3:16 says, and Psalm 23.</p><h2>John 3:16</h2><p>Read Romans 8:28 today.</p>"
+
+
+def test_references_are_found_in_the_final_body_and_stored_with_the_article() -> None:
+    article = clean.clean_entry(entry(CITING), CleanSettings())
+    body = article.body_html
+    assert article.references == scripture.find_references(body)
+    texts = [body[ref.start : ref.end] for ref in article.references]
+    assert texts == ["John 3:16", "Psalm 23", "Romans 8:28"]  # not the heading's
+    assert article.references[0].passage == scripture.Passage("John", 3, 16)
+    assert clean.load_article(clean.dump_article(article), CleanSettings()) == article
+
+
+def _tampered(article_json: str, *changed: object) -> tuple[scripture.Reference, ...]:
+    row = json.loads(article_json)
+    row["references"] = [*row["references"], *changed]
+    return clean.load_article(json.dumps(row), CleanSettings()).references
+
+
+def test_a_stored_reference_that_does_not_fit_the_body_is_dropped_when_loaded() -> None:
+    """Nothing read back from the store is trusted: a reference that is not one the body
+    holds where it says (out of bounds, moved, another passage, inside a tag, of the
+    wrong shape) is dropped, and the ones that fit are kept."""
+    article = clean.clean_entry(entry(CITING), CleanSettings())
+    stored = clean.dump_article(article)
+    good = json.loads(stored)["references"][0]
+    john = good["passage"]
+    at = article.body_html.index("</h2>")
+    for bad in (
+        {**good, "end": 10**6},  # out of bounds
+        {**good, "start": -3},
+        {**good, "start": good["start"] + 1},  # moved into the word
+        {**good, "passage": {**john, "verse": 17}},  # another passage than the text says
+        {**good, "passage": {**john, "book": "Ps"}},
+        {"start": at - 9, "end": at, "passage": john},  # the heading's "John 3:16"
+        {"start": 0, "end": 3, "passage": john},  # the tag "<p>"
+        {**good, "start": str(good["start"])},  # the wrong shape
+        {**good, "start": True},
+        {**good, "passage": {**john, "chapter": None}},
+        {**good, "passage": {**john, "osis": "John.3.16"}},
+        {**good, "passage": "John.3.16"},
+        "John 3:16",
+        None,
+    ):
+        assert _tampered(stored, bad) == article.references, bad
+    row = json.loads(stored)
+    for junk in ("John 3:16", {"start": 1}, None, 7):
+        row["references"] = junk
+        assert clean.load_article(json.dumps(row), CleanSettings()).references == ()
+    del row["references"]  # stored before references were
+    assert clean.load_article(json.dumps(row), CleanSettings()).references == ()
+
+
+def test_the_cleaning_process_hands_back_the_references() -> None:
+    worker = CleaningWorker()
+    try:
+        article = worker.clean(entry(CITING), CleanSettings())
+    finally:
+        worker.close()
+    assert isinstance(article, Article)
+    assert article.references
+    assert article == clean.clean_entry(entry(CITING), CleanSettings())
+
+
+def test_every_stored_article_is_cleaned_again_when_the_detector_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_bytes(rss(item("1", 20, body=CITING), item("2", 21), item("3", 22)))
+    main = write_config(tmp_path, feed_file.as_uri())
+    rng = random.Random(0)
+    first = run_once(load_config(main), NOW, rng=rng)
+    assert (first.cleaning[0].cleaned, first.cleaning[0].up_to_date) == (3, 0)
+    again = run_once(load_config(main), NOW, rng=rng, force=True)
+    assert (again.cleaning[0].cleaned, again.cleaning[0].up_to_date) == (0, 3)
+    monkeypatch.setattr(scripture, "DETECTOR_VERSION", scripture.DETECTOR_VERSION + 1)
+    bumped = run_once(load_config(main), NOW, rng=rng, force=True)
+    assert (bumped.cleaning[0].cleaned, bumped.cleaning[0].up_to_date) == (3, 0)
+    config = load_config(main)
+    with Store(config.database_path) as store:
+        stored = dict((s.entry.id, text) for s, text in store.cleaned("worthynews"))
+    cited = clean.load_article(stored["https://www.worthynews.com/?p=1"], config.sources[0].clean)
+    assert [ref.passage.osis for ref in cited.references][:1] == ["John.3.16"]

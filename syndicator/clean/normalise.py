@@ -16,7 +16,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from encodings.idna import nameprep
@@ -29,6 +29,7 @@ from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PageElement
 from bs4.formatter import HTMLFormatter
 
+from .. import scripture
 from ..errors import CleanError
 from ..models import Article, Entry, Image, SafeHtml
 from .sanitize import (
@@ -127,6 +128,9 @@ def clean_entry(
     lap("sanitize")
     article = _described(entry, settings, safe, trackers, byline)
     lap("describe")
+    # Found once, here, in the final body; each subscriber's links are made when rendering.
+    article = replace(article, references=scripture.find_references(safe))
+    lap("scripture")
     return article
 
 
@@ -228,8 +232,9 @@ class _Laps:
 
 
 def fingerprint(settings: CleanSettings) -> str:
-    """Identifies the cleaner and its settings: a change means every article is cleaned again."""
-    blob = f"{CLEANER_VERSION}:{settings.model_dump_json()}"
+    """Identifies the cleaner, the scripture detector and the settings: a change means
+    every article is cleaned again."""
+    blob = f"{CLEANER_VERSION}:{scripture.DETECTOR_VERSION}:{settings.model_dump_json()}"
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -258,8 +263,37 @@ def load_article(text: str, settings: CleanSettings) -> Article:
     data["lead_image"] = replace(image, url=image_url) if image and image_url else None
     data["link"] = safe_url(data["link"], WEB_SCHEMES) if data["link"] else None
     data["author"] = plain_line(data["author"]) if data["author"] else None
-    data["body_html"] = sanitize(data["body_html"], policy_for(settings))
+    data["body_html"] = body = sanitize(data["body_html"], policy_for(settings))
+    data["references"] = _stored_references(data.get("references"), body)
     return Article(**data)
+
+
+def _stored_references(stored: object, body: SafeHtml) -> tuple[scripture.Reference, ...]:
+    """The stored references that still fit `body`: each one the detector finds there
+    now, at the same offsets, as the same passage. Anything else (a row edited, a body
+    that sanitized differently, a reference out of bounds or inside a tag) is dropped."""
+    wanted = set(_references_from(stored))
+    if not wanted:
+        return ()
+    return tuple(ref for ref in scripture.find_references(body) if ref in wanted)
+
+
+def _references_from(stored: object) -> Iterator[scripture.Reference]:
+    """The references of a stored list, those of the wrong shape left out."""
+    for item in stored if isinstance(stored, list) else ():
+        passage = item.get("passage") if isinstance(item, dict) else None
+        if not isinstance(passage, dict) or set(passage) - _PASSAGE_FIELDS:
+            continue
+        numbers = [item.get("start"), item.get("end"), passage.get("chapter")]
+        optional = [passage.get(key) for key in ("verse", "end_chapter", "end_verse")]
+        if not isinstance(passage.get("book"), str) or not all(
+            type(n) is int for n in [*numbers, *(n for n in optional if n is not None)]
+        ):
+            continue
+        yield scripture.Reference(item["start"], item["end"], scripture.Passage(**passage))
+
+
+_PASSAGE_FIELDS = frozenset({"book", "chapter", "verse", "end_chapter", "end_verse"})
 
 
 def _repair(text: str) -> str:
