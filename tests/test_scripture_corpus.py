@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from syndicator.scripture import BY_OSIS, find_references
-from tests.scripture_corpus import (
+
+from .scripture_corpus import (
     CorpusError,
     Fixture,
     Found,
