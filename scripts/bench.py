@@ -91,7 +91,7 @@ sys.path.insert(0, str(ROOT))
 
 import feedparser.sanitizer  # noqa: E402
 
-from syndicator.clean import clean_entry  # noqa: E402
+from syndicator.clean import clean_entry, policy_for, sanitize  # noqa: E402
 from syndicator.config import (  # noqa: E402
     OUTPUTS,
     CleanSettings,
@@ -116,6 +116,7 @@ from syndicator.publish.run import BATCH_BYTES, publish_outputs  # noqa: E402
 from syndicator.publish.target import LocalTarget, outputs_present  # noqa: E402
 from syndicator.render import Renderer, plan  # noqa: E402
 from syndicator.render.views import variant  # noqa: E402
+from syndicator.scripture import Passage, find_references, link_references  # noqa: E402
 from syndicator.select import select  # noqa: E402
 from syndicator.store import Store, make_slug  # noqa: E402
 
@@ -179,6 +180,7 @@ def bench_clean(rounds: int, shape_kb: int) -> None:
         feedparser.sanitizer._sanitize_html(article.content_html, "utf-8", "text/html")
 
     base = _time(baseline, rounds)
+    scripture = _scripture_rows(article, settings, rounds)
 
     table = Table(title=f"clean: one {size / 1024:.1f} KB article, {rounds} rounds (median)")
     table.add_column("step")
@@ -190,6 +192,8 @@ def bench_clean(rounds: int, shape_kb: int) -> None:
         table.add_row(f"  {stage}", f"{ms:.2f}", f"{ms / whole:.0%}")
     verdict = "meets" if whole <= TARGET_MS else "MISSES"
     table.add_row("whole clean step", f"{whole:.2f}", f"{verdict} ≤ {TARGET_MS:g} ms")
+    for label, ms in scripture:
+        table.add_row(label, f"{ms:.2f}", f"{ms / whole:.0%}")
     table.add_row("baseline: feedparser's sanitizer alone", f"{median_ms(base):.2f}", "")
     feed_ms = median_ms(_time(lambda: [clean_entry(e, settings) for e in entries], 5))
     table.add_row(
@@ -198,6 +202,40 @@ def bench_clean(rounds: int, shape_kb: int) -> None:
     console.print(table)
     console.print(_clean_once_table())
     console.print(_shapes_table(shape_kb))
+
+
+# A paragraph of the kind a story quoting Scripture has: ten references, five shapes.
+SCRIPTURE_PARAGRAPH = (
+    "<p>The pastor read John 3:16 and 1 Cor. 13:4–7, then Psalm 23, Romans 8:28, 31 and 39,"
+    " and closed with Isaiah 53:5; 55:1, Jude 3 and Second Corinthians 5:17 – while Mark"
+    " 5 players met at 3:30 pm.</p>"
+)
+
+
+def _scripture_rows(
+    article: Entry, settings: CleanSettings, rounds: int
+) -> list[tuple[str, float]]:
+    """The detector's cost per article beside the clean step: on the article's clean body
+    as it is, and with 50 references added; then linking those 50 for one subscriber."""
+    policy = policy_for(settings)
+    body = clean_entry(article, settings).body_html
+    quoting = sanitize(body + SCRIPTURE_PARAGRAPH * 5, policy)
+    refs = find_references(quoting)
+
+    def url(passage: Passage) -> str:
+        return f"https://www.biblegateway.com/passage/?search={passage.osis}&version=NIV"
+
+    return [
+        ("  scripture: find_references, the clean body", median_ms(
+            _time(lambda: find_references(body), rounds)
+        )),
+        (f"  scripture: find_references, + {len(refs)} references", median_ms(
+            _time(lambda: find_references(quoting), rounds)
+        )),
+        (f"scripture: link_references, {len(refs)} references (render)", median_ms(
+            _time(lambda: link_references(quoting, refs, url, policy), rounds)
+        )),
+    ]  # fmt: skip
 
 
 def _time(work: Callable[[], object], rounds: int) -> list[float]:

@@ -61,6 +61,10 @@ def test_clean_bench_cleans_unchanged_articles_once_and_times_every_hostile_shap
     for label in ("WordPress article (baseline)", "bare &", "tracking pixels", "<br> lines"):
         assert re.search(r"│(\s+[\d.]+ │){3}\s+×[\d.]+ │\s+\d+ \(idle \d+\) │$", row(output, label))
     assert re.search(r"│ whole clean step\s+│\s+[\d.]+ │", output)
+    assert re.search(r"│   scripture: find_references, \+ 50 references\s+│\s+[\d.]+ │", output)
+    assert re.search(
+        r"│ scripture: link_references, 50 references \(render\)\s+│\s+[\d.]+ │", output
+    )
     first = row(output, "first run")
     assert re.search(r"│\s+15 │\s+0 │\s+15 │\s+0 │", first)  # new, changed, cleaned, already
     for label in ("feed not modified", "feed re-saved, same items"):
