@@ -42,6 +42,7 @@ from .errors import ConfigError, ConfigErrors, UnknownLanguage
 from .files import read_regular
 from .locales import DEFAULT_DATE_FORMAT, check_date_format, locale_of
 from .models import DEFAULT_VIDEO_HOSTS, slugify
+from .scripture.providers import PROVIDERS, Link
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
 SUBSCRIBERS_DIR = "subscribers"
@@ -406,6 +407,45 @@ class Theme(_Model):
     font: Literal["inherit", "system", "serif"] = "inherit"
 
 
+def _version_code(value: str) -> str:
+    return value.strip().upper()  # "niv" is NIV: the tables hold upper case
+
+
+class ScriptureSettings(_Model):
+    """`[scripture]`: Bible references in the stories link to the passage on the site
+    the church chose, in its translation (`scripture.providers`)."""
+
+    link: Link = "none"
+    # An abbreviation the provider has (any case); unset: its default for the
+    # subscriber's language (`resolved_version`).
+    version: Annotated[str, Strict(), AfterValidator(_version_code)] | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _provider_has_it(cls, value: str | None, info: ValidationInfo) -> str | None:
+        link = info.data.get("link", "none")
+        # With no provider chosen (or an invalid one), any provider's version will do:
+        # `[defaults]` may name the version and each church the site.
+        sites = [PROVIDERS[link]] if link in PROVIDERS else list(PROVIDERS.values())
+        if value is None or any(value in site.versions for site in sites):
+            return value
+        allowed = sorted({code for site in sites for code in site.versions})
+        where = f"a version {sites[0].name} has" if len(sites) == 1 else "a known version"
+        raise PydanticCustomError(
+            "version",
+            "{value} is not {where}; allowed: {allowed}",
+            {"value": repr(value), "where": where, "allowed": ", ".join(allowed)},
+        )
+
+
+def resolved_version(settings: ScriptureSettings, language: str) -> str | None:
+    """The translation a subscriber's references link to: the one it names, else its
+    provider's default for `language`; None when it links none."""
+    if settings.link == "none":
+        return None
+    return settings.version or PROVIDERS[settings.link].default_version(language)
+
+
 class SubscriberOptions(_Model):
     """What a subscriber receives and how it looks. `[defaults]` in the main file sets
     site-wide values; each subscriber file overrides them key by key."""
@@ -428,6 +468,7 @@ class SubscriberOptions(_Model):
     footer: Annotated[str, Strict(), AfterValidator(_printable)] = ""  # plain text; "" = default
     keep_pages_days: Annotated[int, Strict(), InRange(0, 3650)] = 90  # pages of unlisted stories
     theme: Theme = Theme()
+    scripture: ScriptureSettings = ScriptureSettings()
     language: Language = "en"
     # A CLDR date style of the language, or a pattern: CLDR's or strftime's (`locales`).
     date_format: Annotated[str, Strict(), AfterValidator(_date_format)] = DEFAULT_DATE_FORMAT
@@ -718,9 +759,11 @@ def subscriber_from(
         raise ConfigErrors(
             [ConfigError(shown, "id", "remove this key: a subscriber's id is its file name")]
         )
-    merged = {**(defaults or {}), **data, "id": subscriber_id}
-    if isinstance(data.get("theme"), dict) and isinstance((defaults or {}).get("theme"), dict):
-        merged["theme"] = {**(defaults or {})["theme"], **data["theme"]}
+    defaults = defaults or {}
+    merged = {**defaults, **data, "id": subscriber_id}
+    for key, value in data.items():  # tables ([theme], [scripture]) merge key by key
+        if isinstance(value, dict) and isinstance(defaults.get(key), dict):
+            merged[key] = {**defaults[key], **value}
     try:
         return SubscriberConfig.model_validate(merged)
     except ValidationError as exc:

@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syndicator.config import (
+    ScriptureSettings,
     load_config,
     load_subscriber,
+    resolved_version,
     subscriber_from,
     validate_subscriber_id,
 )
@@ -650,3 +652,75 @@ def test_publish_messages_name_file_and_key(tmp_path: Path, line: str, expected:
     messages = errors_of(with_publish(tmp_path, line + "\n"))
     assert len(messages) == 1
     assert messages[0].startswith(f"{tmp_path / 'syndicator.toml'}: {expected}"), messages
+
+
+def test_scripture_under_defaults_merges_with_each_subscribers_key_by_key(tmp_path: Path) -> None:
+    main = write_config(
+        tmp_path,
+        "https://example.org/feed",
+        subscribers={
+            "plain": 'name = "P"\nsite_url = "https://p.example/"\n',
+            "own": 'name = "O"\nsite_url = "https://o.example/"\n[scripture]\nversion = "esv"\n',
+        },
+    )
+    main.write_text(main.read_text() + '\n[defaults.scripture]\nlink = "youversion"\n')
+    config = load_config(main)
+    found = {s.id: (s.scripture.link, s.scripture.version) for s in config.subscribers}
+    assert found == {"plain": ("youversion", None), "own": ("youversion", "ESV")}
+    assert config.defaults.scripture.link == "youversion"
+
+
+def test_scripture_links_nothing_unless_a_provider_is_chosen(tmp_path: Path) -> None:
+    file = tmp_path / "grace.toml"
+    file.write_text('name = "G"\nsite_url = "https://g.example/"\n', encoding="utf-8")
+    assert load_subscriber(file).scripture == ScriptureSettings(link="none", version=None)
+    assert resolved_version(ScriptureSettings(), "en") is None
+    assert resolved_version(ScriptureSettings(version="ESV"), "en") is None
+
+
+@pytest.mark.parametrize(
+    ("language", "version"), [("en", "NIV"), ("es", "RVR1960"), ("pt-BR", "ARC"), ("de", "NIV")]
+)
+def test_an_unset_scripture_version_is_the_providers_default_for_the_language(
+    language: str, version: str
+) -> None:
+    for link in ("biblegateway", "youversion"):
+        settings = ScriptureSettings.model_validate({"link": link})
+        assert resolved_version(settings, language) == version
+        chosen = ScriptureSettings.model_validate({"link": link, "version": "nkjv"})
+        assert resolved_version(chosen, language) == "NKJV"
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (
+            'link = "bible gateway"',
+            "scripture.link: must be one of 'none', 'biblegateway' or 'youversion', "
+            "got 'bible gateway'",
+        ),
+        (
+            'link = "youversion"\nversion = "NIV84"',
+            "scripture.version: 'NIV84' is not a version YouVersion (bible.com) has; allowed: "
+            "AMP, ARC, CSB, ESV, KJV, MSG, NASB, NASB1995, NIV, NKJV, NLT, NRSV, NTV, NVI, "
+            "NVI-PT, RVR1960",
+        ),
+        ('version = "LUTHER"', "scripture.version: 'LUTHER' is not a known version; allowed: AMP,"),
+        ("version = 1984", "scripture.version: must be a text in quotes, got 1984"),
+        ('verson = "NIV"', "scripture.verson: unknown key; did you mean 'version'?"),
+    ],
+)
+def test_a_wrong_scripture_setting_names_the_file_the_key_and_what_is_allowed(
+    tmp_path: Path, lines: str, expected: str
+) -> None:
+    (message,) = subscriber_error(
+        tmp_path, f'name = "G"\nsite_url = "https://g.example/"\n[scripture]\n{lines}\n'
+    )
+    assert message.startswith(f"{tmp_path / 'grace.toml'}: {expected}")
+
+
+def test_a_wrong_scripture_version_under_defaults_stops_the_config(tmp_path: Path) -> None:
+    main = write_config(tmp_path, "https://example.org/feed")
+    main.write_text(main.read_text() + '\n[defaults.scripture]\nversion = "XYZ"\n')
+    (message,) = errors_of(main)
+    assert message.startswith(f"{main}: defaults.scripture.version: 'XYZ' is not a known version")
