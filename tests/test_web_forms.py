@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from syndicator.admin import Change, edit_subscriber, read_subscriber
-from syndicator.config import SubscriberConfig, Theme, load_config
+from syndicator.config import ScriptureSettings, SubscriberConfig, Theme, load_config
 from syndicator.errors import ConfigErrors
+from syndicator.scripture.providers import PROVIDERS
 from syndicator.web.forms import (
     FIELD_KEYS,
     FIELDS,
@@ -32,9 +33,10 @@ Form = dict[str, list[str]]
 
 
 def test_every_subscriber_option_has_one_control_named_as_its_toml_key() -> None:
-    options = {key for key in SubscriberConfig.model_fields if key not in {"id", "theme"}}
-    theme = {f"theme.{key}" for key in Theme.model_fields}
-    assert options | theme == FIELD_KEYS
+    tables = {"theme": Theme, "scripture": ScriptureSettings}
+    options = {key for key in SubscriberConfig.model_fields if key not in {"id", *tables}}
+    inside = {f"{name}.{key}" for name, model in tables.items() for key in model.model_fields}
+    assert options | inside == FIELD_KEYS
     assert len(FIELDS) == len(FIELD_KEYS)
 
 
@@ -228,3 +230,61 @@ def test_boxes_in_the_pages_order_and_a_colour_as_the_input_holds_it_change_noth
     assert values_from_form(form, opened.values, config.defaults) == {}
     changed = form | {"categories": ["Israel"]}
     assert values_from_form(changed, opened.values, config.defaults) == {"categories": ["Israel"]}
+
+
+def test_the_scripture_controls_offer_every_providers_translations_and_the_language_default(
+    tmp_path: Path,
+) -> None:
+    by_key = {f.key: f for f in FIELDS}
+    link, version = by_key["scripture.link"], by_key["scripture.version"]
+    assert (link.kind, link.choices) == ("select", ("none", "biblegateway", "youversion"))
+    assert version.kind == "select"
+    assert {"NIV", "ESV", "KJV", "RVR1960", "NVI", "ARC", "NVI-PT"} <= set(version.choices)
+    assert len(set(version.choices)) == len(version.choices)
+    config = make(tmp_path, {"grace": GRACE})
+    assert default_text(version, config.defaults) == (
+        "by language: NIV; Spanish RVR1960; Portuguese ARC"
+    )
+    chosen = make(tmp_path / "chosen", defaults='\n[defaults.scripture]\nversion = "esv"\n')
+    assert default_text(version, chosen.defaults) == "ESV"
+    assert from_site_defaults(version, chosen.defaults)
+
+
+def test_every_provider_defaults_to_the_same_translation_per_language() -> None:
+    # The form says one default per language for both providers.
+    sites = list(PROVIDERS.values())
+    assert all(
+        (s.by_language, s.fallback) == (sites[0].by_language, sites[0].fallback) for s in sites
+    )
+
+
+def test_a_scripture_choice_is_saved_as_a_scripture_table_and_a_hand_written_case_stays(
+    tmp_path: Path,
+) -> None:
+    config = make(tmp_path, {"grace": GRACE + '[scripture]\nversion = "esv"\n'})
+    opened = read_subscriber(config, "grace")
+    form = shown_from_file(opened.values, config.defaults)
+    assert form["scripture.version"] == ["esv"]
+    assert save_form(config, "grace", form, opened.values, opened.version) == Saved("grace", ())
+
+    form["scripture.link"] = ["youversion"]
+    result = save_form(config, "grace", form, opened.values, opened.version)
+
+    assert result == Saved("grace", (Change("scripture.link", None, "youversion"),))
+    grace = load_config(config.path).subscribers[0].scripture
+    assert (grace.link, grace.version) == ("youversion", "ESV")
+
+
+def test_a_translation_the_chosen_site_lacks_is_refused_next_to_its_control(
+    tmp_path: Path,
+) -> None:
+    config = make(tmp_path, {"grace": GRACE})
+    opened = read_subscriber(config, "grace")
+    form = shown_from_file(opened.values, config.defaults)
+    form.update({"scripture.link": ["biblegateway"], "scripture.version": ["NIV84"]})
+
+    result = save_form(config, "grace", form, opened.values, opened.version)
+
+    assert isinstance(result, Refusal)
+    (message,) = result.errors["scripture.version"]
+    assert message.startswith("'NIV84' is not a version Bible Gateway has; allowed: AMP, ARC,")

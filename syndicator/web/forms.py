@@ -29,6 +29,7 @@ from ..admin import (
 )
 from ..config import (
     Config,
+    ScriptureSettings,
     SubscriberConfig,
     SubscriberOptions,
     Theme,
@@ -38,6 +39,7 @@ from ..config import (
 from ..errors import ConfigError, ConfigErrors, StaleEdit
 from ..locales import word_languages
 from ..models import slugify
+from ..scripture.providers import PROVIDERS
 
 Kind = Literal[
     "text", "url", "number", "select", "yesno", "categories", "choices", "lines", "colour",
@@ -84,6 +86,10 @@ WORDS: dict[str, tuple[str, str]] = {
                     "'d MMMM y' or '%d %B %Y'."),
     "timezone": ("Time zone", "Dates are shown in it, e.g. America/Chicago."),
     "outputs": ("Outputs", "What is published for it; none ticked: all of them."),
+    "scripture.link": ("Link Bible references to", "none, Bible Gateway (biblegateway) or "
+                       "YouVersion's bible.com (youversion): “John 3:16” in a story's text "
+                       "opens the passage there. No script, no tracking."),
+    "scripture.version": ("Bible translation", "The translation the links open."),
 }  # fmt: skip
 
 _KINDS: dict[str, Kind] = {  # where the type alone does not say which control fits
@@ -94,6 +100,7 @@ _KINDS: dict[str, Kind] = {  # where the type alone does not say which control f
     "exclude_categories": "categories",
     "theme.accent": "colour",
     "language": "language",
+    "scripture.version": "select",
 }
 # Controls that cannot be left empty (a colour input, ticked boxes showing the value in
 # effect): submitting what is in effect anyway leaves the key unset.
@@ -123,12 +130,16 @@ class FormField:
 
 
 def _fields() -> tuple[FormField, ...]:
-    models: list[tuple[str, Any]] = [("", SubscriberConfig), ("theme.", Theme)]
+    models: list[tuple[str, Any]] = [
+        ("", SubscriberConfig),
+        ("theme.", Theme),
+        ("scripture.", ScriptureSettings),
+    ]
     found = []
     for prefix, model in models:
         for name, info in model.model_fields.items():
             key = prefix + name
-            if key in {"id", "theme"}:
+            if key in {"id", "theme", "scripture"}:
                 continue
             found.append(_field(key, info.annotation, bounds_of(info), info.is_required()))
     order = list(WORDS)
@@ -147,6 +158,8 @@ def _field(key: str, annotation: Any, bounds: Any, required: bool) -> FormField:
     if literal is not None:
         choices = typing.get_args(literal)
         kind = kind or "select"
+    elif key == "scripture.version":  # any provider's, in their order (validated per provider)
+        choices = tuple(dict.fromkeys(v for site in PROVIDERS.values() for v in site.versions))
     elif bounds is not None:
         kind = kind or "number"
     elif annotation is bool:
@@ -221,6 +234,8 @@ def default_text(form_field: FormField, defaults: SubscriberOptions) -> str:
         return "yes" if value else "no"
     if form_field.key == "footer" and not value:
         return "the standard credit line"
+    if form_field.key == "scripture.version" and not value:
+        return _by_language()
     if form_field.many and not value:
         return {"categories": "every category", "outputs": "all of them"}.get(
             form_field.key, "none"
@@ -228,6 +243,18 @@ def default_text(form_field: FormField, defaults: SubscriberOptions) -> str:
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     return "" if value is None else str(value)
+
+
+def _by_language() -> str:
+    """The translations chosen by language ("by language: NIV; Spanish RVR1960; …"),
+    which every provider shares (a test holds them to it)."""
+    site = next(iter(PROVIDERS.values()))
+    others = [
+        f"{_language_name(tag)} {version}"
+        for tag, version in site.by_language.items()
+        if version != site.fallback
+    ]
+    return "; ".join([f"by language: {site.fallback}", *others])
 
 
 def from_site_defaults(form_field: FormField, defaults: SubscriberOptions) -> bool:

@@ -55,7 +55,8 @@ HONEYPOT = "homepage"  # hidden from people (and from screen readers); bots fill
 # The options a church chooses for itself; the rest are the site's [defaults].
 KEYS = (
     "name", "site_url", "categories", "limit", "content", "image", "image_position",
-    "theme.layout", "theme.accent", "language", "link_to",
+    "theme.layout", "theme.accent", "language", "link_to", "scripture.link",
+    "scripture.version",
 )  # fmt: skip
 APPROVED_KEYS = ("name", "site_url")  # a change to these waits for an admin again
 LINKS = (("original", "the outlet's site"), ("hosted", "a page of its own, hosted here"))
@@ -211,7 +212,10 @@ def _short(title: str, most: int = 50) -> str:
     return title[: title.rfind(" ", 0, most)].rstrip(",;:") + "…"
 
 
-def _choices(samples: Mapping[str, str], shown: Shown) -> dict[str, list[tuple[str, str]]]:
+def _choices(
+    current: Config, samples: Mapping[str, str], shown: Shown
+) -> dict[str, list[tuple[str, str]]]:
+    by_key = {f.key: f for f in FIELDS}
     categories = [(name, f"{name}: “{_short(title)}”") for name, title in sorted(samples.items())]
     typed = [n.strip() for n in shown.get("categories", []) if n.strip()]  # the text area's
     categories += [(n, n) for n in dict.fromkeys(typed) if n not in samples]
@@ -219,6 +223,9 @@ def _choices(samples: Mapping[str, str], shown: Shown) -> dict[str, list[tuple[s
     for f in FIELDS:
         if f.kind == "select" and f.key != "link_to":
             found[f.key] = [(c, c) for c in f.choices]
+    # No translation in effect until the church picks one: its language's applies.
+    default = forms.default_text(by_key["scripture.version"], current.defaults)
+    found["scripture.version"].insert(0, ("", f"Default ({default})"))
     return found
 
 
@@ -231,7 +238,7 @@ def builder_context(
     # What is in effect until the church chooses (a colour input cannot be empty).
     for key, values in forms.shown_from_file({}, current.defaults).items():
         shown.setdefault(key, values)
-    for key in ("content", "image", "image_position", "theme.layout", "link_to"):
+    for key in ("content", "image", "image_position", "theme.layout", "link_to", "scripture.link"):
         shown.setdefault(key, [str(forms.default_of(by_key[key], current.defaults))])
     return {
         "fields": [by_key[key] for key in KEYS],
@@ -241,7 +248,7 @@ def builder_context(
         "labels": {f.key: f.label for f in FIELDS},
         "defaults": {f.key: forms.default_text(f, current.defaults) for f in FIELDS},
         "site_defaults": {},
-        "choices": _choices(samples, shown),
+        "choices": _choices(current, samples, shown),
         "languages": forms.language_choices(),
         "language_tags": {tag for tag, _, _ in forms.language_choices()},
         "config_name": current.path.name,

@@ -38,6 +38,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("How stories show", ("content", "excerpt_words", "image", "image_position",
                           "theme.accent", "theme.mode", "theme.layout", "theme.font")),
     ("Links and footer", ("link_to", "detail_page_url", "utm", "footer", "keep_pages_days")),
+    ("Bible references", ("scripture.link", "scripture.version")),
     ("Language and dates", ("language", "date_format", "timezone")),
 )  # fmt: skip
 FEED_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed", "snippet": "HTML snippet"}
