@@ -50,6 +50,12 @@ url = {feed}
 # [defaults]
 # limit = 10
 # content = "excerpt"  # full, excerpt or title
+#
+# Bible references in the stories ("John 3:16") link to the passage, with no script
+# (README.md, "Scripture links"):
+# [defaults.scripture]
+# link = "biblegateway"  # none (the default), biblegateway or youversion
+# version = "NIV"        # unset: NIV; RVR1960 for Spanish; ARC for Portuguese
 
 # Subscribers (churches) are one file each in subscribers/:
 #   syndicator --config {path} subscribers add ID --name "..." --site https://...

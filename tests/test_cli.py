@@ -18,6 +18,7 @@ import pytest
 
 from syndicator.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE
 from syndicator.config import load_config
+from syndicator.init import init_config
 
 from .conftest import FEEDS, NOW, REPO, FeedServer, item, rss, write_config
 
@@ -109,6 +110,24 @@ def test_init_writes_a_fresh_config_that_check_passes_and_prints_the_next_comman
     bad = syndicator("init", "other", "--feed", "ftp://mirror.example/feed", cwd=tmp_path)
     assert bad.returncode == 2 and "--feed: must be an absolute http(s) URL" in bad.stderr
     assert not (tmp_path / "other").exists()
+
+
+def test_inits_commented_defaults_example_loads_as_written_once_uncommented(
+    tmp_path: Path,
+) -> None:
+    file = init_config(tmp_path)
+    text = file.read_text(encoding="utf-8")
+    start = text.index("# [defaults]\n")
+    example = text[start : text.index("\n\n", start)]
+    uncommented = "".join(
+        line.removeprefix("# ") + "\n"
+        for line in example.splitlines()
+        if line.startswith(("# [", "# ")) and ("=" in line or line.startswith("# ["))
+    )
+    file.write_text(text + "\n" + uncommented, encoding="utf-8")
+    defaults = load_config(file).defaults
+    assert (defaults.limit, defaults.content) == (10, "excerpt")
+    assert (defaults.scripture.link, defaults.scripture.version) == ("biblegateway", "NIV")
 
 
 def test_init_with_a_local_feed_then_its_printed_commands_publish_a_church(
