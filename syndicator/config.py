@@ -42,7 +42,9 @@ from .errors import ConfigError, ConfigErrors, UnknownLanguage
 from .files import read_regular
 from .locales import DEFAULT_DATE_FORMAT, check_date_format, locale_of
 from .models import DEFAULT_VIDEO_HOSTS, slugify
-from .scripture.providers import PROVIDERS, Link
+
+if typing.TYPE_CHECKING:
+    from .scripture.providers import Provider
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
 SUBSCRIBERS_DIR = "subscribers"
@@ -407,6 +409,19 @@ class Theme(_Model):
     font: Literal["inherit", "system", "serif"] = "inherit"
 
 
+# `[scripture] link`: no links, or a key of `scripture.providers.PROVIDERS` (a test holds
+# them to each other).
+Link = Literal["none", "biblegateway", "youversion"]
+
+
+def _providers() -> Mapping[str, Provider]:
+    # Imported when a version is checked, not with this module: the scripture package
+    # brings the sanitizer, and loading a config loads no stage of the pipeline.
+    from .scripture.providers import PROVIDERS
+
+    return PROVIDERS
+
+
 def _version_code(value: str) -> str:
     return value.strip().upper()  # "niv" is NIV: the tables hold upper case
 
@@ -423,11 +438,13 @@ class ScriptureSettings(_Model):
     @field_validator("version")
     @classmethod
     def _provider_has_it(cls, value: str | None, info: ValidationInfo) -> str | None:
-        link = info.data.get("link", "none")
+        if value is None:
+            return value
+        link, providers = info.data.get("link", "none"), _providers()
         # With no provider chosen (or an invalid one), any provider's version will do:
         # `[defaults]` may name the version and each church the site.
-        sites = [PROVIDERS[link]] if link in PROVIDERS else list(PROVIDERS.values())
-        if value is None or any(value in site.versions for site in sites):
+        sites = [providers[link]] if link in providers else list(providers.values())
+        if any(value in site.versions for site in sites):
             return value
         allowed = sorted({code for site in sites for code in site.versions})
         where = f"a version {sites[0].name} has" if len(sites) == 1 else "a known version"
@@ -443,7 +460,7 @@ def resolved_version(settings: ScriptureSettings, language: str) -> str | None:
     provider's default for `language`; None when it links none."""
     if settings.link == "none":
         return None
-    return settings.version or PROVIDERS[settings.link].default_version(language)
+    return settings.version or _providers()[settings.link].default_version(language)
 
 
 class SubscriberOptions(_Model):

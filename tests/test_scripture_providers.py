@@ -7,9 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from syndicator.config import Link
 from syndicator.scripture import Passage
 from syndicator.scripture.books import BY_OSIS
-from syndicator.scripture.providers import PROVIDERS, Link, passage_url
+from syndicator.scripture.providers import PROVIDERS, passage_url
 
 # Every translation the issue asks for, on both sites.
 REQUIRED = (

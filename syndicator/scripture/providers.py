@@ -15,16 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode
 
 from .books import BY_OSIS, Book
-
-if TYPE_CHECKING:
-    from . import Passage
-
-# The `link` option: no links, or the provider's key in `PROVIDERS`.
-Link = Literal["none", "biblegateway", "youversion"]
+from .detect import Passage
 
 
 @dataclass(frozen=True, slots=True)
