@@ -69,7 +69,7 @@ def test_axe_finds_nothing_on_the_preview_page_at_either_width(admin_page: Page)
         assert _axe(admin_page) == [], width
 
 
-def test_the_editors_frames_follow_a_changed_accent_and_limit_unsaved(
+def test_the_editors_frames_follow_a_changed_accent_its_default_and_limit_unsaved(
     admin_page: Page, console: Console
 ) -> None:
     saved = (console.config_path.parent / "subscribers" / "grace-church.toml").read_bytes()
@@ -80,6 +80,12 @@ def test_the_editors_frames_follow_a_changed_accent_and_limit_unsaved(
     assert _axe(admin_page) == []
 
     admin_page.fill("#f-theme-accent", "#c01c28")
+    expect(widget.locator(".syn-title a").first).to_have_css("color", "rgb(192, 28, 40)")
+    admin_page.get_by_label("Use the default").check()  # back to the default, in the picker too
+    expect(widget.locator(".syn-title a").first).to_have_css("color", "rgb(26, 95, 180)")
+    assert admin_page.input_value("#f-theme-accent") == "#1a5fb4"
+    admin_page.fill("#f-theme-accent", "#c01c28")  # a colour picked unticks the box
+    expect(admin_page.get_by_label("Use the default")).not_to_be_checked()
     expect(widget.locator(".syn-title a").first).to_have_css("color", "rgb(192, 28, 40)")
     admin_page.fill("#f-limit", "2")
     expect(widget.locator(".syn-item")).to_have_count(2)

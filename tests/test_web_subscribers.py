@@ -343,3 +343,55 @@ def test_a_file_that_is_not_toml_is_named_with_its_error_and_offers_no_form(
     assert "fix it in an editor first" in shown.text
     assert 'name="name"' not in shown.text
     assert file.read_bytes() == before
+
+
+def test_use_the_default_removes_a_set_colour_so_the_defaults_apply_again(
+    console: Console,
+) -> None:
+    main = console.config_path
+    main.write_text(main.read_text() + '\n[defaults.theme]\naccent = "#336699"\n')
+    file = console.config_path.parent / "subscribers" / "grace-church.toml"
+    before = file.read_text()
+    base = {"name": "Grace Community Church", "site_url": "https://grace-church.example.org/",
+            "categories": ["Christian News", "World News"], "limit": "10",
+            "content": "excerpt"}  # fmt: skip
+
+    def save(accent: list[str]) -> None:
+        form = console.get("/admin/subscribers/grace-church").text
+        version = re.search(r'name="version" value="([0-9a-f]{64})"', form)
+        assert version
+        fields = base | {"version": version.group(1), "theme.accent": accent}
+        assert console.post("/admin/subscribers/grace-church", fields).status_code == 303
+
+    save(["#aa0000"])
+    assert 'accent = "#aa0000"' in file.read_text()
+    block = field_block(console.get("/admin/subscribers/grace-church").text, "theme.accent")
+    assert re.search(
+        r'<input type="checkbox"[^>]* name="theme.accent" value="default"(?! checked)', block
+    )
+
+    save(["#aa0000", "default"])  # the picker still sends its colour; the box wins
+
+    after = file.read_text()
+    assert "accent" not in after
+    assert after.startswith(before.splitlines()[0] + "\n")  # the file's comment is kept
+    reloaded = load_config(console.config_path)
+    grace = next(s for s in reloaded.subscribers if s.id == "grace-church")
+    assert grace.theme.accent == "#336699"  # [defaults] applies again
+    assert audit_entries(console)[-1][3].startswith("theme.accent: removed")
+
+
+def test_use_the_default_on_a_colour_the_file_does_not_set_changes_nothing(
+    console: Console,
+) -> None:
+    file = console.config_path.parent / "subscribers" / "grace-church.toml"
+    before = file.read_bytes()
+    form = console.get("/admin/subscribers/grace-church").text
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', form)
+    assert version
+    fields = {"version": version.group(1), "name": "Grace Community Church",
+              "site_url": "https://grace-church.example.org/",
+              "categories": ["Christian News", "World News"], "limit": "10",
+              "content": "excerpt", "theme.accent": ["#00aa00", "default"]}  # fmt: skip
+    assert console.post("/admin/subscribers/grace-church", fields).status_code == 303
+    assert file.read_bytes() == before

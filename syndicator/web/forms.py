@@ -105,6 +105,9 @@ _KINDS: dict[str, Kind] = {  # where the type alone does not say which control f
 # Controls that cannot be left empty (a colour input, ticked boxes showing the value in
 # effect): submitting what is in effect anyway leaves the key unset.
 _ALWAYS_FILLED: frozenset[Kind] = frozenset({"colour", "choices", "categories"})
+# What an optional colour's "Use the default" box sends, under the colour's own key and
+# beside the picker's value (a colour input always sends one): the key is then unset.
+USE_DEFAULT = "default"
 _INDEX = re.compile(r"\[\d+\]$")
 NEW = "new"  # /admin/subscribers/new is the form, so no subscriber made here is called so
 DRAFT_ID = "new-subscriber"  # stands in for a refused id while the other fields are checked
@@ -230,6 +233,8 @@ def default_of(form_field: FormField, defaults: SubscriberOptions) -> Any:
 def default_text(form_field: FormField, defaults: SubscriberOptions) -> str:
     """The default as the form says it ("10", "every category", "yes"); "" for none."""
     value = default_of(form_field, defaults)
+    if form_field.kind == "colour" and value:
+        return _full_colour(value)  # as the picker holds it (the box sets it there)
     if form_field.kind == "yesno":
         return "yes" if value else "no"
     if form_field.key == "footer" and not value:
@@ -337,6 +342,8 @@ def _typed(form_field: FormField, raw: Sequence[str]) -> Any:
     if form_field.many:  # boxes, and lines of a text area (categories have both)
         items = [line.strip() for value in raw for line in value.splitlines() if line.strip()]
         return list(dict.fromkeys(items)) or None
+    if form_field.kind == "colour" and USE_DEFAULT in raw and not form_field.required:
+        return None
     text = raw[0].strip() if raw else ""
     if not text:
         return None

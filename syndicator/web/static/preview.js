@@ -7,6 +7,19 @@ const PAUSE_MS = 80;
 // Controls whose every input event is one keystroke of something still being typed.
 const TYPED = new Set(["text", "url", "email", "search", "number", "textarea"]);
 
+// "Use the default" beside a colour: moving the picker unticks it (the picker's colour is
+// then the one meant), and ticking it shows the default in the picker. These run before
+// the form's listeners below ask for the preview (the target's own listeners come first).
+for (const box of document.querySelectorAll("input[data-default-of]")) {
+  const picker = document.getElementById(box.dataset.defaultOf);
+  picker.addEventListener("input", () => {
+    box.checked = false;
+  });
+  box.addEventListener("change", () => {
+    if (box.checked) picker.value = box.dataset.colour;
+  });
+}
+
 const section = document.getElementById("preview");
 const button = section && section.querySelector("button[formaction]");
 const form = button && button.form;
