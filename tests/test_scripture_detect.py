@@ -133,6 +133,10 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("John&nbsp;1:1", "John.1.1"),
         ],
     ),
+    "a thin space, a narrow no-break space or a line break counts as a space": (
+        "<p>1\u2009John 4:8, Psalm\u202f23 and John\n3:16.</p>",
+        [("1\u2009John 4:8", "1John.4.8"), ("Psalm\u202f23", "Ps.23"), ("John\n3:16", "John.3.16")],
+    ),
     "a cross-chapter range is found": (
         "<p>The sermon covered John 3:16–4:2.</p>",
         [("John 3:16–4:2", "John.3.16-4.2")],
@@ -194,6 +198,19 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "a dash then words after a reference is prose": (
         "<p>Psalm 23—the shepherd psalm—and John 3:16 – a famous verse.</p>",
         [("Psalm 23", "Ps.23"), ("John 3:16", "John.3.16")],
+    ),
+    "a reference right after another is found though a number ends the one before": (
+        "<p>John 3:16 John 3:17 and Psalm 23:1 John 1:1.</p>",
+        [
+            ("John 3:16", "John.3.16"),
+            ("John 3:17", "John.3.17"),
+            ("Psalm 23:1", "Ps.23.1"),
+            ("John 1:1", "John.1.1"),
+        ],
+    ),
+    "references between spaced dashes are found unless a range could read the number": (
+        "<p>Psalm 23 – Isaiah 53 – John 10:11, but not John 3:16 – 1 Cor. 13:4.</p>",
+        [("Psalm 23", "Ps.23"), ("Isaiah 53", "Isa.53"), ("John 10:11", "John.10.11")],
     ),
     "a reference in capitals or in brackets is found": (
         "<p>(JOHN 3:16) and [Romans 5:8].</p>",

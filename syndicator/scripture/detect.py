@@ -79,20 +79,25 @@ def _aliases() -> dict[tuple[int | None, str], _Alias]:
 
 _ALIASES = _aliases()
 
-_SPACE = "[ \xa0]"
+# Spaces between a book and its number: a space, a no-break space (`&nbsp;`), a thin or
+# narrow no-break space, or a line break in the source (a browser shows a space).
+_SPACE = r"[ \xa0\u2009\u202f\n]"
 _DASH = "[-\u2010\u2011\u2013\u2014]"
-# Before a name without its number: no number it could belong to ("…,1 John 4:8" and
-# "4 John 3:16" are no reference to John).
+# Before a name without its number: no number it could belong to ("I John" is 1 John,
+# never John). A digit there is checked in `_in_text`: it may end the reference before.
 _NO_NUMBER = "".join(
-    f"(?<!{number}{space})"
-    for number in ("\\d", "I", "First", "Second", "Third", "1st", "2nd", "3rd")
-    for space in ("[ ]", "\xa0")
+    f"(?<!{number}{_SPACE})" for number in ("I", "First", "Second", "Third", "1st", "2nd", "3rd")
 )
+_NUMBER_BEFORE = re.compile(rf"\d{_SPACE}\Z")
+# A candidate: [number] name[.] chapter[:verse][-[chapter:]verse]. Nothing glued before it;
+# no digit after a dash and a space, which a range before may have read ("John 3:16 – 1
+# Cor. 13:4" is no range, and not trusted as a reference after one either).
 _CANDIDATE = re.compile(
     rf"""
     (?<![\w.,;:/\-\u2010\u2011\u2013\u2014])
     (?:
-        (?P<digit>[123]){_SPACE}?|(?P<word>III|II|I|First|Second|Third|1st|2nd|3rd){_SPACE}+
+        (?<!{_DASH}{_SPACE})(?P<digit>[123]){_SPACE}?
+        |(?P<word>III|II|I|First|Second|Third|1st|2nd|3rd){_SPACE}+
         |{_NO_NUMBER}
     )
     (?P<name>[A-Z][A-Za-z]*(?:{_SPACE}+of{_SPACE}+[A-Z][a-z]+)?)
@@ -185,6 +190,12 @@ def _in_text(raw: str, offset: int) -> Iterator[Reference]:
     position = 0
     while match := _CANDIDATE.search(text, position):
         found = list(_parse(text, match))
+        if found and match["digit"] is None and match["word"] is None:
+            # A number just before the name spoils it ("4 John 3:16"), unless it ends the
+            # reference before ("John 3:16 John 3:16"): the same as once that is a link.
+            number = _NUMBER_BEFORE.search(text, max(0, match.start() - 2), match.start())
+            if number and position != match.start() - 1:
+                found = []
         if not found:
             position = match.end("name")
             continue
