@@ -44,6 +44,17 @@ def test_a_reference_that_no_longer_matches_the_body_is_skipped() -> None:
     assert link_references(body, stale, url, Policy()) == body
 
 
+def test_a_reference_now_inside_a_link_or_a_heading_is_never_linked() -> None:
+    for body in (
+        sanitize('<p>Read <a href="https://x.test/">John 3:16</a> today.</p>'),
+        sanitize("<h2>Read John 3:16 today.</h2>"),
+        sanitize("<pre>Read John 3:16 today.</pre>"),
+    ):
+        at = body.index("John 3:16")
+        ref = Reference(at, at + len("John 3:16"), Passage("John", 3, 16))
+        assert link_references(body, [ref], url, Policy()) == body
+
+
 def test_a_url_that_could_break_its_attribute_is_escaped_or_dropped() -> None:
     body = sanitize("<p>Read John 3:16 today.</p>")
     refs = find_references(body)
