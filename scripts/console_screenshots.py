@@ -73,6 +73,17 @@ def shoot(page: Page, name: str, scheme: str, width: int) -> None:
         print(f"wrote docs/console-{name}.png")
 
 
+def scripture(page: Page) -> None:
+    """The editor's Bible references section, a provider chosen, the preview following
+    it (its story page opens on the newest story, which cites scripture)."""
+    page.goto(PAGES["editor"])
+    page.select_option("#f-scripture-link", "biblegateway")
+    page.wait_for_selector("[data-frames]:not([hidden])")
+    page.wait_for_timeout(800)  # the frames' own load
+    page.evaluate("document.activeElement.blur()")
+    page.locator("#f-scripture-link").scroll_into_view_if_needed()
+
+
 def main() -> int:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -97,6 +108,8 @@ def main() -> int:
                         if name != "login":
                             page.goto(path)
                             shoot(page, name, scheme, width)
+                    scripture(page)
+                    shoot(page, "editor-scripture", scheme, width)
                     page.goto(PAGES["dashboard"])
                     page.get_by_role("button", name="Publish now").click()
                     page.wait_for_url("**/admin/publish")

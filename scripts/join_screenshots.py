@@ -53,6 +53,7 @@ def build(page: Page) -> None:
     page.fill("#f-email", "office@hopevalley.example.org")
     page.fill("#f-limit", "3")
     page.select_option("#f-theme-layout", "cards")
+    page.select_option("#f-scripture-link", "youversion")
     page.wait_for_selector("[data-frames]:not([hidden])")
     page.wait_for_timeout(800)  # the frames' own load
     page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
@@ -79,6 +80,8 @@ def main() -> int:
                     page = context.new_page()
                     build(page)
                     shoot(page, "builder", scheme, width)
+                    page.locator("#f-scripture-link").scroll_into_view_if_needed()
+                    shoot(page, "builder-scripture", scheme, width)
                     if width == 1280 and scheme == "light":
                         page.click("#join-form button[type=submit]")
                         page.wait_for_url("**/join/r/*")

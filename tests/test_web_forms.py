@@ -242,9 +242,8 @@ def test_the_scripture_controls_offer_every_providers_translations_and_the_langu
     assert {"NIV", "ESV", "KJV", "RVR1960", "NVI", "ARC", "NVI-PT"} <= set(version.choices)
     assert len(set(version.choices)) == len(version.choices)
     config = make(tmp_path, {"grace": GRACE})
-    assert default_text(version, config.defaults) == (
-        "by language: NIV; Spanish RVR1960; Portuguese ARC"
-    )
+    assert default_text(version, config.defaults) == "by language"
+    assert "NIV in English, RVR1960 in Spanish, ARC in Portuguese, NIV in any other" in version.help
     chosen = make(tmp_path / "chosen", defaults='\n[defaults.scripture]\nversion = "esv"\n')
     assert default_text(version, chosen.defaults) == "ESV"
     assert from_site_defaults(version, chosen.defaults)

@@ -48,6 +48,14 @@ Kind = Literal[
 Shown = dict[str, list[str]]  # field key → its values as the form holds them
 FORM = ""  # the key of errors about the form as a whole (no one field)
 
+# The translation a church gets by its language when it names none ("by language: NIV in
+# English, …"); every provider defaults alike (a test holds them to it).
+_SITE = next(iter(PROVIDERS.values()))
+_BY_LANGUAGE = "by language: " + ", ".join(
+    [f"{version} in {Locale.parse(tag).english_name}" for tag, version in _SITE.by_language.items()]
+    + [f"{_SITE.fallback} in any other"]
+)
+
 # What each option is called on the form, and the one line under it. The keys are
 # exactly the options (a test holds them to the models).
 WORDS: dict[str, tuple[str, str]] = {
@@ -89,7 +97,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "scripture.link": ("Link Bible references to", "none, Bible Gateway (biblegateway) or "
                        "YouVersion's bible.com (youversion): “John 3:16” in a story's text "
                        "opens the passage there. No script, no tracking."),
-    "scripture.version": ("Bible translation", "The translation the links open."),
+    "scripture.version": ("Bible translation", f"The translation the links open; {_BY_LANGUAGE}."),
 }  # fmt: skip
 
 _KINDS: dict[str, Kind] = {  # where the type alone does not say which control fits
@@ -240,7 +248,7 @@ def default_text(form_field: FormField, defaults: SubscriberOptions) -> str:
     if form_field.key == "footer" and not value:
         return "the standard credit line"
     if form_field.key == "scripture.version" and not value:
-        return _by_language()
+        return "by language"
     if form_field.many and not value:
         return {"categories": "every category", "outputs": "all of them"}.get(
             form_field.key, "none"
@@ -248,18 +256,6 @@ def default_text(form_field: FormField, defaults: SubscriberOptions) -> str:
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     return "" if value is None else str(value)
-
-
-def _by_language() -> str:
-    """The translations chosen by language ("by language: NIV; Spanish RVR1960; …"),
-    which every provider shares (a test holds them to it)."""
-    site = next(iter(PROVIDERS.values()))
-    others = [
-        f"{_language_name(tag)} {version}"
-        for tag, version in site.by_language.items()
-        if version != site.fallback
-    ]
-    return "; ".join([f"by language: {site.fallback}", *others])
 
 
 def from_site_defaults(form_field: FormField, defaults: SubscriberOptions) -> bool:
