@@ -196,6 +196,7 @@ def load_stories(config: Config, store: Store) -> list[Story]:
     for source in config.sources:
         state = states.get(source.id)
         language = source.language or (state.language if state else None)
+        policy = clean.policy_for(source.clean)
         for stored, cleaned in store.cleaned(source.id):
             article = clean.load_article(cleaned, source.clean)
             stories.append(
@@ -208,6 +209,7 @@ def load_stories(config: Config, store: Store) -> list[Story]:
                     first_seen=stored.first_seen,
                     version=hashlib.sha256(cleaned.encode()).hexdigest()[:32],
                     language=language,
+                    policy=policy,
                 )
             )
     stories.sort(key=lambda story: (-story.date.timestamp(), story.slug))

@@ -17,7 +17,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:  # it imports this module
+if TYPE_CHECKING:  # both import this module
+    from .clean.sanitize import Policy
     from .scripture import Reference
 
 # The output layout (URLs given out to churches: they never change). The renderer writes
@@ -221,6 +222,9 @@ class Story:
     # cleaning of it under other settings, and so does every output that shows it.
     version: str
     language: str | None = None  # its text's: the source's `language`, else its feed's
+    # Its source's sanitizer policy (links in a new tab, video hosts), which HTML made
+    # from its body (scripture links) passes again; None: the default policy.
+    policy: Policy | None = None
 
     @property
     def date(self) -> datetime:

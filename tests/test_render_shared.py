@@ -14,10 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from syndicator.clean import sanitize
 from syndicator.config import SubscriberConfig
-from syndicator.render import Renderer, plan, shared
+from syndicator.models import Story
+from syndicator.render import Renderer, plan, scripture, shared
 from syndicator.render.environment import BUILTIN_TEMPLATES, ScriptData, js_data, js_string_body
 from syndicator.render.views import HOLE_CHAR, Pieces, hole
+from syndicator.scripture import find_references
 
 from .conftest import NOW
 from .test_render import Site, rendered_site
@@ -40,7 +43,25 @@ SHARED_OPTIONS: dict[str, tuple[Any, ...]] = {
     "timezone": ("UTC", "America/Chicago", "Asia/Tokyo"),
     "theme": tuple({"layout": layout, "accent": "#123456"} for layout in ("list", "cards")),
     "per_page": (3, 10),
+    "scripture": (
+        {"link": "none"},
+        {"link": "biblegateway", "version": "NIV"},
+        {"link": "biblegateway", "version": "KJV"},
+        {"link": "youversion"},  # the default for its language
+        {"link": "youversion", "version": "NIV"},
+    ),
 }
+
+
+def citing(stories: list[Story]) -> list[Story]:
+    """The stories, each citing scripture at its end (the sample cites none)."""
+    cited = []
+    for story in stories:
+        body = sanitize(f"{story.article.body_html}<p>As John 3:16 and Psalm 23 say.</p>")
+        article = replace(story.article, body_html=body, references=find_references(body))
+        assert len(article.references) >= 2
+        cited.append(replace(story, article=article, version=f"{story.version}-cited"))
+    return cited
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -77,7 +98,7 @@ def test_shared_fragments_give_the_bytes_of_rendering_alone(site: Site, seed: in
         for number, options in enumerate(choices)
     ]
     # One story removed upstream since: its page is a "no longer available" page.
-    stories = [replace(site.stories[0], presence="removed"), *site.stories[1:]]
+    stories = [replace(site.stories[0], presence="removed"), *citing(site.stories[1:])]
     by_slug = {s.slug: s for s in stories}
     shared = Renderer(site.config.path.parent, site.config.site)
     alone = Renderer(site.config.path.parent, site.config.site, share=False)
@@ -243,6 +264,7 @@ def test_caches_that_keep_almost_nothing_still_give_the_bytes_of_rendering_alone
         "CHANNELS_KEPT",
     ):
         monkeypatch.setattr(shared, limit, 1)
+    monkeypatch.setattr(scripture, "_linked", scripture._Linked(1))
     base = site.subscriber("grace").model_dump()
     twins = [
         SubscriberConfig.model_validate({**base, **options, "id": f"twin-{n}"})
@@ -252,13 +274,17 @@ def test_caches_that_keep_almost_nothing_still_give_the_bytes_of_rendering_alone
                 {"link_to": "detail_page", "detail_page_url": "https://g.example/news"},
                 {"language": "es", "date_format": "%d/%m/%Y"},
                 {"content": "full", "theme": {"layout": "cards"}},
+                {"content": "full", "scripture": {"link": "biblegateway", "version": "NIV"}},
+                {"content": "full", "scripture": {"link": "biblegateway", "version": "ESV"}},
+                {"scripture": {"link": "youversion"}, "link_to": "hosted"},
                 {},
             ]
         )
     ]
-    by_slug = {s.slug: s for s in site.stories}
+    stories = citing(site.stories)
+    by_slug = {s.slug: s for s in stories}
     together = Renderer(site.config.path.parent, site.config.site)
     alone = Renderer(site.config.path.parent, site.config.site, share=False)
     for twin in [*twins, *twins]:
-        decided = plan(twin, site.stories, by_slug, {}, NOW, "salt")
+        decided = plan(twin, stories, by_slug, {}, NOW, "salt")
         assert together.render(decided) == alone.render(decided), twin.id

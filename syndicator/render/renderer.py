@@ -42,7 +42,7 @@ from .views import SiteView, subscriber_view
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = f"{__version__}/18"  # bump when output bytes change for the same inputs
+RENDER_VERSION = f"{__version__}/19"  # bump when output bytes change for the same inputs
 LANGUAGES_KEPT = 64  # the site's environments, one per language (`cache.Bounded`)
 
 

@@ -23,6 +23,7 @@ from ..config import SiteConfig, SubscriberConfig, SubscriberOptions, Theme
 from ..locales import format_date, same_language, words_for
 from ..models import SUBSCRIBER_FILES, Image, SafeHtml, Story
 from .players import without_players
+from .scripture import ScriptureChoice, linked_body, scripture_choice, scripture_key
 
 # The options a shared fragment may depend on; subscribers that agree on all of them get
 # the same fragments, with their own id, name, footer and URLs filled into the holes.
@@ -36,7 +37,7 @@ VARIANT_FIELDS = (
     "language",
     "date_format",
     "timezone",
-)
+)  # and the scripture choice (`variant`)
 
 # A hole is NUL, a letter, NUL. NUL cannot occur in anything else we render: upstream text
 # passes `strip_invalid_chars`, config text is checked, and escaping never produces it.
@@ -106,6 +107,7 @@ class SubscriberView:
     date_format: str
     timezone: str
     theme: Theme
+    scripture: ScriptureChoice | None  # where its stories' Bible references link; None: plain
     dates_as_holes: bool = False  # shared fragments: each story's date is a hole (`DATE`)
 
     @property
@@ -170,6 +172,7 @@ def _view(
         date_format=options.date_format,
         timezone=options.timezone,
         theme=options.theme,
+        scripture=scripture_choice(options),
     )
 
 
@@ -262,7 +265,7 @@ class EncodedPieces:
 
 def variant(options: SubscriberOptions) -> tuple[Any, ...]:
     """The key under which subscribers share fragments."""
-    return tuple(getattr(options, name) for name in VARIANT_FIELDS)
+    return (*(getattr(options, name) for name in VARIANT_FIELDS), scripture_key(options))
 
 
 def variant_key(name: str, options: SubscriberOptions) -> tuple[Any, ...]:
@@ -279,8 +282,9 @@ def fragment_key(name: str, options: SubscriberOptions) -> tuple[Any, ...]:
     shared and unshared and fails on any difference."""
     o = options
     # Dates are holes (`date_value`): the date format and time zone need no key of their own.
+    # Whatever shows the body holds the scripture choice (`scripture_key`).
     if name in ("article.html", "_story.html"):
-        return (name, o.image != "none", o.utm, o.language)
+        return (name, o.image != "none", o.utm, o.language, scripture_key(o))
     if name == "gone.html":
         return (name, o.language)
     if name == "_feed_item.html":
@@ -288,13 +292,14 @@ def fragment_key(name: str, options: SubscriberOptions) -> tuple[Any, ...]:
         if o.content == "title":
             return (name, o.content, o.utm, o.language)
         if o.content == "full":
-            return (name, o.content, pictured, o.utm, o.language)
+            return (name, o.content, pictured, o.utm, o.language, scripture_key(o))
         return (name, o.content, o.excerpt_words, pictured, o.link_to, o.utm, o.language)
     if name == "_item.html":
         image = o.image if o.content != "title" else "none"
         position = o.image_position if image != "none" else None
         words = o.excerpt_words if o.content == "excerpt" else None
-        return (name, o.content, words, image, position, o.link_to, o.utm, o.language)
+        links = scripture_key(o) if o.content == "full" else ()
+        return (name, o.content, words, image, position, o.link_to, o.utm, o.language, links)
     return variant_key(name, o)
 
 
@@ -342,7 +347,8 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
     url = {"original": original, "hosted": hosted}.get(
         sub.link_to, f"{sub.detail_prefix}story={story.slug}"
     )
-    body = headings_from(article.body_html, 3)
+    body_html = linked_body(story, sub.scripture)  # the body every output shows
+    body = headings_from(body_html, 3)
     lead, rest = lead_and_rest(body)
     return ItemView(
         slug=story.slug,
@@ -366,8 +372,8 @@ def item_view(story: Story, sub: SubscriberView) -> ItemView:
         body=body,
         lead=lead,
         rest=rest,
-        story_body=headings_from(article.body_html, 2),
-        feed_body=safe_html(without_players(article.body_html, _watch(sub.language))),
+        story_body=headings_from(body_html, 2),
+        feed_body=safe_html(without_players(body_html, _watch(sub.language))),
         image=article.lead_image,
         image_in_body=_in_body(article.lead_image, article.body_html),
         categories=article.categories,
