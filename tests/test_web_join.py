@@ -489,3 +489,25 @@ def test_a_flood_of_previews_is_refused_with_the_wait(
     assert answers[2].json()["errors"] == [
         "Too many previews from your address. Try again in 1 minute."
     ]
+
+
+def test_a_church_picks_where_bible_references_link_and_a_wrong_translation_is_said(
+    console: Console, church: Church
+) -> None:
+    page = church.client.get("/join").text
+    assert '<option value="youversion">YouVersion (bible.com)</option>' in page
+    assert '<option value="" selected>Default (by language)</option>' in page
+    assert '<option value="none" selected>no links</option>' in page
+
+    refused = church.send(**{"scripture.link": "youversion", "scripture.version": "NIV84"})
+    assert refused.status_code == 400
+    assert 'id="f-scripture-version-error"' in refused.text
+    assert "&#39;NIV84&#39; is not a version YouVersion (bible.com) has" in refused.text
+    assert requests_in(console) == []
+
+    church.ask(**{"scripture.link": "youversion", "scripture.version": "nvi-pt"})
+    [request] = requests_in(console)
+    assert (request.options["scripture.link"], request.options["scripture.version"]) == (
+        "youversion",
+        "nvi-pt",
+    )

@@ -41,6 +41,7 @@ from ..embedcode import embed_code
 from ..errors import ConfigErrors, StaleEdit, SyndicatorError
 from ..models import JoinRequest
 from ..render.cache import Bounded
+from ..scripture.providers import PROVIDERS
 from ..store import Store, database_stamp
 from . import forms
 from .auth import open_store, throttle_wait
@@ -223,6 +224,8 @@ def _choices(
     for f in FIELDS:
         if f.kind == "select" and f.key != "link_to":
             found[f.key] = [(c, c) for c in f.choices]
+    found["scripture.link"] = [("none", "no links")]
+    found["scripture.link"] += [(key, site.name) for key, site in PROVIDERS.items()]
     # No translation in effect until the church picks one: its language's applies.
     default = forms.default_text(by_key["scripture.version"], current.defaults)
     found["scripture.version"].insert(0, ("", f"Default ({default})"))
