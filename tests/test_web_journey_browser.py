@@ -55,12 +55,12 @@ def test_an_admin_adds_previews_copies_publishes_edits_and_removes_a_church(
     saved = console.config_path.parent / "subscribers" / f"{CHURCH}.toml"
 
     # Sign in through the form.
-    page.goto("/admin/subscribers/new")
-    assert page.url == f"{console.base}/admin/login?next=/admin/subscribers/new"
+    page.goto("/admin/subscribers/+new")
+    assert page.url == f"{console.base}/admin/login?next=/admin/subscribers/%2Bnew"
     page.fill("input[name=name]", ADMIN)
     page.fill("input[name=password]", ADMIN_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/admin/subscribers/new")
+    page.wait_for_url("**/admin/subscribers/+new")
 
     # Add a church with two categories and an accent; the preview follows, unsaved.
     page.fill("#f-name", "Journey Chapel")

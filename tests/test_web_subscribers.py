@@ -93,11 +93,11 @@ def test_the_list_comes_in_pages_of_fifty(console: Console) -> None:
 
 
 def test_a_new_subscriber_is_added_with_the_id_made_from_its_name(console: Console) -> None:
-    form = console.get("/admin/subscribers/new")
+    form = console.get("/admin/subscribers/+new")
     assert form.status_code == 200
     assert fields_in(form.text) == {"csrf_token", "id"} | {f.key for f in FIELDS}
 
-    added = console.post("/admin/subscribers/new", NEW_CHURCH)
+    added = console.post("/admin/subscribers/+new", NEW_CHURCH)
 
     assert added.status_code == 303
     assert added.headers["location"] == "/admin/subscribers/new-hope-church?done=added"
@@ -115,7 +115,7 @@ def test_a_refused_form_shows_each_error_next_to_its_field_and_keeps_what_was_ty
 ) -> None:
     typed = NEW_CHURCH | {"id": "hope", "limit": "500", "site_url": "newhope.example.org"}
 
-    refused = console.post("/admin/subscribers/new", typed)
+    refused = console.post("/admin/subscribers/+new", typed)
 
     assert refused.status_code == 400
     limit = field_block(refused.text, "limit")
@@ -264,7 +264,7 @@ def test_every_stored_field_is_shown_escaped(console: Console) -> None:
         console.get("/admin/subscribers/hope-ministries").text,
         console.get("/admin/subscribers/grace-church/remove").text,
         console.post("/admin/subscribers/grace-church", {"name": HOSTILE, "footer": HOSTILE}).text,
-        console.post("/admin/subscribers/new", {"id": HOSTILE, "name": HOSTILE}).text,
+        console.post("/admin/subscribers/+new", {"id": HOSTILE, "name": HOSTILE}).text,
     ]
     for page in pages:
         assert "<script>alert" not in page
@@ -395,3 +395,28 @@ def test_use_the_default_on_a_colour_the_file_does_not_set_changes_nothing(
               "content": "excerpt", "theme.accent": ["#00aa00", "default"]}  # fmt: skip
     assert console.post("/admin/subscribers/grace-church", fields).status_code == 303
     assert file.read_bytes() == before
+
+
+def test_a_subscriber_whose_id_is_new_is_added_opened_and_saved_like_any_other(
+    console: Console,
+) -> None:
+    file = console.config_path.parent / "subscribers" / "new.toml"
+    added = console.post("/admin/subscribers/+new", NEW_CHURCH | {"id": "new", "name": "New"})
+    assert added.status_code == 303, added.text
+    assert added.headers["location"] == "/admin/subscribers/new?done=added"
+    assert file.is_file()  # as `syndicator subscribers add new` would make it
+
+    opened = console.get("/admin/subscribers/new")
+    assert opened.status_code == 200
+    assert 'action="/admin/subscribers/new"' in opened.text  # its own form, not the add form
+    assert 'name="version"' in opened.text and 'value="New"' in opened.text
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', opened.text)
+    assert version
+    fields = {"version": version.group(1), "name": "New", "site_url": NEW_CHURCH["site_url"],
+              "categories": ["Israel"], "limit": "7", "theme.accent": "#aa0000"}  # fmt: skip
+    saved = console.post("/admin/subscribers/new", fields)
+    assert saved.headers["location"] == "/admin/subscribers/new?done=saved"
+    assert "limit = 7" in file.read_text()
+    assert console.get("/admin/subscribers/new/remove").status_code == 200
+    listed = console.get("/admin/subscribers").text
+    assert 'href="/admin/subscribers/new"' in listed and 'href="/admin/subscribers/+new"' in listed

@@ -15,7 +15,7 @@ import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
 from babel import Locale
 from babel.localedata import locale_identifiers
@@ -117,7 +117,6 @@ _ALWAYS_FILLED: frozenset[Kind] = frozenset({"colour", "choices", "categories"})
 # beside the picker's value (a colour input always sends one): the key is then unset.
 USE_DEFAULT = "default"
 _INDEX = re.compile(r"\[\d+\]$")
-NEW = "new"  # /admin/subscribers/new is the form, so no subscriber made here is called so
 DRAFT_ID = "new-subscriber"  # stands in for a refused id while the other fields are checked
 
 
@@ -377,8 +376,6 @@ def create_from_form(config: Config, form: Mapping[str, Sequence[str]]) -> Saved
     # Left empty, they are written empty, for the loader to say so in its own words.
     name, site_url = values.pop("name", None) or "", values.pop("site_url", None) or ""
     try:
-        if subscriber_id == NEW:
-            _fail_id(f"{NEW!r} is the console's address for a new subscriber; choose another id")
         check_new_id(config, subscriber_id)
     except ConfigErrors as exc:  # the other fields' problems are said too, all at once
         data = nested({**values, "name": name, "site_url": site_url})
@@ -396,10 +393,6 @@ def create_from_form(config: Config, form: Mapping[str, Sequence[str]]) -> Saved
     changes = [Change("name", None, name), Change("site_url", None, site_url)]
     changes += [Change(key, None, value) for key, value in values.items()]
     return Saved(subscriber_id, tuple(changes))
-
-
-def _fail_id(message: str) -> NoReturn:
-    raise ConfigErrors([ConfigError("subscriber id", None, message)])
 
 
 def nested(values: Mapping[str, Any]) -> dict[str, Any]:

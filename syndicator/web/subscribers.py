@@ -1,6 +1,9 @@
 """The subscriber pages: the list (`/admin/subscribers`), the new-subscriber form
-(`/admin/subscribers/new`), a subscriber's form and embed code (`/admin/subscribers/<id>`)
+(`/admin/subscribers/+new`), a subscriber's form and embed code (`/admin/subscribers/<id>`)
 and its removal (`/admin/subscribers/<id>/remove`, confirmed on a page of its own).
+
+The new-subscriber form's address starts with `+`, which no id can: every id, `new`
+included, has its own page, and no id is kept back from the CLI or /join.
 
 Every change goes through `forms` (and so `syndicator.admin`, the CLI's code) and is
 recorded with `audit`. An id from the URL is checked as a slug before anything else
@@ -42,6 +45,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Language and dates", ("language", "date_format", "timezone")),
 )  # fmt: skip
 FEED_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed", "snippet": "HTML snippet"}
+NEW_FORM = f"{PREFIX}/subscribers/+new"  # not a slug: never a subscriber's page
 MESSAGES = {  # what a redirect after a change says, by its `done` parameter
     "added": "Added. The next cycle publishes it; its embed code is below.",
     "saved": "Saved. The next cycle publishes the change.",
@@ -313,8 +317,8 @@ async def remove(request: Request) -> Response:
 
 routes = [
     Route(f"{PREFIX}/subscribers", subscriber_list),
-    Route(f"{PREFIX}/subscribers/new", new_form, methods=["GET"]),
-    Route(f"{PREFIX}/subscribers/new", create, methods=["POST"]),
+    Route(NEW_FORM, new_form, methods=["GET"]),
+    Route(NEW_FORM, create, methods=["POST"]),
     Route(f"{PREFIX}/subscribers/{{subscriber_id}}", edit_form, methods=["GET"]),
     Route(f"{PREFIX}/subscribers/{{subscriber_id}}", save, methods=["POST"]),
     Route(f"{PREFIX}/subscribers/{{subscriber_id}}/remove", remove_form, methods=["GET"]),
