@@ -17,8 +17,9 @@ that, each cleaned once in its own process: seconds, seconds per MB, how the tim
 (linear: ×4) and peak RSS, beside the WordPress article repeated to the same sizes.
 
 `render`: 50 synthetic articles over 10 categories (the sample feed's, re-dated and
-re-titled), stored and cleaned in a real SQLite file; subscribers with varied options
-(seeded, so every run builds the same ones), all outputs or feeds only. Measured, each
+re-titled; some cite scripture), stored and cleaned in a real SQLite file; subscribers
+with varied options (seeded, so every run builds the same ones; 30 % link scripture
+references), all outputs or feeds only. Measured, each
 phase in its own process so its peak RSS is its own: the full build; the same build done
 the naive way (every subscriber rendered from scratch, stories reloaded for each; on a
 sample when that would take long, scaled); the write-only floor (the full build's bytes
@@ -402,6 +403,9 @@ TIMEZONES = (
     "Europe/Berlin", "Africa/Lagos", "Asia/Manila", "America/Sao_Paulo",
 )  # fmt: skip
 ACCENTS = ("#8b1e3f", "#2e7d32", "#6a1b9a", "#ef6c00", "#00695c", "#283593", "#5d4037")
+# Who links scripture references, and to which translation (None: its language's default).
+SCRIPTURE_LINKS = (("none", 70), ("biblegateway", 20), ("youversion", 10))
+SCRIPTURE_VERSIONS = (None, None, "ESV", "KJV")
 
 
 def synthetic_entry(
@@ -487,6 +491,12 @@ def synthetic_subscriber(number: int, outputs: tuple[Output, ...]) -> Subscriber
         if own_words
         else f"News courtesy of Worthy News, for {name} ({subscriber_id})."
     )
+    # Its own random numbers: the other options stay those of runs before this option.
+    scripture = random.Random(f"scripture-{number}")
+    link = _pick(scripture, SCRIPTURE_LINKS)
+    if link != "none":
+        version = scripture.choice(SCRIPTURE_VERSIONS)
+        options["scripture"] = {"link": link, **({"version": version} if version else {})}
     theme: dict[str, str] = {}
     if rng.random() < 0.4:
         theme["accent"] = rng.choice(ACCENTS)

@@ -288,3 +288,42 @@ def test_caches_that_keep_almost_nothing_still_give_the_bytes_of_rendering_alone
     for twin in [*twins, *twins]:
         decided = plan(twin, stories, by_slug, {}, NOW, "salt")
         assert together.render(decided) == alone.render(decided), twin.id
+
+
+def test_subscribers_with_the_same_scripture_choice_share_its_work_and_no_other(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second subscriber with the same provider and translation renders no story
+    fragment and links no body again; one with another translation does both."""
+    monkeypatch.setattr(scripture, "_linked", scripture._Linked(scripture.LINKED_CHARS))
+    made: list[str] = []
+    linked: list[str] = []
+    render_fragment = shared.SharedOutputs.render_fragment
+    link_references = scripture.link_references
+
+    def counted_render(self: shared.SharedOutputs, name: str, *args: Any) -> str:
+        made.append(name)
+        return render_fragment(self, name, *args)
+
+    def counted_link(*args: Any) -> Any:
+        linked.append("")
+        return link_references(*args)
+
+    monkeypatch.setattr(shared.SharedOutputs, "render_fragment", counted_render)
+    monkeypatch.setattr(scripture, "link_references", counted_link)
+    base = site.subscriber("grace").model_dump()
+    stories = citing(site.stories)
+    by_slug = {s.slug: s for s in stories}
+    renderer = Renderer(site.config.path.parent, site.config.site)
+    counts = []
+    for n, version in enumerate(("NIV", "NIV", "KJV")):
+        options = {"content": "full", "scripture": {"link": "biblegateway", "version": version}}
+        subscriber = SubscriberConfig.model_validate({**base, **options, "id": f"church-{n}"})
+        assert "biblegateway.com" in str(
+            renderer.render(plan(subscriber, stories, by_slug, {}, NOW, "salt"))
+        )
+        counts.append((len(made), len(linked)))
+    (made_first, linked_first), (made_twin, linked_twin), (made_other, linked_other) = counts
+    assert made_first and linked_first
+    assert (made_twin, linked_twin) == (made_first, linked_first)  # all shared
+    assert made_other > made_twin and linked_other == 2 * linked_first
