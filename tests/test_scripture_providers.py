@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import typing
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from syndicator.clean.sanitize import DEFAULT_POLICY, sanitize
 from syndicator.config import Link
-from syndicator.scripture import Passage
+from syndicator.scripture import Passage, find_references, link_references
 from syndicator.scripture.books import BY_OSIS
 from syndicator.scripture.providers import PROVIDERS, passage_url
+
+from .conftest import REPO
 
 # Every translation the issue asks for, on both sites.
 REQUIRED = (
@@ -134,3 +138,14 @@ def test_every_book_links_on_every_provider(provider: str) -> None:
     for book in BY_OSIS.values():
         url = passage_url(provider, "KJV", Passage(book.osis, 1, 1))
         assert url.startswith("https://") and " " not in url
+
+
+def test_the_readmes_before_and_after_example_is_what_linking_gives() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Scripture links\n", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```html\n", 1)[1].split("```", 1)[0]
+    before, after = (" ".join(part.split()) for part in example.split("\n\n"))
+    body = sanitize(before)
+    url_for = functools.partial(passage_url, "biblegateway", "NIV")
+    linked = link_references(body, find_references(body), url_for, DEFAULT_POLICY)
+    assert linked == after
