@@ -63,7 +63,7 @@ def test_clean_bench_cleans_unchanged_articles_once_and_times_every_hostile_shap
     assert re.search(r"│ whole clean step\s+│\s+[\d.]+ │", output)
     assert re.search(r"│   scripture: find_references, \+ 50 references\s+│\s+[\d.]+ │", output)
     assert re.search(
-        r"│ scripture: link_references, 50 references \(render\)\s+│\s+[\d.]+ │", output
+        r"│ scripture: link_references, the same body \(render\)\s+│\s+[\d.]+ │", output
     )
     first = row(output, "first run")
     assert re.search(r"│\s+15 │\s+0 │\s+15 │\s+0 │", first)  # new, changed, cleaned, already
