@@ -84,6 +84,15 @@ def scripture(page: Page) -> None:
     page.locator("#f-scripture-link").scroll_into_view_if_needed()
 
 
+def linked_reference(page: Page) -> None:
+    """The preview's article page scrolled to its first linked Bible reference."""
+    frame = page.locator('iframe[data-frame="article"]')
+    frame.scroll_into_view_if_needed()
+    link = frame.content_frame.locator('a[href*="biblegateway.com"]').first
+    link.scroll_into_view_if_needed()
+    link.wait_for()
+
+
 def main() -> int:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -110,6 +119,8 @@ def main() -> int:
                             shoot(page, name, scheme, width)
                     scripture(page)
                     shoot(page, "editor-scripture", scheme, width)
+                    linked_reference(page)
+                    shoot(page, "editor-scripture-preview", scheme, width)
                     page.goto(PAGES["dashboard"])
                     page.get_by_role("button", name="Publish now").click()
                     page.wait_for_url("**/admin/publish")

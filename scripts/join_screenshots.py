@@ -82,6 +82,11 @@ def main() -> int:
                     shoot(page, "builder", scheme, width)
                     page.locator("#f-scripture-link").scroll_into_view_if_needed()
                     shoot(page, "builder-scripture", scheme, width)
+                    frame = page.locator('iframe[data-frame="article"]')
+                    frame.scroll_into_view_if_needed()
+                    linked = frame.content_frame.locator('a[href^="https://www.bible.com/"]')
+                    linked.first.scroll_into_view_if_needed()
+                    shoot(page, "builder-scripture-preview", scheme, width)
                     if width == 1280 and scheme == "light":
                         page.click("#join-form button[type=submit]")
                         page.wait_for_url("**/join/r/*")
