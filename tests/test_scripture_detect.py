@@ -212,6 +212,11 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "<p>Psalm 23 – Isaiah 53 – John 10:11, but not John 3:16 – 1 Cor. 13:4.</p>",
         [("Psalm 23", "Ps.23"), ("Isaiah 53", "Isa.53"), ("John 10:11", "John.10.11")],
     ),
+    "a reference after a dash that attributes a quotation is found": (
+        "<blockquote><p>“God works for the good.” —Romans 8:28</p></blockquote>"
+        "<p>“Be still.” –Psalm 46:10, and pre-John 3:16 is no reference.</p>",
+        [("Romans 8:28", "Rom.8.28"), ("Psalm 46:10", "Ps.46.10")],
+    ),
     "a reference in capitals or in brackets is found": (
         "<p>(JOHN 3:16) and [Romans 5:8].</p>",
         [("JOHN 3:16", "John.3.16"), ("Romans 5:8", "Rom.5.8")],

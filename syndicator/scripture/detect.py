@@ -89,14 +89,15 @@ _NO_NUMBER = "".join(
     f"(?<!{number}{_SPACE})" for number in ("I", "First", "Second", "Third", "1st", "2nd", "3rd")
 )
 _NUMBER_BEFORE = re.compile(rf"\d{_SPACE}\Z")
-# A candidate: [number] name[.] chapter[:verse][-[chapter:]verse]. Nothing glued before it;
-# no digit after a dash and a space, which a range before may have read ("John 3:16 – 1
-# Cor. 13:4" is no range, and not trusted as a reference after one either).
+# A candidate: [number] name[.] chapter[:verse][-[chapter:]verse]. Nothing glued before it
+# but a dash before a name ("—Romans 8:28" after a quotation); no digit after a dash, which
+# a range before may have read ("John 3:16 – 1 Cor. 13:4" is no range, and not trusted as
+# a reference after one either).
 _CANDIDATE = re.compile(
     rf"""
-    (?<![\w.,;:/\-\u2010\u2011\u2013\u2014])
+    (?<![\w.,;:/\-\u2010\u2011])
     (?:
-        (?<!{_DASH}{_SPACE})(?P<digit>[123]){_SPACE}?
+        (?<![\u2013\u2014])(?<!{_DASH}{_SPACE})(?P<digit>[123]){_SPACE}?
         |(?P<word>III|II|I|First|Second|Third|1st|2nd|3rd){_SPACE}+
         |{_NO_NUMBER}
     )
