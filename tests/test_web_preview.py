@@ -159,3 +159,19 @@ def test_the_previews_kept_are_bounded_the_oldest_going_first(ran: Console) -> N
     tokens = [previews.render(config, draft, "owner", NOW).token for _ in range(5)]
     assert len(previews) == 3
     assert [previews.get(token) is not None for token in tokens] == [False, False, True, True, True]
+
+
+def test_the_preview_links_the_sample_storys_bible_references_as_the_draft_chooses(
+    ran: Console,
+) -> None:
+    # The newest sample story (the preview's article page) cites Matthew 25:35–36.
+    plain = ran.get(post(ran).json()["frames"]["article"]).text
+    assert "Matthew 25:35–36" in plain and "bible.com" not in plain
+    assert "biblegateway.com" not in plain
+
+    frames = post(ran, **{"scripture.link": "youversion", "scripture.version": "nvi-pt"})
+    article = ran.get(frames.json()["frames"]["article"]).text
+    assert (
+        '<a href="https://www.bible.com/bible/129/MAT.25.35-36.NVI" rel="noopener">'
+        "Matthew 25:35–36</a>"
+    ) in article
