@@ -246,7 +246,8 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     ),
     "a time, a count or an age after a name is not a verse": (
         "<p>We met at 3:30. Numbers 3:2 million. Isaiah 53-year-old. Mark 12:30 pm."
-        " John 10:30 a.m. Psalm 23 percent. Jude 3 points. Isaiah 40 years.</p>",
+        " John 10:30 a.m. Psalm 23 percent. Jude 3 points. Isaiah 40 years. Daniel 2:1 win."
+        " Luke 2:1 ratio. Haggai 2 kids. Malachi 3 killed.</p>",
         [],
     ),
     "a number that is part of a longer number or a decimal is not a verse": (
