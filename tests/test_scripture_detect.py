@@ -137,6 +137,15 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "<p>1\u2009John 4:8, Psalm\u202f23 and John\n3:16.</p>",
         [("1\u2009John 4:8", "1John.4.8"), ("Psalm\u202f23", "Ps.23"), ("John\n3:16", "John.3.16")],
     ),
+    "a part of a verse is linked as the verse": (
+        "<p>Romans 12:1a, John 3:16b-18a and 1 Cor. 13:4–8a; 13:13b.</p>",
+        [
+            ("Romans 12:1a", "Rom.12.1"),
+            ("John 3:16b-18a", "John.3.16-3.18"),
+            ("1 Cor. 13:4–8a", "1Cor.13.4-13.8"),
+            ("13:13b", "1Cor.13.13"),
+        ],
+    ),
     "a cross-chapter range is found": (
         "<p>The sermon covered John 3:16–4:2.</p>",
         [("John 3:16–4:2", "John.3.16-4.2")],
@@ -251,8 +260,8 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [],
     ),
     "a number that is part of a longer number or a decimal is not a verse": (
-        "<p>Numbers 3,000, John 3:16.5, Psalm 23/24, Psalm 23:1:2, Mark 5:12a and"
-        " Isaiah 53-2020.</p>",
+        "<p>Numbers 3,000, John 3:16.5, Psalm 23/24, Psalm 23:1:2, Mark 5:12c, Psalm 23a,"
+        " Psalm 23-24a and Isaiah 53-2020.</p>",
         [],
     ),
     "a number that belongs to an organisation or a place is not a reference": (

@@ -83,6 +83,8 @@ _ALIASES = _aliases()
 # narrow no-break space, or a line break in the source (a browser shows a space).
 _SPACE = r"[ \xa0\u2009\u202f\n]"
 _DASH = "[-\u2010\u2011\u2013\u2014]"
+# Part of a verse ("John 3:16a"): written as part of the reference, linked as the verse.
+_PART = "[ab]?"
 # Before a name without its number: no number it could belong to ("I John" is 1 John,
 # never John). A digit there is checked in `_in_text`: it may end the reference before.
 _NO_NUMBER = "".join(
@@ -105,8 +107,9 @@ _CANDIDATE = re.compile(
     (?P<dot>\.)?
     {_SPACE}+
     (?P<chapter>[1-9]\d{{0,2}})
-    (?::(?P<verse>[1-9]\d{{0,2}}))?
+    (?::(?P<verse>[1-9]\d{{0,2}}){_PART})?
     (?:{_SPACE}?{_DASH}{_SPACE}?(?:(?P<end_chapter>[1-9]\d{{0,2}}):)?(?P<end_verse>[1-9]\d{{0,2}}))?
+    (?P<end_part>{_PART})
     """,
     re.X,
 )
@@ -146,8 +149,8 @@ _AFTER = re.compile(
 _MORE = re.compile(
     rf"""
     (?P<sep>[,;]|{_SPACE}+and{_SPACE}){_SPACE}*
-    (?:(?P<chapter>[1-9]\d{{0,2}}):)?(?P<verse>[1-9]\d{{0,2}})
-    (?:{_DASH}(?:(?P<end_chapter>[1-9]\d{{0,2}}):)?(?P<end_verse>[1-9]\d{{0,2}}))?
+    (?:(?P<chapter>[1-9]\d{{0,2}}):)?(?P<verse>[1-9]\d{{0,2}}){_PART}
+    (?:{_DASH}(?:(?P<end_chapter>[1-9]\d{{0,2}}):)?(?P<end_verse>[1-9]\d{{0,2}}){_PART})?
     """,
     re.X,
 )
@@ -237,8 +240,10 @@ def _parse(text: str, match: re.Match[str]) -> Iterator[tuple[int, int, Passage]
         return
     chapter, verse = int(match["chapter"]), _int(match["verse"])
     end_chapter, end_verse = _int(match["end_chapter"]), _int(match["end_verse"])
-    if verse is None and not (alias.bare_dotted if match["dot"] else alias.bare):
-        return
+    if verse is None and (
+        match["end_part"] or not (alias.bare_dotted if match["dot"] else alias.bare)
+    ):
+        return  # "Mark 5", "Psalm 23-24a"
     passage = _passage(alias.book, chapter, verse, end_chapter, end_verse)
     if passage is None:
         return
