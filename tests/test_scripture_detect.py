@@ -182,7 +182,7 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ],
     ),
     "verses listed after a reference are references of their own": (
-        "<p>See Romans 8:28, 31 and 39, then John 3:16; 4:2 and 1 John 4:8, 16.</p>",
+        "<p>See Romans 8:28, 31 and 39, then John 3:16; 4:2 and 1 John 4:8, 16; Jude 3, 24.</p>",
         [
             ("Romans 8:28", "Rom.8.28"),
             ("31", "Rom.8.31"),
@@ -191,6 +191,8 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("4:2", "John.4.2"),
             ("1 John 4:8", "1John.4.8"),
             ("16", "1John.4.16"),
+            ("Jude 3", "Jude.1.3"),
+            ("24", "Jude.1.24"),
         ],
     ),
     "a list stops at a number that is not a further verse": (

@@ -248,7 +248,7 @@ def _parse(text: str, match: re.Match[str]) -> Iterator[tuple[int, int, Passage]
     if passage is None:
         return
     yield match.start(), match.end(), passage
-    if passage.verse is not None and len(alias.book.verses) > 1:
+    if passage.verse is not None:  # a list follows verses, never chapters ("Psalm 23, 24")
         yield from _list(text, match.end(), passage)
 
 
