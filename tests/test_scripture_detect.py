@@ -29,6 +29,15 @@ def test_every_book_has_its_own_osis_id_usfm_code_and_name() -> None:
         assert len({getattr(book, field) for book in BOOKS}) == 66, field
 
 
+def test_every_alias_names_one_book_and_every_bare_alias_is_an_alias() -> None:
+    seen: dict[tuple[int | None, str], str] = {}
+    for book in BOOKS:
+        for alias in (*book.names, *book.abbreviations):
+            assert seen.setdefault((book.number, alias), book.osis) == book.osis, alias
+        for alias in book.bare:
+            assert alias.removesuffix(".") in (*book.names, *book.abbreviations), alias
+
+
 @pytest.mark.parametrize(
     ("passage", "osis"),
     [
