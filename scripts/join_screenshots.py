@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Pictures of /join, in Debian's headless Chromium at 1280 and 375 px, light and dark:
 the builder with its live preview (a church's name typed, a few options chosen), a
-waiting private link, and the console's Requests page; over a copy of the demo config
-after one cycle.
+waiting private link, the console's Requests page, and the approved link's change form
+with its live preview; over a copy of the demo config after one cycle.
 
     python3 scripts/dev.py test -q tests/test_web_app.py -k nothing   # (bootstrap once), then:
     .venv/bin/python scripts/join_screenshots.py
@@ -90,10 +90,32 @@ def main() -> int:
                     if width == 1280 and scheme == "light":
                         page.click("#join-form button[type=submit]")
                         page.wait_for_url("**/join/r/*")
+                        link = page.url
                         shoot(page, "waiting", scheme, width)
                         sign_in_page(page)
                         page.goto("/admin/requests")
                         shoot(page, "requests", scheme, width, full=True)
+                        page.click("form.decide button[type=submit] >> text=Approve")
+                        page.wait_for_url("**/admin/requests?done=approved")
+                    context.close()
+            for width, height in SIZES.items():
+                for scheme in ("light", "dark"):
+                    context = browser.new_context(
+                        base_url=base,
+                        viewport={"width": width, "height": height},
+                        color_scheme=scheme,
+                    )
+                    stand_in_outlet_images(context)
+                    page = context.new_page()
+                    page.goto(link)
+                    page.fill("#f-limit", "2")  # a change, previewed before it is saved
+                    page.wait_for_selector("[data-frames]:not([hidden])")
+                    page.wait_for_timeout(800)  # the frames' own load
+                    page.evaluate(
+                        "document.activeElement.blur();"
+                        "document.getElementById('change-heading').scrollIntoView()"
+                    )
+                    shoot(page, "approved-change", scheme, width)
                     context.close()
             browser.close()
     return 0

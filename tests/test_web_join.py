@@ -18,6 +18,7 @@ from syndicator.store import Store
 from syndicator.web import join
 
 from .conftest import NOW, Console, csrf_token_in
+from .test_web_console import replace
 
 HOSTILE = '<script>alert("x")</script>'
 CHURCH = {
@@ -306,6 +307,36 @@ def test_a_church_changes_its_own_limit_on_its_link(console: Console, church: Ch
     assert subscriber.limit == 7 and subscriber.theme.accent == "#aa0000"
     refused = change(church, link, limit="0")
     assert refused.status_code == 400 and 'id="f-limit-error"' in refused.text
+
+
+def test_an_approved_churchs_change_is_previewed_over_its_file_and_writes_nothing(
+    console: Console, church: Church
+) -> None:
+    link = church.ask()
+    approve(console)
+    subscriber_file = console.config.subscribers_dir / "hope-valley-fellowship.toml"
+    replace(subscriber_file, 'footer = "Shared by the admin"\n' + subscriber_file.read_text())
+    run_once(console.config, NOW)
+    folder = console.config_path.parent
+    before = _files(folder), _files(console.config.site.output_dir)
+    data = {"csrf_token": church.token(link), **CHURCH, "limit": "2"}
+    json = {"Accept": "application/json"}
+
+    answer = church.client.post(link + "/preview", data=data, headers=json)
+
+    assert answer.status_code == 200, answer.text
+    frame = church.client.get(answer.json()["frames"]["iframe"])
+    assert frame.text.count('<li class="syn-item">') == 2  # the form's limit
+    assert "Shared by the admin" in frame.text  # and what its file sets beyond the form
+    assert (_files(folder), _files(console.config.site.output_dir)) == before
+    bad = church.client.post(link + "/preview", data={**data, "limit": "0"}, headers=json)
+    assert bad.status_code == 422 and bad.json()["errors"][0].startswith("Stories listed:")
+    with httpx2.Client(base_url=console.base) as stranger:
+        assert stranger.post(link + "/preview", data=data).status_code == 403
+    unknown = church.client.post("/join/r/not-a-link/preview", data=data, headers=json)
+    assert unknown.status_code == 404
+    waiting = church.ask(name="Other Church", email="other@example.org")
+    assert church.client.post(waiting + "/preview", data=data, headers=json).status_code == 409
 
 
 def test_a_new_name_waits_for_the_admins_approval(console: Console, church: Church) -> None:

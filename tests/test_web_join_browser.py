@@ -1,18 +1,20 @@
 """/join in Debian's headless Chromium: axe finds nothing on the builder, a private link
 and the Requests page (light and dark); a church sends its request from the keyboard
-alone; and the whole way from the builder to the widget on the church's own page."""
+alone; and the whole way from the builder to the widget on the church's own page, its
+change form's live preview included."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from syndicator.pipeline import run_once
 
 from .conftest import NOW, Console, FeedServer, respond
 from .test_accessibility import AXE, violations
+from .test_web_console import replace
 from .test_web_subscribers_browser import signed_in, tab_to
 
 pytestmark = pytest.mark.slow
@@ -74,11 +76,12 @@ def test_axe_finds_nothing_on_join_a_private_link_and_the_requests_page(
         admin.wait_for_url("**/admin/requests?done=approved")
     page.goto(link)
     page.wait_for_selector("#code-heading")
+    page.wait_for_selector("[data-frames]:not([hidden])")  # its change form's live preview
     assert violations(page) == [], (colours, "an approved link")
     page.context.close()
 
 
-def test_a_church_builds_asks_is_approved_pastes_its_code_and_changes_its_limit(
+def test_a_church_builds_asks_is_approved_pastes_its_code_and_previews_and_changes_its_limit(
     browser: Browser, console: Console, served: str, web: dict[str, FeedServer]
 ) -> None:
     page = church_page(browser, console)
@@ -89,6 +92,8 @@ def test_a_church_builds_asks_is_approved_pastes_its_code_and_changes_its_limit(
         admin.wait_for_url("**/admin/requests?done=approved")
     added = next(s for s in console.config.subscribers if s.id == "pasted-chapel")
     assert (added.site_url, added.limit) == ("https://keys.example.org/", 3)
+    file = console.config_path.parent / "subscribers" / "pasted-chapel.toml"
+    replace(file, 'footer = "Shared by the admin"\n' + file.read_text())  # not on its form
     run_once(console.config, NOW)
 
     page.goto(link)
@@ -112,7 +117,14 @@ def test_a_church_builds_asks_is_approved_pastes_its_code_and_changes_its_limit(
     stories.first.wait_for()
     assert stories.count() == 3
 
+    # The change form's live preview: its file as it is, with the form's change, unsaved.
+    preview = page.frame_locator("#preview iframe[data-frame=iframe]")
+    expect(preview.locator(".syn-item")).to_have_count(3)
+    expect(preview.locator("body")).to_contain_text("Shared by the admin")
     page.fill("#f-limit", "2")
+    expect(preview.locator(".syn-item")).to_have_count(2)
+    expect(preview.locator("body")).to_contain_text("Shared by the admin")
+    assert "limit = 3" in file.read_text()
     page.click("#join-form button[type=submit]")
     page.wait_for_selector("text=Saved. The next cycle publishes the change.")
     assert next(s for s in console.config.subscribers if s.id == "pasted-chapel").limit == 2

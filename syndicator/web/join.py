@@ -23,7 +23,7 @@ import re
 import secrets
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..admin import read_subscriber, update_subscriber
+from ..admin import SubscriberFile, read_subscriber, update_subscriber
 from ..config import Config, SubscriberConfig, subscriber_from
 from ..embedcode import embed_code
 from ..errors import ConfigErrors, StaleEdit, SyndicatorError
@@ -60,6 +60,7 @@ KEYS = (
     "scripture.version",
 )  # fmt: skip
 APPROVED_KEYS = ("name", "site_url")  # a change to these waits for an admin again
+CHANGED_AT_ONCE = tuple(key for key in KEYS if key not in APPROVED_KEYS)
 LINKS = (("original", "the outlet's site"), ("hosted", "a page of its own, hosted here"))
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 MAX_EMAIL = 254
@@ -406,19 +407,12 @@ async def change(request: Request) -> Response:
     current = _enabled(request)
     token = request.path_params["token"]
     found = _request_of(current, token)
-    subscriber = _subscriber(current, found)
-    if subscriber is None:
-        raise HTTPException(409, "This request is not approved yet: its options cannot be changed.")
+    subscriber = _approved(current, found)
     _limited(_state(request).submits, request, "changes")
     typed = _typed(form)
     try:
         values = validated(current, typed)
-        opened = read_subscriber(current, subscriber.id)
-        own = {k: v for k, v in opened.values.items() if k in KEYS}
-        wanted = values_from_form(
-            {k: v for k, v in typed.items() if k not in APPROVED_KEYS}, own, current.defaults
-        )
-        wanted = {k: v for k, v in wanted.items() if k in KEYS and k not in APPROVED_KEYS}
+        _, wanted = _changes(current, subscriber, typed, CHANGED_AT_ONCE)
         changes = update_subscriber(current, subscriber.id, wanted, str(form.get("version", "")))
     except StaleEdit as exc:
         errors = {FORM: [e.message for e in exc.errors]}
@@ -441,18 +435,70 @@ async def change(request: Request) -> Response:
     raise Redirect(f"{JOIN}/r/{token}?done={done}")
 
 
+def _approved(current: Config, found: JoinRequest) -> SubscriberConfig:
+    """The subscriber an approved request made; 409 while there is none yet."""
+    subscriber = _subscriber(current, found)
+    if subscriber is None:
+        raise HTTPException(409, "This request is not approved yet: its options cannot be changed.")
+    return subscriber
+
+
+def _changes(
+    current: Config, subscriber: SubscriberConfig, typed: Mapping[str, Sequence[str]],
+    keys: Sequence[str],
+) -> tuple[SubscriberFile, dict[str, Any]]:  # fmt: skip
+    """The church's file, and what its change form changes among `keys` (None: the key
+    is removed, the default applies)."""
+    opened = read_subscriber(current, subscriber.id)
+    own = {k: v for k, v in opened.values.items() if k in KEYS}
+    wanted = values_from_form({k: v for k, v in typed.items() if k in keys}, own, current.defaults)
+    return opened, {k: v for k, v in wanted.items() if k in keys}
+
+
+def changed_draft(
+    current: Config, subscriber: SubscriberConfig, typed: Mapping[str, Sequence[str]]
+) -> SubscriberConfig:
+    """What an approved church's change form describes, not saved: its file as it is
+    (keys an admin set that the form has no control for too), with the form's values.
+    `ConfigErrors` as `change` would say them."""
+    validated(current, typed)
+    opened, wanted = _changes(current, subscriber, typed, KEYS)
+    defaults = current.defaults.model_dump(exclude_unset=True)
+    return subscriber_from(nested({**opened.values, **wanted}), subscriber.id, defaults, "form")
+
+
+def _builder_draft(current: Config, typed: Mapping[str, Sequence[str]]) -> SubscriberConfig:
+    if typed.get("link_to", ["original"])[0] not in {"", *(v for v, _ in LINKS)}:
+        raise HTTPException(400, "Story links go to the outlet's site or a page of its own.")
+    return draft_of(current, typed)
+
+
 async def join_preview(request: Request) -> Response:
-    """The builder's live preview: the same render as the console's, never written; one
-    render per change (the draft sent again gets the same frames), at most `PREVIEWS`
-    renders a minute per address."""
+    """The builder's live preview: the same render as the console's, never written."""
     form = await _form(request)
     current = _enabled(request)
-    state = _state(request)
     typed = _typed(form)
+    return await _preview(request, current, lambda: _builder_draft(current, typed))
+
+
+async def request_preview(request: Request) -> Response:
+    """An approved church's change form's live preview, as the builder's."""
+    form = await _form(request)
+    current = _enabled(request)
+    subscriber = _approved(current, _request_of(current, request.path_params["token"]))
+    typed = _typed(form)
+    return await _preview(request, current, lambda: changed_draft(current, subscriber, typed))
+
+
+async def _preview(
+    request: Request, current: Config, make: Callable[[], SubscriberConfig]
+) -> Response:
+    """The frames of the draft `make` gives (JSON for preview.js, else a redirect to
+    them): one render per change (the same draft again gets the same frames), at most
+    `PREVIEWS` renders a minute per address."""
+    state = _state(request)
     try:
-        if typed.get("link_to", ["original"])[0] not in {"", *(v for v, _ in LINKS)}:
-            raise HTTPException(400, "Story links go to the outlet's site or a page of its own.")
-        draft = draft_of(current, typed)
+        draft = make()
     except ConfigErrors as exc:
         labels = {f.key: f.label for f in FIELDS}
         messages = [
@@ -462,7 +508,7 @@ async def join_preview(request: Request) -> Response:
         ]
         return JSONResponse({"errors": messages}, status_code=422)
     owner = "join:" + _address(request)
-    key = repr(sorted(typed.items()))
+    key = repr(draft)  # every option it renders with: the same draft, the same frames
     last = state.last.get(owner)
     kept = state.held.get(last[1]) if last and last[0] == key else None
     if last is not None and kept is not None:
@@ -513,4 +559,5 @@ routes = [
     Route(f"{JOIN}/preview/{{token}}/{{path:path}}", preview_file),
     Route(f"{JOIN}/r/{{token}}", request_page, methods=["GET"]),
     Route(f"{JOIN}/r/{{token}}", change, methods=["POST"]),
+    Route(f"{JOIN}/r/{{token}}/preview", request_preview, methods=["POST"]),
 ]
