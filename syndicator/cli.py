@@ -278,11 +278,12 @@ def _read_password(prompt: str) -> str:
 def admins_passwd(obj: _Context, name: str) -> None:
     """Change an admin's password; their sessions end at once. The password is asked
     twice on a terminal, else read as one line from standard input."""
-    from .web.auth import AdminError, change_password
+    from .web.auth import AdminError, change_password, check_admin
 
     loaded = obj.config()
-    password = _read_password(f"new password for {name}")
     try:
+        check_admin(loaded, name)  # before the password is typed, twice, for nothing
+        password = _read_password(f"new password for {name}")
         change_password(loaded, name, password, datetime.now(UTC))
     except AdminError as exc:
         _err(f"error: {exc}")

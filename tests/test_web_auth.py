@@ -149,6 +149,8 @@ def test_passwd_for_an_unknown_admin_names_the_admins_there_are(tmp_path: Path) 
     admins(config, "add", "sam", stdin="another long phrase\n")
     code, _, err = admins(config, "passwd", "jo", stdin="a long secret phrase\n")
     assert code == 1 and err == "error: no admin 'jo'; admins: sam\n"
+    code, _, err = admins(config, "passwd", "jo", stdin="")  # said before any is read
+    assert code == 1 and err == "error: no admin 'jo'; admins: sam\n"
 
 
 @pytest.mark.parametrize(

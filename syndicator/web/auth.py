@@ -105,8 +105,7 @@ def change_password(
     password_hash = _hasher.hash(password)
     with open_store(config) as store, store.transaction():
         if not store.set_password_hash(name, password_hash):
-            known = ", ".join(n for n, _ in store.admins()) or "none"
-            raise AdminError(f"no admin {name!r}; admins: {known}")
+            raise _unknown(store, name)
         ended = store.end_admin_sessions(name, keep.id_hash if keep else None)
         others = "other " if keep else ""
         detail = f"{ended} {others}session{'' if ended == 1 else 's'} ended"
@@ -119,9 +118,20 @@ def remove_admin(config: Config, name: str, now: datetime, by: str = COMMAND_LIN
     when unknown."""
     with open_store(config) as store, store.transaction():
         if not store.remove_admin(name):
-            known = ", ".join(n for n, _ in store.admins()) or "none"
-            raise AdminError(f"no admin {name!r}; admins: {known}")
+            raise _unknown(store, name)
         store.add_audit(now, by, "remove admin", name, "its sessions ended")
+
+
+def _unknown(store: Store, name: str) -> AdminError:
+    known = ", ".join(n for n, _ in store.admins()) or "none"
+    return AdminError(f"no admin {name!r}; admins: {known}")
+
+
+def check_admin(config: Config, name: str) -> None:
+    """Raise `AdminError` when there is no admin `name` (before asking for a password)."""
+    with open_store(config) as store:
+        if store.password_hash(name) is None:
+            raise _unknown(store, name)
 
 
 def list_admins(config: Config) -> list[tuple[str, datetime]]:
