@@ -8,7 +8,8 @@ shows its problems).
     .venv/bin/python scripts/console_screenshots.py
 
 Writes every picture to artifacts/console/ (git-ignored) for a person to look at, and the
-README's two (the dashboard, and the editor with its preview; 1280 px, light) to docs/.
+README's three (the dashboard, the editor with its preview, and that preview's story page
+with its linked Bible references; 1280 px, light) to docs/.
 Look at them before committing.
 """
 
@@ -43,7 +44,11 @@ PAGES = {
     "templates": "/admin/templates",
     "password": "/admin/password",
 }
-README_PICTURES = {("dashboard", "light", 1280), ("editor", "light", 1280)}
+README_PICTURES = {
+    ("dashboard", "light", 1280),
+    ("editor", "light", 1280),
+    ("editor-scripture-preview", "light", 1280),
+}
 
 
 def demo(work: Path) -> Path:
@@ -89,8 +94,7 @@ def linked_reference(page: Page) -> None:
     frame = page.locator('iframe[data-frame="article"]')
     frame.scroll_into_view_if_needed()
     link = frame.content_frame.locator('a[href*="biblegateway.com"]').first
-    link.scroll_into_view_if_needed()
-    link.wait_for()
+    link.evaluate("link => link.scrollIntoView({block: 'center'})")
 
 
 def main() -> int:
