@@ -24,7 +24,7 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup
 
-from ..config import SiteConfig, SubscriberConfig
+from ..config import ScriptureSettings, SiteConfig, SubscriberConfig
 from ..models import Story
 from .cache import Bounded
 from .environment import ScriptData, js_data, js_string_body
@@ -120,7 +120,13 @@ class SharedOutputs(Outputs):
         self.holes = hole_view(site, subscriber)  # the view shared fragments are made with
         self.values = hole_values(subscriber)  # what fills their holes, escaped
         self.raw = raw_hole_values(subscriber)  # and unescaped
-        self.keys: dict[str, tuple[Any, ...]] = {}  # template → sharing key
+        # (template, story cites no scripture) → sharing key
+        self.keys: dict[tuple[str, bool], tuple[Any, ...]] = {}
+        # Built-in templates read the scripture choice only through a story's body: a story
+        # citing none is shared with the subscribers of every choice (`key`).
+        self.unlinked = subscriber
+        if sharing.builtin and subscriber.scripture.link != "none":
+            self.unlinked = subscriber.model_copy(update={"scripture": ScriptureSettings()})
         self.encoded: dict[str, bytes] = {}  # `values` as UTF-8
         self.scripted: dict[str, str] = {}  # `values` in JavaScript strings
         options = (subscriber.date_format, subscriber.timezone, subscriber.language)
@@ -162,17 +168,20 @@ class SharedOutputs(Outputs):
 
     # Shared fragments.
 
-    def key(self, name: str) -> tuple[Any, ...]:
-        """The sharing key of template `name` for this subscriber (worked out once)."""
-        key = self.keys.get(name)
+    def key(self, name: str, story: Story) -> tuple[Any, ...]:
+        """The sharing key of template `name` for this subscriber and `story` (worked out
+        once for stories that cite scripture and once for those that do not)."""
+        plain = not story.article.references
+        key = self.keys.get((name, plain))
         if key is None:
-            key = self.keys[name] = self.sharing.key(name, self.subscriber)
+            options = self.unlinked if plain else self.subscriber
+            key = self.keys[(name, plain)] = self.sharing.key(name, options)
         return key
 
     def shared(self, name: str, story: Story, *, keep: bool = True) -> Pieces | None:
         """The story's fragment with holes, as every subscriber sharing it gets it (kept
         for the next one unless `keep` is false); None when a template mangled a hole."""
-        key = (*story_key(story), self.key(name))
+        key = (*story_key(story), self.key(name, story))
         fragments = self.sharing.fragments
         pieces = fragments.get(key)
         if pieces is None:
@@ -200,7 +209,7 @@ class SharedOutputs(Outputs):
         return Markup(pieces.fill(self.values_for(story)))  # noqa: S704
 
     def article(self, name: str, story: Story) -> bytes:
-        key = (*story_key(story), self.key(name))
+        key = (*story_key(story), self.key(name, story))
         pieces = self.sharing.files.get(key)
         if pieces is None:
             shared = self.shared(name, story, keep=False)  # kept as bytes instead
@@ -293,7 +302,7 @@ class SharedOutputs(Outputs):
         if any(has_mark(item) for item in items):
             return None
         cache = self.sharing.entries
-        keys = [(*story_key(item.story), self._entries_key()) for item in items]
+        keys = [(*story_key(item.story), self._entries_key(item.story)) for item in items]
         found = {key: cache.get(key) for key in keys}
         missing = [
             (key, item.story) for key, item in zip(keys, items, strict=True) if found[key] is None
@@ -311,16 +320,17 @@ class SharedOutputs(Outputs):
                 found[key] = cache.put(key, entry)
         return [entry for entry in (found[key] for key in keys) if entry is not None]
 
-    def _entries_key(self) -> tuple[Any, ...]:
+    def _entries_key(self, story: Story) -> tuple[Any, ...]:
         """What a story's shared RSS/Atom entries depend on: its content fragment, and what
         `feeds._add_entry` reads besides (summary length, pictures, the link's form)."""
-        key = self.keys.get(ENTRIES)
+        plain = not story.article.references
+        key = self.keys.get((ENTRIES, plain))
         if key is None:
             o = self.subscriber
             summary = o.excerpt_words if o.content != "title" else None
             pictured = o.content != "title" and o.image != "none"
-            key = self.keys[ENTRIES] = (
-                self.key("_feed_item.html"),
+            key = self.keys[(ENTRIES, plain)] = (
+                self.key("_feed_item.html", story),
                 summary,
                 pictured,
                 o.link_to,
