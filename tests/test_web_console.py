@@ -4,9 +4,11 @@ subscriber file on every request."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
+import pytest
+
+from syndicator.errors import ConfigErrors
 from syndicator.web.console import ConfigCache
 
 from .test_admin import GRACE, make
@@ -40,11 +42,27 @@ def test_a_file_rewritten_in_place_is_seen_once_recheck_seconds_have_passed(
     tmp_path: Path,
 ) -> None:
     config = make(tmp_path, {"grace": GRACE})
-    patient = ConfigCache(config.path, recheck=3600)
-    eager = ConfigCache(config.path, recheck=0.5)
-    patient.get(), eager.get()
+    now = [0.0]
+    cache = ConfigCache(config.path, recheck=2, clock=lambda: now[0])
+    cache.get()
 
     (config.subscribers_dir / "grace.toml").write_text(GRACE + "limit = 4\n")  # in place
-    assert patient.get().subscribers[0].limit == 10  # the folder did not change
-    time.sleep(0.6)
-    assert eager.get().subscribers[0].limit == 4
+    now[0] = 1.9
+    assert cache.get().subscribers[0].limit == 10  # the folder did not change
+    now[0] = 2.0
+    assert cache.get().subscribers[0].limit == 4
+
+
+def test_a_main_file_that_stops_loading_is_said_on_every_request_until_fixed(
+    tmp_path: Path,
+) -> None:
+    config = make(tmp_path, {"grace": GRACE})
+    cache = ConfigCache(config.path, recheck=3600)
+    cache.get()
+    good = config.path.read_text()
+    config.path.write_text(good + "\n[site\n")
+    for _ in range(2):
+        with pytest.raises(ConfigErrors, match="invalid TOML"):
+            cache.get()
+    config.path.write_text(good)
+    assert [s.id for s in cache.get().subscribers] == ["grace"]

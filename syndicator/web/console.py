@@ -9,7 +9,6 @@ upstream wrote reaches the page escaped.
 from __future__ import annotations
 
 import hmac
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -24,8 +23,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from ..config import SUBSCRIBERS_DIR, Config, load_config
-from ..daemon import config_files
+from ..config import Config
+from ..watch import ConfigWatch
 from .auth import Session, find_session, open_store
 
 HERE = Path(__file__).resolve().parent
@@ -44,49 +43,29 @@ RECHECK_SECONDS = 2.0  # how soon a subscriber file rewritten in place is seen
 
 
 class ConfigCache:
-    """The config, loaded once and again only when the main file or a subscriber file
-    is edited, added or removed. A main file that stops loading raises `ConfigErrors` on
-    every request until it is fixed.
+    """The config, loaded once and again only when its files change (`ConfigWatch`: the
+    main file and the subscribers folder looked at on each request, every subscriber
+    file every `recheck` seconds). A main file that stops loading raises `ConfigErrors`
+    on every request until it is fixed."""
 
-    Each request stats the main file and the subscribers folder: a file added, removed,
-    or saved by replacing it (the console's own writes, and most editors') changes the
-    folder, and is seen at once. Every subscriber file is stat'ed only every
-    `recheck` seconds, for one rewritten in place: at 10,000 files that is some 60 ms,
-    too much for every request."""
-
-    def __init__(self, path: Path, recheck: float = RECHECK_SECONDS) -> None:
-        self.path = path
-        self.recheck = recheck
+    def __init__(
+        self,
+        path: Path,
+        recheck: float = RECHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._watch = ConfigWatch(path, recheck=recheck, clock=clock)
         self._lock = threading.Lock()
-        self._config: Config | None = None
-        self._files: frozenset[tuple[str, int, int, int]] = frozenset()
-        self._quick: tuple[int, ...] = ()
-        self._checked = 0.0
+        self._broken = False
 
     def get(self) -> Config:
         with self._lock:
-            quick, now = self._quick_stamp(), time.monotonic()
-            if self._config is not None:
-                if quick == self._quick and now - self._checked < self.recheck:
-                    return self._config
-                if config_files(self._config) == self._files:
-                    self._quick, self._checked = quick, now
-                    return self._config
-            config = load_config(self.path)
-            self._config, self._files = config, config_files(config)
-            self._quick, self._checked = quick, now
+            config = self._watch.config
+            if config is None or self._broken or self._watch.changed():
+                self._broken = True  # until it loads again: said on every request
+                config = self._watch.reload()
+                self._broken = False
             return config
-
-    def _quick_stamp(self) -> tuple[int, ...]:
-        stamp: list[int] = []
-        for path in (self.path, self.path.parent / SUBSCRIBERS_DIR):
-            try:
-                info = os.stat(path)
-            except OSError:
-                stamp += [-1, -1, -1]
-            else:
-                stamp += [info.st_ino, info.st_size, info.st_mtime_ns]
-        return tuple(stamp)
 
 
 class Redirect(HTTPException):
