@@ -4,12 +4,15 @@ APScheduler 3 runs one interval job per source (its own interval, with jitter), 
 single worker thread so two cycles never overlap; missed runs are coalesced into one and
 run late rather than dropped. Signals only set flags; the main thread acts on them:
 SIGHUP reloads the config (an invalid one is reported and the old one kept), and so does
-an edit of the main file or of any subscriber file (added, changed or removed), seen
-within `watch` seconds; SIGTERM and SIGINT let the cycle in progress finish its publish,
-then exit 0. The daemon holds the run lock for its whole life, so a cron `run` beside it
-exits 3 instead of racing it (and is told that the daemon publishes by itself). The web
-console's "Publish now" asks it for a cycle with a file in `state_dir` (`request_cycle`),
-looked for every 0.2 s.
+an edit of the config files, noticed by `ConfigWatch` (the console's way too): within
+`watch` seconds when the main file changes or a subscriber file is added, removed or
+replaced (a new file renamed over it, as the CLI, the console and most editors save), and
+within `RECHECK_LOOKS` looks (a minute by default) when one is rewritten in place.
+SIGTERM and SIGINT let the cycle in progress finish its publish, then exit 0. The daemon
+holds the run lock for its whole life, so a cron `run` beside it exits 3 instead of
+racing it (and is told that the daemon publishes by itself). The web console's "Publish
+now" asks it for a cycle with a file in `state_dir` (`request_cycle`), looked for every
+0.2 s.
 """
 
 from __future__ import annotations
@@ -31,19 +34,23 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .config import Config, load_config
+from .config import Config
 from .errors import DAEMON, ConfigErrors, StateUnusable, SyndicatorError
 from .lock import RunLock
 from .pipeline import run_once
 from .publish.decide import outputs_left
 from .publish.target import outputs_present
 from .status import doubts, failures, named_few
+from .watch import ConfigWatch
 
 log = logging.getLogger("syndicator.daemon")
 
 JITTER_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 3600  # a cycle missed by up to an hour (suspend, long run) still runs
 WATCH_SECONDS = 10.0  # how often the config files are looked at for edits (0: never)
+# Every subscriber file is stat'ed at every sixth look (a minute by default), for one
+# rewritten in place; the looks between stat the main file and the folder only.
+RECHECK_LOOKS = 6
 # A file in state_dir that asks the running daemon for a cycle now (the console's "Publish
 # now"): a file rather than a signal, since the console may not be allowed to signal the
 # daemon, and a file left while no daemon runs is simply taken at its next start.
@@ -142,34 +149,14 @@ def schedule_sources(scheduler: BackgroundScheduler, config: Config) -> None:
         )
 
 
-def config_files(config: Config) -> frozenset[tuple[str, int, int, int]]:
-    """The main file and every subscriber file as (name, inode, size, mtime): it differs
-    once any of them is edited, added, removed or replaced. One stat each."""
-    seen = set()
-    for path in (os.fspath(config.path), *_subscriber_files(config.subscribers_dir)):
-        try:
-            info = os.stat(path)
-        except OSError:
-            continue  # removed meanwhile: its absence is the change
-        seen.add((path, info.st_ino, info.st_size, info.st_mtime_ns))
-    return frozenset(seen)
-
-
-def _subscriber_files(folder: Path) -> list[str]:
-    try:
-        with os.scandir(folder) as scan:
-            return [entry.path for entry in scan if entry.name.endswith(".toml")]
-    except OSError:
-        return []
-
-
 def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
     """Run until SIGTERM/SIGINT; return the exit code. Raises `ConfigErrors` at start-up
     when the config is invalid, and `LockHeld` when another run holds the lock. Every
-    `watch` seconds (0: never) the config files are looked at, and reloaded if edited."""
+    `watch` seconds (0: never) the config files are looked at (`ConfigWatch`: every
+    subscriber file at every `RECHECK_LOOKS`th look), and reloaded if edited."""
     global _state
-    config = load_config(config_path)
-    files = config_files(config)
+    files = ConfigWatch(config_path, recheck=watch * RECHECK_LOOKS)
+    config = files.reload()
     stop = threading.Event()
     reload = threading.Event()
 
@@ -208,13 +195,12 @@ def run_daemon(config_path: Path, *, watch: float = WATCH_SECONDS) -> int:
                     if not lock.intact():
                         _relock(lock)
                     _restore_missing(scheduler, state)
-                    if config_files(state.config) != files:
+                    if files.changed():
                         log.info("config files changed: reloading")
                         reload.set()
                 if reload.is_set():
                     reload.clear()
-                    files = config_files(state.config)  # before reading: no edit is missed
-                    _reload(scheduler, config_path, state)
+                    _reload(scheduler, files, state)
         finally:
             scheduler.shutdown(wait=True)  # the job in progress finishes its publish
             for sig, handler in previous.items():
@@ -282,9 +268,9 @@ def _relock(lock: RunLock) -> None:
         log.error("%s was deleted or replaced and cannot be locked again: %s", lock.path, exc)
 
 
-def _reload(scheduler: BackgroundScheduler, config_path: Path, state: _State) -> None:
+def _reload(scheduler: BackgroundScheduler, files: ConfigWatch, state: _State) -> None:
     try:
-        config = load_config(config_path)
+        config = files.reload()
     except ConfigErrors as exc:
         for error in exc.errors:
             log.error("config reload failed: %s", error)

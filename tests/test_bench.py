@@ -82,7 +82,13 @@ def test_templates_bench_publishes_the_baseline_and_stops_every_hostile_template
 
 def test_watch_bench_times_each_look() -> None:
     output = bench("watch", "--subscribers", str(SUBSCRIBERS))
-    for label in ("edited config files", "deleted outputs: stat each", "deleted outputs: one"):
+    for label in (
+        "edited config files: stat every file",
+        "edited config files: main file + folder",
+        "edited config files: the daemon's look",
+        "deleted outputs: stat each",
+        "deleted outputs: one",
+    ):
         assert re.search(r"│\s+[\d.]+ │$", row(output, label))
 
 
