@@ -1394,17 +1394,22 @@ def bench_publish(counts: Sequence[int], target: str) -> None:
     for column in ("subscribers", "target", "cycle", "seconds", "files written", "PUT", "DELETE"):
         table.add_column(column, justify="left" if column in {"target", "cycle"} else "right")
     kinds = ["local", "s3"] if target == "s3" else ["local"]
-    with running_s3() as s3:
-        for count in counts:
-            work = Path(tempfile.mkdtemp(prefix="syndicator-bench-publish-"))
-            try:
-                _setup(work)
-                for kind in kinds:
-                    for row in _publish_cycles(work, count, kind, s3):
-                        table.add_row(f"{count:,}", kind, *row)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-    _console().print(table)
+    try:
+        with running_s3() as s3:
+            for count in counts:
+                work = Path(tempfile.mkdtemp(prefix="syndicator-bench-publish-"))
+                try:
+                    _setup(work)
+                    for kind in kinds:
+                        for row in _publish_cycles(work, count, kind, s3):
+                            table.add_row(f"{count:,}", kind, *row)
+                            # Each row as it is measured: a 10,000-subscriber run takes an
+                            # hour, and what it measured must outlive a failure after it.
+                            print(f"{count:,}", kind, *row, sep="\t", flush=True)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+    finally:
+        _console().print(table)
 
 
 def _publish_cycles(work: Path, count: int, kind: str, s3: Any) -> list[tuple[str, ...]]:

@@ -181,7 +181,11 @@ def running_s3() -> Iterator[S3Server]:
         server.close()
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # holding an hour's objects, it may exit slowly
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture(scope="session")
