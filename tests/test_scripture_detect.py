@@ -270,6 +270,11 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         " Luke 2:1 ratio. Haggai 2 kids. Malachi 3 killed.</p>",
         [],
     ),
+    "a time written in capitals after a name is not a verse": (
+        "<p>Speaker: Pastor Mark 10:30 AM. John 10:30 A.M. Luke 11:30 PM. Mark 6:30 P.M."
+        " James 4:15 EST.</p>",
+        [],
+    ),
     "a number that is part of a longer number or a decimal is not a verse": (
         "<p>Numbers 3,000, John 3:16.5, Psalm 23/24, Psalm 23:1:2, Mark 5:12c, Psalm 23a,"
         " Psalm 23-24a and Isaiah 53-2020.</p>",

@@ -118,7 +118,7 @@ _UNITS = (
     r"percent|per{_SPACE}cent|million|billion|trillion|thousand|hundred|dozen|people|"
     r"persons?|men|women|children|points?|goals?|runs?|votes?|seats?|degrees?|miles?|"
     r"km|kilometers?|kilometres?|meters?|metres?|feet|foot|ft|inches?|pounds?|lbs?|kg|"
-    r"dollars?|euros?|times|vs|versus|am|pm|a\.m|p\.m|GMT|UTC|ET|EST|PST|CET|"
+    r"dollars?|euros?|times|vs|versus|am|pm|a\.m|p\.m|AM|PM|A\.M|P\.M|GMT|UTC|ET|EST|PST|CET|"
     # a score or a count of people or things ("Daniel 2:1 win", "Haggai 2 kids")
     r"wins?|won|victory|lead|loss|losses|defeat|draw|tie|score|margin|ratio|odds|"
     r"kids|girls|boys|members|students|churches|believers|Christians|families|pastors|"
