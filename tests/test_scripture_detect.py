@@ -285,6 +285,11 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         " Jeremiah 29:11 Foundation and Psalm 23 Church.</p>",
         [],
     ),
+    "a number that starts a longer name of an organisation is not a reference": (
+        "<p>The 2 Chronicles 7:14 Prayer Network, the Matthew 25 Food Bank Ministries and"
+        " the Psalm 91 Life Church.</p>",
+        [],
+    ),
     "a full name followed by a dot ends a sentence": (
         "<p>It was written by John. 3 days later.</p>",
         [],

@@ -125,7 +125,8 @@ _UNITS = (
     r"soldiers|victims|deaths|killed|dead|injured|wounded|arrested|homes|houses|cases|attacks"
 ).replace("{_SPACE}", _SPACE)
 # Words after a number that name an organisation or a place ("Acts 29 Network",
-# "Revelation 2:1 Gallery"): the number is part of a name, not a citation.
+# "Revelation 2:1 Gallery", "2 Chronicles 7:14 Prayer Network", two capitalised words
+# before it at most): the number is part of a name, not a citation.
 _NAMES = (
     "Gallery|Network|Ministries|Ministry|Church|Chapel|Project|Foundation|Initiative|"
     "Fellowship|Movement|Conference|Center|Centre|Collective|Campaign|Coalition|Alliance|"
@@ -142,7 +143,7 @@ _NAMES = (
 # changes whether its neighbour is found.
 _AFTER = re.compile(
     rf"[\w\u00b2\u00b3\u00b9]|[.,:/]\d|[-\u2010\u2011]\w|{_DASH}\d|%|"
-    rf"{_SPACE}*(?:{_UNITS})\b|{_SPACE}+(?:{_NAMES})\b",
+    rf"{_SPACE}*(?:{_UNITS})\b|{_SPACE}+(?:[A-Z][A-Za-z'\u2019]*{_SPACE}+){{0,2}}(?:{_NAMES})\b",
 )
 # A further verse or chapter:verse of the same book after a reference ("Romans 8:28, 31",
 # "John 3:16; 4:2", "…, 31 and 39"); each becomes a reference of its own.
