@@ -275,6 +275,11 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         " James 4:15 EST.</p>",
         [],
     ),
+    "a name after a person's title is a person, and the number a time": (
+        "<p>Speakers: Pastor John 9:30; Bishop Mark 11:15; Dr. Luke 7:30; Father Mark 2:15;"
+        " Sister Ruth 1:16; Rev. Mark 6:15; Brother James 1:12. Pastor Lee read John 3:16.</p>",
+        [("John 3:16", "John.3.16")],
+    ),
     "a number that is part of a longer number or a decimal is not a verse": (
         "<p>Numbers 3,000, John 3:16.5, Psalm 23/24, Psalm 23:1:2, Mark 5:12c, Psalm 23a,"
         " Psalm 23-24a and Isaiah 53-2020.</p>",

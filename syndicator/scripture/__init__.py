@@ -12,7 +12,7 @@ from .link import link_references
 
 # Bump on any change to what `find_references` returns: it is part of the clean
 # fingerprint, so every stored article is cleaned (and searched) again.
-DETECTOR_VERSION = 9
+DETECTOR_VERSION = 10
 
 __all__ = [
     "BOOKS",

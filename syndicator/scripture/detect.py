@@ -91,6 +91,12 @@ _NO_NUMBER = "".join(
     f"(?<!{number}{_SPACE})" for number in ("I", "First", "Second", "Third", "1st", "2nd", "3rd")
 )
 _NUMBER_BEFORE = re.compile(rf"\d{_SPACE}\Z")
+# A person's title just before a name: the name is a person's and the number a time or a
+# score ("Pastor John 9:30", "Dr. Luke 7:30").
+_TITLE_BEFORE = re.compile(
+    r"(?<![\w.])(?:Pastor|Reverend|Rev\.|Bishop|Father|Fr\.|Brother|Sister|Deacon|Elder|"
+    rf"Dr\.?|Mr\.?|Mrs\.?|Ms\.?|Prof\.|Coach){_SPACE}+\Z"
+)
 # A candidate: [number] name[.] chapter[:verse][-[chapter:]verse]. Nothing glued before it
 # but a dash before a name ("—Romans 8:28" after a quotation); no digit after a dash, which
 # a range before may have read ("John 3:16 – 1 Cor. 13:4" is no range, and not trusted as
@@ -204,6 +210,8 @@ def _in_text(raw: str, offset: int) -> Iterator[Reference]:
             # reference before ("John 3:16 John 3:16"): the same as once that is a link.
             number = _NUMBER_BEFORE.search(text, max(0, match.start() - 2), match.start())
             if number and position != match.start() - 1:
+                found = []
+            if _TITLE_BEFORE.search(text, max(0, match.start() - 16), match.start()):
                 found = []
         if not found:
             position = match.end("name")
