@@ -250,19 +250,29 @@ def admins() -> None:
 def admins_add(obj: _Context, name: str) -> None:
     """Add an admin. The password is asked twice on a terminal, else read as one line
     from standard input (`printf '%s\\n' "$PASSWORD" | syndicator admins add NAME`)."""
-    from .web.auth import AdminError, add_admin
+    from .web.auth import add_admin
 
     loaded = obj.config()
     password = _read_password(f"password for {name}")
-    try:
+    with _admin_errors():
         add_admin(loaded, name, password, datetime.now(UTC))
+    click.echo(f"added admin {name}; sign in at /admin/login")
+
+
+@contextlib.contextmanager
+def _admin_errors() -> Iterator[None]:
+    """An admin command's refusal (unknown name, short password) or an unusable state
+    database, said on one line with the command's exit status instead of a traceback."""
+    from .web.auth import AdminError
+
+    try:
+        yield
     except AdminError as exc:
         _err(f"error: {exc}")
         sys.exit(EXIT_PARTIAL)
-    except StateUnusable as exc:
+    except StoreError as exc:  # as `status` says it: 4 when the folder cannot be used
         _err(f"error: {exc}")
-        sys.exit(EXIT_STATE)
-    click.echo(f"added admin {name}; sign in at /admin/login")
+        sys.exit(EXIT_STATE if isinstance(exc, StateUnusable) else EXIT_PARTIAL)
 
 
 def _read_password(prompt: str) -> str:
@@ -278,19 +288,13 @@ def _read_password(prompt: str) -> str:
 def admins_passwd(obj: _Context, name: str) -> None:
     """Change an admin's password; their sessions end at once. The password is asked
     twice on a terminal, else read as one line from standard input."""
-    from .web.auth import AdminError, change_password, check_admin
+    from .web.auth import change_password, check_admin
 
     loaded = obj.config()
-    try:
+    with _admin_errors():
         check_admin(loaded, name)  # before the password is typed, twice, for nothing
         password = _read_password(f"new password for {name}")
         change_password(loaded, name, password, datetime.now(UTC))
-    except AdminError as exc:
-        _err(f"error: {exc}")
-        sys.exit(EXIT_PARTIAL)
-    except StateUnusable as exc:
-        _err(f"error: {exc}")
-        sys.exit(EXIT_STATE)
     click.echo(f"changed the password of admin {name}; their sessions have ended")
 
 
@@ -300,7 +304,8 @@ def admins_list(obj: _Context) -> None:
     """List the admins and when each was added."""
     from .web.auth import list_admins
 
-    found = list_admins(obj.config())
+    with _admin_errors():
+        found = list_admins(obj.config())
     if not found:
         _err("no admins yet: add one with `syndicator admins add NAME`")
     for name, added in found:
@@ -312,13 +317,10 @@ def admins_list(obj: _Context) -> None:
 @click.pass_obj
 def admins_remove(obj: _Context, name: str) -> None:
     """Remove an admin; their sessions end at once."""
-    from .web.auth import AdminError, remove_admin
+    from .web.auth import remove_admin
 
-    try:
+    with _admin_errors():
         remove_admin(obj.config(), name, datetime.now(UTC))
-    except AdminError as exc:
-        _err(f"error: {exc}")
-        sys.exit(EXIT_PARTIAL)
     click.echo(f"removed admin {name}; their sessions have ended")
 
 

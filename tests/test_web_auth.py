@@ -135,6 +135,20 @@ def test_passwd_from_stdin_replaces_the_password_ends_the_sessions_and_is_audite
     assert audited == ("(command line)", "change password", "jo", "2 sessions ended")
 
 
+@pytest.mark.parametrize("args", [("add", "jo"), ("passwd", "jo"), ("remove", "jo"), ("list",)])
+def test_every_admins_command_says_a_corrupt_state_database_in_one_line(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    config = demo(tmp_path)
+    database = load_config(config).database_path
+    database.parent.mkdir(parents=True, exist_ok=True)
+    database.write_bytes(b"this is not a database" * 100)
+    code, out, err = admins(config, *args, stdin="a long secret phrase here\n")
+    assert code == 1, (out, err)
+    assert err == f"error: {database}: cannot open the state database: file is not a database\n"
+    assert database.read_bytes() == b"this is not a database" * 100  # nothing overwritten
+
+
 def test_passwd_refuses_a_short_password_and_keeps_the_old_one(tmp_path: Path) -> None:
     config = demo(tmp_path)
     admins(config, "add", "jo", stdin="the first long password\n")
