@@ -54,7 +54,10 @@ from .views import (
 )
 
 # What is kept between subscribers (`cache.Bounded`: least recently used dropped past these).
-FRAGMENT_CHARS = 36_000_000  # stories' shared fragments with holes, in characters
+# Fragments: at 36 M, the variants scripture choices add (2,936 in `bench render`'s 10,000
+# subscribers) took the full build's peak RSS to 405 MB; at 28 M it is 386 MB, and the
+# render work 34.9 → 38.8 s (one run each, idle machine).
+FRAGMENT_CHARS = 28_000_000  # stories' shared fragments with holes, in characters
 FILE_BYTES = 24_000_000  # shared article pages with holes, in bytes
 ENTRY_CHARS = 12_000_000  # stories' shared RSS/Atom/JSON entries, in characters
 SHELLS_KEPT = 4096  # built-in list pages, footers and embeds with holes
