@@ -30,7 +30,7 @@ from syndicator.config import load_config  # noqa: E402
 from syndicator.pipeline import run_once  # noqa: E402
 from syndicator.web.auth import add_admin  # noqa: E402
 from tests.conftest import ADMIN, ADMIN_PASSWORD, Clock, running_console, sign_in_page  # noqa: E402
-from tests.embed_site import CHROMIUM, LAUNCH_ARGS, stand_in_outlet_images  # noqa: E402
+from tests.embed_site import CHROMIUM, LAUNCH_ARGS, pictured_pages  # noqa: E402
 
 ARTIFACTS = ROOT / "artifacts" / "console"
 DOCS = ROOT / "docs"
@@ -105,31 +105,22 @@ def main() -> int:
         add_admin(load_config(config_path), ADMIN, ADMIN_PASSWORD, clock())
         with running_console(config_path, clock) as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-            for width, height in SIZES.items():
-                for scheme in ("light", "dark"):
-                    context = browser.new_context(
-                        base_url=base,
-                        viewport={"width": width, "height": height},
-                        color_scheme=scheme,
-                    )
-                    stand_in_outlet_images(context)
-                    page = context.new_page()
-                    page.goto(PAGES["login"])
-                    shoot(page, "login", scheme, width)
-                    sign_in_page(page)
-                    for name, path in PAGES.items():
-                        if name != "login":
-                            page.goto(path)
-                            shoot(page, name, scheme, width)
-                    scripture(page)
-                    shoot(page, "editor-scripture", scheme, width)
-                    linked_reference(page)
-                    shoot(page, "editor-scripture-preview", scheme, width)
-                    page.goto(PAGES["dashboard"])
-                    page.get_by_role("button", name="Publish now").click()
-                    page.wait_for_url("**/admin/publish")
-                    shoot(page, "publish", scheme, width)
-                    context.close()
+            for page, width, scheme in pictured_pages(browser, base, SIZES):
+                page.goto(PAGES["login"])
+                shoot(page, "login", scheme, width)
+                sign_in_page(page)
+                for name, path in PAGES.items():
+                    if name != "login":
+                        page.goto(path)
+                        shoot(page, name, scheme, width)
+                scripture(page)
+                shoot(page, "editor-scripture", scheme, width)
+                linked_reference(page)
+                shoot(page, "editor-scripture-preview", scheme, width)
+                page.goto(PAGES["dashboard"])
+                page.get_by_role("button", name="Publish now").click()
+                page.wait_for_url("**/admin/publish")
+                shoot(page, "publish", scheme, width)
             browser.close()
     return 0
 

@@ -28,7 +28,7 @@ from syndicator.config import load_config  # noqa: E402
 from syndicator.pipeline import run_once  # noqa: E402
 from syndicator.web.auth import add_admin  # noqa: E402
 from tests.conftest import ADMIN, ADMIN_PASSWORD, Clock, running_console, sign_in_page  # noqa: E402
-from tests.embed_site import CHROMIUM, LAUNCH_ARGS, stand_in_outlet_images  # noqa: E402
+from tests.embed_site import CHROMIUM, LAUNCH_ARGS, pictured_pages  # noqa: E402
 
 ARTIFACTS = ROOT / "artifacts" / "join"
 DOCS = ROOT / "docs"
@@ -69,54 +69,36 @@ def main() -> int:
         add_admin(load_config(config_path), ADMIN, ADMIN_PASSWORD, clock())
         with running_console(config_path, clock) as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-            for width, height in SIZES.items():
-                for scheme in ("light", "dark"):
-                    context = browser.new_context(
-                        base_url=base,
-                        viewport={"width": width, "height": height},
-                        color_scheme=scheme,
-                    )
-                    stand_in_outlet_images(context)
-                    page = context.new_page()
-                    build(page)
-                    shoot(page, "builder", scheme, width)
-                    page.locator("#f-scripture-link").scroll_into_view_if_needed()
-                    shoot(page, "builder-scripture", scheme, width)
-                    frame = page.locator('iframe[data-frame="article"]')
-                    frame.scroll_into_view_if_needed()
-                    linked = frame.content_frame.locator('a[href^="https://www.bible.com/"]')
-                    linked.first.scroll_into_view_if_needed()
-                    shoot(page, "builder-scripture-preview", scheme, width)
-                    if width == 1280 and scheme == "light":
-                        page.click("#join-form button[type=submit]")
-                        page.wait_for_url("**/join/r/*")
-                        link = page.url
-                        shoot(page, "waiting", scheme, width)
-                        sign_in_page(page)
-                        page.goto("/admin/requests")
-                        shoot(page, "requests", scheme, width, full=True)
-                        page.click("form.decide button[type=submit] >> text=Approve")
-                        page.wait_for_url("**/admin/requests?done=approved")
-                    context.close()
-            for width, height in SIZES.items():
-                for scheme in ("light", "dark"):
-                    context = browser.new_context(
-                        base_url=base,
-                        viewport={"width": width, "height": height},
-                        color_scheme=scheme,
-                    )
-                    stand_in_outlet_images(context)
-                    page = context.new_page()
-                    page.goto(link)
-                    page.fill("#f-limit", "2")  # a change, previewed before it is saved
-                    page.wait_for_selector("[data-frames]:not([hidden])")
-                    page.wait_for_timeout(800)  # the frames' own load
-                    page.evaluate(
-                        "document.activeElement.blur();"
-                        "document.getElementById('change-heading').scrollIntoView()"
-                    )
-                    shoot(page, "approved-change", scheme, width)
-                    context.close()
+            for page, width, scheme in pictured_pages(browser, base, SIZES):
+                build(page)
+                shoot(page, "builder", scheme, width)
+                page.locator("#f-scripture-link").scroll_into_view_if_needed()
+                shoot(page, "builder-scripture", scheme, width)
+                frame = page.locator('iframe[data-frame="article"]')
+                frame.scroll_into_view_if_needed()
+                linked = frame.content_frame.locator('a[href^="https://www.bible.com/"]')
+                linked.first.scroll_into_view_if_needed()
+                shoot(page, "builder-scripture-preview", scheme, width)
+                if width == 1280 and scheme == "light":
+                    page.click("#join-form button[type=submit]")
+                    page.wait_for_url("**/join/r/*")
+                    link = page.url
+                    shoot(page, "waiting", scheme, width)
+                    sign_in_page(page)
+                    page.goto("/admin/requests")
+                    shoot(page, "requests", scheme, width, full=True)
+                    page.click("form.decide button[type=submit] >> text=Approve")
+                    page.wait_for_url("**/admin/requests?done=approved")
+            for page, width, scheme in pictured_pages(browser, base, SIZES):
+                page.goto(link)
+                page.fill("#f-limit", "2")  # a change, previewed before it is saved
+                page.wait_for_selector("[data-frames]:not([hidden])")
+                page.wait_for_timeout(800)  # the frames' own load
+                page.evaluate(
+                    "document.activeElement.blur();"
+                    "document.getElementById('change-heading').scrollIntoView()"
+                )
+                shoot(page, "approved-change", scheme, width)
             browser.close()
     return 0
 

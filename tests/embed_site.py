@@ -669,3 +669,20 @@ def items(page: Page, form: str) -> list[dict[str, Any]]:
     root = scope(page, form)
     root.locator(".syn-item").first.wait_for()
     return root.locator(".syn-item").evaluate_all(ITEMS_JS)  # type: ignore[no-any-return]
+
+
+def pictured_pages(
+    browser: Any, base: str, sizes: dict[int, int]
+) -> Iterator[tuple[Any, int, str]]:
+    """For a picture script: a fresh page at each width of `sizes` (width → height) in
+    light, then dark, with the outlet's pictures stood in; its context closes after."""
+    for width, height in sizes.items():
+        for scheme in ("light", "dark"):
+            context = browser.new_context(
+                base_url=base, viewport={"width": width, "height": height}, color_scheme=scheme
+            )
+            stand_in_outlet_images(context)
+            try:
+                yield context.new_page(), width, scheme
+            finally:
+                context.close()
